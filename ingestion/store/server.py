@@ -1,0 +1,200 @@
+"""The scale-out store: ``qdrant-client`` against a Qdrant server or cluster (``KM_QDRANT_URL``).
+
+Collections are named ``PREFIX_NAME`` so several instances can share a server. Tests pass a
+``QdrantClient(":memory:")`` in place of a server.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ingestion.store.types import (
+    DENSE,
+    SPARSE,
+    CollectionSpec,
+    Filter,
+    HasId,
+    Hit,
+    MatchAny,
+    Point,
+    Query,
+    Range,
+    datetime_bounds,
+    point_uuid,
+)
+from service.errors import StoreUnavailableError
+
+_BATCH = 256
+
+
+class ServerStore:
+    """``Store`` on a Qdrant server. Safe for several worker processes."""
+
+    def __init__(self, client: Any = None, *, url: str | None = None, api_key: str | None = None,
+                 prefix: str = "km") -> None:
+        from qdrant_client import QdrantClient, models
+
+        self._m = models
+        self.url = url or "(client)"
+        self.prefix = prefix
+        self.client = client if client is not None else QdrantClient(url=url, api_key=api_key, timeout=30)
+        try:
+            self.client.get_collections()
+        except Exception as exc:  # connection refused, DNS, auth: all mean the same to the user
+            raise StoreUnavailableError(f"Qdrant-server op {url} is niet bereikbaar ({type(exc).__name__}).",
+                                        hint="Controleer KM_QDRANT_URL en of de server draait.") from exc
+
+    @property
+    def description(self) -> str:
+        return f"qdrant-server at {self.url}"
+
+    def _c(self, name: str) -> str:
+        return f"{self.prefix}_{name}"
+
+    # --- collections ---------------------------------------------------------------------------------
+
+    def exists(self, name: str) -> bool:
+        return bool(self.client.collection_exists(self._c(name)))
+
+    def ensure(self, spec: CollectionSpec) -> None:
+        m = self._m
+        name = self._c(spec.name)
+        if not self.client.collection_exists(name):
+            self.client.create_collection(
+                name,
+                vectors_config={DENSE: m.VectorParams(size=spec.dense_dim, distance=m.Distance.COSINE)}
+                if spec.dense_dim else {},
+                sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)}
+                if spec.sparse else None)
+        kinds = {"keyword": m.PayloadSchemaType.KEYWORD, "datetime": m.PayloadSchemaType.DATETIME,
+                 "integer": m.PayloadSchemaType.INTEGER, "float": m.PayloadSchemaType.FLOAT}
+        present = set((self.client.get_collection(name).payload_schema or {}).keys())
+        for field, kind in spec.indexes.items():
+            if field not in present:
+                self.client.create_payload_index(name, field, kinds[kind], wait=True)
+
+    def drop(self, name: str) -> None:
+        if self.exists(name):
+            self.client.delete_collection(self._c(name))
+
+    # --- writes --------------------------------------------------------------------------------------
+
+    def upsert(self, name: str, points: Sequence[Point]) -> None:
+        m = self._m
+        for i in range(0, len(points), _BATCH):
+            structs = []
+            for p in points[i:i + _BATCH]:
+                vector: dict[str, Any] = {k: [float(x) for x in v] for k, v in p.dense.items()}
+                for k, sv in p.sparse.items():
+                    vector[k] = m.SparseVector(indices=list(sv.indices), values=list(sv.values))
+                structs.append(m.PointStruct(id=point_uuid(p.id), vector=vector, payload=p.payload))
+            self.client.upsert(self._c(name), structs, wait=True)
+
+    def delete(self, name: str, *, ids: Sequence[str] = (), filter: Filter | None = None) -> None:
+        m = self._m
+        if ids:
+            self.client.delete(self._c(name), m.PointIdsList(points=[point_uuid(i) for i in ids]), wait=True)
+        if filter:
+            self.client.delete(self._c(name), m.FilterSelector(filter=self._filter(filter)), wait=True)
+
+    def set_payload(self, name: str, payload: dict[str, Any], *, ids: Sequence[str]) -> None:
+        if ids:
+            self.client.set_payload(self._c(name), payload, points=[point_uuid(i) for i in ids], wait=True)
+
+    def flush(self) -> None:
+        """Writes are acknowledged with ``wait=True``; nothing is buffered here."""
+
+    def optimize(self) -> None:
+        """The server optimizes in the background."""
+
+    def close(self) -> None:
+        self.client.close()
+
+    # --- reads ---------------------------------------------------------------------------------------
+
+    def query(self, name: str, query: Query) -> list[Hit]:
+        m = self._m
+        flt = self._filter(query.filter) if query.filter else None
+        payload: Any = list(query.fields) if query.fields is not None else True
+        common = dict(limit=query.limit, query_filter=flt, with_payload=payload,
+                      with_vectors=[DENSE] if query.with_vectors else False)
+        if query.dense is not None and query.sparse is not None:
+            response = self.client.query_points(
+                self._c(name),
+                prefetch=[m.Prefetch(query=[float(x) for x in query.dense], using=DENSE,
+                                     limit=query.prefetch_limit, filter=flt),
+                          m.Prefetch(query=self._sparse(query.sparse), using=SPARSE,
+                                     limit=query.prefetch_limit, filter=flt)],
+                query=m.RrfQuery(rrf=m.Rrf(k=query.rrf_k, weights=list(query.weights) if query.weights else None)),
+                **common)
+        elif query.dense is not None:
+            response = self.client.query_points(self._c(name), query=[float(x) for x in query.dense],
+                                                using=DENSE, **common)
+        elif query.sparse is not None:
+            response = self.client.query_points(self._c(name), query=self._sparse(query.sparse),
+                                                using=SPARSE, **common)
+        else:
+            raise ValueError("a query needs a dense or a sparse vector")
+        return [self._hit(p) for p in response.points]
+
+    def retrieve(self, name: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Hit]:
+        if not ids:
+            return []
+        records = self.client.retrieve(self._c(name), [point_uuid(i) for i in ids], with_payload=True,
+                                       with_vectors=[DENSE] if with_vectors else False)
+        return [self._hit(r) for r in records]
+
+    def scroll(self, name: str, *, filter: Filter | None = None, fields: Sequence[str] | None = None,
+               with_vectors: bool = False) -> Iterator[Hit]:
+        offset = None
+        while True:
+            records, offset = self.client.scroll(
+                self._c(name), scroll_filter=self._filter(filter) if filter else None, limit=512,
+                offset=offset, with_payload=list(fields) if fields is not None else True,
+                with_vectors=[DENSE] if with_vectors else False)
+            yield from (self._hit(r) for r in records)
+            if offset is None:
+                return
+
+    def count(self, name: str, *, filter: Filter | None = None) -> int:
+        return self.client.count(self._c(name), count_filter=self._filter(filter) if filter else None,
+                                 exact=True).count
+
+    def facet(self, name: str, key: str, *, filter: Filter | None = None,
+              limit: int = 100) -> list[tuple[Any, int]]:
+        response = self.client.facet(self._c(name), key, facet_filter=self._filter(filter) if filter else None,
+                                     limit=limit, exact=True)
+        return [(h.value, h.count) for h in response.hits]
+
+    # --- conversions ---------------------------------------------------------------------------------
+
+    def _sparse(self, sv: Any) -> Any:
+        return self._m.SparseVector(indices=list(sv.indices), values=list(sv.values))
+
+    def _filter(self, flt: Filter) -> Any:
+        return self._m.Filter(must=[self._condition(c) for c in flt.must] or None,
+                              must_not=[self._condition(c) for c in flt.must_not] or None)
+
+    def _condition(self, cond: Any) -> Any:
+        m = self._m
+        if isinstance(cond, MatchAny):
+            values = list(cond.values)
+            if len(values) == 1:
+                return m.FieldCondition(key=cond.key, match=m.MatchValue(value=values[0]))
+            return m.FieldCondition(key=cond.key, match=m.MatchAny(any=values))
+        if isinstance(cond, Range):
+            if isinstance(cond.gte, str) or isinstance(cond.lte, str):
+                gte, lte = datetime_bounds(cond)
+                return m.FieldCondition(key=cond.key, range=m.DatetimeRange(gte=gte, lte=lte))
+            return m.FieldCondition(key=cond.key, range=m.Range(gte=cond.gte, lte=cond.lte))
+        if isinstance(cond, HasId):
+            return m.HasIdCondition(has_id=[point_uuid(i) for i in cond.ids])
+        raise TypeError(f"unknown condition {cond!r}")
+
+    @staticmethod
+    def _hit(p: Any) -> Hit:
+        vector = p.vector.get(DENSE) if isinstance(p.vector, dict) else None
+        return Hit(str(uuid.UUID(str(p.id))), float(getattr(p, "score", 0.0) or 0.0), dict(p.payload or {}),
+                   list(vector) if vector is not None else None)

