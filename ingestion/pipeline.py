@@ -1,0 +1,316 @@
+"""Compose the stages: discover → metadata → parse → chunk → embed → write, one file at a time.
+
+Idempotent and crash-safe by construction:
+- a document's content hash (file + sidecar bytes + pipeline settings) is stored in its record; an
+  unchanged file is skipped before it is even parsed;
+- chunk ids are derived from (document, content hash, index), so writing them twice changes nothing;
+- the document record is written after its chunks — the commit — and only then are the chunks of the
+  previous version deleted; a run killed in between leaves chunks no record claims, which the sweep at
+  the end of every run removes;
+- embeddings are cached by text, so a rerun after a crash embeds nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ingestion.chunk import chunk_elements
+from ingestion.discover import Discovery, discover
+from ingestion.embed import Embedder
+from ingestion.metadata import FRONT_MATTER_FORMATS, build_meta, read_sidecar, split_front_matter
+from ingestion.models import Document, Expert, SourceFile
+from ingestion.parse import Parsed, Parser
+from ingestion.profiles import load_profiles
+from ingestion.records import chunk_payload, document_record, expert_payload, infer_terms, mean_vector
+from ingestion.sparse import IDENTITY as BM25_IDENTITY
+from ingestion.sparse import DutchBm25
+from ingestion.store.catalog import Catalog
+from ingestion.store.types import DENSE, SPARSE, Point
+from ingestion.taxonomy import Taxonomy
+from service.errors import ConflictError, EmptyFileError, FileRejected, UnreadableFileError
+
+PIPELINE_VERSION = "1"
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    status: str  # added | updated | unchanged | failed | removed
+    kind: str = "document"  # or "experts"
+    document_id: str | None = None
+    chunks: int = 0
+    message: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestReport:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    chunks_embedded: int = 0
+    orphans_removed: int = 0
+
+    def of(self, status: str) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return self.of("failed")
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "added": len(self.of("added")), "updated": len(self.of("updated")),
+            "unchanged": len(self.of("unchanged")), "removed": len(self.of("removed")),
+            "failed": len(self.failed), "chunks_embedded": self.chunks_embedded,
+            "seconds": round(self.seconds, 2), "embed_seconds": round(self.embed_seconds, 2),
+        }
+
+
+class Ingestor:
+    """Runs the pipeline against one catalog with one embedder."""
+
+    def __init__(self, catalog: Catalog, embedder: Embedder, taxonomy: Taxonomy, *, bm25: DutchBm25 | None = None,
+                 chunk_tokens: int = 200, max_bytes: int = 50 * 1024 * 1024, exclude: Sequence[Path] = ()) -> None:
+        if chunk_tokens < 20:
+            raise ValueError("chunk_tokens must be at least 20")
+        self.catalog = catalog
+        self.embedder = embedder
+        self.taxonomy = taxonomy
+        self.bm25 = bm25 or DutchBm25()
+        self.chunk_tokens = chunk_tokens
+        self.max_bytes = max_bytes
+        self.exclude = tuple(exclude)
+        self.parser = Parser(token_cost=embedder.token_count)
+        self._term_vectors: dict[str, np.ndarray] = {}
+        self._settings_hash = hashlib.sha256(json.dumps(
+            [PIPELINE_VERSION, chunk_tokens, BM25_IDENTITY, taxonomy.to_dict()], sort_keys=True).encode()
+        ).hexdigest()[:16]
+
+    # --- the run -------------------------------------------------------------------------------------
+
+    def run(self, paths: Sequence[str | Path], *, prune: bool = False,
+            progress: Progress | None = None) -> IngestReport:
+        """Ingest every file under ``paths``; never raises for a bad file (it is reported instead)."""
+        started = time.perf_counter()
+        report = IngestReport()
+        found = discover(paths, max_bytes=self.max_bytes, exclude=self.exclude)
+        report.outcomes.extend(_failed(r) for r in found.rejected)
+        total = len(found.profiles) + len(found.documents)
+        done = 0
+        expert_owner: dict[str, str] = {}
+        for source in found.profiles:
+            report.outcomes.extend(self._profiles(source, expert_owner, report))
+            done += 1
+            if progress:
+                progress(source.relpath, done, total)
+        owners: dict[str, str] = {}
+        for source in found.documents:
+            report.outcomes.append(self._document(source, owners, report))
+            done += 1
+            if progress:
+                progress(source.relpath, done, total)
+        self._drop_superseded(owners)
+        if prune:
+            report.outcomes.extend(self._prune(found, expert_owner))
+        report.orphans_removed = self.catalog.sweep_orphans()
+        self.catalog.store.flush()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def remove_document(self, document_id: str) -> bool:
+        return self.catalog.delete_document(document_id)
+
+    # --- documents -----------------------------------------------------------------------------------
+
+    def _document(self, source: SourceFile, owners: dict[str, str], report: IngestReport) -> FileOutcome:
+        try:
+            return self.ingest_document(source, owners, report)
+        except FileRejected as exc:
+            return _failed(exc, source)
+
+    def ingest_document(self, source: SourceFile, owners: dict[str, str] | None = None,
+                        report: IngestReport | None = None, *, source_name: str | None = None) -> FileOutcome:
+        """Ingest one document file; raises ``FileRejected`` when it cannot be taken in."""
+        owners = {} if owners is None else owners
+        report = report or IngestReport()
+        raw, body_hash = self._raw_metadata(source)
+        meta = build_meta(raw, self.taxonomy, source.relpath)
+        doc_id = meta.id or source.relpath
+        if doc_id in owners and owners[doc_id] != str(source.path):
+            raise ConflictError(f"{source.relpath}: document-id {doc_id!r} wordt ook gebruikt door "
+                                f"{Path(owners[doc_id]).name}.")
+        owners[doc_id] = str(source.path)
+        content_hash = hashlib.sha256(f"{self._settings_hash}:{body_hash}".encode()).hexdigest()[:32]
+        existing = self.catalog.document(doc_id)
+        if existing and existing.get("content_hash") == content_hash:
+            return FileOutcome(source.relpath, "unchanged", document_id=doc_id, chunks=existing.get("chunks", 0))
+
+        parsed = self.parser.parse(source)
+        doc = Document(id=doc_id, title=_title(meta.title, parsed, source), source=source_name or source.relpath,
+                       format=source.extension, meta=meta, elements=parsed.elements, content_hash=content_hash,
+                       pages=parsed.pages)
+        chunks = chunk_elements(doc.id, doc.title, doc.elements, self.embedder.token_count, self.chunk_tokens)
+        if not chunks:
+            raise EmptyFileError(f"{source.relpath}: geen tekst gevonden.", path=str(source.path))
+        texts = [c.context_text() for c in chunks]
+        t0 = time.perf_counter()
+        vectors = self.embedder.embed_documents(texts)
+        report.embed_seconds += time.perf_counter() - t0
+        report.chunks_embedded += len(chunks)
+        doc_vector = mean_vector(vectors)
+        self._infer(doc, doc_vector)
+        self.catalog.write_chunks([
+            Point(self.catalog.chunk_key(doc.id, content_hash, c.index), chunk_payload(doc, c),
+                  dense={DENSE: vectors[i]}, sparse={SPARSE: self.bm25.embed_document(texts[i])})
+            for i, c in enumerate(chunks)])
+        record = document_record(doc, chunks=len(chunks), root=str(source.root), path=str(source.path),
+                                 size=source.size)
+        self.catalog.commit_document(record, doc_vector)
+        return FileOutcome(source.relpath, "updated" if existing else "added", document_id=doc_id,
+                           chunks=len(chunks), warnings=list(meta.warnings))
+
+    def _raw_metadata(self, source: SourceFile) -> tuple[dict[str, Any], str]:
+        """Front matter or sidecar metadata, and a hash of everything that makes up the document."""
+        try:
+            data = source.path.read_bytes()
+            side = source.sidecar.read_bytes() if source.sidecar else b""
+        except OSError as exc:
+            raise UnreadableFileError(f"{source.relpath}: niet te lezen ({exc.strerror}).",
+                                      path=str(source.path)) from exc
+        digest = hashlib.sha256(data + b"\0" + side).hexdigest()
+        raw: dict[str, Any] = {}
+        if source.sidecar:
+            raw.update(read_sidecar(source.sidecar))
+        if source.extension in FRONT_MATTER_FORMATS:
+            front, _ = split_front_matter(data.decode("utf-8-sig", errors="replace"), source.relpath)
+            raw = {**front, **raw}
+        return raw, digest
+
+    def _infer(self, doc: Document, doc_vector: np.ndarray | None) -> None:
+        if doc_vector is None:
+            return
+        if not doc.meta.ateliers and self.taxonomy.ateliers:
+            doc.meta.ateliers = infer_terms(doc_vector, self.taxonomy.ateliers, self._vectors("ateliers"))
+            doc.ateliers_inferred = True
+        if not doc.meta.themes and self.taxonomy.themes:
+            doc.meta.themes = infer_terms(doc_vector, self.taxonomy.themes, self._vectors("themes"))
+            doc.themes_inferred = True
+
+    def _vectors(self, kind: str) -> np.ndarray:
+        if kind not in self._term_vectors:
+            terms = getattr(self.taxonomy, kind)
+            self._term_vectors[kind] = self.embedder.embed_documents(
+                [f"{t.name}: {t.description}" for t in terms])
+        return self._term_vectors[kind]
+
+    def _drop_superseded(self, owners: dict[str, str]) -> None:
+        """A file whose document id changed (an ``id:`` added later) leaves no record under its old id."""
+        by_path = {path: doc_id for doc_id, path in owners.items()}
+        for record in list(self.catalog.documents(fields=["document_id", "path"])):
+            current = by_path.get(record.get("path", ""))
+            if current is not None and current != record["document_id"]:
+                self.catalog.delete_document(record["document_id"])
+
+    # --- experts -------------------------------------------------------------------------------------
+
+    def _profiles(self, source: SourceFile, owner: dict[str, str], report: IngestReport) -> list[FileOutcome]:
+        try:
+            loaded = load_profiles(source, self.taxonomy)
+        except FileRejected as exc:
+            return [_failed(exc, source)]
+        except OSError as exc:
+            return [_failed(UnreadableFileError(f"{source.relpath}: niet te lezen ({exc.strerror}).",
+                                                path=str(source.path)), source)]
+        fresh: list[Expert] = []
+        warnings = list(loaded.warnings)
+        unchanged = 0
+        hashes: dict[str, str] = {}
+        for expert in loaded.experts:
+            if expert.id in owner and owner[expert.id] != source.relpath:
+                warnings.append(f"{expert.name}: id {expert.id!r} staat ook in {owner[expert.id]} (overgeslagen)")
+                continue
+            owner[expert.id] = source.relpath
+            hashes[expert.id] = hashlib.sha256(json.dumps(
+                [PIPELINE_VERSION, expert.__dict__, str(source.root)], sort_keys=True).encode()).hexdigest()[:32]
+            existing = self.catalog.expert(expert.id)
+            if existing and existing.get("profile_hash") == hashes[expert.id]:
+                unchanged += 1
+            else:
+                fresh.append(expert)
+        if fresh:
+            texts = [self._profile_text(e) for e in fresh]
+            t0 = time.perf_counter()
+            vectors = self.embedder.embed_documents(texts)
+            report.embed_seconds += time.perf_counter() - t0
+            self.catalog.write_experts([
+                Point(self.catalog.expert_key(e.id), expert_payload(e, root=str(source.root),
+                                                                     profile_hash=hashes[e.id]),
+                      dense={DENSE: vectors[i]}, sparse={SPARSE: self.bm25.embed_document(texts[i])})
+                for i, e in enumerate(fresh)])
+        status = "unchanged" if not fresh else "added"
+        return [FileOutcome(source.relpath, status, kind="experts", chunks=len(fresh) + unchanged,
+                            message=f"{len(fresh) + unchanged} profielen ({len(fresh)} nieuw of gewijzigd)",
+                            warnings=warnings)]
+
+    def _profile_text(self, expert: Expert) -> str:
+        labels = [self.taxonomy.name_of(s) for s in (*expert.ateliers, *expert.themes)]
+        return expert.profile_text() + ("\n" + ", ".join(labels) if labels else "")
+
+    # --- prune ---------------------------------------------------------------------------------------
+
+    def _prune(self, found: Discovery, expert_owner: dict[str, str]) -> list[FileOutcome]:
+        """Remove documents (and profiles) whose files are gone from the folders that were ingested."""
+        folders = [str(r) + "/" for r in found.roots if r.is_dir()]
+        out = []
+        for record in list(self.catalog.documents(fields=["document_id", "path", "source"])):
+            path = record.get("path", "")
+            if any(path.startswith(f) for f in folders) and not Path(path).exists():
+                self.catalog.delete_document(record["document_id"])
+                out.append(FileOutcome(record.get("source", path), "removed", document_id=record["document_id"]))
+        read_ok = {o for o in expert_owner.values()}
+        gone = []
+        for expert in list(self.catalog.experts(fields=["expert_id", "root", "source"])):
+            root = expert.get("root", "") + "/"
+            if root not in folders:
+                continue
+            source_gone = not (Path(expert["root"]) / expert.get("source", "")).exists()
+            dropped_from_file = expert.get("source") in read_ok and expert["expert_id"] not in expert_owner
+            if source_gone or dropped_from_file:
+                gone.append(expert["expert_id"])
+        if gone:
+            self.catalog.delete_experts(gone)
+            out.append(FileOutcome("(expertprofielen)", "removed", kind="experts", chunks=len(gone),
+                                   message=f"{len(gone)} profielen verwijderd: " + ", ".join(gone)))
+        return out
+
+
+def _failed(exc: FileRejected, source: SourceFile | None = None) -> FileOutcome:
+    path = source.relpath if source else (exc.path or "?")
+    message = exc.message if not exc.hint else f"{exc.message} {exc.hint}"
+    return FileOutcome(path, "failed", message=message)
+
+
+def _title(given: str | None, parsed: Parsed, source: SourceFile) -> str:
+    if given:
+        return given
+    if parsed.title:
+        return parsed.title
+    for element in parsed.elements[:5]:
+        if element.is_title and 3 <= len(element.text) <= 150:
+            return element.text
+    stem = source.path.name.split(".")[0]
+    return stem.replace("_", " ").replace("-", " ").strip().capitalize() or source.path.name

@@ -1,0 +1,103 @@
+"""Pure functions that turn documents, chunks and experts into store payloads, and infer labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ingestion.models import Chunk, Document, Expert
+from ingestion.names import name_key
+from ingestion.taxonomy import Term
+
+
+def people_keys(names: Sequence[str]) -> list[str]:
+    """Match keys of the people a document names; an expert matches on their id or their name."""
+    return sorted({name_key(n) for n in names if name_key(n)})
+
+
+def _shared(doc: Document) -> dict[str, Any]:
+    meta = doc.meta
+    return {
+        "document_id": doc.id,
+        "title": doc.title,
+        "kind": meta.kind or "document",
+        "ateliers": list(meta.ateliers),
+        "themes": list(meta.themes),
+        "date": meta.date,
+        "year": int(meta.date[:4]) if meta.date else None,
+        "people": people_keys([*meta.authors, *meta.participants]),
+        "source": doc.source,
+        "url": meta.url,
+        "format": doc.format,
+        "content_hash": doc.content_hash,
+    }
+
+
+def chunk_payload(doc: Document, chunk: Chunk) -> dict[str, Any]:
+    return {**_shared(doc), "chunk_index": chunk.index, "text": chunk.text, "section": list(chunk.section),
+            "page": chunk.page}
+
+
+def document_record(doc: Document, *, chunks: int, root: str, path: str, size: int) -> dict[str, Any]:
+    return {
+        **_shared(doc),
+        "authors": list(doc.meta.authors),
+        "participants": list(doc.meta.participants),
+        "ateliers_inferred": doc.ateliers_inferred,
+        "themes_inferred": doc.themes_inferred,
+        "chunks": chunks,
+        "pages": doc.pages,
+        "root": root,
+        "path": path,
+        "size": size,
+        "warnings": list(doc.meta.warnings),
+        "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def expert_payload(expert: Expert, *, root: str, profile_hash: str) -> dict[str, Any]:
+    return {
+        "expert_id": expert.id,
+        "name": expert.name,
+        "role": expert.role,
+        "organization": expert.organization,
+        "ateliers": list(expert.ateliers),
+        "themes": list(expert.themes),
+        "expertise": expert.expertise,
+        "email": expert.email,
+        "consent": expert.consent,
+        # flags are keywords: filters on bools do not work in every backend
+        "visibility": "public" if expert.consent else "hidden",
+        "keys": sorted({name_key(expert.id), name_key(expert.name)}),
+        "source": expert.source,
+        "root": root,
+        "profile_hash": profile_hash,
+    }
+
+
+def mean_vector(vectors: np.ndarray) -> np.ndarray | None:
+    """The normalised centroid of a document's passage vectors."""
+    if len(vectors) == 0:
+        return None
+    centre = vectors.mean(axis=0)
+    norm = float(np.linalg.norm(centre))
+    return centre / norm if norm > 0 else centre
+
+
+def infer_terms(doc_vector: np.ndarray, terms: Sequence[Term], term_vectors: np.ndarray,
+                margin: float = 0.015, most: int = 2) -> list[str]:
+    """The best-matching terms for a document: the best one, plus others within ``margin`` of it.
+
+    >>> t = [Term("a", "A"), Term("b", "B"), Term("c", "C")]
+    >>> infer_terms(np.array([1.0, 0.0]), t, np.array([[0.9, 0.1], [0.1, 0.9], [0.89, 0.11]]))
+    ['a', 'c']
+    """
+    if not len(terms):
+        return []
+    scores = term_vectors @ doc_vector
+    order = np.argsort(-scores)
+    best = float(scores[order[0]])
+    return [terms[i].slug for i in order[:most] if best - float(scores[i]) <= margin]

@@ -1,0 +1,157 @@
+"""The collections of Kennismakelaar and what lives in them, on top of any ``Store``.
+
+- ``chunks``: passages with a dense and a BM25 vector; payload = passage + document metadata (filters);
+- ``documents``: one record per document, written *after* its chunks (the commit);
+- ``experts``: profiles with dense and BM25 vectors of their expertise;
+- ``questions``: asked questions and their feedback (the knowledge agenda);
+- ``meta``: which model built the store.
+
+The model's identity is stored in ``meta``; opening the store with another model is refused, because
+vectors of two models cannot be compared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ingestion.store.base import Store
+from ingestion.store.types import CollectionSpec, Filter, Point
+from service.errors import ModelMismatchError
+
+CHUNKS, DOCUMENTS, EXPERTS, QUESTIONS, META = "chunks", "documents", "experts", "questions", "meta"
+SCHEMA_VERSION = 1
+_META_ID = "meta:model"
+
+_TAXONOMY_INDEXES: dict[str, Any] = {"ateliers": "keyword", "themes": "keyword", "kind": "keyword",
+                                     "date": "datetime", "year": "integer", "people": "keyword"}
+
+
+def collection_specs(dim: int) -> tuple[CollectionSpec, ...]:
+    return (
+        CollectionSpec(CHUNKS, dense_dim=dim, sparse=True,
+                       indexes={"document_id": "keyword", "content_hash": "keyword", **_TAXONOMY_INDEXES}),
+        CollectionSpec(DOCUMENTS, dense_dim=dim,
+                       indexes={"document_id": "keyword", "root": "keyword", **_TAXONOMY_INDEXES}),
+        CollectionSpec(EXPERTS, dense_dim=dim, sparse=True,
+                       indexes={"expert_id": "keyword", "keys": "keyword", "ateliers": "keyword",
+                                "themes": "keyword", "role": "keyword", "visibility": "keyword",
+                                "root": "keyword"}),
+        CollectionSpec(QUESTIONS, dense_dim=dim,
+                       indexes={"atelier": "keyword", "asked_at": "datetime", "status": "keyword"}),
+    )
+
+
+class Catalog:
+    """Typed access to the collections; the one place that knows their names and ids."""
+
+    def __init__(self, store: Store, model_identity: str, dim: int) -> None:
+        self.store = store
+        self.model_identity = model_identity
+        self.dim = dim
+
+    def open(self, *, recreate: bool = False) -> None:
+        """Create or open the collections; refuse a store built with another model."""
+        if recreate:
+            for spec in (*collection_specs(self.dim), CollectionSpec(META)):
+                self.store.drop(spec.name)
+        self.store.ensure(CollectionSpec(META))
+        found = self.store.retrieve(META, [_META_ID])
+        if found:
+            built = found[0].payload
+            if built.get("model") != self.model_identity or built.get("dim") != self.dim:
+                raise ModelMismatchError(
+                    f"De opslag is gebouwd met model '{built.get('model')}' ({built.get('dim')} dimensies); "
+                    f"ingesteld is '{self.model_identity}' ({self.dim}).",
+                    hint="Zet KM_EMBEDDING_MODEL terug, of bouw de opslag opnieuw met dit model: "
+                         "kennismakelaar ingest PAD --recreate.")
+        for spec in collection_specs(self.dim):
+            self.store.ensure(spec)
+        if not found:
+            self.store.upsert(META, [Point(_META_ID, {
+                "model": self.model_identity, "dim": self.dim, "schema": SCHEMA_VERSION,
+                "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})])
+
+    def built_with(self) -> dict[str, Any]:
+        found = self.store.retrieve(META, [_META_ID])
+        return found[0].payload if found else {}
+
+    # --- documents -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def document_key(document_id: str) -> str:
+        return f"doc:{document_id}"
+
+    @staticmethod
+    def chunk_key(document_id: str, content_hash: str, index: int) -> str:
+        return f"chunk:{document_id}:{content_hash}:{index}"
+
+    def document(self, document_id: str, *, with_vector: bool = False) -> dict[str, Any] | None:
+        found = self.store.retrieve(DOCUMENTS, [self.document_key(document_id)], with_vectors=with_vector)
+        if not found:
+            return None
+        record = found[0].payload
+        if with_vector:
+            record = {**record, "_vector": found[0].dense}
+        return record
+
+    def documents(self, *, filter: Filter | None = None,
+                  fields: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+        return (h.payload for h in self.store.scroll(DOCUMENTS, filter=filter, fields=fields))
+
+    def write_chunks(self, points: Sequence[Point]) -> None:
+        self.store.upsert(CHUNKS, points)
+
+    def commit_document(self, record: dict[str, Any], vector: Sequence[float] | None) -> None:
+        """Write the document record — after its chunks — then drop chunks of earlier versions."""
+        self.store.upsert(DOCUMENTS, [Point(self.document_key(record["document_id"]), record,
+                                            dense={"dense": vector} if vector is not None else {})])
+        self.store.delete(CHUNKS, filter=Filter.where(document_id=record["document_id"]).and_(
+            Filter(must_not=Filter.where(content_hash=record["content_hash"]).must)))
+
+    def delete_document(self, document_id: str) -> bool:
+        existed = self.document(document_id) is not None
+        self.store.delete(DOCUMENTS, ids=[self.document_key(document_id)])
+        self.store.delete(CHUNKS, filter=Filter.where(document_id=document_id))
+        return existed
+
+    def chunks_of(self, document_id: str) -> list[dict[str, Any]]:
+        hits = self.store.scroll(CHUNKS, filter=Filter.where(document_id=document_id))
+        return sorted((h.payload for h in hits), key=lambda p: p.get("chunk_index", 0))
+
+    def sweep_orphans(self) -> int:
+        """Delete chunks that no committed document record claims (left by a crash half-way)."""
+        committed = {d["document_id"]: d["content_hash"]
+                     for d in self.documents(fields=["document_id", "content_hash"])}
+        orphans = [h.id for h in self.store.scroll(CHUNKS, fields=["document_id", "content_hash"])
+                   if committed.get(h.payload.get("document_id")) != h.payload.get("content_hash")]
+        for i in range(0, len(orphans), 1000):
+            self.store.delete(CHUNKS, ids=orphans[i:i + 1000])
+        return len(orphans)
+
+    # --- experts -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def expert_key(expert_id: str) -> str:
+        return f"expert:{expert_id}"
+
+    def expert(self, expert_id: str) -> dict[str, Any] | None:
+        found = self.store.retrieve(EXPERTS, [self.expert_key(expert_id)])
+        return found[0].payload if found else None
+
+    def experts(self, *, filter: Filter | None = None,
+                fields: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+        return (h.payload for h in self.store.scroll(EXPERTS, filter=filter, fields=fields))
+
+    def write_experts(self, points: Sequence[Point]) -> None:
+        self.store.upsert(EXPERTS, points)
+
+    def delete_experts(self, expert_ids: Sequence[str]) -> None:
+        self.store.delete(EXPERTS, ids=[self.expert_key(i) for i in expert_ids])
+
+    # --- overview ------------------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        return {"documents": self.store.count(DOCUMENTS), "chunks": self.store.count(CHUNKS),
+                "experts": self.store.count(EXPERTS), "questions": self.store.count(QUESTIONS)}

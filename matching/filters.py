@@ -1,0 +1,40 @@
+"""Search filters as users give them, turned into a store filter.
+
+>>> SearchFilters(ateliers=("tweedeling-en-armoede",), year_from=2024).to_store_filter().must[0].key
+'ateliers'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ingestion.names import name_key
+from ingestion.store.types import Filter, MatchAny, Range
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    ateliers: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()  # expert ids or names
+    date_from: str | None = None  # yyyy-mm-dd
+    date_to: str | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+
+    def to_store_filter(self) -> Filter | None:
+        must: list = []
+        for key, values in (("ateliers", self.ateliers), ("themes", self.themes), ("kind", self.kinds)):
+            if values:
+                must.append(MatchAny(key, tuple(values)))
+        if self.people:
+            must.append(MatchAny("people", tuple(name_key(p) for p in self.people)))
+        if self.date_from or self.date_to:
+            must.append(Range("date", gte=self.date_from, lte=self.date_to))
+        if self.year_from is not None or self.year_to is not None:
+            must.append(Range("year", gte=self.year_from, lte=self.year_to))
+        return Filter(must=tuple(must)) if must else None
+
+    def __bool__(self) -> bool:
+        return self.to_store_filter() is not None

@@ -1,0 +1,239 @@
+"""The ``kennismakelaar`` command (GUIDE 4.4).
+
+Human output goes to stdout as tables, progress to stderr; ``--json`` prints the contract's JSON.
+Exit status: 0 all went well, 1 some files could not be ingested, 2 a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from service.errors import KennismakelaarError, ValidationError
+from service.settings import Settings, settings_table
+
+EXIT_OK, EXIT_FAILED_FILES, EXIT_ERROR = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    env_help = "\n".join(f"  {name:<22} {doc}" for name, _, doc in settings_table())
+    parser = argparse.ArgumentParser(
+        prog="kennismakelaar",
+        description="Kennismakelaar: zoeken en verbinden in de kennis van de Werkplaats Sociaal Domein.",
+        epilog="Instellingen (omgevingsvariabelen):\n" + env_help,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="documenten en expertprofielen opnemen")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="bestanden of mappen")
+    p.add_argument("--prune", action="store_true", help="documenten verwijderen waarvan het bestand weg is")
+    p.add_argument("--recreate", action="store_true", help="de opslag eerst leegmaken (nodig na een modelwissel)")
+    p.add_argument("--json", action="store_true", help="samenvatting als JSON")
+
+    for name, what in (("search", "eerdere bevindingen zoeken"), ("experts", "mensen vinden die het weten")):
+        p = sub.add_parser(name, help=what)
+        p.add_argument("query", nargs="?", metavar="QUERY", help="de vraag")
+        p.add_argument("--queries", type=Path, metavar="FILE", help="één vraag per regel; één JSON-regel per vraag")
+        p.add_argument("--atelier", action="append", default=[], metavar="SLUG")
+        if name == "search":
+            p.add_argument("--theme", action="append", default=[], metavar="SLUG")
+            p.add_argument("--kind", action="append", default=[], metavar="K")
+        p.add_argument("--limit", type=int, default=10, metavar="N")
+        p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("status", help="wat er in de opslag staat")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("serve", help="de webdienst starten")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None, out: TextIO | None = None,
+         err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = build_parser().parse_args(argv)
+    from service.container import Kennismakelaar
+
+    km = None
+    try:
+        km = Kennismakelaar(settings or Settings.from_env())
+        return _COMMANDS[args.command](km, args, out, err)
+    except KennismakelaarError as exc:
+        print(f"Fout: {exc.message}", file=err)
+        if exc.hint:
+            print(f"  {exc.hint}", file=err)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("Afgebroken. Een nieuwe run maakt het werk af.", file=err)
+        return 130
+    finally:
+        if km is not None:
+            km.close()
+
+
+# --- ingest -------------------------------------------------------------------------------------------
+
+
+def _ingest(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if args.recreate:
+        km.catalog(recreate=True)
+    ingestor = km.ingestor()
+    console = Console(file=err)
+    with Progress(TextColumn("[bold]Opnemen"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=console, transient=True,
+                  disable=not console.is_terminal) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(path: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=path[-50:])
+
+        report = ingestor.run(args.paths, prune=args.prune, progress=progress)
+    if args.json:
+        print(json.dumps({**report.summary(), "files": [o.__dict__ for o in report.outcomes]},
+                         ensure_ascii=False), file=out)
+    else:
+        _print_report(report, out)
+    return EXIT_OK if report.ok else EXIT_FAILED_FILES
+
+
+def _print_report(report: Any, out: TextIO) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=out, width=max(100, Console(file=out).width))
+    problems = [o for o in report.outcomes if o.status == "failed" or o.warnings]
+    if problems:
+        table = Table(title="Meldingen", show_lines=False)
+        table.add_column("Bestand", overflow="fold")
+        table.add_column("Status")
+        table.add_column("Reden", overflow="fold")
+        for o in problems:
+            reason = o.message if o.status == "failed" else "; ".join(o.warnings)
+            table.add_row(o.path, "[red]mislukt[/red]" if o.status == "failed" else "waarschuwing", reason)
+        console.print(table)
+    s = report.summary()
+    table = Table(title="Samenvatting")
+    for col in ("nieuw", "bijgewerkt", "ongewijzigd", "verwijderd", "mislukt", "passages", "tijd"):
+        table.add_column(col, justify="right")
+    table.add_row(str(s["added"]), str(s["updated"]), str(s["unchanged"]), str(s["removed"]),
+                  str(s["failed"]), str(s["chunks_embedded"]), f"{s['seconds']:.1f} s")
+    console.print(table)
+
+
+# --- search and experts -------------------------------------------------------------------------------
+
+
+def _queries(args: argparse.Namespace) -> Iterable[str]:
+    if args.queries is not None:
+        if not args.json:
+            raise ValidationError("--queries werkt alleen samen met --json.", field="json")
+        try:
+            lines = args.queries.read_text("utf-8").splitlines()
+        except OSError as exc:
+            raise ValidationError(f"{args.queries}: niet te lezen ({exc.strerror}).", field="queries") from exc
+        return [q.strip() for q in lines if q.strip()]
+    if not args.query or not args.query.strip():
+        raise ValidationError("Geef een vraag, of --queries FILE.", field="query")
+    return [args.query.strip()]
+
+
+def _search(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from matching.filters import SearchFilters
+
+    filters = SearchFilters(ateliers=tuple(_slugs(km, args.atelier, "atelier")),
+                            themes=tuple(_slugs(km, args.theme, "theme")), kinds=tuple(args.kind))
+    searcher = km.searcher()
+    for query in _queries(args):
+        results = searcher.search(query, filters, limit=args.limit)
+        if args.json:
+            print(json.dumps({"query": query, "results": [r.to_json() for r in results]}, ensure_ascii=False),
+                  file=out)
+        else:
+            _print_findings(query, results, out)
+    return EXIT_OK
+
+
+def _experts(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    ateliers = _slugs(km, args.atelier, "atelier")
+    searcher = km.searcher()
+    for query in _queries(args):
+        results = searcher.experts(query, atelier=ateliers[0] if ateliers else None, limit=args.limit)
+        if args.json:
+            print(json.dumps({"query": query, "experts": [e.to_json() for e in results]}, ensure_ascii=False),
+                  file=out)
+        else:
+            _print_experts(query, results, out)
+    return EXIT_OK
+
+
+def _slugs(km: Any, values: list[str], kind: str) -> list[str]:
+    resolve = km.taxonomy.resolve_atelier if kind == "atelier" else km.taxonomy.resolve_theme
+    out = []
+    for value in values:
+        slug = resolve(value)
+        if slug is None:
+            known = ", ".join(t.slug for t in (km.taxonomy.ateliers if kind == "atelier" else km.taxonomy.themes))
+            raise ValidationError(f"Onbekend {kind}: {value!r}.", hint=f"Kies uit: {known}.", field=kind)
+        out.append(slug)
+    return out
+
+
+def _print_findings(query: str, results: list[Any], out: TextIO) -> None:
+    from rich.console import Console
+
+    console = Console(file=out, highlight=False)
+    console.print(f"[bold]{query}[/bold] — {len(results)} documenten")
+    for i, r in enumerate(results, 1):
+        where = r.source + (f", p. {r.page}" if r.page else "")
+        console.print(f"\n{i}. [bold]{r.title}[/bold]  ({r.score:.3f})  [dim]{r.kind} · "
+                      f"{', '.join(r.ateliers)} · {where}[/dim]")
+        console.print("   " + _clip(r.snippet, 300))
+
+
+def _print_experts(query: str, results: list[Any], out: TextIO) -> None:
+    from rich.console import Console
+
+    console = Console(file=out, highlight=False)
+    console.print(f"[bold]{query}[/bold] — {len(results)} mensen")
+    for i, e in enumerate(results, 1):
+        console.print(f"\n{i}. [bold]{e.name}[/bold] ({e.score:.3f}) — {e.role}, {e.organization}")
+        for reason in e.reasons[:3]:
+            console.print(f"   · {reason.title}: {_clip(reason.snippet, 160)}")
+
+
+def _clip(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + "…"
+
+
+# --- status and serve ---------------------------------------------------------------------------------
+
+
+def _status(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    catalog = km.catalog()
+    info = {**catalog.counts(), "model": km.embedder.identity, "store": km.store.description,
+            "built_with": catalog.built_with().get("model")}
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False), file=out)
+    else:
+        for key, value in info.items():
+            print(f"{key:>12}: {value}", file=out)
+    return EXIT_OK
+
+
+def _serve(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    print("De webdienst komt in een volgende versie.", file=err)
+    return EXIT_ERROR
+
+
+_COMMANDS = {"ingest": _ingest, "search": _search, "experts": _experts, "status": _status, "serve": _serve}

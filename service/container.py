@@ -1,0 +1,92 @@
+"""The application core: builds the heavy parts from settings, once, lazily, and hands them out.
+
+The CLI and the web app both hold one ``Kennismakelaar``; tests build one with their own settings (and,
+where the model is not the subject, their own embedder).
+
+>>> from service.settings import Settings
+>>> km = Kennismakelaar(Settings.from_env({"KM_DATA_DIR": "/tmp/km-doctest"}))
+>>> km.settings.embedding.model      # nothing is loaded yet
+'multilingual-e5-small'
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import Any
+
+from ingestion.embed import CachedEmbedder, Embedder, make_embedder
+from ingestion.pipeline import Ingestor
+from ingestion.sparse import DutchBm25
+from ingestion.store.base import Store
+from ingestion.store.catalog import Catalog
+from ingestion.taxonomy import Taxonomy
+from service.settings import Settings
+
+
+class Kennismakelaar:
+    def __init__(self, settings: Settings, *, store: Store | None = None, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._store = store
+        self._embedder = embedder
+        self._catalog: Catalog | None = None
+        self._lock = threading.RLock()
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        inner = self._embedder or make_embedder(self.settings.embedding.model, self.settings.embedding.batch_size)
+        if self.settings.embedding.cache:
+            return CachedEmbedder(inner, self.settings.store.data_dir / "embedding-cache.sqlite")
+        return inner
+
+    @cached_property
+    def store(self) -> Store:
+        if self._store is not None:
+            return self._store
+        s = self.settings.store
+        if s.qdrant_url:
+            from ingestion.store.server import ServerStore
+            return ServerStore(url=s.qdrant_url, api_key=s.qdrant_api_key, prefix=s.collection_prefix)
+        from ingestion.store.edge import EdgeStore
+        return EdgeStore(s.data_dir)
+
+    @cached_property
+    def taxonomy(self) -> Taxonomy:
+        return Taxonomy.load(self.settings.ingest.taxonomy_file)
+
+    @cached_property
+    def bm25(self) -> DutchBm25:
+        return DutchBm25()
+
+    def catalog(self, *, recreate: bool = False) -> Catalog:
+        """The opened catalog; ``recreate`` drops everything first (a model change needs it)."""
+        with self._lock:
+            if self._catalog is None or recreate:
+                catalog = Catalog(self.store, self.embedder.identity, self.embedder.dim)
+                catalog.open(recreate=recreate)
+                self._catalog = catalog
+            return self._catalog
+
+    def ingestor(self) -> Ingestor:
+        ingest = self.settings.ingest
+        return Ingestor(self.catalog(), self.embedder, self.taxonomy, bm25=self.bm25,
+                        chunk_tokens=ingest.chunk_tokens, max_bytes=ingest.max_file_bytes,
+                        exclude=[self.settings.store.data_dir])
+
+    def searcher(self) -> Any:
+        from matching.search import Searcher
+        return Searcher(self.catalog(), self.embedder, self.bm25)
+
+    def warm_up(self) -> None:
+        """Load model and store now (service start-up) instead of on the first request."""
+        getattr(self.embedder, "warm_up", lambda: None)()
+        self.catalog()
+
+    def close(self) -> None:
+        with self._lock:
+            if "store" in self.__dict__:
+                self.store.close()
+                del self.__dict__["store"]
+            self._catalog = None
+            if "embedder" in self.__dict__ and hasattr(self.embedder, "close"):
+                self.embedder.close()
