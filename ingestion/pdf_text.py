@@ -98,12 +98,14 @@ def repair_private_use(pages: Sequence[str], token_cost: TokenCost) -> list[str]
 
 
 def _running_lines(pages: Sequence[str]) -> set[str]:
-    """Lines (digits ignored) that stand on at least half of the pages: headers and footers."""
+    """Lines (digits ignored) at the top or bottom of at least half of the pages: headers and footers."""
     if len(pages) < 4:
         return set()
     seen: Counter[str] = Counter()
     for page in pages:
-        seen.update({_shape(ln) for ln in page.splitlines() if ln.strip()})
+        lines = [ln for ln in page.splitlines() if ln.strip()]
+        edge = 2 if len(lines) >= 8 else 1
+        seen.update({_shape(ln) for ln in lines[:edge] + lines[-edge:]})
     return {line for line, n in seen.items() if n >= max(3, len(pages) // 2)}
 
 

