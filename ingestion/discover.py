@@ -6,6 +6,7 @@ extension, too large) is rejected by name with the reason, and the rest goes on.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ def discover(paths: Sequence[str | Path], *, max_bytes: int, exclude: Iterable[P
 def _walk(root: Path, excluded: set[Path], found: Discovery) -> list[Path]:
     out: list[Path] = []
     def onerror(err: OSError) -> None:
-        found.rejected.append(UnreadableFileError(f"{err.filename}: map niet te lezen ({err.strerror}).",
+        found.rejected.append(UnreadableFileError(f"{err.filename}: map niet te lezen: {os_reason(err)}.",
                                                   path=str(err.filename)))
     for folder, dirs, files in os.walk(root, onerror=onerror, followlinks=False):
         here = Path(folder)
@@ -59,6 +60,14 @@ def _walk(root: Path, excluded: set[Path], found: Discovery) -> list[Path]:
             if not name.startswith("."):
                 out.append(here / name)
     return out
+
+
+def os_reason(exc: OSError) -> str:
+    """An OS error in words a user reads (Dutch), not the C library's English."""
+    reasons = {errno.ENOENT: "bestaat niet (of is een gebroken link)", errno.EACCES: "geen leesrechten",
+               errno.EPERM: "geen leesrechten", errno.EISDIR: "is een map", errno.ELOOP: "te veel links",
+               errno.EIO: "leesfout op de schijf"}
+    return reasons.get(exc.errno or 0, exc.strerror or str(exc))
 
 
 def _classify(file: Path, base: Path, max_bytes: int, found: Discovery) -> None:
@@ -71,8 +80,7 @@ def _classify(file: Path, base: Path, max_bytes: int, found: Discovery) -> None:
         if not os.access(file, os.R_OK):
             raise PermissionError(13, "geen leesrechten")
     except OSError as exc:
-        found.rejected.append(UnreadableFileError(f"{rel}: niet te lezen ({exc.strerror or exc}).",
-                                                  path=str(file)))
+        found.rejected.append(UnreadableFileError(f"{rel}: niet te lezen: {os_reason(exc)}.", path=str(file)))
         return
     if ext not in DOCUMENT_FORMATS and ext not in PROFILE_FORMATS:
         found.rejected.append(UnsupportedFileError(

@@ -45,13 +45,17 @@ def _load_mapping(text: str, source: str, what: str) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" (regel {where.line + 1})" if where else ""
-        raise MetadataError(f"De YAML-{what} is ongeldig{line}: {getattr(exc, 'problem', exc)}.",
+        raise MetadataError(f"{_name(source)}De YAML-{what} is ongeldig{line}: {getattr(exc, 'problem', exc)}.",
                             path=source, hint="Herstel de YAML of verwijder de metadata.") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise MetadataError(f"De YAML-{what} is geen lijst van velden (key: waarde).", path=source)
+        raise MetadataError(f"{_name(source)}De YAML-{what} is geen lijst van velden (key: waarde).", path=source)
     return data
+
+
+def _name(source: str) -> str:
+    return f"{source}: " if source else ""
 
 
 def build_meta(raw: dict[str, Any], taxonomy: Taxonomy, source: str = "") -> DocumentMeta:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingestion.discover import os_reason
 from ingestion.metadata import FRONT_MATTER_FORMATS, split_front_matter
 from ingestion.models import Element, SourceFile
 from ingestion.pdf_text import TokenCost, clean_pages, first_line, read_pdf_pages
@@ -79,7 +80,7 @@ class Parser:
                                        f"({exc.name}).", path=str(source.path),
                                        hint="Installeer Kennismakelaar opnieuw met alle afhankelijkheden.") from exc
         except OSError as exc:
-            raise UnreadableFileError(f"{source.relpath}: niet te lezen ({exc.strerror or exc}).",
+            raise UnreadableFileError(f"{source.relpath}: niet te lezen ({os_reason(exc)}).",
                                       path=str(source.path)) from exc
         except Exception as exc:  # a parser library failing on a bad file: report it, keep the batch going
             detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ingestion.chunk import chunk_elements
-from ingestion.discover import Discovery, discover
+from ingestion.discover import Discovery, discover, os_reason
 from ingestion.embed import Embedder
 from ingestion.metadata import FRONT_MATTER_FORMATS, build_meta, read_sidecar, split_front_matter
 from ingestion.models import Document, Expert, SourceFile
@@ -35,7 +35,7 @@ from ingestion.sparse import DutchBm25
 from ingestion.store.catalog import Catalog
 from ingestion.store.types import DENSE, SPARSE, Point
 from ingestion.taxonomy import Taxonomy
-from service.errors import ConflictError, EmptyFileError, FileRejected, UnreadableFileError
+from service.errors import EmptyFileError, FileRejected, MetadataError, UnreadableFileError
 
 PIPELINE_VERSION = "1"
 Progress = Callable[[str, int, int], None]
@@ -151,8 +151,9 @@ class Ingestor:
         meta = build_meta(raw, self.taxonomy, source.relpath)
         doc_id = meta.id or source.relpath
         if doc_id in owners and owners[doc_id] != str(source.path):
-            raise ConflictError(f"{source.relpath}: document-id {doc_id!r} wordt ook gebruikt door "
-                                f"{Path(owners[doc_id]).name}.")
+            raise MetadataError(f"{source.relpath}: document-id {doc_id!r} wordt ook gebruikt door "
+                                f"{Path(owners[doc_id]).name}.", path=str(source.path),
+                                hint="Geef elk document een eigen id.")
         owners[doc_id] = str(source.path)
         content_hash = hashlib.sha256(f"{self._settings_hash}:{body_hash}".encode()).hexdigest()[:32]
         existing = self.catalog.document(doc_id)
@@ -189,7 +190,7 @@ class Ingestor:
             data = source.path.read_bytes()
             side = source.sidecar.read_bytes() if source.sidecar else b""
         except OSError as exc:
-            raise UnreadableFileError(f"{source.relpath}: niet te lezen ({exc.strerror}).",
+            raise UnreadableFileError(f"{source.relpath}: niet te lezen ({os_reason(exc)}).",
                                       path=str(source.path)) from exc
         digest = hashlib.sha256(data + b"\0" + side).hexdigest()
         raw: dict[str, Any] = {}
@@ -233,7 +234,7 @@ class Ingestor:
         except FileRejected as exc:
             return [_failed(exc, source)]
         except OSError as exc:
-            return [_failed(UnreadableFileError(f"{source.relpath}: niet te lezen ({exc.strerror}).",
+            return [_failed(UnreadableFileError(f"{source.relpath}: niet te lezen ({os_reason(exc)}).",
                                                 path=str(source.path)), source)]
         fresh: list[Expert] = []
         warnings = list(loaded.warnings)

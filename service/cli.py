@@ -237,3 +237,7 @@ def _serve(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 _COMMANDS = {"ingest": _ingest, "search": _search, "experts": _experts, "status": _status, "serve": _serve}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

