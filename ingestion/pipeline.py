@@ -91,13 +91,14 @@ class Ingestor:
         self.embedder = embedder
         self.taxonomy = taxonomy
         self.bm25 = bm25 or DutchBm25()
-        self.chunk_tokens = chunk_tokens
+        # a passage plus its title/section context must fit the model's window
+        self.chunk_tokens = min(chunk_tokens, embedder.max_tokens * 3 // 5)
         self.max_bytes = max_bytes
         self.exclude = tuple(exclude)
         self.parser = Parser(token_cost=embedder.token_count)
         self._term_vectors: dict[str, np.ndarray] = {}
         self._settings_hash = hashlib.sha256(json.dumps(
-            [PIPELINE_VERSION, chunk_tokens, BM25_IDENTITY, taxonomy.to_dict()], sort_keys=True).encode()
+            [PIPELINE_VERSION, self.chunk_tokens, BM25_IDENTITY, taxonomy.to_dict()], sort_keys=True).encode()
         ).hexdigest()[:16]
 
     # --- the run -------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,22 @@ SHARED = ROOT.parent / "shared" / "data"
 REAL_DOCS = SHARED / "real-docs"
 BROKEN_DOCS = SHARED / "real-docs-broken"
 SAMPLES = ROOT / "samples"
+
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(sock: socket.socket, address: object) -> object:
+    host = address[0] if isinstance(address, tuple) else str(address)
+    if sock.family == socket.AF_UNIX or host in ("127.0.0.1", "::1", "localhost"):
+        return _real_connect(sock, address)
+    raise AssertionError(f"a test tried to reach the network: {address!r} (nothing may download at run time)")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs with the network cut off, except loopback: proof that nothing downloads."""
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +64,7 @@ class HashEmbedder:
 
     identity = "hash-test@1"
     dim = 64
+    max_tokens = 512
 
     def _vec(self, text: str) -> np.ndarray:
         v = np.zeros(self.dim, dtype=np.float32)

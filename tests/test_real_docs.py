@@ -44,7 +44,8 @@ def test_the_broken_epub_is_reported_by_name_and_the_rest_of_its_folder_goes_in(
 @pytest.mark.parametrize("doc_id,title", [
     ("debian-faq-nl/debian-faq.nl.pdf", "De Debian GNU/Linux FAQ"),
     ("debian-edu/debian-edu-bullseye-manual.pdf", "Handleiding Debian Edu/Skolelinux Bullseye 11"),
-    ("minvws/2025-06-04-toegankelijkheidsonderzoek-open.minvws.nl.pdf", "WCAG 2.2 AA onderzoek Open Ministerie VWS 1.1"),
+    ("minvws/2025-06-04-toegankelijkheidsonderzoek-open.minvws.nl.pdf",
+     "WCAG 2.2 AA onderzoek Open Ministerie VWS 1.1"),
     ("debian-faq-nl/basic-defs.nl.html", "Hoofdstuk 1. Definities en overzicht"),
     ("libreoffice-help-nl/text_scalc_01_func_weekday.html", "WEEKDAG"),
 ])
