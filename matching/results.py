@@ -22,10 +22,16 @@ class Finding:
     url: str | None = None
     highlights: list[str] = field(default_factory=list)
     bridge: dict[str, Any] | None = None  # set when the finding comes from another atelier
+    relevance: float | None = None  # cosine similarity of the passage to the question (absolute scale)
+
+    @property
+    def citation(self) -> str:
+        return f"{self.source}, p. {self.page}" if self.page else self.source
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["score"] = round(self.score, 4)
+        out["citation"] = self.citation
         return out
 
 
@@ -35,6 +41,7 @@ class Reason:
     document_id: str | None
     title: str
     snippet: str
+    role: str | None = None  # for documents: "auteur" or "deelnemer"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,6 +59,7 @@ class ExpertMatch:
     themes: list[str] = field(default_factory=list)
     email: str | None = None  # only for coordinators, and only with consent
     bridge: dict[str, Any] | None = None
+    documents: int = 0  # how many of the retrieved documents link to this person
 
     def to_json(self, *, contact: bool = False) -> dict[str, Any]:
         out = asdict(self)

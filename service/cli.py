@@ -152,9 +152,9 @@ def _search(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     filters = SearchFilters(ateliers=tuple(_slugs(km, args.atelier, "atelier")),
                             themes=tuple(_slugs(km, args.theme, "theme")), kinds=tuple(args.kind))
-    searcher = km.searcher()
+    broker = km.broker()
     for query in _queries(args):
-        results = searcher.search(query, filters, limit=args.limit)
+        results = broker.search(query, filters, limit=args.limit).results
         if args.json:
             print(json.dumps({"query": query, "results": [r.to_json() for r in results]}, ensure_ascii=False),
                   file=out)
@@ -165,9 +165,9 @@ def _search(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _experts(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ateliers = _slugs(km, args.atelier, "atelier")
-    searcher = km.searcher()
+    broker = km.broker()
     for query in _queries(args):
-        results = searcher.experts(query, atelier=ateliers[0] if ateliers else None, limit=args.limit)
+        results, _ = broker.experts(query, atelier=ateliers[0] if ateliers else None, limit=args.limit)
         if args.json:
             print(json.dumps({"query": query, "experts": [e.to_json() for e in results]}, ensure_ascii=False),
                   file=out)

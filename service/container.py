@@ -4,6 +4,9 @@ The CLI and the web app both hold one ``Kennismakelaar``; tests build one with t
 where the model is not the subject, their own embedder).
 
 >>> from service.settings import Settings
+
+if TYPE_CHECKING:
+    from matching.broker import Broker
 >>> km = Kennismakelaar(Settings.from_env({"KM_DATA_DIR": "/tmp/km-doctest"}))
 >>> km.settings.embedding.model      # nothing is loaded yet
 'multilingual-e5-small'
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ingestion.embed import CachedEmbedder, Embedder, make_embedder
 from ingestion.pipeline import Ingestor
@@ -23,6 +26,9 @@ from ingestion.store.catalog import Catalog
 from ingestion.taxonomy import Taxonomy
 from service.settings import Settings
 
+if TYPE_CHECKING:
+    from matching.broker import Broker
+
 
 class Kennismakelaar:
     def __init__(self, settings: Settings, *, store: Store | None = None, embedder: Embedder | None = None) -> None:
@@ -30,6 +36,7 @@ class Kennismakelaar:
         self._store = store
         self._embedder = embedder
         self._catalog: Catalog | None = None
+        self._broker: Broker | None = None
         self._lock = threading.RLock()
 
     @cached_property
@@ -73,9 +80,14 @@ class Kennismakelaar:
                         chunk_tokens=ingest.chunk_tokens, max_bytes=ingest.max_file_bytes,
                         exclude=[self.settings.store.data_dir])
 
-    def searcher(self) -> Any:
-        from matching.search import Searcher
-        return Searcher(self.catalog(), self.embedder, self.bm25)
+    def broker(self) -> Broker:
+        """The knowledge broker on the opened catalog (one per catalog: it caches taxonomy vectors)."""
+        with self._lock:
+            catalog = self.catalog()
+            if self._broker is None or self._broker.catalog is not catalog:
+                from matching.broker import Broker
+                self._broker = Broker(catalog, self.embedder, self.taxonomy, bm25=self.bm25)
+            return self._broker
 
     def warm_up(self) -> None:
         """Load model and store now (service start-up) instead of on the first request."""

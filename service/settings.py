@@ -61,10 +61,22 @@ class IngestSettings:
 
 
 @dataclass(frozen=True)
+class MatchingSettings:
+    answer_threshold: float = _setting("KM_ANSWER_THRESHOLD", "A question whose best passage is less similar "
+                                       "than this (cosine) counts as not answered: it goes on the knowledge "
+                                       "agenda. Calibrated for multilingual-e5-small.", 0.83)
+    agenda_similarity: float = _setting("KM_AGENDA_SIMILARITY", "How alike (cosine) questions must be to form "
+                                        "one cluster on the agenda.", 0.9)
+    question_retention_days: int = _setting("KM_QUESTION_RETENTION_DAYS", "Asked questions are deleted after "
+                                            "this many days.", 365)
+
+
+@dataclass(frozen=True)
 class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
+    matching: MatchingSettings = field(default_factory=MatchingSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -73,7 +85,8 @@ class Settings:
         return cls(**{name: _section_from_env(section, env) for name, section in _SECTIONS.items()})
 
 
-_SECTIONS: dict[str, type] = {"store": StoreSettings, "embedding": EmbeddingSettings, "ingest": IngestSettings}
+_SECTIONS: dict[str, type] = {"store": StoreSettings, "embedding": EmbeddingSettings, "ingest": IngestSettings,
+                              "matching": MatchingSettings}
 
 
 def _section_from_env(section: type, env: Mapping[str, str]) -> Any:

@@ -85,6 +85,6 @@ def test_store_is_consistent(real):
 
 def test_search_reaches_the_real_documents(real):
     km, _ = real
-    results = km.searcher().search("toetsenbordfocus", SearchFilters(), limit=5)
+    results = km.broker().search("toetsenbordfocus", SearchFilters(), limit=5).results
     assert any(r.document_id.startswith("minvws/") for r in results[:3])
     assert all(r.page for r in results if r.source.endswith(".pdf"))

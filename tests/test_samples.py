@@ -110,6 +110,6 @@ def test_missing_ateliers_are_inferred_correctly(samples_km):
 @pytest.mark.slow
 @pytest.mark.parametrize("question", list(QUESTIONS))
 def test_planted_questions_find_their_documents(samples_km, question):
-    results = samples_km.searcher().search(question, None, limit=10)
+    results = samples_km.broker().search(question, limit=10).results
     top = [r.document_id for r in results[:3]]
     assert QUESTIONS[question] & set(top), (question, top)

@@ -1,0 +1,173 @@
+"""Retrieval quality, side by side in one run: BM25 only, dense only, and our ranking.
+
+    python -m benchmarks.quality                     # both sets
+    python -m benchmarks.quality --set documents     # or --set experts
+
+Documents: ``../shared/data/policyqa`` — 500 Dutch citizen questions; each answer passage is a document.
+Experts: ``../shared/data/expertise-goldstandard`` — researchers as expert profiles (name only: their
+expertise must come from their papers), their papers as documents linked by author; the query is a
+rated paper's title and abstract (excluded from the store's answers), the relevant people those who
+rated it 4 or 5.
+
+Stores and embedding caches live in ``benchmarks/.data`` (ignored by git), so a rerun embeds nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import yaml
+
+from service.container import Kennismakelaar
+from service.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+SHARED = HERE.parent.parent / "shared" / "data"
+WORK = HERE / ".data"
+MODES = ("bm25", "dense", "hybrid")
+LABEL = {"bm25": "BM25 only", "dense": "dense only", "hybrid": "ours"}
+
+
+def _km(name: str) -> Kennismakelaar:
+    return Kennismakelaar(Settings.from_env({"KM_DATA_DIR": str(WORK / name / "store")}))
+
+
+# --- documents: policyqa -----------------------------------------------------------------------------
+
+
+def policyqa() -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+    """(doc id, title, text) for every passage; (question, relevant doc id) for every question."""
+    docs, queries = [], []
+    for path in sorted((SHARED / "policyqa").rglob("policyqa-*.json")):
+        for article in json.loads(path.read_text("utf-8"))["data"]:
+            for i, paragraph in enumerate(article["paragraphs"]):
+                doc_id = f"pq-{article['title']}-{i}"
+                docs.append((doc_id, paragraph["context"][:80], paragraph["context"]))
+                queries.extend((qa["question"], doc_id) for qa in paragraph["qas"])
+    return docs, queries
+
+
+def documents_benchmark(limit: int | None) -> dict:
+    docs, queries = policyqa()
+    folder = WORK / "policyqa" / "files"
+    folder.mkdir(parents=True, exist_ok=True)
+    for doc_id, title, text in docs:
+        path = folder / f"{doc_id}.txt"
+        if not path.exists():
+            front = yaml.safe_dump({"id": doc_id, "title": title, "kind": "antwoord"}, allow_unicode=True)
+            path.write_text(f"---\n{front}---\n{text}\n", "utf-8")
+    km = _km("policyqa")
+    report = km.ingestor().run([folder])
+    broker = km.broker()
+    queries = queries[:limit] if limit else queries
+    out = {"documents": len(docs), "queries": len(queries), "ingest_seconds": round(report.seconds, 1)}
+    for mode in MODES:
+        rankings = [[r.document_id for r in broker.search(q, limit=10, mode=mode, diversify=mode == "hybrid").results]
+                    for q, _ in queries]
+        out[mode] = _doc_metrics(rankings, [rel for _, rel in queries])
+    km.close()
+    return out
+
+
+def _doc_metrics(rankings: Sequence[Sequence[str]], relevant: Sequence[str]) -> dict:
+    ndcg = recall = mrr = 0.0
+    for ranking, rel in zip(rankings, relevant, strict=True):
+        if rel in ranking[:10]:
+            rank = ranking.index(rel) + 1
+            ndcg += 1 / math.log2(rank + 1)
+            recall += 1
+            mrr += 1 / rank
+    n = len(relevant)
+    return {"ndcg@10": round(ndcg / n, 4), "recall@10": round(recall / n, 4), "mrr@10": round(mrr / n, 4)}
+
+
+# --- experts: expertise gold standard --------------------------------------------------------------
+
+
+def goldstandard() -> tuple[list[dict], dict[str, dict], list[tuple[str, str, set[str]]]]:
+    root = SHARED / "expertise-goldstandard"
+    people = [json.loads(p.read_text("utf-8")) for p in sorted((root / "participants").glob("*.json"))]
+    papers = {p.stem: json.loads(p.read_text("utf-8")) for p in (root / "papers").glob("*.json")}
+    queries: dict[str, set[str]] = {}
+    with (root / "evaluations-dev.tsv").open(encoding="utf-8") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            for i in range(1, 11):
+                paper, rating = row.get(f"Paper{i}"), row.get(f"Expertise{i}")
+                if paper and rating and float(rating) >= 4:
+                    queries.setdefault(paper, set()).add(row["ParticipantID"])
+    out = [(pid, f"{papers[pid]['title']}. {papers[pid].get('abstract') or ''}".strip(), rel)
+           for pid, rel in sorted(queries.items()) if pid in papers]
+    return people, papers, out
+
+
+def experts_benchmark(limit: int | None) -> dict:
+    people, papers, queries = goldstandard()
+    folder = WORK / "experts" / "files"
+    (folder / "papers").mkdir(parents=True, exist_ok=True)
+    authored: dict[str, list[str]] = {}
+    for person in people:
+        for paper in person["papers"]:
+            authored.setdefault(paper["paperId"], []).append(person["authorId"])
+    profiles = [{"id": p["authorId"], "name": p["name"], "role": "onderzoeker", "consent": True} for p in people]
+    (folder / "experts.yaml").write_text(yaml.safe_dump({"experts": profiles}, allow_unicode=True), "utf-8")
+    for paper_id, authors in authored.items():
+        paper = papers.get(paper_id)
+        path = folder / "papers" / f"{paper_id}.md"
+        if paper is None or path.exists():
+            continue
+        front = yaml.safe_dump({"id": paper_id, "title": paper["title"], "kind": "onderzoek", "authors": authors,
+                                "date": str(paper.get("year") or "")[:4] or None}, allow_unicode=True)
+        path.write_text(f"---\n{front}---\n# {paper['title']}\n\n{paper.get('abstract') or ''}\n", "utf-8")
+    km = _km("experts")
+    report = km.ingestor().run([folder])
+    broker = km.broker()
+    queries = queries[:limit] if limit else queries
+    out = {"people": len(people), "documents": len(authored), "queries": len(queries),
+           "ingest_seconds": round(report.seconds, 1)}
+    for mode in MODES:
+        ranks = []
+        for paper_id, text, relevant in queries:
+            found, _ = broker.experts(text, limit=len(people), mode=mode, exclude=[paper_id])
+            ids = [e.id for e in found]
+            ranks.append(next((i + 1 for i, e in enumerate(ids) if e in relevant), None))
+        out[mode] = {"mrr": round(sum(1 / r for r in ranks if r) / len(ranks), 4),
+                     "p@1": round(sum(r == 1 for r in ranks) / len(ranks), 4)}
+    km.close()
+    return out
+
+
+def _table(title: str, result: dict, metrics: Sequence[str]) -> str:
+    lines = [f"\n{title}", f"{'':>12}" + "".join(f"{m:>12}" for m in metrics)]
+    for mode in MODES:
+        lines.append(f"{LABEL[mode]:>12}" + "".join(f"{result[mode][m]:>12.4f}" for m in metrics))
+    beats = all(result["hybrid"][m] > max(result["bm25"][m], result["dense"][m]) for m in metrics)
+    lines.append(f"ours beats both baselines on every metric: {'yes' if beats else 'NO'}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--set", choices=("documents", "experts", "both"), default="both")
+    parser.add_argument("--limit", type=int, help="only the first N queries (a quick look)")
+    args = parser.parse_args()
+    runs: dict[str, tuple[Callable[[int | None], dict], Sequence[str]]] = {
+        "documents": (documents_benchmark, ("ndcg@10", "recall@10", "mrr@10")),
+        "experts": (experts_benchmark, ("mrr", "p@1"))}
+    results = {}
+    for name, (run, metrics) in runs.items():
+        if args.set in (name, "both"):
+            started = time.perf_counter()
+            results[name] = run(args.limit)
+            results[name]["seconds"] = round(time.perf_counter() - started, 1)
+            print(_table(f"{name} ({results[name]['queries']} queries)", results[name], metrics), flush=True)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

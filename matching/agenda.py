@@ -1,0 +1,140 @@
+"""The knowledge agenda: the questions the community cannot answer yet, grouped, with a next step.
+
+A question counts as open when the best passage was not close to it (cosine below the threshold) or when
+people marked its answers unhelpful more often than helpful. Open questions are clustered by meaning
+(average linkage on their vectors); every cluster gets a representative question, its size, ateliers,
+first and last date, and a suggested step on the Werkplaats' own ladder, chosen by size and novelty:
+
+    uitwisseling / expertmeeting → experiment → klein onderzoek → groot onderzoek
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+LADDER = {
+    "uitwisseling": "Ervaringen uitwisselen in het atelier",
+    "expertmeeting": "Expertmeeting of werkplaats organiseren",
+    "experiment": "Experiment met een nieuwe aanpak",
+    "klein-onderzoek": "Klein praktijkonderzoek",
+    "groot-onderzoek": "Groot onderzoek (met een lectoraat of universiteit)",
+}
+
+
+@dataclass
+class Cluster:
+    representative: str
+    size: int
+    ateliers: dict[str, int]
+    first_asked: str
+    last_asked: str
+    best_score: float
+    novelty: float
+    next_step: str
+    next_step_label: str
+    why: str
+    question_ids: list[str] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)
+    unhelpful: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def is_open(question: Mapping[str, Any], threshold: float) -> bool:
+    return question.get("best_score", 0.0) < threshold or question.get("unhelpful", 0) > question.get("helpful", 0)
+
+
+def cluster_vectors(vectors: np.ndarray, threshold: float) -> list[list[int]]:
+    """Average-linkage clustering: merge the closest pair while their mean similarity ≥ ``threshold``.
+
+    >>> v = np.array([[1, 0], [0.99, 0.14], [0, 1]], dtype=float)
+    >>> sorted(map(sorted, cluster_vectors(v / np.linalg.norm(v, axis=1, keepdims=True), 0.9)))
+    [[0, 1], [2]]
+    """
+    n = len(vectors)
+    clusters = [[i] for i in range(n)]
+    if n < 2:
+        return clusters
+    sim = vectors @ vectors.T
+    link = sim.copy()
+    np.fill_diagonal(link, -np.inf)
+    alive = list(range(n))
+    while len(alive) > 1:
+        sub = link[np.ix_(alive, alive)]
+        i, j = np.unravel_index(int(np.argmax(sub)), sub.shape)
+        if sub[i, j] < threshold:
+            break
+        a, b = alive[i], alive[j]
+        size_a, size_b = len(clusters[a]), len(clusters[b])
+        merged = (link[a] * size_a + link[b] * size_b) / (size_a + size_b)  # average linkage update
+        link[a], link[:, a] = merged, merged
+        link[a, a] = -np.inf
+        clusters[a] += clusters[b]
+        alive.remove(b)
+    return [clusters[i] for i in alive]
+
+
+def next_step(size: int, novelty: float) -> tuple[str, str]:
+    """The ladder step for a cluster, and why (Dutch).
+
+    >>> next_step(1, 0.1)[0], next_step(4, 0.5)[0], next_step(9, 0.9)[0]
+    ('uitwisseling', 'experiment', 'groot-onderzoek')
+    """
+    if novelty < 0.34:
+        step = "uitwisseling" if size < 3 else "expertmeeting"
+        why = "Er is verwante kennis in de Werkplaats; die moet vooral gedeeld worden."
+    elif novelty < 0.67:
+        step = "expertmeeting" if size < 3 else "experiment"
+        why = "De kennis is er ten dele; een gerichte bijeenkomst of een experiment kan het gat dichten."
+    else:
+        step = "experiment" if size < 3 else "klein-onderzoek" if size < 8 else "groot-onderzoek"
+        why = "Hierover is nog nauwelijks kennis in de Werkplaats"
+    if novelty >= 0.67:
+        why += f" en de vraag kwam {size} keer terug." if size > 1 else "."
+    return step, why
+
+
+def build_agenda(questions: Sequence[Mapping[str, Any]], *, threshold: float, similarity: float = 0.9,
+                 floor: float | None = None) -> list[Cluster]:
+    """Cluster the open questions; ``questions`` carry ``_vector``. Largest and newest clusters first.
+
+    Novelty runs from 0 (best passage at the threshold) to 1 (at ``floor``, default threshold − 0.08).
+    """
+    open_ = [q for q in questions if is_open(q, threshold)]
+    if not open_:
+        return []
+    floor = threshold - 0.08 if floor is None else floor
+    vectors = np.vstack([q["_vector"] for q in open_])
+    out = []
+    for members in cluster_vectors(vectors, similarity):
+        group = [open_[i] for i in members]
+        centre = vectors[members].mean(axis=0)
+        medoid = group[int(np.argmax(vectors[members] @ centre))]
+        best = float(np.mean([q.get("best_score", 0.0) for q in group]))
+        novelty = float(np.clip((threshold - best) / max(threshold - floor, 1e-6), 0.0, 1.0))
+        step, why = next_step(len(group), novelty)
+        dates = sorted(q["asked_at"] for q in group)
+        out.append(Cluster(
+            representative=medoid["text"], size=len(group),
+            ateliers=dict(Counter(q.get("atelier") or "onbekend" for q in group).most_common()),
+            first_asked=dates[0], last_asked=dates[-1], best_score=round(best, 4), novelty=round(novelty, 3),
+            next_step=step, next_step_label=LADDER[step], why=why,
+            question_ids=[q["question_id"] for q in group],
+            examples=[q["text"] for q in group if q is not medoid][:3],
+            unhelpful=sum(q.get("unhelpful", 0) for q in group)))
+    return sorted(out, key=lambda c: (-c.size, -c.novelty, c.last_asked))
+
+
+def timeline(questions: Sequence[Mapping[str, Any]], threshold: float) -> dict[str, dict[str, int]]:
+    """Open questions per month and atelier (for the agenda's chart)."""
+    out: dict[str, Counter[str]] = {}
+    for q in questions:
+        if is_open(q, threshold):
+            out.setdefault(q["asked_at"][:7], Counter())[q.get("atelier") or "onbekend"] += 1
+    return {month: dict(counts) for month, counts in sorted(out.items())}

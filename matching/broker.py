@@ -1,0 +1,231 @@
+"""The knowledge broker: one question in; findings, people and bridges across ateliers out.
+
+    retrieve (dense + BM25, fused in the engine) → group per document → diversify (MMR) → label bridges
+                                                 ↘ experts (profile + document votes)
+
+``Broker`` is what the CLI and the service call; every ranking rule lives in the modules it composes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ingestion.embed import Embedder
+from ingestion.sparse import DutchBm25
+from ingestion.store.catalog import DOCUMENTS, Catalog
+from ingestion.store.types import Filter, MatchAny
+from ingestion.taxonomy import Taxonomy
+from matching.agenda import build_agenda, timeline
+from matching.bridges import Placement, TaxonomyVectors, bridge
+from matching.diversify import Candidate, mmr
+from matching.experts import ExpertFinder
+from matching.filters import SearchFilters
+from matching.highlight import matching_words
+from matching.panels import Panel, PanelConstraints, compose
+from matching.questions import QuestionLog
+from matching.results import ExpertMatch, Finding
+from matching.retrieve import Encoded, Mode, Passage, Retriever
+from service.errors import ValidationError
+
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass
+class SearchPage:
+    query: str
+    results: list[Finding]
+    total: int  # documents among the candidates (for paging)
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    placement: Placement | None = None
+    best_score: float = 0.0
+
+
+@dataclass
+class Answer:
+    question_id: str | None
+    question: str
+    atelier: str | None
+    atelier_inferred: bool
+    findings: list[Finding]
+    experts: list[ExpertMatch]
+    bridges: list[dict[str, Any]]
+    best_score: float
+    hidden_experts: int = 0
+
+
+class Broker:
+    def __init__(self, catalog: Catalog, embedder: Embedder, taxonomy: Taxonomy, *, bm25: DutchBm25 | None = None,
+                 retriever: Retriever | None = None, experts: ExpertFinder | None = None,
+                 lambda_: float = 0.75) -> None:
+        self.catalog = catalog
+        self.taxonomy = taxonomy
+        self.bm25 = bm25 or DutchBm25()
+        self.retriever = retriever or Retriever(catalog, embedder, self.bm25)
+        self.finder = experts or ExpertFinder(catalog)
+        self.places = TaxonomyVectors(taxonomy, embedder)
+        self.questions = QuestionLog(catalog)
+        self.lambda_ = lambda_
+
+    # --- search --------------------------------------------------------------------------------------
+
+    def search(self, query: str, filters: SearchFilters | None = None, *, limit: int = 10, offset: int = 0,
+               mode: Mode = "hybrid", diversify: bool = True, exclude: Sequence[str] = ()) -> SearchPage:
+        """Documents for a question, one per document with its best passage."""
+        question = self.encode(query)
+        filters = filters or SearchFilters()
+        placement = self.places.place(question.dense, filters.ateliers[0] if len(filters.ateliers) == 1 else None)
+        passages = self.retriever.passages(question, limit=max(80, 6 * (offset + limit)),
+                                           filter=_exclude(filters.to_store_filter(), exclude), mode=mode)
+        page = self._rank(question, passages, placement, offset + limit, mode=mode, diversify=diversify)
+        page.results = page.results[offset:]
+        return page
+
+    def _rank(self, question: Encoded, passages: list[Passage], placement: Placement, n: int, *,
+              mode: Mode = "hybrid", diversify: bool = True) -> SearchPage:
+        best: dict[str, Passage] = {}
+        for p in passages:
+            best.setdefault(p.document_id, p)
+        docs = list(best.values())
+        if diversify and len(docs) > 1:
+            pool = docs[: max(3 * n, 30)]
+            vectors = self._document_vectors([p.document_id for p in pool])
+            ranked = [c.item for c in mmr([Candidate(p.document_id, _relevance(p, i, mode), vectors.get(p.document_id),
+                                                     tuple(p.payload.get("ateliers", [])), p)
+                                           for i, p in enumerate(pool)], n, lambda_=self.lambda_)]
+        else:
+            ranked = docs[:n]
+        results = [self._finding(p, question, placement) for p in ranked]
+        return SearchPage(question.text, results, total=len(docs), facets=_facets(docs), placement=placement,
+                          best_score=max((p.dense_score for p in passages), default=0.0))
+
+    def _finding(self, p: Passage, question: Encoded, placement: Placement) -> Finding:
+        payload = p.payload
+        return Finding(
+            document_id=payload["document_id"], title=payload.get("title", ""), score=p.score,
+            snippet=payload.get("text", ""), kind=payload.get("kind", ""), ateliers=payload.get("ateliers", []),
+            themes=payload.get("themes", []), source=payload.get("source", ""), page=payload.get("page"),
+            date=payload.get("date"), section=payload.get("section", []), url=payload.get("url"),
+            highlights=matching_words(payload.get("text", ""), question.text, self.bm25),
+            bridge=bridge(payload.get("ateliers", []), payload.get("themes", []), placement, self.taxonomy),
+            relevance=round(p.dense_score, 4))
+
+    def _document_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        hits = self.catalog.store.retrieve(DOCUMENTS, [self.catalog.document_key(d) for d in doc_ids],
+                                           with_vectors=True)
+        return {h.payload["document_id"]: np.asarray(h.dense, np.float32) for h in hits if h.dense is not None}
+
+    # --- experts -------------------------------------------------------------------------------------
+
+    def experts(self, query: str, *, atelier: str | None = None, limit: int = 10, include_hidden: bool = False,
+                mode: Mode = "hybrid", exclude: Sequence[str] = ()) -> tuple[list[ExpertMatch], int]:
+        question = self.encode(query)
+        passages = self.retriever.passages(question, limit=120, filter=_exclude(None, exclude), mode=mode)
+        found, hidden = self.finder.rank(question, passages, limit=limit, atelier=atelier,
+                                         include_hidden=include_hidden, mode=mode)
+        placement = self.places.place(question.dense, atelier)
+        for e in found:
+            e.bridge = bridge(e.ateliers, e.themes, placement, self.taxonomy)
+        return found, hidden
+
+    # --- ask -----------------------------------------------------------------------------------------
+
+    def ask(self, text: str, *, atelier: str | None = None, role: str | None = None, record: bool = True,
+            findings: int = 6, people: int = 5) -> Answer:
+        """Findings, people and bridges for one question; the question is recorded for the agenda."""
+        question = self.encode(text)
+        placement = self.places.place(question.dense, atelier)
+        passages = self.retriever.passages(question, limit=120)
+        page = self._rank(question, passages, placement, findings)
+        found, hidden = self.finder.rank(question, passages, limit=people)
+        for e in found:
+            e.bridge = bridge(e.ateliers, e.themes, placement, self.taxonomy)
+        bridges = self._bridges(question, placement, page, found)
+        question_id = None
+        if record:
+            question_id = self.questions.record(text, question.dense, atelier=placement.atelier,
+                                                atelier_inferred=placement.inferred, best_score=page.best_score,
+                                                role=role)
+        return Answer(question_id, text, placement.atelier, placement.inferred, page.results, found, bridges,
+                      page.best_score, hidden)
+
+    def _bridges(self, question: Encoded, placement: Placement, page: SearchPage,
+                 people: list[ExpertMatch]) -> list[dict[str, Any]]:
+        """The best of the *other* ateliers, searched for on their own so the own atelier cannot hide them."""
+        if not placement.atelier:
+            return []
+        elsewhere = Filter(must_not=(MatchAny("ateliers", (placement.atelier,)),))
+        passages = self.retriever.passages(question, limit=40, filter=elsewhere)
+        floor = page.best_score - 0.04  # as relevant as the main findings, give or take
+        shown = {f.document_id for f in page.results}
+        out: list[dict[str, Any]] = []
+        for p in passages:
+            if p.document_id in shown or p.dense_score < floor:
+                continue
+            shown.add(p.document_id)
+            finding = self._finding(p, question, placement)
+            out.append({"type": "finding", **(finding.bridge or {}), "finding": finding.to_json()})
+            if len(out) >= 3:
+                break
+        for e in people:
+            if e.bridge:
+                out.append({"type": "expert", **e.bridge, "expert": e.to_json()})
+        return out
+
+    # --- panels and agenda ----------------------------------------------------------------------------
+
+    def panel(self, topic: str, k: int, constraints: PanelConstraints | None = None) -> Panel:
+        """The best panel of ``k`` people for a meeting on ``topic`` (only people who consented)."""
+        if not 1 <= k <= 20:
+            raise ValidationError("Een panel heeft 1 tot 20 leden.", field="k")
+        constraints = constraints or PanelConstraints()
+        for slug in constraints.cover_ateliers:
+            if slug not in {a.slug for a in self.taxonomy.ateliers}:
+                raise ValidationError(f"Onbekend atelier {slug!r}.", field="cover_ateliers")
+        candidates, _ = self.experts(topic, limit=max(30, 4 * k))
+        return compose(candidates, k, constraints, self.taxonomy)
+
+    def agenda(self, *, threshold: float, similarity: float = 0.9) -> dict[str, Any]:
+        """The knowledge agenda: clusters of open questions, and open questions per month and atelier."""
+        questions = self.questions.all(with_vectors=True)
+        clusters = build_agenda(questions, threshold=threshold, similarity=similarity)
+        return {"questions": len(questions), "open": sum(c.size for c in clusters),
+                "clusters": [c.to_json() for c in clusters], "timeline": timeline(questions, threshold)}
+
+    # --- shared --------------------------------------------------------------------------------------
+
+    def encode(self, text: str) -> Encoded:
+        text = " ".join((text or "").split())
+        if not text:
+            raise ValidationError("De vraag is leeg.", field="question")
+        if len(text) > MAX_QUESTION_CHARS:
+            raise ValidationError(f"De vraag is te lang (meer dan {MAX_QUESTION_CHARS} tekens).", field="question")
+        return self.retriever.encode(text)
+
+
+def _relevance(p: Passage, rank: int, mode: Mode) -> float:
+    """A relevance on a ratio scale for MMR: the cosine, or for BM25 alone the rank."""
+    return p.dense_score if mode != "bm25" else 1.0 / (1 + rank)
+
+
+def _exclude(flt: Filter | None, documents: Sequence[str]) -> Filter | None:
+    if not documents:
+        return flt
+    out = Filter(must_not=(MatchAny("document_id", tuple(documents)),))
+    return out.and_(flt) if flt else out
+
+
+def _facets(passages: Sequence[Passage]) -> dict[str, dict[str, int]]:
+    """Counts per atelier, theme, kind and year among the documents found (for the search page)."""
+    facets: dict[str, dict[str, int]] = {"ateliers": {}, "themes": {}, "kind": {}, "year": {}}
+    for p in passages:
+        values = {"ateliers": p.payload.get("ateliers", []), "themes": p.payload.get("themes", []),
+                  "kind": [p.payload.get("kind")], "year": [p.payload.get("year")]}
+        for facet, items in values.items():
+            for item in items:
+                if item is not None:
+                    facets[facet][str(item)] = facets[facet].get(str(item), 0) + 1
+    return facets

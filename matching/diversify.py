@@ -1,0 +1,69 @@
+"""Maximal marginal relevance over documents, so that no atelier crowds out the others.
+
+Similarity between two documents blends their content (cosine of document vectors, rescaled over the
+candidates because e5 cosines live in a narrow band) with their ateliers (Jaccard overlap): two strong
+documents from the same atelier compete; a relevant one from another atelier gets its place.
+
+>>> c = [Candidate("a1", 1.0, None, ("a",)), Candidate("a2", 0.95, None, ("a",)), Candidate("b1", 0.9, None, ("b",))]
+>>> [x.key for x in mmr(c, 2, lambda_=0.7)]
+['a1', 'b1']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Candidate:
+    key: str
+    relevance: float
+    vector: np.ndarray | None
+    ateliers: tuple[str, ...]
+    item: Any = None
+
+
+def mmr(candidates: Sequence[Candidate], k: int, *, lambda_: float = 0.75, atelier_weight: float = 0.5,
+        floor: float = 0.5) -> list[Candidate]:
+    """Pick ``k`` candidates balancing relevance and novelty; the most relevant always comes first.
+
+    Candidates below ``floor`` × the best relevance only fill places nothing better can take.
+    """
+    if not 0 <= lambda_ <= 1:
+        raise ValueError("lambda_ must be between 0 and 1")
+    pool = sorted(candidates, key=lambda c: -c.relevance)
+    if not pool or k <= 0:
+        return []
+    top = pool[0].relevance or 1.0
+    rel = np.array([c.relevance / top for c in pool])
+    sim = _similarity(pool, atelier_weight)
+    chosen = [0]
+    rest = list(range(1, len(pool)))
+    while rest and len(chosen) < k:
+        eligible = [i for i in rest if rel[i] >= floor] or rest
+        scores = [lambda_ * rel[i] - (1 - lambda_) * sim[i, chosen].max() for i in eligible]
+        best = eligible[int(np.argmax(scores))]
+        chosen.append(best)
+        rest.remove(best)
+    return [pool[i] for i in chosen]
+
+
+def _similarity(pool: Sequence[Candidate], atelier_weight: float) -> np.ndarray:
+    n = len(pool)
+    content = np.zeros((n, n))
+    if all(c.vector is not None for c in pool) and n > 1:
+        m = np.vstack([c.vector for c in pool])
+        content = m @ m.T
+        off = content[~np.eye(n, dtype=bool)]
+        lo, hi = float(off.min()), float(off.max())
+        content = (content - lo) / (hi - lo) if hi > lo else np.zeros((n, n))
+    overlap = np.zeros((n, n))
+    for i, a in enumerate(pool):
+        for j, b in enumerate(pool):
+            union = set(a.ateliers) | set(b.ateliers)
+            overlap[i, j] = len(set(a.ateliers) & set(b.ateliers)) / len(union) if union else 0.0
+    return (1 - atelier_weight) * content + atelier_weight * overlap

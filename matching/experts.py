@@ -1,0 +1,173 @@
+"""Who knows: experts ranked from their profile *and* from the documents they wrote or took part in.
+
+The document side is Balog's model 2 (document-centric): every retrieved document votes for its people
+with its retrieval weight, and a person's share of a document is damped by how many documents they are
+linked to (``n ** -damping``), so a prolific author does not win by volume alone. The profile side is a
+hybrid search over the profiles' expertise text. Both rankings are fused by reciprocal rank.
+
+People without consent take part in the ranking (they may be counted) but are never returned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ingestion.names import name_key
+from ingestion.store.catalog import DOCUMENTS, EXPERTS, Catalog
+from ingestion.store.types import Filter, MatchAny, Query
+from matching.results import ExpertMatch, Reason
+from matching.retrieve import Encoded, Mode, Passage
+
+AUTHOR_WEIGHT, PARTICIPANT_WEIGHT = 1.0, 0.6
+
+
+@dataclass
+class Vote:
+    score: float = 0.0
+    documents: list[tuple[str, float]] = field(default_factory=list)  # (document id, contribution)
+
+
+def vote(doc_weights: Mapping[str, float], doc_people: Mapping[str, Mapping[str, float]],
+         doc_counts: Mapping[str, int], damping: float = 0.5) -> dict[str, Vote]:
+    """Model 2 voting. ``doc_people[d]`` maps expert id → association strength (author 1, participant 0.6).
+
+    >>> v = vote({"d1": 1.0, "d2": 0.5}, {"d1": {"a": 1.0, "b": 1.0}, "d2": {"a": 1.0}}, {"a": 4, "b": 1})
+    >>> round(v["a"].score, 3), round(v["b"].score, 3)
+    (0.75, 1.0)
+    """
+    votes: dict[str, Vote] = defaultdict(Vote)
+    for doc, weight in doc_weights.items():
+        for expert, strength in doc_people.get(doc, {}).items():
+            share = weight * strength / max(1, doc_counts.get(expert, 1)) ** damping
+            votes[expert].score += share
+            votes[expert].documents.append((doc, share))
+    for v in votes.values():
+        v.documents.sort(key=lambda x: -x[1])
+    return dict(votes)
+
+
+def rank_weights(ordered: Sequence[str], k: float = 5.0) -> dict[str, float]:
+    """Reciprocal-rank weights for documents in ranked order (first = 1 / (k + 1))."""
+    return {doc: 1.0 / (k + rank) for rank, doc in enumerate(ordered, start=1)}
+
+
+def fuse(rankings: Iterable[tuple[Sequence[str], float]], k: float = 20.0) -> dict[str, float]:
+    """Weighted reciprocal rank fusion of several rankings of the same people."""
+    fused: dict[str, float] = defaultdict(float)
+    for ranking, weight in rankings:
+        for rank, key in enumerate(ranking, start=1):
+            fused[key] += weight / (k + rank)
+    return dict(fused)
+
+
+class ExpertFinder:
+    def __init__(self, catalog: Catalog, *, damping: float = 0.5, profile_weight: float = 1.0,
+                 document_weight: float = 1.0, documents: int = 40) -> None:
+        self.catalog = catalog
+        self.damping = damping
+        self.profile_weight = profile_weight
+        self.document_weight = document_weight
+        self.documents = documents
+
+    def rank(self, question: Encoded, passages: Sequence[Passage], *, limit: int = 10, atelier: str | None = None,
+             include_hidden: bool = False, mode: Mode = "hybrid") -> tuple[list[ExpertMatch], int]:
+        """Experts for a question, best first, and how many people without consent were left out."""
+        best: dict[str, Passage] = {}
+        for p in passages:  # passages come best first: keep each document's best passage
+            best.setdefault(p.document_id, p)
+        docs = list(best)[: self.documents]
+        records = {r.payload["document_id"]: r.payload for r in self.catalog.store.retrieve(
+            DOCUMENTS, [self.catalog.document_key(d) for d in docs])}
+        experts = self._experts_for(records.values())
+        key_to_expert = {k: e["expert_id"] for e in experts.values() for k in e["keys"]}
+        doc_people = {d: _people(records.get(d, {}), key_to_expert) for d in docs}
+        counts = self._document_counts(experts.values())
+        votes = vote(rank_weights(docs), doc_people, counts, self.damping)
+        profile_hits = self._profiles(question, mode)
+        experts.update({h["expert_id"]: h for h in profile_hits if h["expert_id"] not in experts})
+        doc_ranking = sorted(votes, key=lambda e: -votes[e].score)
+        fused = fuse([(doc_ranking, self.document_weight),
+                      ([h["expert_id"] for h in profile_hits if h.get("expertise")], self.profile_weight)])
+        ordered = sorted(fused, key=lambda e: -fused[e])
+        out: list[ExpertMatch] = []
+        hidden = 0
+        for expert_id in ordered:
+            expert = experts.get(expert_id)
+            if expert is None:
+                continue
+            voted = votes.get(expert_id, Vote()).documents
+            doc_ateliers = {a for d, _ in voted for a in records[d].get("ateliers", [])}
+            if atelier and atelier not in set(expert.get("ateliers", [])) | doc_ateliers:
+                continue
+            if expert.get("visibility") != "public" and not include_hidden:
+                hidden += 1
+                continue
+            out.append(self._match(expert, fused[expert_id], votes.get(expert_id), records, best, question))
+            if len(out) >= limit:
+                break
+        return out, hidden
+
+    def _experts_for(self, records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        keys = sorted({k for r in records for k in r.get("people", [])})
+        if not keys:
+            return {}
+        found = self.catalog.store.scroll(EXPERTS, filter=Filter(must=(MatchAny("keys", tuple(keys)),)))
+        return {h.payload["expert_id"]: h.payload for h in found}
+
+    def _document_counts(self, experts: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+        return {e["expert_id"]: self.catalog.store.count(
+            DOCUMENTS, filter=Filter(must=(MatchAny("people", tuple(e["keys"])),))) for e in experts}
+
+    def _profiles(self, question: Encoded, mode: Mode) -> list[dict[str, Any]]:
+        sparse = question.sparse if mode != "dense" and question.sparse.indices else None
+        dense = question.dense if mode != "bm25" else None
+        if dense is None and sparse is None:
+            return []
+        hits = self.catalog.store.query(EXPERTS, Query(dense=dense, sparse=sparse, limit=30, prefetch_limit=60))
+        return [h.payload for h in hits]
+
+    def _match(self, expert: Mapping[str, Any], score: float, votes: Vote | None, records: Mapping[str, Any],
+               best: Mapping[str, Passage], question: Encoded) -> ExpertMatch:
+        reasons = []
+        for doc_id, _ in (votes.documents[:3] if votes else []):
+            record = records[doc_id]
+            role = "auteur" if _linked(record.get("authors", []), expert) else "deelnemer"
+            reasons.append(Reason("document", doc_id, record.get("title", doc_id), best[doc_id].payload["text"],
+                                  role=role))
+        phrase = best_phrase(expert.get("expertise", ""), question.text)
+        if phrase:
+            reasons.append(Reason("profile", None, "Profiel", phrase))
+        return ExpertMatch(id=expert["expert_id"], name=expert["name"], score=score, role=expert.get("role", ""),
+                           organization=expert.get("organization", ""), ateliers=list(expert.get("ateliers", [])),
+                           themes=list(expert.get("themes", [])), reasons=reasons,
+                           email=expert.get("email") or None, documents=len(votes.documents) if votes else 0)
+
+
+def _people(record: Mapping[str, Any], key_to_expert: Mapping[str, str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for names, weight in ((record.get("participants", []), PARTICIPANT_WEIGHT), (record.get("authors", []),
+                                                                                   AUTHOR_WEIGHT)):
+        for name in names:
+            expert = key_to_expert.get(name_key(name))
+            if expert:
+                out[expert] = max(out.get(expert, 0.0), weight)
+    return out
+
+
+def _linked(names: Sequence[str], expert: Mapping[str, Any]) -> bool:
+    return any(name_key(n) in expert.get("keys", []) for n in names)
+
+
+def best_phrase(expertise: str, question: str) -> str:
+    """The sentence of a profile that shares the most words with the question (the first if none does)."""
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", expertise) if s.strip()]
+    if not sentences:
+        return ""
+    words = {w for w in re.findall(r"\w{4,}", question.lower())}
+    def overlap(s: str) -> int:
+        return sum(1 for w in re.findall(r"\w{4,}", s.lower()) if any(w[:5] == q[:5] for q in words))
+    return max(sentences, key=lambda s: (overlap(s), -sentences.index(s)))
