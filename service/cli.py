@@ -7,6 +7,7 @@ Exit status: 0 all went well, 1 some files could not be ingested, 2 a usage or c
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Iterable, Sequence
@@ -42,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "search":
             p.add_argument("--theme", action="append", default=[], metavar="SLUG")
             p.add_argument("--kind", action="append", default=[], metavar="K")
+            p.add_argument("--person", action="append", default=[], metavar="NAAM", help="expert-id of naam")
+            p.add_argument("--from", dest="date_from", metavar="JJJJ-MM-DD", help="vanaf datum")
+            p.add_argument("--to", dest="date_to", metavar="JJJJ-MM-DD", help="tot en met datum")
         p.add_argument("--limit", type=int, default=10, metavar="N")
         p.add_argument("--json", action="store_true")
 
@@ -151,7 +155,9 @@ def _search(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from matching.filters import SearchFilters
 
     filters = SearchFilters(ateliers=tuple(_slugs(km, args.atelier, "atelier")),
-                            themes=tuple(_slugs(km, args.theme, "theme")), kinds=tuple(args.kind))
+                            themes=tuple(_slugs(km, args.theme, "theme")), kinds=tuple(args.kind),
+                            people=tuple(args.person), date_from=_date(args.date_from, "from"),
+                            date_to=_date(args.date_to, "to"))
     broker = km.broker()
     for query in _queries(args):
         results = broker.search(query, filters, limit=args.limit).results
@@ -167,13 +173,22 @@ def _experts(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     ateliers = _slugs(km, args.atelier, "atelier")
     broker = km.broker()
     for query in _queries(args):
-        results, _ = broker.experts(query, atelier=ateliers[0] if ateliers else None, limit=args.limit)
+        results, hidden = broker.experts(query, atelier=ateliers[0] if ateliers else None, limit=args.limit)
         if args.json:
-            print(json.dumps({"query": query, "experts": [e.to_json() for e in results]}, ensure_ascii=False),
-                  file=out)
+            print(json.dumps({"query": query, "experts": [e.to_json() for e in results], "hidden": hidden},
+                             ensure_ascii=False), file=out)
         else:
             _print_experts(query, results, out)
     return EXIT_OK
+
+
+def _date(value: str | None, name: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ValidationError(f"--{name} {value!r} is geen datum (JJJJ-MM-DD).", field=name) from None
 
 
 def _slugs(km: Any, values: list[str], kind: str) -> list[str]:

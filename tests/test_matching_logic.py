@@ -124,7 +124,7 @@ def test_panel_meets_constraints_and_explains_each_choice():
 
 def test_without_constraints_relevance_and_coverage_decide():
     panel = compose(POOL, 2, PanelConstraints(), TAX)
-    assert [m.expert.id for m in panel.members][0] == "e1"
+    assert panel.members[0].expert.id == "e1"
     assert panel.members[1].expert.ateliers != [JEUGD]  # coverage beats a near-duplicate
 
 

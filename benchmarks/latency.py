@@ -1,0 +1,135 @@
+"""In-process latency of search, experts and ask at 50,000 passages, next to the raw parts.
+
+    python -m benchmarks.latency [--chunks 50000] [--queries 200]
+
+The demo corpus is ingested (embedding cache in ``benchmarks/.data``), then its passages are replicated
+— each copy a new document, its vector nudged by noise — up to the target count, and the engine builds its
+indexes. Every query is a real question; timings include the query embedding. Printed side by side:
+the raw embedding time, the raw engine query (hybrid, vectors precomputed), and our three calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ingestion.store.catalog import CHUNKS, DOCUMENTS
+from ingestion.store.types import Point, Query
+from service.container import Kennismakelaar
+from service.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+SAMPLES = HERE.parent / "samples"
+QUESTIONS = [
+    "Waarom laten ouders regelingen voor hun kinderen liggen?",
+    "Hoe herstel je vertrouwen in een wijk waar projecten kwamen en gingen?",
+    "Wat levert het op als professionals zelf over een klein budget beslissen?",
+    "Hoe bereik je jongvolwassenen met betalingsachterstanden?",
+    "Hoe werken wijkteam, corporatie en schuldhulp samen bij huurachterstand?",
+    "Hoe zet je ervaringsdeskundigen goed in?",
+    "Jongeren schamen zich voor geldzorgen, hoe praat je daarover?",
+    "Wat werkt tegen eenzaamheid bij ouderen in Kerkrade?",
+    "Hoe maak je de impact van buurtwerk zichtbaar voor de gemeente?",
+    "Welke rol spelen scholen bij het signaleren van armoede?",
+    "Hoe geef je leiding aan een interprofessioneel wijkteam?",
+    "Energiearmoede in Brunssum: wat hebben we geleerd?",
+]
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def timed(fn: Callable[[str], object], queries: list[str]) -> list[float]:
+    out = []
+    for q in queries:
+        started = time.perf_counter()
+        fn(q)
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def build(data: Path, target: int) -> Kennismakelaar:
+    cache = HERE / ".data" / "latency-cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir(parents=True)
+    if (cache / "embedding-cache.sqlite").exists():
+        shutil.copy(cache / "embedding-cache.sqlite", data / "embedding-cache.sqlite")
+    km = Kennismakelaar(Settings.from_env({"KM_DATA_DIR": str(data)}))
+    km.ingestor().run([SAMPLES / "documenten", SAMPLES / "experts"])
+    shutil.copy(data / "embedding-cache.sqlite", cache / "embedding-cache.sqlite")
+    store = km.store
+    chunks = list(store.scroll(CHUNKS, with_vectors=True))
+    docs = {h.payload["document_id"]: h for h in store.scroll(DOCUMENTS, with_vectors=True)}
+    sparse = km.bm25
+    rng = np.random.default_rng(42)
+    copy = 0
+    while store.count(CHUNKS) < target:
+        copy += 1
+        points, records = [], []
+        for h in chunks:
+            v = np.asarray(h.dense) + rng.normal(scale=0.02, size=len(h.dense))
+            payload = {**h.payload, "document_id": f"{h.payload['document_id']}~{copy}"}
+            points.append(Point(f"{h.id}~{copy}", payload, dense={"dense": v / np.linalg.norm(v)},
+                                sparse={"bm25": sparse.embed_document(payload["text"])}))
+        for doc_id, d in docs.items():
+            records.append(Point(f"doc:{doc_id}~{copy}", {**d.payload, "document_id": f"{doc_id}~{copy}"},
+                                 dense={"dense": d.dense}))
+        room = target - store.count(CHUNKS)
+        store.upsert(CHUNKS, points[:room])
+        store.upsert(DOCUMENTS, records)
+    started = time.perf_counter()
+    getattr(store, "optimize", lambda: None)()
+    print(f"built {store.count(CHUNKS)} passages, {store.count(DOCUMENTS)} documents; "
+          f"index build {time.perf_counter() - started:.1f} s", flush=True)
+    return km
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chunks", type=int, default=50_000)
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    data = HERE / ".data" / "latency-store"
+    km = build(data, args.chunks)
+    broker = km.broker()
+    queries = [f"{QUESTIONS[i % len(QUESTIONS)]}" + ("" if i < len(QUESTIONS) else f" ({i})")
+               for i in range(args.queries)]
+    for q in QUESTIONS[:3]:  # warm up: model, taxonomy vectors, engine caches
+        broker.ask(q, record=False)
+    encoded = [broker.retriever.encode(q) for q in queries]
+    rows = {
+        "embed query (raw)": timed(km.embedder.embed_query, queries),
+        "engine hybrid query (raw)": [],
+        "search": timed(lambda q: broker.search(q, limit=10), queries),
+        "experts": timed(lambda q: broker.experts(q, limit=10), queries),
+        "ask": timed(lambda q: broker.ask(q), queries),
+    }
+    for e in encoded:
+        started = time.perf_counter()
+        km.store.query(CHUNKS, Query(dense=e.dense, sparse=e.sparse, limit=120, prefetch_limit=120,
+                                     with_vectors=True))
+        rows["engine hybrid query (raw)"].append((time.perf_counter() - started) * 1000)
+    print(f"\n{'(ms, ' + str(len(queries)) + ' queries)':>28}{'median':>10}{'p99':>10}")
+    result = {}
+    for name, values in rows.items():
+        med, p99 = statistics.median(values), percentile(values, 99)
+        result[name] = {"median_ms": round(med, 2), "p99_ms": round(p99, 2)}
+        print(f"{name:>28}{med:>10.1f}{p99:>10.1f}")
+    ok = all(result[k]["median_ms"] < 50 and result[k]["p99_ms"] < 150 for k in ("search", "experts", "ask"))
+    print(f"\ntarget (median < 50 ms, p99 < 150 ms) met: {'yes' if ok else 'NO'}")
+    print(json.dumps({"chunks": km.store.count(CHUNKS), **result}))
+    km.close()
+
+
+if __name__ == "__main__":
+    main()
