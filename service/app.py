@@ -1,0 +1,139 @@
+"""The Litestar application: ``create_app()`` in one place.
+
+Model and store load once in the lifespan and are injected into the controllers (``km``). With the
+embedded store the service is one process; with ``KM_QDRANT_URL`` it can run several workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.logging.config import LoggingConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.container import Kennismakelaar
+from service.http_errors import exception_to_http_response
+from service.jobs import JobRunner
+from service.ratelimit import RateLimiter
+from service.routes import broker, documents, experts, health
+from service.routes.deps import provide_km
+from service.settings import Settings
+
+log = logging.getLogger("kennismakelaar.access")
+_SWAGGER = "/schema/assets"
+
+
+def create_app(settings: Settings | None = None, km: Kennismakelaar | None = None) -> Litestar:
+    """The app for ``settings`` (default: the environment); tests may pass a ready ``km``."""
+    settings = settings or (km.settings if km else Settings.from_env())
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        core = km or Kennismakelaar(settings)
+        core.warm_up()  # load the model and open the store now, not on the first request
+        core.broker().questions.purge(settings.matching.question_retention_days)
+        app.state.km = core
+        app.state.jobs = JobRunner(settings.store.data_dir, core.ingestor)
+        app.state.ask_limiter = RateLimiter(settings.service.ask_per_minute)
+        try:
+            yield
+        finally:
+            app.state.jobs.close()
+            if km is None:
+                core.close()
+
+    import swagger_ui_bundle
+
+    assets = Path(swagger_ui_bundle.swagger_ui_path)
+    return Litestar(
+        route_handlers=[*broker.ROUTES, *documents.ROUTES, *experts.ROUTES, *health.ROUTES,
+                        create_static_files_router(_SWAGGER, [assets], include_in_schema=False)],
+        lifespan=[lifespan],
+        dependencies={"km": Provide(provide_km, sync_to_thread=False)},
+        exception_handlers={Exception: exception_to_http_response},
+        openapi_config=OpenAPIConfig(
+            title="Kennismakelaar", version="1.0.0", path="/schema",
+            description="Zoeken en verbinden in de kennis van de Werkplaats Sociaal Domein.",
+            render_plugins=[SwaggerRenderPlugin(path="/", js_url=f"{_SWAGGER}/swagger-ui-bundle.js",
+                                                css_url=f"{_SWAGGER}/swagger-ui.css",
+                                                standalone_preset_js_url=f"{_SWAGGER}/swagger-ui-standalone-preset.js",
+                                                favicon="")]),
+        request_max_body_size=max(settings.service.max_upload_mb * 1024 * 1024, settings.service.max_body_kb * 1024),
+        middleware=[body_limits(settings), access_log],
+        logging_config=LoggingConfig(log_exceptions="debug", disable_stack_trace={404, 400, 401, 403, 405, 413, 415,
+                                                                                 429}),
+        state=State({"settings": settings}),
+        debug=False,
+    )
+
+
+def body_limits(settings: Settings) -> Any:
+    """JSON bodies get the small limit, uploads the large one (a 413 before the body is read)."""
+    json_limit = settings.service.max_body_kb * 1024
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def limited(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and scope.get("method") in ("POST", "PUT", "PATCH"):
+                headers = dict(scope.get("headers") or [])
+                ctype = headers.get(b"content-type", b"").decode("latin-1")
+                length = headers.get(b"content-length", b"").decode("latin-1")
+                if not ctype.startswith("multipart/") and length.isdigit() and int(length) > json_limit:
+                    await _too_large(send)
+                    return
+            await app(scope, receive, send)
+        return limited
+    return middleware
+
+
+async def _too_large(send: Send) -> None:
+    import json
+
+    from service.http_errors import error_body
+
+    body = json.dumps(error_body(413, "too_large", "Het verzoek is te groot.")).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def access_log(app: ASGIApp) -> ASGIApp:
+    """One line per request: method, path (never the query string: it may hold a question), status, time."""
+    async def logged(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, capture)
+        finally:
+            log.info("%s %s %s %.0fms", scope.get("method"), _route(scope), status,
+                     (time.perf_counter() - started) * 1000)
+    return logged
+
+
+def _route(scope: Scope) -> str:
+    """The path, with document and expert ids (which may name people) left out."""
+    path = scope.get("path", "")
+    for prefix in ("/api/documents/", "/api/experts/", "/documenten/", "/experts/"):
+        if path.startswith(prefix) and len(path) > len(prefix):
+            return prefix + "…"
+    return path

@@ -1,0 +1,89 @@
+"""The one mapping from exceptions to HTTP responses.
+
+Every error leaves as ``{"status": int, "error": {"code", "message", "hint", "field"}}``. Errors the user
+can act on carry a Dutch message; an unexpected error is logged (without request data) and answered
+with a plain 500 that reveals nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from service import errors as e
+
+log = logging.getLogger("kennismakelaar.http")
+
+STATUS: tuple[tuple[type[e.KennismakelaarError], int], ...] = (
+    (e.ValidationError, 400),
+    (e.AuthenticationError, 401),
+    (e.PermissionDeniedError, 403),
+    (e.NotFoundError, 404),
+    (e.ConflictError, 409),
+    (e.FileTooLargeError, 413),
+    (e.UnsupportedFileError, 415),
+    (e.FileRejected, 422),
+    (e.RateLimitedError, 429),
+    (e.ModelMismatchError, 503),
+    (e.StoreError, 503),
+    (e.ModelLoadError, 503),
+    (e.ConfigError, 500),
+)
+_HTTP_CODES = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+               409: "conflict", 413: "too_large", 415: "unsupported", 429: "rate_limited"}
+_HTTP_MESSAGES = {404: "Niet gevonden.", 405: "Deze methode is hier niet toegestaan.",
+                  413: "Het verzoek is te groot.", 401: "Inloggen is nodig (Bearer-token).",
+                  403: "Hiervoor zijn coördinatorrechten nodig.", 429: "Te veel verzoeken; probeer het zo weer."}
+
+
+def status_of(exc: e.KennismakelaarError) -> int:
+    return next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
+
+
+def error_body(status: int, code: str, message: str, hint: str | None = None,
+               field: str | None = None) -> dict[str, Any]:
+    return {"status": status, "error": {"code": code, "message": message, "hint": hint, "field": field}}
+
+
+def _respond(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def exception_to_http_response(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, e.KennismakelaarError):
+        status = status_of(exc)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, e.RateLimitedError) else None
+        if status == 401:
+            headers = {"WWW-Authenticate": "Bearer"}
+        if status >= 500:
+            log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc.code)
+        return _respond(status, error_body(status, exc.code, exc.message, exc.hint, exc.field), headers)
+    if isinstance(exc, ValidationException):
+        field, message = _first_problem(exc)
+        return _respond(400, error_body(400, "invalid", message, None, field))
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        if status >= 500:
+            log.error("HTTP %s on %s %s", status, request.method, request.url.path)
+            return _respond(500, error_body(500, "internal", "Er ging iets mis aan onze kant."))
+        headers = dict(exc.headers or {})
+        if status == 401:
+            headers.setdefault("WWW-Authenticate", "Bearer")
+        message = _HTTP_MESSAGES.get(status) or exc.detail or "Ongeldig verzoek."
+        return _respond(status, error_body(status, _HTTP_CODES.get(status, "error"), message), headers or None)
+    log.exception("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return _respond(500, error_body(500, "internal", "Er ging iets mis aan onze kant."))
+
+
+def _first_problem(exc: ValidationException) -> tuple[str | None, str]:
+    """The offending field and a Dutch message from Litestar's validation details."""
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if isinstance(item, dict):
+            key = item.get("key") or item.get("source")
+            detail = str(item.get("message") or "ongeldige waarde")
+            return (str(key) if key else None), f"Ongeldige invoer{f' in {key!r}' if key else ''}: {detail}."
+    return None, f"Ongeldige invoer: {exc.detail}."

@@ -1,0 +1,111 @@
+"""Ask, search, experts, feedback, panels, agenda and the taxonomy."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Request, get, post
+from litestar.params import Parameter
+
+from matching.filters import SearchFilters, parse_date
+from matching.panels import PanelConstraints
+from matching.questions import ROLES
+from service import schemas as s
+from service.auth import coordinator_guard, is_coordinator
+from service.container import Kennismakelaar
+from service.errors import RateLimitedError, ValidationError
+from service.routes.deps import check_slug, check_text, expert_json
+
+Q = Annotated[str, Parameter(min_length=1, max_length=4000, description="De vraag of zoektekst.")]
+Limit = Annotated[int, Parameter(ge=1, le=50)]
+
+
+@post("/api/ask", status_code=200, sync_to_thread=True, summary="Stel een vraag: bevindingen, mensen, bruggen")
+def ask(data: s.AskIn, request: Request, km: Kennismakelaar) -> s.AskOut:
+    limiter = request.app.state.ask_limiter
+    client = request.client.host if request.client else "onbekend"
+    if not limiter.allow(client):
+        raise RateLimitedError("Te veel vragen achter elkaar; probeer het over een minuut opnieuw.",
+                               retry_after=limiter.retry_after(client))
+    question = check_text(km, data.question, "question")
+    atelier = check_slug(km, data.atelier, "atelier", "atelier")
+    if data.role is not None and data.role not in ROLES:
+        raise ValidationError(f"Onbekende rol {data.role!r}.", field="role", hint="Kies uit: " + ", ".join(ROLES))
+    answer = km.broker().ask(question, atelier=atelier, role=data.role)
+    contact = is_coordinator(request)
+    return s.AskOut(
+        question_id=answer.question_id, question=answer.question, atelier=answer.atelier,
+        atelier_inferred=answer.atelier_inferred, best_score=round(answer.best_score, 4),
+        hidden_experts=answer.hidden_experts,
+        findings=[s.convert(f.to_json(), s.FindingOut) for f in answer.findings],
+        experts=[s.convert(expert_json(e, contact=contact), s.ExpertOut) for e in answer.experts],
+        bridges=[s.convert(_bridge(b, contact), s.BridgeOut) for b in answer.bridges])
+
+
+def _bridge(b: dict, contact: bool) -> dict:
+    if b.get("type") == "expert" and not contact:
+        b = {**b, "expert": {k: v for k, v in b["expert"].items() if k != "email"}}
+    return b
+
+
+@get("/api/search", sync_to_thread=True, summary="Zoek in eerdere bevindingen (één resultaat per document)")
+def search(km: Kennismakelaar, q: Q, atelier: list[str] | None = None, theme: list[str] | None = None,
+           kind: list[Annotated[str, Parameter(max_length=80)]] | None = None,
+           person: list[Annotated[str, Parameter(max_length=200)]] | None = None,
+           date_from: Annotated[str | None, Parameter(query="from", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+           date_to: Annotated[str | None, Parameter(query="to", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+           year: Annotated[int | None, Parameter(ge=1900, le=2100)] = None,
+           limit: Limit = 10, offset: Annotated[int, Parameter(ge=0, le=500)] = 0) -> s.SearchOut:
+    query = check_text(km, q, "q")
+    filters = SearchFilters(
+        ateliers=tuple(a for a in (check_slug(km, x, "atelier", "atelier") for x in atelier or []) if a),
+        themes=tuple(t for t in (check_slug(km, x, "theme", "theme") for x in theme or []) if t),
+        kinds=tuple(kind or ()), people=tuple(person or ()), date_from=parse_date(date_from, "from"),
+        date_to=parse_date(date_to, "to"), year_from=year, year_to=year)
+    page = km.broker().search(query, filters, limit=limit, offset=offset)
+    return s.SearchOut(query=query, results=[s.convert(f.to_json(), s.FindingOut) for f in page.results],
+                       total=page.total, facets=page.facets)
+
+
+@get("/api/experts", sync_to_thread=True, summary="Vind mensen die het weten")
+def experts(request: Request, km: Kennismakelaar, q: Q, atelier: str | None = None, limit: Limit = 10) -> s.ExpertsOut:
+    query = check_text(km, q, "q")
+    found, hidden = km.broker().experts(query, atelier=check_slug(km, atelier, "atelier", "atelier"), limit=limit)
+    contact = is_coordinator(request)
+    return s.ExpertsOut(query=query, experts=[s.convert(expert_json(e, contact=contact), s.ExpertOut) for e in found],
+                        hidden=hidden)
+
+
+@post("/api/feedback", status_code=200, sync_to_thread=True, summary="Was een resultaat nuttig?")
+def feedback(data: s.FeedbackIn, km: Kennismakelaar) -> s.FeedbackOut:
+    updated = km.broker().questions.feedback(data.question_id, item_type=data.type, item_id=data.id,
+                                             helpful=data.helpful)
+    return s.FeedbackOut(question_id=data.question_id, helpful=updated["helpful"], unhelpful=updated["unhelpful"])
+
+
+@post("/api/panels", status_code=200, sync_to_thread=True, guards=[coordinator_guard],
+      summary="Stel een panel samen voor een bijeenkomst (coördinator)")
+def panels(data: s.PanelIn, km: Kennismakelaar) -> s.PanelOut:
+    topic = check_text(km, data.topic, "topic")
+    ateliers = tuple(a for a in (check_slug(km, x, "atelier", "cover_ateliers") for x in data.cover_ateliers) if a)
+    constraints = PanelConstraints(min_roles=dict(data.min_roles), max_per_organization=data.max_per_organization,
+                                   cover_ateliers=ateliers, exclude=tuple(data.exclude))
+    panel = km.broker().panel(topic, data.k, constraints)
+    return s.PanelOut(topic=topic, unmet=panel.unmet, candidates=panel.candidates, members=[
+        s.PanelMemberOut(expert=s.convert(m.expert.to_json(contact=True), s.ExpertOut), why=m.why)
+        for m in panel.members])
+
+
+@get("/api/agenda", sync_to_thread=True, guards=[coordinator_guard],
+     summary="De kennisagenda: vragen die de Werkplaats nog niet kan beantwoorden (coördinator)")
+def agenda(km: Kennismakelaar) -> s.AgendaOut:
+    m = km.settings.matching
+    return s.convert(km.broker().agenda(threshold=m.answer_threshold, similarity=m.agenda_similarity), s.AgendaOut)
+
+
+@get("/api/taxonomy", sync_to_thread=False, summary="De ateliers en thema's")
+def taxonomy(km: Kennismakelaar) -> s.TaxonomyOut:
+    return s.convert(km.taxonomy.to_dict(), s.TaxonomyOut)
+
+
+ROUTES = [ask, search, experts, feedback, panels, agenda, taxonomy]

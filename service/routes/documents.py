@@ -1,0 +1,142 @@
+"""Documents: upload (background ingestion with a job), read, download the original, delete."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import File
+
+from ingestion.discover import DOCUMENT_FORMATS
+from ingestion.store.types import Filter
+from service import schemas as s
+from service.auth import coordinator_guard
+from service.container import Kennismakelaar
+from service.errors import FileTooLargeError, NotFoundError, UnsupportedFileError, ValidationError
+
+MEDIA = {"pdf": "application/pdf", "html": "text/html", "htm": "text/html", "md": "text/markdown",
+         "txt": "text/plain", "eml": "message/rfc822", "epub": "application/epub+zip",
+         "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+         "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+         "odt": "application/vnd.oasis.opendocument.text"}
+META_KEYS = {"title", "kind", "ateliers", "themes", "date", "authors", "participants", "url", "id"}
+
+
+@post("/api/documents", status_code=202, guards=[coordinator_guard], summary="Documenten uploaden (coördinator)",
+      description="Multipart: één of meer `files`, en optioneel `metadata` (JSON: kind, ateliers, themes, date, "
+                  "authors, participants, url) die voor alle bestanden geldt. De verwerking loopt op de "
+                  "achtergrond; volg ze met GET /api/jobs/{id}.")
+async def upload(request: Request, km: Kennismakelaar,
+                 data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]) -> s.JobOut:
+    files = data.get("files")
+    files = files if isinstance(files, list) else [files] if files is not None else []
+    files = [f for f in files if isinstance(f, UploadFile)]
+    if not files:
+        raise ValidationError("Geen bestanden ontvangen (veld 'files').", field="files")
+    metadata = _metadata(data.get("metadata"))
+    limit = km.settings.ingest.max_file_bytes
+    staged: list[tuple[str, bytes]] = []
+    unsupported = [f.filename for f in files if Path(f.filename or "").suffix.lower().lstrip(".") not in
+                   DOCUMENT_FORMATS]
+    if unsupported:
+        raise UnsupportedFileError(f"Niet ondersteund: {', '.join(n or '(zonder naam)' for n in unsupported)}.",
+                                   hint="Ondersteund: " + ", ".join(sorted(DOCUMENT_FORMATS)) + ".")
+    for f in files:
+        content = await f.read()
+        if len(content) > limit:
+            raise FileTooLargeError(f"{f.filename}: te groot ({len(content) / 1e6:.1f} MB; de grens is "
+                                    f"{km.settings.ingest.max_file_mb} MB).")
+        staged.append((f.filename or "bestand", content))
+    job = request.app.state.jobs.submit(staged, metadata)
+    return s.convert(job.__dict__, s.JobOut)
+
+
+def _metadata(raw: Any) -> dict[str, Any] | None:
+    if raw in (None, ""):
+        return None
+    try:
+        data = json.loads(raw) if isinstance(raw, (str, bytes)) else raw
+    except ValueError:
+        raise ValidationError("'metadata' is geen geldige JSON.", field="metadata") from None
+    if not isinstance(data, dict) or set(data) - META_KEYS:
+        raise ValidationError("'metadata' is een object met: " + ", ".join(sorted(META_KEYS)) + ".",
+                              field="metadata")
+    return data
+
+
+@get("/api/jobs/{job_id:str}", sync_to_thread=False, summary="Voortgang van een upload")
+def job(request: Request, job_id: str) -> s.JobOut:
+    return s.convert(request.app.state.jobs.get(job_id).__dict__, s.JobOut)
+
+
+class DocumentController(Controller):
+    """One document. (A controller: see ``service.routes.experts.ExpertController``.)"""
+
+    path = "/api/documents/{document_id:path}"
+
+    @get(sync_to_thread=True, summary="Een document met zijn passages (…/file geeft het originele bestand)")
+    def document(self, km: Kennismakelaar, document_id: str) -> Any:
+        return _document(km, document_id)
+
+    @delete(status_code=200, sync_to_thread=True, guards=[coordinator_guard],
+            summary="Een document verwijderen (coördinator)")
+    def remove_document(self, request: Request, km: Kennismakelaar, document_id: str) -> s.DeletedOut:
+        return _remove(km, document_id, request.app.state.jobs.files_dir)
+
+
+def _document(km: Kennismakelaar, document_id: str) -> Any:
+    doc_id = document_id.lstrip("/")
+    catalog = km.catalog()
+    record = catalog.document(doc_id)
+    if record is None and doc_id.endswith("/file"):
+        return _file(km, doc_id[: -len("/file")])
+    if record is None:
+        raise NotFoundError(f"Document {doc_id!r} bestaat niet.")
+    people = []
+    if record.get("people"):
+        linked = catalog.experts(filter=Filter.where(keys=record["people"]),
+                                 fields=["expert_id", "name", "role", "visibility"])
+        people = [s.PersonOut(id=e["expert_id"], name=e["name"], role=e.get("role", "")) for e in linked
+                  if e.get("visibility") == "public"]
+    passages = [s.PassageOut(index=c["chunk_index"], text=c["text"], section=c.get("section", []), page=c.get("page"))
+                for c in catalog.chunks_of(doc_id)]
+    return s.DocumentOut(
+        document_id=doc_id, title=record.get("title", ""), kind=record.get("kind", ""),
+        ateliers=record.get("ateliers", []), themes=record.get("themes", []),
+        ateliers_inferred=bool(record.get("ateliers_inferred")), themes_inferred=bool(record.get("themes_inferred")),
+        date=record.get("date"), source=record.get("source", ""), format=record.get("format", ""),
+        url=record.get("url"), pages=record.get("pages"), people=people, passages=passages,
+        has_file=Path(record.get("path", "")).is_file())
+
+
+def _file(km: Kennismakelaar, doc_id: str) -> File:
+    record = km.catalog().document(doc_id)
+    path = Path(record.get("path", "")) if record else None
+    if record is None or path is None or not path.is_file():
+        raise NotFoundError(f"Het bestand van document {doc_id!r} is er niet (meer).")
+    fmt = record.get("format", "")
+    return File(path=path, filename=path.name, media_type=MEDIA.get(fmt, "application/octet-stream"),
+                content_disposition_type="attachment")
+
+
+def _remove(km: Kennismakelaar, document_id: str, uploads: Path) -> s.DeletedOut:
+    doc_id = document_id.lstrip("/")
+    record = km.catalog().document(doc_id)
+    if record is None:
+        raise NotFoundError(f"Document {doc_id!r} bestaat niet.")
+    km.catalog().delete_document(doc_id)
+    path = Path(record.get("path", ""))
+    removed_file = 0
+    if path.is_file() and path.parent == uploads:  # an upload: its file goes too
+        path.unlink()
+        Path(f"{path}.yaml").unlink(missing_ok=True)
+        removed_file = 1
+    return s.DeletedOut(id=doc_id, deleted=True, details={"files": removed_file})
+
+
+ROUTES = [upload, job, DocumentController]

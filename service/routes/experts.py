@@ -1,0 +1,75 @@
+"""Expert profiles: read (public: consenting people only, no contact), create/replace and remove (coordinator).
+
+Removing a person removes them everywhere: the profile, their name on every document, and — as a salted
+hash — a note that keeps a re-ingest of old source files from bringing them back.
+"""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, delete, get, put
+
+from ingestion.models import Expert
+from ingestion.names import slugify
+from ingestion.store.types import Filter, MatchAny
+from service import schemas as s
+from service.auth import coordinator_guard, is_coordinator
+from service.container import Kennismakelaar
+from service.errors import NotFoundError, ValidationError
+
+
+class ExpertController(Controller):
+    """One person. (A controller, because Litestar 2.25 double-wraps sync handlers when three or more plain
+    route functions share a path.)"""
+
+    path = "/api/experts/{expert_id:str}"
+
+    @get(sync_to_thread=True, summary="Een expertprofiel met zijn documenten")
+    def profile(self, request: Request, km: Kennismakelaar, expert_id: str) -> s.ExpertProfileOut:
+        return _profile(km, expert_id, coordinator=is_coordinator(request))
+
+    @put(sync_to_thread=True, guards=[coordinator_guard],
+         summary="Een expertprofiel aanmaken of vervangen (coördinator)")
+    def save_profile(self, km: Kennismakelaar, expert_id: str, data: s.ExpertIn) -> s.ExpertProfileOut:
+        return _save(km, expert_id, data)
+
+    @delete(status_code=200, sync_to_thread=True, guards=[coordinator_guard],
+            summary="Een persoon volledig verwijderen (coördinator)")
+    def remove_profile(self, km: Kennismakelaar, expert_id: str) -> s.DeletedOut:
+        details = km.ingestor().forget_expert(expert_id)
+        return s.DeletedOut(id=expert_id, deleted=True, details=details)
+
+
+def _profile(km: Kennismakelaar, expert_id: str, *, coordinator: bool) -> s.ExpertProfileOut:
+    catalog = km.catalog()
+    expert = catalog.expert(expert_id)
+    if expert is None or (expert.get("visibility") != "public" and not coordinator):
+        raise NotFoundError(f"Expert {expert_id!r} bestaat niet of is niet openbaar.")
+    docs = [{"document_id": d["document_id"], "title": d.get("title", ""), "date": d.get("date") or ""}
+            for d in catalog.documents(filter=Filter(must=(MatchAny("people", tuple(expert["keys"])),)),
+                                       fields=["document_id", "title", "date"])]
+    docs.sort(key=lambda d: d["date"], reverse=True)
+    return s.ExpertProfileOut(
+        id=expert["expert_id"], name=expert["name"], role=expert.get("role", ""),
+        organization=expert.get("organization", ""), ateliers=expert.get("ateliers", []),
+        themes=expert.get("themes", []), expertise=expert.get("expertise", ""), documents=docs,
+        consent=expert.get("consent") if coordinator else None,
+        email=(expert.get("email") or None) if coordinator and expert.get("consent") else None)
+
+
+def _save(km: Kennismakelaar, expert_id: str, data: s.ExpertIn) -> s.ExpertProfileOut:
+    if slugify(expert_id) != expert_id:
+        raise ValidationError("Een expert-id bestaat uit kleine letters, cijfers en streepjes.", field="id")
+    taxonomy = km.taxonomy
+    ateliers = [taxonomy.resolve_atelier(a) for a in data.ateliers]
+    themes = [taxonomy.resolve_theme(t) for t in data.themes]
+    if None in ateliers or None in themes:
+        raise ValidationError("Onbekend atelier of thema.", field="ateliers" if None in ateliers else "themes")
+    expert = Expert(id=expert_id, name=data.name.strip(), role=data.role.strip(),
+                    organization=data.organization.strip(), ateliers=[a for a in ateliers if a],
+                    themes=[t for t in themes if t], expertise=" ".join(data.expertise.split()),
+                    email=data.email.strip(), consent=data.consent, source="api")
+    km.ingestor().save_expert(expert)
+    return _profile(km, expert_id, coordinator=True)
+
+
+ROUTES = [ExpertController]

@@ -1,0 +1,271 @@
+"""Request and response schemas (msgspec): what the API takes and gives, and what OpenAPI documents.
+
+Findings and experts carry exactly the fields of the CLI's JSON (GUIDE 4.4), converted from the same
+``to_json`` so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta, Struct
+
+Text = Annotated[str, Meta(min_length=1, max_length=4000)]
+Slug = Annotated[str, Meta(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+
+
+class ErrorDetail(Struct):
+    code: str
+    message: str
+    hint: str | None = None
+    field: str | None = None
+
+
+class ErrorOut(Struct):
+    status: int
+    error: ErrorDetail
+
+
+class BridgeLabel(Struct):
+    from_atelier: str
+    from_atelier_name: str
+    via_theme: str | None = None
+    via_theme_name: str | None = None
+
+
+class FindingOut(Struct):
+    document_id: str
+    title: str
+    score: float
+    snippet: str
+    kind: str
+    ateliers: list[str]
+    themes: list[str]
+    source: str
+    page: int | None
+    citation: str
+    date: str | None = None
+    section: list[str] = []
+    url: str | None = None
+    highlights: list[str] = []
+    bridge: BridgeLabel | None = None
+    relevance: float | None = None
+
+
+class ReasonOut(Struct):
+    type: str
+    document_id: str | None
+    title: str
+    snippet: str
+    role: str | None = None
+
+
+class ExpertOut(Struct):
+    id: str
+    name: str
+    score: float
+    role: str
+    organization: str
+    ateliers: list[str]
+    reasons: list[ReasonOut]
+    themes: list[str] = []
+    bridge: BridgeLabel | None = None
+    documents: int = 0
+    email: str | None = None  # coordinators only
+
+
+class BridgeOut(Struct):
+    type: str  # "finding" | "expert"
+    from_atelier: str
+    from_atelier_name: str
+    via_theme: str | None = None
+    via_theme_name: str | None = None
+    finding: FindingOut | None = None
+    expert: ExpertOut | None = None
+
+
+class AskIn(Struct, forbid_unknown_fields=True):
+    question: Text
+    atelier: Slug | None = None
+    role: Annotated[str, Meta(max_length=40)] | None = None
+
+
+class AskOut(Struct):
+    question_id: str | None
+    question: str
+    atelier: str | None
+    atelier_inferred: bool
+    findings: list[FindingOut]
+    experts: list[ExpertOut]
+    bridges: list[BridgeOut]
+    best_score: float
+    hidden_experts: int
+
+
+class SearchOut(Struct):
+    query: str
+    results: list[FindingOut]
+    total: int
+    facets: dict[str, dict[str, int]]
+
+
+class ExpertsOut(Struct):
+    query: str
+    experts: list[ExpertOut]
+    hidden: int
+
+
+class PanelIn(Struct, forbid_unknown_fields=True):
+    topic: Text
+    k: Annotated[int, Meta(ge=1, le=20)] = 4
+    min_roles: dict[Annotated[str, Meta(min_length=1, max_length=40)], Annotated[int, Meta(ge=0, le=20)]] = {}
+    max_per_organization: Annotated[int, Meta(ge=1, le=20)] | None = None
+    cover_ateliers: list[Slug] = []
+    exclude: list[Annotated[str, Meta(min_length=1, max_length=120)]] = []
+
+
+class PanelMemberOut(Struct):
+    expert: ExpertOut
+    why: list[str]
+
+
+class PanelOut(Struct):
+    topic: str
+    members: list[PanelMemberOut]
+    unmet: list[str]
+    candidates: int
+
+
+class FeedbackIn(Struct, forbid_unknown_fields=True):
+    question_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    type: Annotated[str, Meta(pattern=r"^(document|expert|answer)$")]
+    id: Annotated[str, Meta(min_length=1, max_length=300)]
+    helpful: bool
+
+
+class FeedbackOut(Struct):
+    question_id: str
+    helpful: int
+    unhelpful: int
+
+
+class ClusterOut(Struct):
+    representative: str
+    size: int
+    ateliers: dict[str, int]
+    first_asked: str
+    last_asked: str
+    best_score: float
+    novelty: float
+    next_step: str
+    next_step_label: str
+    why: str
+    question_ids: list[str]
+    examples: list[str]
+    unhelpful: int
+
+
+class AgendaOut(Struct):
+    questions: int
+    open: int
+    clusters: list[ClusterOut]
+    timeline: dict[str, dict[str, int]]
+
+
+class FileErrorOut(Struct):
+    file: str
+    message: str
+
+
+class JobOut(Struct):
+    id: str
+    status: str  # queued | running | done | failed
+    files: int
+    done: int
+    documents: list[str]
+    errors: list[FileErrorOut]
+    created_at: str
+    finished_at: str | None = None
+
+
+class PassageOut(Struct):
+    index: int
+    text: str
+    section: list[str]
+    page: int | None
+
+
+class PersonOut(Struct):
+    id: str
+    name: str
+    role: str
+
+
+class DocumentOut(Struct):
+    document_id: str
+    title: str
+    kind: str
+    ateliers: list[str]
+    themes: list[str]
+    ateliers_inferred: bool
+    themes_inferred: bool
+    date: str | None
+    source: str
+    format: str
+    url: str | None
+    pages: int | None
+    people: list[PersonOut]
+    passages: list[PassageOut]
+    has_file: bool
+
+
+class ExpertIn(Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    role: Annotated[str, Meta(max_length=80)] = ""
+    organization: Annotated[str, Meta(max_length=200)] = ""
+    ateliers: list[Slug] = []
+    themes: list[Slug] = []
+    expertise: Annotated[str, Meta(max_length=4000)] = ""
+    email: Annotated[str, Meta(max_length=200)] = ""
+    consent: bool = False
+
+
+class ExpertProfileOut(Struct):
+    id: str
+    name: str
+    role: str
+    organization: str
+    ateliers: list[str]
+    themes: list[str]
+    expertise: str
+    documents: list[dict[str, str]]
+    consent: bool | None = None  # coordinators only
+    email: str | None = None  # coordinators only
+
+
+class DeletedOut(Struct):
+    id: str
+    deleted: bool
+    details: dict[str, int] = {}
+
+
+class TermOut(Struct):
+    slug: str
+    name: str
+    description: str
+
+
+class TaxonomyOut(Struct):
+    ateliers: list[TermOut]
+    themes: list[TermOut]
+
+
+class HealthOut(Struct):
+    status: str
+    checks: dict[str, Any] = {}
+
+
+def convert(data: Any, kind: type[Struct]) -> Any:
+    """Dict (a result's ``to_json``) → schema struct; unknown keys are dropped."""
+    return msgspec.convert(data, kind)
