@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from service.errors import KennismakelaarError, ValidationError
+from service.errors import ConfigError, KennismakelaarError, ValidationError
 from service.settings import Settings, settings_table
 
 EXIT_OK, EXIT_FAILED_FILES, EXIT_ERROR = 0, 1, 2
@@ -52,8 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("serve", help="de webdienst starten")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default=None, help="standaard KM_HOST (127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="standaard KM_PORT (8000)")
+    p.add_argument("--workers", type=int, default=None, help="standaard KM_WORKERS (1); >1 vraagt KM_QDRANT_URL")
     return parser
 
 
@@ -237,8 +238,22 @@ def _status(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _serve(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    print("De webdienst komt in een volgende versie.", file=err)
-    return EXIT_ERROR
+    import uvicorn
+
+    settings = km.settings
+    host = args.host or settings.service.host
+    port = args.port or settings.service.port
+    workers = args.workers or settings.service.workers
+    if workers > 1 and not settings.store.qdrant_url:
+        raise ConfigError("Meerdere workers kunnen niet samen één ingebedde opslag openen.",
+                          hint="Gebruik --workers 1, of zet KM_QDRANT_URL voor een Qdrant-server.")
+    km.close()  # the service opens model and store itself, in its lifespan
+    print(f"Kennismakelaar luistert op http://{host}:{port} (API-documentatie: http://{host}:{port}/schema; "
+          f"opslag: {settings.store.qdrant_url or settings.store.data_dir.resolve()})", file=out, flush=True)
+    # the access log of uvicorn would print query strings (questions): ours logs paths only
+    uvicorn.run("service.app:create_app", factory=True, host=host, port=port, workers=workers,
+                access_log=False, log_level="info", proxy_headers=True)
+    return EXIT_OK
 
 
 _COMMANDS = {"ingest": _ingest, "search": _search, "experts": _experts, "status": _status, "serve": _serve}

@@ -115,7 +115,16 @@ def samples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     report = km.ingestor().run([SAMPLES / "documenten", SAMPLES / "experts"])
     km.close()
     assert report.ok, [o.message for o in report.failed]
+    shutil.copytree(data, data.parent / "samples-pristine")  # for tests that change the store
     return data
+
+
+@pytest.fixture
+def fresh_samples(samples_dir: Path, tmp_path: Path) -> Path:
+    """A private, writable copy of the ingested demo corpus."""
+    target = tmp_path / "data"
+    shutil.copytree(samples_dir.parent / "samples-pristine", target)
+    return target
 
 
 @pytest.fixture(scope="session")

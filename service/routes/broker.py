@@ -14,13 +14,14 @@ from service import schemas as s
 from service.auth import coordinator_guard, is_coordinator
 from service.container import Kennismakelaar
 from service.errors import RateLimitedError, ValidationError
-from service.routes.deps import check_slug, check_text, expert_json
+from service.routes.deps import COORDINATOR, check_slug, check_text, errors, expert_json
 
 Q = Annotated[str, Parameter(min_length=1, max_length=4000, description="De vraag of zoektekst.")]
 Limit = Annotated[int, Parameter(ge=1, le=50)]
 
 
-@post("/api/ask", status_code=200, sync_to_thread=True, summary="Stel een vraag: bevindingen, mensen, bruggen")
+@post("/api/ask", status_code=200, sync_to_thread=True, responses=errors(413, 429),
+      summary="Stel een vraag: bevindingen, mensen, bruggen")
 def ask(data: s.AskIn, request: Request, km: Kennismakelaar) -> s.AskOut:
     limiter = request.app.state.ask_limiter
     client = request.client.host if request.client else "onbekend"
@@ -48,7 +49,8 @@ def _bridge(b: dict, contact: bool) -> dict:
     return b
 
 
-@get("/api/search", sync_to_thread=True, summary="Zoek in eerdere bevindingen (één resultaat per document)")
+@get("/api/search", sync_to_thread=True, responses=errors(),
+     summary="Zoek in eerdere bevindingen (één resultaat per document)")
 def search(km: Kennismakelaar, q: Q, atelier: list[str] | None = None, theme: list[str] | None = None,
            kind: list[Annotated[str, Parameter(max_length=80)]] | None = None,
            person: list[Annotated[str, Parameter(max_length=200)]] | None = None,
@@ -67,7 +69,7 @@ def search(km: Kennismakelaar, q: Q, atelier: list[str] | None = None, theme: li
                        total=page.total, facets=page.facets)
 
 
-@get("/api/experts", sync_to_thread=True, summary="Vind mensen die het weten")
+@get("/api/experts", sync_to_thread=True, responses=errors(), summary="Vind mensen die het weten")
 def experts(request: Request, km: Kennismakelaar, q: Q, atelier: str | None = None, limit: Limit = 10) -> s.ExpertsOut:
     query = check_text(km, q, "q")
     found, hidden = km.broker().experts(query, atelier=check_slug(km, atelier, "atelier", "atelier"), limit=limit)
@@ -76,7 +78,8 @@ def experts(request: Request, km: Kennismakelaar, q: Q, atelier: str | None = No
                         hidden=hidden)
 
 
-@post("/api/feedback", status_code=200, sync_to_thread=True, summary="Was een resultaat nuttig?")
+@post("/api/feedback", status_code=200, sync_to_thread=True, responses=errors(404, 413),
+      summary="Was een resultaat nuttig?")
 def feedback(data: s.FeedbackIn, km: Kennismakelaar) -> s.FeedbackOut:
     updated = km.broker().questions.feedback(data.question_id, item_type=data.type, item_id=data.id,
                                              helpful=data.helpful)
@@ -84,6 +87,7 @@ def feedback(data: s.FeedbackIn, km: Kennismakelaar) -> s.FeedbackOut:
 
 
 @post("/api/panels", status_code=200, sync_to_thread=True, guards=[coordinator_guard],
+      responses=errors(*COORDINATOR, 413),
       summary="Stel een panel samen voor een bijeenkomst (coördinator)")
 def panels(data: s.PanelIn, km: Kennismakelaar) -> s.PanelOut:
     topic = check_text(km, data.topic, "topic")
@@ -96,7 +100,7 @@ def panels(data: s.PanelIn, km: Kennismakelaar) -> s.PanelOut:
         for m in panel.members])
 
 
-@get("/api/agenda", sync_to_thread=True, guards=[coordinator_guard],
+@get("/api/agenda", sync_to_thread=True, guards=[coordinator_guard], responses=errors(*COORDINATOR),
      summary="De kennisagenda: vragen die de Werkplaats nog niet kan beantwoorden (coördinator)")
 def agenda(km: Kennismakelaar) -> s.AgendaOut:
     m = km.settings.matching

@@ -18,6 +18,7 @@ from service import schemas as s
 from service.auth import coordinator_guard
 from service.container import Kennismakelaar
 from service.errors import FileTooLargeError, NotFoundError, UnsupportedFileError, ValidationError
+from service.routes.deps import COORDINATOR, errors
 
 MEDIA = {"pdf": "application/pdf", "html": "text/html", "htm": "text/html", "md": "text/markdown",
          "txt": "text/plain", "eml": "message/rfc822", "epub": "application/epub+zip",
@@ -27,7 +28,8 @@ MEDIA = {"pdf": "application/pdf", "html": "text/html", "htm": "text/html", "md"
 META_KEYS = {"title", "kind", "ateliers", "themes", "date", "authors", "participants", "url", "id"}
 
 
-@post("/api/documents", status_code=202, guards=[coordinator_guard], summary="Documenten uploaden (coördinator)",
+@post("/api/documents", status_code=202, guards=[coordinator_guard], responses=errors(*COORDINATOR, 413, 415),
+      summary="Documenten uploaden (coördinator)",
       description="Multipart: één of meer `files`, en optioneel `metadata` (JSON: kind, ateliers, themes, date, "
                   "authors, participants, url) die voor alle bestanden geldt. De verwerking loopt op de "
                   "achtergrond; volg ze met GET /api/jobs/{id}.")
@@ -69,7 +71,7 @@ def _metadata(raw: Any) -> dict[str, Any] | None:
     return data
 
 
-@get("/api/jobs/{job_id:str}", sync_to_thread=False, summary="Voortgang van een upload")
+@get("/api/jobs/{job_id:str}", sync_to_thread=False, responses=errors(404), summary="Voortgang van een upload")
 def job(request: Request, job_id: str) -> s.JobOut:
     return s.convert(request.app.state.jobs.get(job_id).__dict__, s.JobOut)
 
@@ -79,11 +81,12 @@ class DocumentController(Controller):
 
     path = "/api/documents/{document_id:path}"
 
-    @get(sync_to_thread=True, summary="Een document met zijn passages (…/file geeft het originele bestand)")
+    @get(sync_to_thread=True, responses=errors(404),
+         summary="Een document met zijn passages (…/file geeft het originele bestand)")
     def document(self, km: Kennismakelaar, document_id: str) -> Any:
         return _document(km, document_id)
 
-    @delete(status_code=200, sync_to_thread=True, guards=[coordinator_guard],
+    @delete(status_code=200, sync_to_thread=True, guards=[coordinator_guard], responses=errors(*COORDINATOR, 404),
             summary="Een document verwijderen (coördinator)")
     def remove_document(self, request: Request, km: Kennismakelaar, document_id: str) -> s.DeletedOut:
         return _remove(km, document_id, request.app.state.jobs.files_dir)

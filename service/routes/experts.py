@@ -15,6 +15,7 @@ from service import schemas as s
 from service.auth import coordinator_guard, is_coordinator
 from service.container import Kennismakelaar
 from service.errors import NotFoundError, ValidationError
+from service.routes.deps import COORDINATOR, errors
 
 
 class ExpertController(Controller):
@@ -23,16 +24,16 @@ class ExpertController(Controller):
 
     path = "/api/experts/{expert_id:str}"
 
-    @get(sync_to_thread=True, summary="Een expertprofiel met zijn documenten")
+    @get(sync_to_thread=True, responses=errors(404), summary="Een expertprofiel met zijn documenten")
     def profile(self, request: Request, km: Kennismakelaar, expert_id: str) -> s.ExpertProfileOut:
         return _profile(km, expert_id, coordinator=is_coordinator(request))
 
-    @put(sync_to_thread=True, guards=[coordinator_guard],
+    @put(sync_to_thread=True, guards=[coordinator_guard], responses=errors(*COORDINATOR, 413),
          summary="Een expertprofiel aanmaken of vervangen (coördinator)")
     def save_profile(self, km: Kennismakelaar, expert_id: str, data: s.ExpertIn) -> s.ExpertProfileOut:
         return _save(km, expert_id, data)
 
-    @delete(status_code=200, sync_to_thread=True, guards=[coordinator_guard],
+    @delete(status_code=200, sync_to_thread=True, guards=[coordinator_guard], responses=errors(*COORDINATOR, 404),
             summary="Een persoon volledig verwijderen (coördinator)")
     def remove_profile(self, km: Kennismakelaar, expert_id: str) -> s.DeletedOut:
         details = km.ingestor().forget_expert(expert_id)

@@ -1,0 +1,279 @@
+"""The matchmaking API, for real: the Litestar app with its lifespan, the default model, the embedded engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+from litestar.testing import TestClient
+
+from ingestion.store.catalog import CHUNKS
+from matching.questions import QuestionLog
+from service.app import create_app
+from tests import docmaker
+from tests.conftest import SAMPLES, make_settings
+
+pytestmark = pytest.mark.slow
+TOKEN = "test-coordinator-token"
+COORD = {"Authorization": f"Bearer {TOKEN}"}
+TRUST = "Hoe herstel je vertrouwen in een wijk waar projecten steeds kwamen en gingen?"
+
+
+def _client(data, **env) -> TestClient:
+    settings = make_settings(data, KM_COORDINATOR_TOKENS=f"other-token,{TOKEN}", **env)
+    return TestClient(create_app(settings))
+
+
+@pytest.fixture
+def client(fresh_samples) -> Iterator[TestClient]:
+    with _client(fresh_samples) as c:
+        yield c
+
+
+# --- the broker's endpoints ---------------------------------------------------------------------------------
+
+def test_ask_returns_findings_experts_and_bridges(client):
+    r = client.post("/api/ask", json={"question": TRUST, "atelier": "kansrijk-met-jeugd", "role": "student"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) >= {"question_id", "findings", "experts", "bridges"}
+    assert body["findings"] and body["experts"]
+    f = body["findings"][0]
+    assert {"document_id", "title", "score", "snippet", "kind", "ateliers", "themes", "source", "page"} <= set(f)
+    e = body["experts"][0]
+    assert {"id", "name", "score", "role", "organization", "ateliers", "reasons"} <= set(e)
+    assert all(x.get("email") is None for x in body["experts"])  # public: no contact details
+    assert any(b["type"] == "finding" for b in body["bridges"])
+
+
+def test_search_and_experts_return_the_cli_json(client):
+    r = client.get("/api/search", params={"q": TRUST, "atelier": "veerkracht", "limit": 3})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["query"] == TRUST and 1 <= len(body["results"]) <= 3
+    assert all("veerkracht-in-gemeenschappen" in x["ateliers"] for x in body["results"])
+    r = client.get("/api/experts", params={"q": TRUST})
+    body = r.json()
+    assert r.status_code == 200 and body["query"] == TRUST and body["experts"]
+    assert "wim-ramakers" not in {e["id"] for e in body["experts"]} and body["hidden"] >= 1
+
+
+def test_coordinators_see_contact_details_of_consenting_people_only(client):
+    public = client.get("/api/experts", params={"q": TRUST}).json()["experts"]
+    coord = client.get("/api/experts", params={"q": TRUST}, headers=COORD).json()["experts"]
+    assert all(e.get("email") is None for e in public)
+    assert any(e.get("email") for e in coord)
+    assert "wim-ramakers" not in {e["id"] for e in coord}
+
+
+def test_feedback_is_recorded(client):
+    qid = client.post("/api/ask", json={"question": TRUST}).json()["question_id"]
+    r = client.post("/api/feedback", json={"question_id": qid, "type": "document",
+                                           "id": "rapport-2024-evaluatie-vaste-gezichten", "helpful": True})
+    assert r.status_code == 200 and r.json() == {"question_id": qid, "helpful": 1, "unhelpful": 0}
+    r = client.post("/api/feedback", json={"question_id": "00000000-0000-0000-0000-000000000000", "type": "document",
+                                           "id": "x", "helpful": False})
+    assert r.status_code == 404
+
+
+def test_panels_and_agenda_are_for_coordinators(client):
+    body = {"topic": "Expertmeeting over schaamte en armoede", "k": 3, "min_roles": {"onderzoeker": 1},
+            "max_per_organization": 1}
+    assert client.post("/api/panels", json=body).status_code == 401
+    assert client.post("/api/panels", json=body, headers={"Authorization": "Bearer fout"}).status_code == 403
+    r = client.post("/api/panels", json=body, headers=COORD)
+    assert r.status_code == 200
+    members = r.json()["members"]
+    assert len(members) == 3 and all(m["why"] for m in members)
+    assert any(m["expert"]["role"] == "onderzoeker" for m in members)
+    client.post("/api/ask", json={"question": "Hoe begeleid je statushouders naar een eigen horecabedrijf?"})
+    assert client.get("/api/agenda").status_code == 401
+    agenda = client.get("/api/agenda", headers=COORD).json()
+    assert agenda["open"] >= 1 and agenda["clusters"][0]["next_step"]
+
+
+def test_401_and_403_are_clear_json(client):
+    r = client.delete("/api/documents/verslag-2024-05-13-veerkracht")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthenticated"
+    assert r.headers["www-authenticate"] == "Bearer"
+    r = client.delete("/api/documents/verslag-2024-05-13-veerkracht", headers={"Authorization": "Bearer nee"})
+    assert r.status_code == 403 and "coördinator" in r.json()["error"]["message"]
+
+
+def test_taxonomy_health_ready_and_schema(client):
+    assert client.get("/api/taxonomy").json()["ateliers"][0]["slug"] == "kansrijk-met-jeugd"
+    assert client.get("/health").json()["status"] == "ok"
+    ready = client.get("/ready").json()
+    assert ready["status"] == "ready" and ready["checks"]["documents"] == 48
+    schema = client.get("/schema/openapi.json").json()
+    assert schema["openapi"].startswith("3.1")
+    for path in ("/api/ask", "/api/search", "/api/experts", "/api/panels", "/api/agenda", "/api/feedback",
+                 "/api/documents", "/api/jobs/{job_id}", "/api/taxonomy", "/health", "/ready"):
+        assert path in schema["paths"], path
+    ui = client.get("/schema")
+    assert ui.status_code == 200 and "/schema/assets/swagger-ui-bundle.js" in ui.text  # served here, no CDN
+    assert client.get("/schema/assets/swagger-ui-bundle.js").status_code == 200
+
+
+# --- errors and limits ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method,path,kwargs,field", [
+    ("get", "/api/search", {"params": {"q": ""}}, "q"),
+    ("get", "/api/search", {"params": {"q": "x", "limit": 0}}, "limit"),
+    ("get", "/api/search", {"params": {"q": "x", "atelier": "ruimtevaart"}}, "atelier"),
+    ("get", "/api/search", {"params": {"q": "x", "from": "gisteren"}}, "from"),
+    ("post", "/api/ask", {"json": {"question": "   "}}, "question"),
+    ("post", "/api/ask", {"json": {"question": "x", "role": "koning"}}, "role"),
+    ("post", "/api/ask", {"json": {"vraag": "x"}}, None),
+])
+def test_bad_input_is_a_400_naming_the_field(client, method, path, kwargs, field):
+    r = getattr(client, method)(path, **kwargs)
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["message"]
+    if field:
+        assert error["field"] == field or field in (error["field"] or "") or field in error["message"]
+
+
+def test_too_long_query_and_body(client):
+    assert client.get("/api/search", params={"q": "woord " * 400}).status_code == 400
+    big = {"question": "x" * 100_000}
+    r = client.post("/api/ask", content=json.dumps(big), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+
+
+def test_unknown_things_are_404(client):
+    assert client.get("/api/documents/bestaat-niet").status_code == 404
+    assert client.get("/api/documents/bestaat/niet/file").status_code == 404
+    assert client.get("/api/jobs/0123456789abcdef0123456789abcdef").status_code == 404
+    assert client.get("/api/experts/wim-ramakers").status_code == 404  # no consent: not public
+    assert client.get("/nergens").status_code == 404
+
+
+def test_ask_is_rate_limited_per_client(fresh_samples):
+    with _client(fresh_samples, KM_ASK_PER_MINUTE="3") as c:
+        codes = [c.post("/api/ask", json={"question": f"vraag {i} over armoede"}).status_code for i in range(5)]
+        assert codes == [200, 200, 200, 429, 429]
+        r = c.post("/api/ask", json={"question": "nog een"})
+        assert int(r.headers["retry-after"]) >= 1 and r.json()["error"]["code"] == "rate_limited"
+        assert c.get("/api/search", params={"q": "armoede"}).status_code == 200  # search is not limited
+
+
+# --- documents -----------------------------------------------------------------------------------------------
+
+def test_upload_ingests_in_the_background_and_reports_per_file(client, tmp_path):
+    good = docmaker.make_docx(tmp_path / "Verslag buurtkamer.docx", title="Verslag buurtkamer Heerlen-Noord")
+    files = [("files", ("Verslag buurtkamer.docx", good.read_bytes())),
+             ("files", ("kapot.pdf", b"%PDF-1.4 niet echt")),
+             ("files", ("leeg.md", b""))]
+    meta = json.dumps({"kind": "verslag", "ateliers": ["veerkracht"], "authors": ["Tom Smeets"]})
+    r = client.post("/api/documents", files=files, data={"metadata": meta}, headers=COORD)
+    assert r.status_code == 202, r.text
+    job_id = r.json()["id"]
+    client.app.state.jobs.wait(120)
+    job = client.get(f"/api/jobs/{job_id}").json()
+    assert job["status"] == "done" and job["done"] == 3
+    assert job["documents"] == ["verslag-buurtkamer.docx"]
+    assert {e["file"] for e in job["errors"]} == {"kapot.pdf", "leeg.md"}
+    doc = client.get("/api/documents/verslag-buurtkamer.docx").json()
+    assert doc["kind"] == "verslag" and doc["ateliers"] == ["veerkracht-in-gemeenschappen"]
+    assert {"tom-smeets"} <= {p["id"] for p in doc["people"]}
+    found = client.get("/api/search", params={"q": "geldzorgen jongeren Heerlen-Noord", "kind": "verslag",
+                                              "atelier": "veerkracht"}).json()["results"]
+    assert "verslag-buurtkamer.docx" in [f["document_id"] for f in found]
+    original = client.get("/api/documents/verslag-buurtkamer.docx/file")
+    assert original.status_code == 200 and original.content == good.read_bytes()
+
+
+def test_upload_errors(client):
+    r = client.post("/api/documents", files=[("files", ("x.exe", b"MZ"))], headers=COORD)
+    assert r.status_code == 415 and "x.exe" in r.json()["error"]["message"]
+    assert client.post("/api/documents", files=[("files", ("a.md", b"# a"))]).status_code == 401
+    r = client.post("/api/documents", files=[("files", ("a.md", b"# a"))], data={"metadata": "{kapot"},
+                    headers=COORD)
+    assert r.status_code == 400 and r.json()["error"]["field"] == "metadata"
+
+
+def test_upload_over_the_file_limit_is_413(fresh_samples):
+    with _client(fresh_samples, KM_MAX_FILE_MB="1") as c:
+        r = c.post("/api/documents", files=[("files", ("groot.txt", b"a" * (1024 * 1024 + 10)))], headers=COORD)
+        assert r.status_code == 413
+
+
+def test_delete_document(client):
+    doc = "verslag-2024-05-13-veerkracht"
+    assert client.delete(f"/api/documents/{doc}", headers=COORD).json()["deleted"] is True
+    assert client.get(f"/api/documents/{doc}").status_code == 404
+    results = client.get("/api/search", params={"q": "vertrouwen in de wijk", "limit": 50}).json()["results"]
+    assert doc not in {r["document_id"] for r in results}
+
+
+# --- experts: management and complete removal -----------------------------------------------------------------
+
+def test_put_creates_and_replaces_a_profile(client):
+    body = {"name": "Noa Jacobs", "role": "onderzoeker", "organization": "Open Universiteit",
+            "ateliers": ["veerkracht"], "expertise": "Buurtrecht en bewonersinitiatieven in Parkstad.",
+            "email": "noa@example.org", "consent": True}
+    r = client.put("/api/experts/noa-jacobs", json=body, headers=COORD)
+    assert r.status_code == 200 and r.json()["ateliers"] == ["veerkracht-in-gemeenschappen"]
+    public = client.get("/api/experts/noa-jacobs").json()
+    assert public["email"] is None and public["consent"] is None
+    found = client.get("/api/experts", params={"q": "bewonersinitiatieven en buurtrecht"}).json()["experts"]
+    assert "noa-jacobs" in [e["id"] for e in found[:3]]
+    assert client.put("/api/experts/Noa Jacobs", json=body, headers=COORD).status_code == 400
+
+
+def test_removing_a_person_leaves_nothing(fresh_samples):
+    person = "anna-de-vries"
+    with _client(fresh_samples) as c:
+        before = c.get(f"/api/experts/{person}").json()
+        assert before["documents"]
+        r = c.delete(f"/api/experts/{person}", headers=COORD)
+        assert r.status_code == 200 and r.json()["details"]["documents"] == len(before["documents"])
+        assert c.get(f"/api/experts/{person}", headers=COORD).status_code == 404
+        for q in ("niet-gebruik van regelingen door ouders", "Anna de Vries"):
+            found = c.get("/api/experts", params={"q": q, "limit": 50}, headers=COORD).json()["experts"]
+            ids = {e["id"] for e in found}
+            assert person not in ids
+        panel = c.post("/api/panels", json={"topic": "niet-gebruik", "k": 6}, headers=COORD).json()
+        assert person not in {m["expert"]["id"] for m in panel["members"]}
+        km = c.app.state.km
+        catalog = km.catalog()
+        dumped = json.dumps([*catalog.documents(), *catalog.experts()], ensure_ascii=False).lower()
+        chunks = json.dumps([h.payload for h in catalog.store.scroll(CHUNKS, fields=["people"])]).lower()
+        assert "anna de vries" not in dumped and person not in dumped and "anna de vries" not in chunks
+        # a re-ingest of the same source files does not bring her back
+        report = km.ingestor().run([SAMPLES / "documenten", SAMPLES / "experts"])
+        assert report.ok and catalog.expert(person) is None
+        dumped = json.dumps([*catalog.documents(), *catalog.experts()], ensure_ascii=False).lower()
+        assert "anna de vries" not in dumped and "anna-de-vries" not in dumped
+
+
+# --- privacy of logs and questions ------------------------------------------------------------------------------
+
+def test_logs_carry_no_question_text_and_no_names(client, caplog):
+    secret = "Mijn buurvrouw Henriëtte Zwartbroek heeft schulden"
+    with caplog.at_level(logging.DEBUG):
+        client.post("/api/ask", json={"question": secret, "role": "professional"})
+        client.get("/api/search", params={"q": secret})
+        client.get("/api/experts/petra-huijts")
+        client.post("/api/ask", json={"question": ""})
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "/api/search" in logged  # the access log is there ...
+    assert "Zwartbroek" not in logged and "buurvrouw" not in logged and "petra" not in logged  # ... but says nothing
+
+
+def test_old_questions_are_purged_at_start(fresh_samples):
+    with _client(fresh_samples) as c:
+        km = c.app.state.km
+        log = QuestionLog(km.catalog())
+        old = log.record("een oude vraag", km.embedder.embed_query("een oude vraag"), atelier=None,
+                         atelier_inferred=True, best_score=0.5,
+                         asked_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=400))
+        new = c.post("/api/ask", json={"question": TRUST}).json()["question_id"]
+    with _client(fresh_samples, KM_QUESTION_RETENTION_DAYS="365") as c:
+        ids = {q["question_id"] for q in QuestionLog(c.app.state.km.catalog()).all()}
+        assert old not in ids and new in ids
