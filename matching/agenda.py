@@ -104,12 +104,13 @@ def build_agenda(questions: Sequence[Mapping[str, Any]], *, threshold: float, si
                  floor: float | None = None) -> list[Cluster]:
     """Cluster the open questions; ``questions`` carry ``_vector``. Largest and newest clusters first.
 
-    Novelty runs from 0 (best passage at the threshold) to 1 (at ``floor``, default threshold − 0.08).
+    Novelty runs from 0 (best passage at the threshold) to 1 (at ``floor``, default threshold − 0.03: with
+    e5 the best passage for a question the corpus knows nothing about still scores about 0.82).
     """
     open_ = [q for q in questions if is_open(q, threshold)]
     if not open_:
         return []
-    floor = threshold - 0.08 if floor is None else floor
+    floor = threshold - 0.03 if floor is None else floor
     vectors = np.vstack([q["_vector"] for q in open_])
     out = []
     for members in cluster_vectors(vectors, similarity):

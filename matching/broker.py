@@ -93,9 +93,12 @@ class Broker:
         if diversify and len(docs) > 1:
             pool = docs[: max(3 * n, 30)]
             vectors = self._document_vectors([p.document_id for p in pool])
-            ranked = [c.item for c in mmr([Candidate(p.document_id, _relevance(p, i, mode), vectors.get(p.document_id),
+            rel = _blend([p.score for p in pool], [p.dense_score for p in pool]) if mode != "bm25" else \
+                [p.score for p in pool]
+            ranked = [c.item for c in mmr([Candidate(p.document_id, r, vectors.get(p.document_id),
                                                      tuple(p.payload.get("ateliers", [])), p)
-                                           for i, p in enumerate(pool)], n, lambda_=self.lambda_)]
+                                           for p, r in zip(pool, rel, strict=True)], n, lambda_=self.lambda_,
+                                          keep_first=True)]
         else:
             ranked = docs[:n]
         results = [self._finding(p, question, placement) for p in ranked]
@@ -206,9 +209,15 @@ class Broker:
         return self.retriever.encode(text)
 
 
-def _relevance(p: Passage, rank: int, mode: Mode) -> float:
-    """A relevance on a ratio scale for MMR: the cosine, or for BM25 alone the rank."""
-    return p.dense_score if mode != "bm25" else 1.0 / (1 + rank)
+def _blend(fused: Sequence[float], cosine: Sequence[float]) -> list[float]:
+    """Relevance for diversification: the fused rank score and the cosine, each rescaled, averaged.
+
+    Rank fusion alone flattens differences (1/61 vs 1/62); the cosine alone ignores BM25's evidence.
+    """
+    def rescale(xs: Sequence[float]) -> np.ndarray:
+        a = np.asarray(xs, dtype=float)
+        return (a - a.min()) / (a.max() - a.min()) if a.max() > a.min() else np.ones(len(a))
+    return list(0.5 * rescale(fused) + 0.5 * rescale(cosine))
 
 
 def _exclude(flt: Filter | None, documents: Sequence[str]) -> Filter | None:

@@ -4,7 +4,8 @@ Similarity between two documents blends their content (cosine of document vector
 candidates because e5 cosines live in a narrow band) with their ateliers (Jaccard overlap): two strong
 documents from the same atelier compete; a relevant one from another atelier gets its place.
 
->>> c = [Candidate("a1", 1.0, None, ("a",)), Candidate("a2", 0.95, None, ("a",)), Candidate("b1", 0.9, None, ("b",))]
+>>> c = [Candidate("a1", 1.0, None, ("a",)), Candidate("a2", 0.95, None, ("a",)), Candidate("b1", 0.9, None, ("b",)),
+...      Candidate("b2", 0.5, None, ("b",))]
 >>> [x.key for x in mmr(c, 2, lambda_=0.7)]
 ['a1', 'b1']
 """
@@ -28,18 +29,22 @@ class Candidate:
 
 
 def mmr(candidates: Sequence[Candidate], k: int, *, lambda_: float = 0.75, atelier_weight: float = 0.5,
-        floor: float = 0.5) -> list[Candidate]:
-    """Pick ``k`` candidates balancing relevance and novelty; the most relevant always comes first.
+        floor: float = 0.5, keep_first: bool = False) -> list[Candidate]:
+    """Pick ``k`` candidates balancing relevance and novelty; the most relevant comes first (or, with
+    ``keep_first``, the first candidate as given: the ranking's own top result).
 
-    Candidates below ``floor`` × the best relevance only fill places nothing better can take.
+    Relevance is rescaled to [0, 1] over the candidates; those below ``floor`` only fill places nothing
+    better can take.
     """
     if not 0 <= lambda_ <= 1:
         raise ValueError("lambda_ must be between 0 and 1")
-    pool = sorted(candidates, key=lambda c: -c.relevance)
-    if not pool or k <= 0:
+    if not candidates or k <= 0:
         return []
-    top = pool[0].relevance or 1.0
-    rel = np.array([c.relevance / top for c in pool])
+    first = candidates[0] if keep_first else None
+    pool = sorted(candidates, key=lambda c: (c is not first, -c.relevance))
+    values = np.array([c.relevance for c in pool])
+    lo, hi = float(values.min()), float(values.max())
+    rel = (values - lo) / (hi - lo) if hi > lo else np.ones(len(pool))
     sim = _similarity(pool, atelier_weight)
     chosen = [0]
     rest = list(range(1, len(pool)))

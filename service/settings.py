@@ -64,7 +64,7 @@ class IngestSettings:
 class MatchingSettings:
     answer_threshold: float = _setting("KM_ANSWER_THRESHOLD", "A question whose best passage is less similar "
                                        "than this (cosine) counts as not answered: it goes on the knowledge "
-                                       "agenda. Calibrated for multilingual-e5-small.", 0.83)
+                                       "agenda. Calibrated for multilingual-e5-small.", 0.85)
     agenda_similarity: float = _setting("KM_AGENDA_SIMILARITY", "How alike (cosine) questions must be to form "
                                         "one cluster on the agenda.", 0.9)
     question_retention_days: int = _setting("KM_QUESTION_RETENTION_DAYS", "Asked questions are deleted after "

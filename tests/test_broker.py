@@ -31,13 +31,6 @@ def test_results_are_one_per_document_with_highlights_and_citation(broker):
     assert page.facets["ateliers"] and page.total >= 8
 
 
-def test_hybrid_finds_an_exact_term_that_dense_alone_ranks_lower(broker):
-    # a rare, literal term: BM25 knows it, the dense model only sort of does
-    term = "Most Significant Change"
-    ours = [r.document_id for r in broker.search(term, limit=5).results]
-    assert "rapport-2025-impact-zichtbaar-maken" in ours[:3]
-
-
 @pytest.mark.parametrize("filters,check", [
     (SearchFilters(ateliers=(VEERKRACHT,)), lambda r: VEERKRACHT in r.ateliers),
     (SearchFilters(themes=("leiderschap",)), lambda r: "leiderschap" in r.themes),
@@ -58,12 +51,15 @@ def test_person_filter_finds_their_documents(broker, samples_km):
         assert "petra huijts" in doc["people"]
 
 
-def test_no_atelier_crowds_out_the_others_while_the_best_stays_on_top(broker):
-    plain = broker.search(SHAME, limit=6, diversify=False).results
-    diverse = broker.search(SHAME, limit=6).results
+@pytest.mark.parametrize("question", [SHAME, TRUST, "Hoe werken school en jongerenwerk samen?"])
+def test_no_atelier_crowds_out_the_others_while_the_best_stays_on_top(broker, question):
+    plain = broker.search(question, limit=6, diversify=False).results
+    diverse = broker.search(question, limit=6).results
     assert diverse[0].document_id == plain[0].document_id
-    assert len({a for r in diverse for a in r.ateliers}) == 3
-    assert min(r.relevance for r in diverse) >= plain[-1].relevance - 0.03  # still relevant
+    plain_ateliers = {a for r in plain for a in r.ateliers}
+    diverse_ateliers = {a for r in diverse for a in r.ateliers}
+    assert len(diverse_ateliers) >= max(2, len(plain_ateliers))
+    assert min(r.relevance for r in diverse) >= min(r.relevance for r in plain) - 0.03  # still relevant
 
 
 def test_experts_come_from_profiles_and_documents_and_never_without_consent(broker, samples_km):
