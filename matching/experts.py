@@ -3,7 +3,9 @@
 The document side is Balog's model 2 (document-centric): every retrieved document votes for its people
 with its retrieval weight, and a person's share of a document is damped by how many documents they are
 linked to (``n ** -damping``), so a prolific author does not win by volume alone. The profile side is a
-hybrid search over the profiles' expertise text. Both rankings are fused by reciprocal rank.
+search over the profiles' expertise text. The two are combined as normalised scores (each rescaled to
+[0, 1] over the candidates), so a person with only a perfect profile is not buried under people with many
+lukewarm documents — and one with both kinds of evidence comes first.
 
 People without consent take part in the ranking (they may be counted) but are never returned.
 """
@@ -15,6 +17,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from ingestion.names import name_key
 from ingestion.store.catalog import DOCUMENTS, EXPERTS, Catalog
@@ -55,13 +59,23 @@ def rank_weights(ordered: Sequence[str], k: float = 5.0) -> dict[str, float]:
     return {doc: 1.0 / (k + rank) for rank, doc in enumerate(ordered, start=1)}
 
 
-def fuse(rankings: Iterable[tuple[Sequence[str], float]], k: float = 20.0) -> dict[str, float]:
-    """Weighted reciprocal rank fusion of several rankings of the same people."""
-    fused: dict[str, float] = defaultdict(float)
-    for ranking, weight in rankings:
-        for rank, key in enumerate(ranking, start=1):
-            fused[key] += weight / (k + rank)
-    return dict(fused)
+def combine(documents: Mapping[str, float], profiles: Mapping[str, float], *, document_weight: float = 1.0,
+            profile_weight: float = 1.0) -> dict[str, float]:
+    """Weighted sum of the two kinds of evidence, each rescaled to [0, 1] (max for votes, min–max for profiles).
+
+    >>> c = combine({"a": 2.0, "b": 1.0}, {"b": 0.9, "c": 0.8, "d": 0.7})
+    >>> sorted(c, key=c.get, reverse=True)
+    ['b', 'a', 'c', 'd']
+    """
+    out: dict[str, float] = defaultdict(float)
+    top = max(documents.values(), default=0.0)
+    for key, score in documents.items():
+        out[key] += document_weight * (score / top if top > 0 else 0.0)
+    if profiles:
+        lo, hi = min(profiles.values()), max(profiles.values())
+        for key, score in profiles.items():
+            out[key] += profile_weight * ((score - lo) / (hi - lo) if hi > lo else 1.0)
+    return dict(out)
 
 
 class ExpertFinder:
@@ -88,10 +102,10 @@ class ExpertFinder:
         counts = self._document_counts(experts.values())
         votes = vote(rank_weights(docs), doc_people, counts, self.damping)
         profile_hits = self._profiles(question, mode)
-        experts.update({h["expert_id"]: h for h in profile_hits if h["expert_id"] not in experts})
-        doc_ranking = sorted(votes, key=lambda e: -votes[e].score)
-        fused = fuse([(doc_ranking, self.document_weight),
-                      ([h["expert_id"] for h in profile_hits if h.get("expertise")], self.profile_weight)])
+        experts.update({h["expert_id"]: h for h, _ in profile_hits if h["expert_id"] not in experts})
+        fused = combine({e: v.score for e, v in votes.items()},
+                        {h["expert_id"]: score for h, score in profile_hits if h.get("expertise")},
+                        document_weight=self.document_weight, profile_weight=self.profile_weight)
         ordered = sorted(fused, key=lambda e: -fused[e])
         out: list[ExpertMatch] = []
         hidden = 0
@@ -122,13 +136,17 @@ class ExpertFinder:
         return {e["expert_id"]: self.catalog.store.count(
             DOCUMENTS, filter=Filter(must=(MatchAny("people", tuple(e["keys"])),))) for e in experts}
 
-    def _profiles(self, question: Encoded, mode: Mode) -> list[dict[str, Any]]:
+    def _profiles(self, question: Encoded, mode: Mode) -> list[tuple[dict[str, Any], float]]:
+        """Profiles close to the question, with their cosine (or BM25 score when that is the only retriever)."""
         sparse = question.sparse if mode != "dense" and question.sparse.indices else None
         dense = question.dense if mode != "bm25" else None
         if dense is None and sparse is None:
             return []
-        hits = self.catalog.store.query(EXPERTS, Query(dense=dense, sparse=sparse, limit=30, prefetch_limit=60))
-        return [h.payload for h in hits]
+        hits = self.catalog.store.query(EXPERTS, Query(dense=dense, sparse=sparse, limit=30, prefetch_limit=60,
+                                                       with_vectors=dense is not None))
+        if dense is None:
+            return [(h.payload, h.score) for h in hits]
+        return [(h.payload, float(np.asarray(h.dense) @ dense)) for h in hits if h.dense is not None]
 
     def _match(self, expert: Mapping[str, Any], score: float, votes: Vote | None, records: Mapping[str, Any],
                best: Mapping[str, Passage], question: Encoded) -> ExpertMatch:

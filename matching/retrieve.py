@@ -1,4 +1,8 @@
-"""Passage retrieval: dense and Dutch BM25 fused inside the engine (prefetch + reciprocal rank fusion).
+"""Passage retrieval: dense and Dutch BM25 fused inside the engine (prefetch + fusion).
+
+The default fusion is distribution-based score fusion (DBSF: each retriever's scores normalised by their
+spread, then summed), which keeps how *sure* each retriever is; on the Dutch PolicyQA set it beat
+reciprocal rank fusion (nDCG@10 0.967 against 0.960, dense alone 0.963 — ``benchmarks/quality.py``).
 
 ``mode`` selects a single retriever for the baselines of the quality benchmark. Every hit carries the
 cosine similarity of its passage to the question (``dense_score``): rank fusion scores say nothing about
@@ -45,7 +49,7 @@ class Encoded:
 
 class Retriever:
     def __init__(self, catalog: Catalog, embedder: Embedder, bm25: DutchBm25, *, prefetch: int = 120,
-                 rrf_k: int = 60, weights: tuple[float, float] = (1.0, 1.0)) -> None:
+                 rrf_k: int = 60, weights: tuple[float, float] = (1.0, 1.0), fusion: str = "dbsf") -> None:
         if prefetch < 1 or rrf_k < 1:
             raise ValueError("prefetch and rrf_k must be positive")
         self.catalog = catalog
@@ -54,6 +58,7 @@ class Retriever:
         self.prefetch = prefetch
         self.rrf_k = rrf_k
         self.weights = weights
+        self.fusion = fusion
 
     def encode(self, text: str) -> Encoded:
         return Encoded(text, self.embedder.embed_query(text), self.bm25.embed_query(text))
@@ -63,6 +68,7 @@ class Retriever:
         query = Query(dense=question.dense if mode != "bm25" else None,
                       sparse=question.sparse if mode != "dense" and question.sparse.indices else None,
                       limit=limit, filter=filter, prefetch_limit=max(self.prefetch, limit), rrf_k=self.rrf_k,
+                      fusion="dbsf" if self.fusion == "dbsf" else "rrf",
                       weights=self.weights if mode == "hybrid" else None, with_vectors=True)
         if query.dense is None and query.sparse is None:
             return []  # a question of stopwords only has nothing to match in BM25

@@ -9,7 +9,7 @@ from ingestion.taxonomy import Taxonomy
 from matching.agenda import build_agenda, cluster_vectors, next_step, timeline
 from matching.bridges import Placement, bridge
 from matching.diversify import Candidate, mmr
-from matching.experts import best_phrase, fuse, rank_weights, vote
+from matching.experts import best_phrase, combine, rank_weights, vote
 from matching.panels import PanelConstraints, compose
 from matching.results import ExpertMatch
 
@@ -37,11 +37,15 @@ def test_votes_remember_which_documents_contributed():
     assert [d for d, _ in votes["x"].documents] == ["a", "b"]
 
 
-def test_fusion_rewards_agreement():
-    fused = fuse([(["a", "b", "c"], 1.0), (["b", "a"], 1.0)])
-    assert max(fused, key=fused.get) in {"a", "b"} and fused["c"] < fused["b"]
-    weighted = fuse([(["a", "b"], 1.0), (["b", "a"], 3.0)])
-    assert weighted["b"] > weighted["a"]
+def test_profile_and_document_evidence_combine():
+    docs = {"many-docs": 3.0, "both": 1.5}
+    profiles = {"perfect-profile": 0.92, "both": 0.90, "weak": 0.80}
+    scores = combine(docs, profiles)
+    assert max(scores, key=scores.get) == "both"  # both kinds of evidence
+    assert scores["perfect-profile"] > scores["weak"]
+    assert scores["perfect-profile"] >= 0.9 * scores["many-docs"]  # a perfect profile is not buried
+    only_docs = combine(docs, profiles, profile_weight=0.0)
+    assert max(only_docs, key=only_docs.get) == "many-docs"
 
 
 def test_best_phrase_of_a_profile():

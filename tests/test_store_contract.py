@@ -152,6 +152,7 @@ def test_both_backends_rank_alike(tmp_path):
             v = rng.normal(size=8).tolist()
             for q in (Query(dense=v, limit=6), Query(sparse=bm25.embed_query("armoede schulden jongeren"), limit=6),
                       Query(dense=v, sparse=bm25.embed_query("wijk bewoners vertrouwen"), limit=6),
+                      Query(dense=v, sparse=bm25.embed_query("armoede en schaamte"), limit=6, fusion="dbsf"),
                       Query(dense=v, limit=6, filter=Filter.where(ateliers=["armoede", "veerkracht"]))):
                 a, b = edge.query("c", q), server.query("c", q)
                 assert [h.id for h in a] == [h.id for h in b]

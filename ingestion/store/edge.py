@@ -180,7 +180,8 @@ class EdgeStore:
         payload = q.PayloadSelector.Include(list(query.fields)) if query.fields is not None else True
         with_vector = [DENSE] if query.with_vectors else False
         if query.dense is not None and query.sparse is not None:
-            fusion = q.Fusion.Rrf(k=query.rrf_k, weights=list(query.weights) if query.weights else None)
+            fusion = q.Fusion.Dbsf() if query.fusion == "dbsf" else \
+                q.Fusion.Rrf(k=query.rrf_k, weights=list(query.weights) if query.weights else None)
             request = q.QueryRequest(
                 limit=query.limit, query=fusion, filter=flt, with_payload=payload, with_vector=with_vector,
                 prefetches=[q.Prefetch(limit=query.prefetch_limit, filter=flt,

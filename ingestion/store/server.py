@@ -127,7 +127,8 @@ class ServerStore:
                                      limit=query.prefetch_limit, filter=flt),
                           m.Prefetch(query=self._sparse(query.sparse), using=SPARSE,
                                      limit=query.prefetch_limit, filter=flt)],
-                query=m.RrfQuery(rrf=m.Rrf(k=query.rrf_k, weights=list(query.weights) if query.weights else None)),
+                query=m.FusionQuery(fusion=m.Fusion.DBSF) if query.fusion == "dbsf" else
+                m.RrfQuery(rrf=m.Rrf(k=query.rrf_k, weights=list(query.weights) if query.weights else None)),
                 **common)
         elif query.dense is not None:
             response = self.client.query_points(self._c(name), query=[float(x) for x in query.dense],

@@ -84,8 +84,9 @@ class Query:
     limit: int = 10
     filter: Filter | None = None
     prefetch_limit: int = 100
+    fusion: Literal["rrf", "dbsf"] = "rrf"  # reciprocal rank, or distribution-based score fusion
     rrf_k: int = 60
-    weights: tuple[float, float] | None = None  # (dense, sparse) weights for the fusion
+    weights: tuple[float, float] | None = None  # (dense, sparse) weights for rank fusion
     with_vectors: bool = False
     fields: tuple[str, ...] | None = None  # payload fields to return; None = all
 
