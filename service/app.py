@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
+from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging.config import LoggingConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.container import Kennismakelaar
@@ -29,6 +31,9 @@ from service.ratelimit import RateLimiter
 from service.routes import broker, documents, experts, health
 from service.routes.deps import provide_km
 from service.settings import Settings
+from web import coordination, pages
+from web.security import csrf_config, security_headers
+from web.views import filters
 
 log = logging.getLogger("kennismakelaar.access")
 _SWAGGER = "/schema/assets"
@@ -56,9 +61,15 @@ def create_app(settings: Settings | None = None, km: Kennismakelaar | None = Non
     import swagger_ui_bundle
 
     assets = Path(swagger_ui_bundle.swagger_ui_path)
+    web_dir = Path(__file__).resolve().parent.parent / "web"
     return Litestar(
-        route_handlers=[*broker.ROUTES, *documents.ROUTES, *experts.ROUTES, *health.ROUTES,
-                        create_static_files_router(_SWAGGER, [assets], include_in_schema=False)],
+        route_handlers=[*broker.ROUTES, *documents.ROUTES, *experts.ROUTES, *health.ROUTES, *pages.ROUTES,
+                        *coordination.ROUTES,
+                        create_static_files_router(_SWAGGER, [assets], include_in_schema=False, name="api-docs"),
+                        create_static_files_router("/static", [web_dir / "static"], include_in_schema=False)],
+        template_config=TemplateConfig(directory=web_dir / "templates", engine=JinjaTemplateEngine,
+                                       engine_callback=_template_globals(settings)),
+        csrf_config=csrf_config(settings),
         lifespan=[lifespan],
         dependencies={"km": Provide(provide_km, sync_to_thread=False)},
         exception_handlers={Exception: exception_to_http_response},
@@ -71,11 +82,23 @@ def create_app(settings: Settings | None = None, km: Kennismakelaar | None = Non
                                                 favicon="")]),
         request_max_body_size=max(settings.service.max_upload_mb * 1024 * 1024, settings.service.max_body_kb * 1024),
         middleware=[body_limits(settings), access_log],
+        before_send=[security_headers],
         logging_config=LoggingConfig(log_exceptions="debug", disable_stack_trace={404, 400, 401, 403, 405, 413, 415,
                                                                                  429}),
         state=State({"settings": settings}),
         debug=False,
     )
+
+
+def _template_globals(settings: Settings) -> Any:
+    def configure(engine: JinjaTemplateEngine) -> None:
+        from ingestion.taxonomy import Taxonomy
+
+        env = engine.engine
+        env.autoescape = True  # every template, whatever its extension
+        for name, fn in filters(Taxonomy.load(settings.ingest.taxonomy_file)).items():
+            env.filters[name] = fn
+    return configure
 
 
 def body_limits(settings: Settings) -> Any:

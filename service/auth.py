@@ -1,20 +1,23 @@
-"""Who may do what: the public asks and searches; coordinators (a bearer token from the settings, or the
-web session that a token opened) upload, delete, compose panels, read the agenda and contact details.
+"""Who may do what: the public asks and searches; coordinators upload, delete, compose panels, read the
+agenda and contact details.
 
+The API knows coordinators by a bearer token from the settings only (no cookies: nothing to forge across
+sites). The web pages know them by a session that a token opened (``web.session``), behind CSRF protection.
 Tokens are compared in constant time, against every configured token (no early exit).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import os
+import time
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from service.errors import AuthenticationError, PermissionDeniedError
-
-SESSION_KEY = "coordinator"
 
 
 def token_matches(given: str, tokens: tuple[str, ...]) -> bool:
@@ -36,19 +39,64 @@ def bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 
 
 def is_coordinator(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
-    tokens = connection.app.state.km.settings.service.tokens
+    """API: a valid bearer token."""
     given = bearer(connection)
-    if given is not None:
-        return token_matches(given, tokens)
-    session = connection.scope.get("session") or {}
-    return bool(session.get(SESSION_KEY)) and bool(tokens)
+    return given is not None and token_matches(given, connection.app.state.km.settings.service.tokens)
 
 
 def coordinator_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard for coordinator routes: 401 without credentials, 403 with wrong ones."""
+    """Guard for coordinator API routes: 401 without a token, 403 with a wrong one."""
     if is_coordinator(connection):
         return
-    if bearer(connection) is None and not (connection.scope.get("session") or {}).get(SESSION_KEY):
+    if bearer(connection) is None:
         raise AuthenticationError("Inloggen is nodig: stuur 'Authorization: Bearer <token>'.",
                                   hint="Een coördinator krijgt het token van de beheerder.")
     raise PermissionDeniedError("Dit token geeft geen coördinatorrechten.")
+
+
+SESSION_COOKIE = "km_coordinator"
+SESSION_SECONDS = 8 * 3600
+
+
+def session_value(secret: bytes, tokens: tuple[str, ...], now: float | None = None) -> str:
+    """A signed, expiring coordinator session (no server state: it works across workers).
+
+    The signature covers the configured tokens too, so removing a token from the settings ends the
+    sessions it opened.
+
+    >>> v = session_value(b"k", ("t",), now=1000.0)
+    >>> session_valid(v, b"k", ("t",), now=2000.0), session_valid(v, b"k", ("u",), now=2000.0)
+    (True, False)
+    >>> session_valid(v, b"k", ("t",), now=1000.0 + SESSION_SECONDS + 1)
+    False
+    """
+    expires = int((time.time() if now is None else now) + SESSION_SECONDS)
+    return f"{expires}.{_sign(secret, tokens, expires)}"
+
+
+def session_valid(value: str, secret: bytes, tokens: tuple[str, ...], now: float | None = None) -> bool:
+    expires, _, signature = value.partition(".")
+    if not tokens or not expires.isdigit() or int(expires) < (time.time() if now is None else now):
+        return False
+    return hmac.compare_digest(signature, _sign(secret, tokens, int(expires)))
+
+
+def _sign(secret: bytes, tokens: tuple[str, ...], expires: int) -> str:
+    material = f"{expires}|" + "|".join(sorted(tokens))
+    return hmac.new(secret, material.encode(), hashlib.sha256).hexdigest()
+
+
+def has_session(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """Web pages: a valid coordinator session cookie."""
+    value = connection.cookies.get(SESSION_COOKIE)
+    settings = connection.app.state.km.settings
+    return bool(value) and session_valid(value, session_secret(settings), settings.service.tokens)
+
+
+def session_secret(settings: Any) -> bytes:
+    """A key derived from ``KM_SECRET_KEY`` — or random per process when it is not set."""
+    base = (settings.service.secret_key or "").encode() or _RANDOM
+    return hashlib.sha256(b"session:" + base).digest()
+
+
+_RANDOM = os.urandom(32)

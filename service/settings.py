@@ -85,6 +85,10 @@ class ServiceSettings:
     max_upload_mb: int = _setting("KM_MAX_UPLOAD_MB", "Largest upload request (all files together), in MB.", 200)
     max_query_chars: int = _setting("KM_MAX_QUERY_CHARS", "Longest question or search text, in characters.", 1000)
     ask_per_minute: int = _setting("KM_ASK_PER_MINUTE", "Questions per minute one client may ask (/api/ask).", 20)
+    secure_cookies: bool = _setting("KM_SECURE_COOKIES", "Send the session and CSRF cookies only over HTTPS "
+                                    "(set this when the service runs behind HTTPS).", False)
+    contact_email: str | None = _setting("KM_CONTACT_EMAIL", "Address of the coordinators: the web pages offer it "
+                                         "to reach an expert (people's own addresses are never public).", None)
 
     @property
     def tokens(self) -> tuple[str, ...]:

@@ -84,7 +84,7 @@ class DocumentController(Controller):
     @get(sync_to_thread=True, responses=errors(404),
          summary="Een document met zijn passages (…/file geeft het originele bestand)")
     def document(self, km: Kennismakelaar, document_id: str) -> Any:
-        return _document(km, document_id)
+        return document_view(km, document_id)
 
     @delete(status_code=200, sync_to_thread=True, guards=[coordinator_guard], responses=errors(*COORDINATOR, 404),
             summary="Een document verwijderen (coördinator)")
@@ -92,7 +92,7 @@ class DocumentController(Controller):
         return _remove(km, document_id, request.app.state.jobs.files_dir)
 
 
-def _document(km: Kennismakelaar, document_id: str) -> Any:
+def document_view(km: Kennismakelaar, document_id: str) -> Any:
     doc_id = document_id.lstrip("/")
     catalog = km.catalog()
     record = catalog.document(doc_id)

@@ -26,7 +26,7 @@ class ExpertController(Controller):
 
     @get(sync_to_thread=True, responses=errors(404), summary="Een expertprofiel met zijn documenten")
     def profile(self, request: Request, km: Kennismakelaar, expert_id: str) -> s.ExpertProfileOut:
-        return _profile(km, expert_id, coordinator=is_coordinator(request))
+        return profile_view(km, expert_id, coordinator=is_coordinator(request))
 
     @put(sync_to_thread=True, guards=[coordinator_guard], responses=errors(*COORDINATOR, 413),
          summary="Een expertprofiel aanmaken of vervangen (coördinator)")
@@ -40,7 +40,7 @@ class ExpertController(Controller):
         return s.DeletedOut(id=expert_id, deleted=True, details=details)
 
 
-def _profile(km: Kennismakelaar, expert_id: str, *, coordinator: bool) -> s.ExpertProfileOut:
+def profile_view(km: Kennismakelaar, expert_id: str, *, coordinator: bool) -> s.ExpertProfileOut:
     catalog = km.catalog()
     expert = catalog.expert(expert_id)
     if expert is None or (expert.get("visibility") != "public" and not coordinator):
@@ -70,7 +70,7 @@ def _save(km: Kennismakelaar, expert_id: str, data: s.ExpertIn) -> s.ExpertProfi
                     themes=[t for t in themes if t], expertise=" ".join(data.expertise.split()),
                     email=data.email.strip(), consent=data.consent, source="api")
     km.ingestor().save_expert(expert)
-    return _profile(km, expert_id, coordinator=True)
+    return profile_view(km, expert_id, coordinator=True)
 
 
 ROUTES = [ExpertController]

@@ -1,0 +1,1 @@
+"""The Dutch web pages, served by the same app: works without JavaScript, HTMX enhances."""

@@ -1,0 +1,201 @@
+"""Coördinatie: token login, panel builder, knowledge agenda, uploads with progress, expert management."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers import BaseRouteHandler
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from ingestion.discover import DOCUMENT_FORMATS
+from ingestion.models import Expert
+from ingestion.names import slugify
+from matching.panels import PanelConstraints
+from service.auth import (
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    has_session,
+    session_secret,
+    session_value,
+    token_matches,
+)
+from service.container import Kennismakelaar
+from service.errors import KennismakelaarError, ValidationError
+from service.routes.deps import check_slug, check_text
+from web.charts import stacked_bars
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+
+
+def session_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if not has_session(connection):
+        raise NotAuthorizedException("login")  # the error mapping sends web pages to the login form
+
+
+def _page(name: str, km: Kennismakelaar, status: int = 200, **context: Any) -> Template:
+    return Template(f"coordinatie/{name}.html", status_code=status,
+                    context={"page": "coordinatie", "taxonomy": km.taxonomy, **context})
+
+
+@get("/coordinatie/inloggen", sync_to_thread=False, include_in_schema=False)
+def login_form(request: Request, km: Kennismakelaar) -> Template | Redirect:
+    if has_session(request):
+        return Redirect("/coordinatie")
+    return _page("login", km, configured=bool(km.settings.service.tokens))
+
+
+@post("/coordinatie/inloggen", sync_to_thread=False, include_in_schema=False)
+def login(request: Request, km: Kennismakelaar, data: Form) -> Template | Redirect:
+    tokens = km.settings.service.tokens
+    if token_matches(str(data.get("token", "")).strip(), tokens):
+        response = Redirect("/coordinatie", status_code=303)
+        response.set_cookie(SESSION_COOKIE, session_value(session_secret(km.settings), tokens), httponly=True,
+                            samesite="lax", secure=km.settings.service.secure_cookies, max_age=SESSION_SECONDS,
+                            path="/")
+        return response
+    return _page("login", km, 401, configured=bool(km.settings.service.tokens), error="Dit token klopt niet.")
+
+
+@post("/coordinatie/uitloggen", sync_to_thread=False, include_in_schema=False)
+def logout() -> Redirect:
+    response = Redirect("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@get("/coordinatie", sync_to_thread=True, guards=[session_guard], include_in_schema=False)
+def dashboard(km: Kennismakelaar) -> Template:
+    return _page("index", km, counts=km.catalog().counts())
+
+
+@get("/coordinatie/panel", sync_to_thread=False, guards=[session_guard], include_in_schema=False)
+def panel_form(km: Kennismakelaar) -> Template:
+    return _page("panel", km, form={"k": "4"})
+
+
+@post("/coordinatie/panel", sync_to_thread=True, guards=[session_guard], include_in_schema=False)
+def panel(km: Kennismakelaar, data: Form) -> Template:
+    form = {k: v for k, v in data.items()}
+    try:
+        topic = check_text(km, str(form.get("topic", "")), "topic")
+        k = int(form.get("k") or 4)
+        roles = {r: 1 for r in _list(form.get("min_role")) if r}
+        per_org = 1 if form.get("per_org") else None
+        cover = tuple(a for a in (check_slug(km, x, "atelier", "cover") for x in _list(form.get("cover"))) if a)
+        result = km.broker().panel(topic, k, PanelConstraints(min_roles=roles, max_per_organization=per_org,
+                                                              cover_ateliers=cover))
+    except (ValueError, ValidationError) as exc:
+        message = exc.message if isinstance(exc, KennismakelaarError) else "Kies een aantal tussen 1 en 20."
+        return _page("panel", km, 400, form=form, error=message)
+    return _page("panel", km, form=form, panel=result, contact=True)
+
+
+def _list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+@get("/coordinatie/agenda", sync_to_thread=True, guards=[session_guard], include_in_schema=False)
+def agenda(km: Kennismakelaar) -> Template:
+    m = km.settings.matching
+    data = km.broker().agenda(threshold=m.answer_threshold, similarity=m.agenda_similarity)
+    keys = [a.slug for a in km.taxonomy.ateliers] + ["onbekend"]
+    labels = {a.slug: a.name for a in km.taxonomy.ateliers} | {"onbekend": "Atelier onbekend"}
+    used = [k for k in keys if any(k in v for v in data["timeline"].values())]
+    chart = stacked_bars(data["timeline"], used or keys[:3], labels)
+    return _page("agenda", km, agenda=data, chart=chart)
+
+
+@get("/coordinatie/upload", sync_to_thread=False, guards=[session_guard], include_in_schema=False)
+def upload_form(km: Kennismakelaar) -> Template:
+    return _page("upload", km, formats=sorted(DOCUMENT_FORMATS))
+
+
+@post("/coordinatie/upload", guards=[session_guard], include_in_schema=False)
+async def upload(request: Request, km: Kennismakelaar, data: Multipart) -> Template | Redirect:
+    files = data.get("files")
+    files = [f for f in (files if isinstance(files, list) else [files]) if isinstance(f, UploadFile) and f.filename]
+    meta = {k: v for k, v in {"kind": data.get("kind") or None, "ateliers": _list(data.get("ateliers")) or None,
+                              "themes": _list(data.get("themes")) or None, "date": data.get("date") or None}.items()
+            if v}
+    bad = [f.filename for f in files if f.filename.rsplit(".", 1)[-1].lower() not in DOCUMENT_FORMATS]
+    if not files or bad:
+        error = "Kies een of meer bestanden." if not files else "Niet ondersteund: " + ", ".join(bad) + "."
+        return _page("upload", km, 415 if bad else 400, formats=sorted(DOCUMENT_FORMATS), error=error)
+    staged = []
+    for f in files:
+        content = await f.read()
+        if len(content) > km.settings.ingest.max_file_bytes:
+            return _page("upload", km, 413, formats=sorted(DOCUMENT_FORMATS),
+                         error=f"{f.filename} is te groot (de grens is {km.settings.ingest.max_file_mb} MB).")
+        staged.append((f.filename, content))
+    job = request.app.state.jobs.submit(staged, meta or None)
+    return Redirect(f"/coordinatie/taken/{job.id}", status_code=303)
+
+
+@get("/coordinatie/taken/{job_id:str}", sync_to_thread=False, guards=[session_guard], include_in_schema=False)
+def job(request: Request, km: Kennismakelaar, job_id: str) -> Template:
+    current = request.app.state.jobs.get(job_id)
+    name = "partials/job" if request.headers.get("hx-request") else "coordinatie/job"
+    return Template(f"{name}.html", context={"page": "coordinatie", "job": current, "taxonomy": km.taxonomy})
+
+
+@get("/coordinatie/experts", sync_to_thread=True, guards=[session_guard], include_in_schema=False)
+def experts(km: Kennismakelaar) -> Template:
+    people = sorted(km.catalog().experts(), key=lambda e: e["name"].split()[-1])
+    return _page("experts", km, people=people)
+
+
+class ExpertEditor(Controller):
+    """One profile's form. (A controller: see ``service.routes.experts.ExpertController``.)"""
+
+    path = "/coordinatie/experts/{expert_id:str}"
+    guards = [session_guard]  # noqa: RUF012 (Litestar's own attribute)
+    include_in_schema = False
+
+    @get(sync_to_thread=True)
+    def form(self, km: Kennismakelaar, expert_id: str) -> Template:
+        person = km.catalog().expert(expert_id) if expert_id != "nieuw" else None
+        return _page("expert_form", km, person=person or {}, new=person is None)
+
+    @post(sync_to_thread=True)
+    def save(self, km: Kennismakelaar, expert_id: str, data: Form) -> Template | Redirect:
+        return _save_expert(km, expert_id, data)
+
+
+def _save_expert(km: Kennismakelaar, expert_id: str, data: dict[str, Any]) -> Template | Redirect:
+    form = {k: v for k, v in data.items()}
+    name = str(form.get("name", "")).strip()
+    new_id = slugify(str(form.get("id") or name)) if expert_id == "nieuw" else expert_id
+    try:
+        if not name or not new_id:
+            raise ValidationError("Een naam is verplicht.", field="name")
+        ateliers = [a for a in (check_slug(km, x, "atelier", "ateliers") for x in _list(form.get("ateliers"))) if a]
+        themes = [t for t in (check_slug(km, x, "theme", "themes") for x in _list(form.get("themes"))) if t]
+    except ValidationError as exc:
+        return _page("expert_form", km, 400, person=form, new=expert_id == "nieuw", error=exc.message)
+    km.ingestor().save_expert(Expert(
+        id=new_id, name=name, role=str(form.get("role", "")).strip(), organization=str(form.get("organization", "")),
+        ateliers=ateliers, themes=themes, expertise=" ".join(str(form.get("expertise", "")).split()),
+        email=str(form.get("email", "")).strip(), consent=bool(form.get("consent")), source="web"))
+    return Redirect("/coordinatie/experts", status_code=303)
+
+
+@post("/coordinatie/experts/{expert_id:str}/verwijderen", sync_to_thread=True, guards=[session_guard],
+      include_in_schema=False)
+def delete_expert(km: Kennismakelaar, expert_id: str) -> Template:
+    details = km.ingestor().forget_expert(expert_id)
+    return _page("experts", km, people=sorted(km.catalog().experts(), key=lambda e: e["name"].split()[-1]),
+                 notice=f"Verwijderd, met alle koppelingen ({details['documents']} documenten bijgewerkt).")
+
+
+ROUTES = [login_form, login, logout, dashboard, panel_form, panel, agenda, upload_form, upload, job, experts,
+          ExpertEditor, delete_expert]

@@ -1,0 +1,143 @@
+"""Public pages: ask (home), the answer, search, documents, the expert directory and profiles."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.response import Redirect, Template
+
+from ingestion.store.types import Filter
+from matching.filters import SearchFilters
+from matching.questions import ROLES
+from service.container import Kennismakelaar
+from service.errors import RateLimitedError, ValidationError
+from service.routes.deps import check_slug, check_text
+from service.routes.documents import document_view
+from service.routes.experts import profile_view
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+PAGE_SIZE = 10
+
+
+def _ask_page(km: Kennismakelaar, status: int = 200, **context: Any) -> Template:
+    return Template("ask.html", context={"page": "vraag", "taxonomy": km.taxonomy, "roles": ROLES, **context},
+                    status_code=status)
+
+
+@get("/", sync_to_thread=False, include_in_schema=False)
+def home(km: Kennismakelaar) -> Template:
+    return _ask_page(km, form={})
+
+
+@post("/vraag", sync_to_thread=True, include_in_schema=False)
+def ask(request: Request, km: Kennismakelaar, data: Form) -> Template | Redirect:
+    limiter = request.app.state.ask_limiter
+    client = request.client.host if request.client else "onbekend"
+    form = {k: str(v) for k, v in data.items() if k in ("question", "atelier", "role")}
+    try:
+        if not limiter.allow(client):
+            raise RateLimitedError("Je stelde veel vragen achter elkaar. Wacht een minuut en probeer het opnieuw.")
+        question = check_text(km, form.get("question", ""), "question")
+        atelier = check_slug(km, form.get("atelier") or None, "atelier", "atelier")
+        role = form.get("role") or None
+        if role is not None and role not in ROLES:
+            raise ValidationError("Kies een rol uit de lijst.", field="role")
+    except (ValidationError, RateLimitedError) as exc:
+        return _ask_page(km, 429 if isinstance(exc, RateLimitedError) else 400, form=form, error=exc.message)
+    answer = km.broker().ask(question, atelier=atelier, role=role)
+    return Redirect(f"/antwoord/{answer.question_id}", status_code=303)
+
+
+@get("/antwoord/{question_id:str}", sync_to_thread=True, include_in_schema=False)
+def answer(km: Kennismakelaar, question_id: str) -> Template:
+    broker = km.broker()
+    stored = broker.questions.get(question_id)
+    result = broker.ask(stored["text"], atelier=stored["atelier"] if not stored.get("atelier_inferred") else None,
+                        record=False)
+    marked = {(f["type"], f["id"]): f["helpful"] for f in stored.get("feedback", [])}
+    others = [b for b in result.bridges if b["type"] == "finding"]
+    return Template("answer.html", context={
+        "page": "vraag", "question_id": question_id, "answer": result, "bridges": others, "marked": marked,
+        "taxonomy": km.taxonomy, "contact_email": km.settings.service.contact_email,
+        "answered_poorly": result.best_score < km.settings.matching.answer_threshold})
+
+
+@post("/feedback", sync_to_thread=True, include_in_schema=False)
+def feedback(request: Request, km: Kennismakelaar, data: Form) -> Template | Redirect:
+    question_id = str(data.get("question_id", ""))
+    item_type, item_id = str(data.get("type", "")), str(data.get("id", ""))
+    helpful = str(data.get("helpful", "")) == "ja"
+    km.broker().questions.feedback(question_id, item_type=item_type, item_id=item_id, helpful=helpful)
+    if request.headers.get("hx-request"):
+        return Template("partials/feedback_done.html", context={"helpful": helpful})
+    return Redirect(f"/antwoord/{question_id}#{item_type}-{item_id}", status_code=303)
+
+
+@get("/zoeken", sync_to_thread=True, include_in_schema=False)
+def search(request: Request, km: Kennismakelaar, q: str | None = None, atelier: list[str] | None = None,
+           thema: list[str] | None = None, soort: list[str] | None = None,
+           jaar: list[Annotated[int, Parameter(ge=1900, le=2100)]] | None = None,
+           pagina: Annotated[int, Parameter(ge=1, le=50)] = 1) -> Template:
+    context: dict[str, Any] = {"page": "zoeken", "q": q or "", "taxonomy": km.taxonomy,
+                               "selected": {"atelier": atelier or [], "thema": thema or [], "soort": soort or [],
+                                            "jaar": [str(j) for j in jaar or []]}}
+    if not q or not q.strip():
+        return Template("search.html", context=context)
+    try:
+        query = check_text(km, q, "q")
+        ateliers = tuple(a for a in (check_slug(km, x, "atelier", "atelier") for x in atelier or []) if a)
+        themes = tuple(t for t in (check_slug(km, x, "theme", "thema") for x in thema or []) if t)
+    except ValidationError as exc:
+        return Template("search.html", context={**context, "error": exc.message}, status_code=400)
+    years = sorted(jaar or [])
+    filters = SearchFilters(ateliers=ateliers, themes=themes, kinds=tuple(soort or ()),
+                            year_from=years[0] if years else None, year_to=years[-1] if years else None)
+    broker = km.broker()
+    offset = (pagina - 1) * PAGE_SIZE
+    result = broker.search(query, filters, limit=PAGE_SIZE, offset=offset)
+    # facet counts come from the question without filters, so every option stays visible and countable
+    facets = broker.search(query, limit=PAGE_SIZE).facets if filters else result.facets
+    pages = max(1, math.ceil(min(result.total, 50 * PAGE_SIZE) / PAGE_SIZE))
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "pagina"]
+
+    def page_link(n: int) -> str:
+        return "/zoeken?" + urlencode([*kept, ("pagina", n)])
+
+    return Template("search.html", context={**context, "result": result, "facets": facets, "pagina": pagina,
+                                            "pages": pages, "page_link": page_link})
+
+
+@get("/documenten/{document_id:path}", sync_to_thread=True, include_in_schema=False)
+def document(km: Kennismakelaar, document_id: str) -> Template:
+    doc = document_view(km, document_id)
+    return Template("document.html", context={"page": "zoeken", "doc": doc, "taxonomy": km.taxonomy})
+
+
+@get("/experts", sync_to_thread=True, include_in_schema=False)
+def experts(km: Kennismakelaar, atelier: str | None = None, rol: str | None = None) -> Template:
+    flt = Filter.where(visibility="public")
+    if atelier:
+        slug = km.taxonomy.resolve_atelier(atelier)
+        flt = flt.and_(Filter.where(ateliers=slug or atelier))
+    if rol:
+        flt = flt.and_(Filter.where(role=rol))
+    people = sorted(km.catalog().experts(filter=flt), key=lambda e: e["name"].split()[-1])
+    roles = sorted({e["role"] for e in km.catalog().experts(filter=Filter.where(visibility="public"),
+                                                            fields=["role"]) if e.get("role")})
+    return Template("experts.html", context={"page": "experts", "people": people, "taxonomy": km.taxonomy,
+                                             "atelier": atelier, "rol": rol, "roles": roles})
+
+
+@get("/experts/{expert_id:str}", sync_to_thread=True, include_in_schema=False)
+def expert(km: Kennismakelaar, expert_id: str) -> Template:
+    profile = profile_view(km, expert_id, coordinator=False)
+    return Template("expert.html", context={"page": "experts", "person": profile, "taxonomy": km.taxonomy,
+                                            "contact_email": km.settings.service.contact_email})
+
+
+ROUTES = [home, ask, answer, feedback, search, document, experts, expert]

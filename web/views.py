@@ -1,0 +1,62 @@
+"""Presentation helpers for the templates: Dutch dates, atelier badges, safely highlighted snippets.
+
+>>> str(highlighted("Jongeren <b>met</b> schulden", ["schulden"]))
+'Jongeren &lt;b&gt;met&lt;/b&gt; <mark>schulden</mark>'
+>>> nl_date("2025-03-12")
+'12 maart 2025'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from markupsafe import Markup, escape
+
+MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
+          "november", "december")
+ROLE_LABELS = {"professional": "Professional", "onderzoeker": "Onderzoeker", "docent": "Docent",
+               "student": "Student", "beleidsmaker": "Beleidsmaker", "ervaringsdeskundige": "Ervaringsdeskundige",
+               "coördinator": "Coördinator", "coordinator": "Coördinator", "anders": "Anders"}
+KIND_LABELS = {"verslag": "Verslag", "rapport": "Rapport", "interventie": "Interventie", "experiment": "Experiment",
+               "beleidsadvies": "Beleidsadvies", "onderzoek": "Onderzoek", "handreiking": "Handreiking",
+               "factsheet": "Factsheet", "document": "Document"}
+
+
+def nl_date(value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        d = dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return value
+    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
+
+
+def highlighted(text: str, words: Sequence[str]) -> Markup:
+    """``text`` escaped, with the matching words in <mark> (the words are escaped too)."""
+    safe = str(escape(text))
+    if not words:
+        return Markup(safe)
+    pattern = re.compile(r"\b(" + "|".join(re.escape(str(escape(w))) for w in sorted(words, key=len, reverse=True))
+                         + r")\b", re.IGNORECASE)
+    return Markup(pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", safe))
+
+
+def clip(text: str, n: int = 420) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + " …"
+
+
+def atelier_class(slug: str) -> str:
+    return {"kansrijk-met-jeugd": "jeugd", "tweedeling-en-armoede": "armoede",
+            "veerkracht-in-gemeenschappen": "veerkracht"}.get(slug, "anders")
+
+
+def filters(taxonomy: Any) -> dict[str, Any]:
+    """Jinja filters and globals bound to the taxonomy in use."""
+    return {"nl_date": nl_date, "highlighted": highlighted, "clip": clip, "atelier_class": atelier_class,
+            "term": taxonomy.name_of, "role_label": lambda r: ROLE_LABELS.get(r, r.capitalize() if r else ""),
+            "kind_label": lambda k: KIND_LABELS.get(k, (k or "").capitalize())}
