@@ -59,6 +59,10 @@ def chunk_elements(document_id: str, title: str, elements: Sequence[Element], co
             buf.append(piece)
             buf_tokens += tokens
     flush()
+    if not chunks and any(e.is_title for e in elements):
+        # nothing but "headings": a short note or a one-line file that the partitioner took for titles
+        return chunk_elements(document_id, title, [Element(e.text, page=e.page) for e in elements], count,
+                              target, min_tokens)
     return chunks
 
 

@@ -41,3 +41,9 @@ def test_a_run_on_text_without_sentences_is_still_cut():
     words = " ".join(["woord"] * 1000)
     chunks = chunk_elements("d", "T", [Element(words)], lambda t: len(t.split()), target=100)
     assert len(chunks) >= 7 and all(len(c.text.split()) <= 150 for c in chunks)
+
+
+def test_a_file_of_only_headings_still_gives_a_passage():
+    chunks = chunk_elements("d", "T", [Element("Korte notitie over buurtkamers in Heerlen.", is_title=True)],
+                            lambda t: len(t.split()), target=50)
+    assert [c.text for c in chunks] == ["Korte notitie over buurtkamers in Heerlen."]

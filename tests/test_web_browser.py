@@ -1,0 +1,305 @@
+"""The web pages in a real headless Chromium (Debian's, driven by Playwright): the journeys of the three
+kinds of users, keyboard-only use, axe-core on every page, and a screenshot of every page.
+
+Screenshots go to ``$KM_SCREENSHOTS`` (the docs use ``docs/screenshots``), else to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.app import create_app
+from tests import docmaker
+from tests.conftest import make_settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+CHROMIUM = "/usr/bin/chromium"
+TOKEN = "browser-test-token"
+TRUST = "Hoe herstel je vertrouwen in een wijk waar projecten steeds kwamen en gingen?"
+
+if not Path(CHROMIUM).exists():  # .ci/run installs it; a bare machine says why instead of failing obscurely
+    pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (see .ci/run)", pytrace=False)
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site(samples_dir, tmp_path_factory) -> Iterator[str]:
+    import uvicorn
+
+    data = tmp_path_factory.mktemp("web") / "data"
+    shutil.copytree(samples_dir.parent / "samples-pristine", data)
+    settings = make_settings(data, KM_COORDINATOR_TOKENS=TOKEN, KM_CONTACT_EMAIL="coordinatie@example.org",
+                             KM_ASK_PER_MINUTE="1000")
+    port = _port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    context = browser.new_context(base_url=site, viewport={"width": 1280, "height": 900}, locale="nl-NL")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.on("dialog", lambda d: (errors.append(f"dialog: {d.message}"), d.dismiss()))
+    pg.errors = errors
+    yield pg
+    context.close()
+
+
+SHOTS = Path(os.environ.get("KM_SCREENSHOTS", "")) if os.environ.get("KM_SCREENSHOTS") else None
+
+
+def shoot(page, name: str) -> None:
+    folder = SHOTS or Path(os.environ.get("TMPDIR", "/tmp")) / "km-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def check_axe(page) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
+    assert not bad, [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in bad]
+
+
+def login(page) -> None:
+    page.goto("/coordinatie/inloggen")
+    page.fill("#token", TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/coordinatie$"))
+
+
+# --- the journeys ------------------------------------------------------------------------------------------
+
+def test_ask_a_question_and_see_findings_and_people(page):
+    page.goto("/")
+    check_axe(page)
+    shoot(page, "01-stel-je-vraag")
+    page.fill("#question", TRUST)
+    page.select_option("#atelier", "kansrijk-met-jeugd")
+    page.click("button.primary")
+    page.wait_for_url(re.compile(r".*/antwoord/.+"))
+    assert page.locator("article.finding").count() >= 3
+    assert page.locator("article.person").count() >= 1
+    assert page.get_by_role("heading", name="Uit andere ateliers").is_visible()
+    assert page.locator(".elsewhere .badge").count() >= 1
+    assert page.locator("a.button[href^='mailto:coordinatie@example.org']").count() >= 1  # no personal addresses
+    check_axe(page)
+    shoot(page, "02-antwoord")
+    # helpful / not helpful, enhanced by HTMX: the buttons give way to a thank-you in place
+    first = page.locator("article.finding .feedback").first
+    first.get_by_role("button", name="Ja, nuttig").click()
+    first.get_by_text("Bedankt").wait_for()
+    assert not page.errors, page.errors
+
+
+def test_keyboard_only_use_of_the_question_form(page):
+    page.goto("/")
+    page.keyboard.press("Tab")  # skip link comes first
+    assert page.evaluate("document.activeElement.textContent") == "Naar de inhoud"
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "question":
+            break
+    assert page.evaluate("document.activeElement.id") == "question"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"  # focus is visible
+    page.keyboard.type("Hoe bereik je jongvolwassenen met betalingsachterstanden?")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "atelier"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.type") == "submit"
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/antwoord/.+"))
+    assert page.locator("article.finding").count() >= 1
+
+
+def test_search_with_a_facet_and_paging(page):
+    page.goto("/zoeken")
+    check_axe(page)
+    shoot(page, "03-zoeken-leeg")
+    page.fill("#q", "schaamte en geldzorgen bij jongeren")
+    page.click("button.primary")
+    page.wait_for_selector("article.finding")
+    before = page.locator("article.finding").count()
+    label = page.locator("fieldset:has(legend:text('Atelier')) label", has_text="Veerkracht")
+    label.click()
+    page.get_by_role("button", name="Filters toepassen").click()
+    page.wait_for_url(re.compile(r".*atelier=veerkracht-in-gemeenschappen.*"))
+    cards = page.locator("article.finding")
+    assert 0 < cards.count() <= before
+    for i in range(cards.count()):
+        assert "Veerkracht" in cards.nth(i).locator(".badge").all_inner_texts().__str__()
+    check_axe(page)
+    shoot(page, "04-zoeken-met-filter")
+    page.goto("/zoeken?q=jongeren")
+    if page.locator(".pager a[rel=next]").count():
+        page.locator(".pager a[rel=next]").click()
+        page.wait_for_url(re.compile(r".*pagina=2.*"))
+        assert page.locator("article.finding").count() >= 1
+
+
+def test_document_and_expert_pages(page):
+    page.goto("/documenten/rapport-2024-evaluatie-vaste-gezichten")
+    assert page.locator("section.passage").count() > 5
+    assert page.get_by_role("link", name=re.compile("Origineel bestand")).count() == 1
+    check_axe(page)
+    shoot(page, "05-document")
+    page.goto("/experts")
+    check_axe(page)
+    shoot(page, "06-experts")
+    assert "Wim Ramakers" not in page.content()  # no consent, not in the directory
+    page.get_by_role("link", name="Petra Huijts").click()
+    page.wait_for_url(re.compile(r".*/experts/petra-huijts"))
+    assert page.locator("h1").inner_text() == "Petra Huijts"
+    check_axe(page)
+    shoot(page, "07-expertprofiel")
+
+
+def test_coordinator_logs_in_and_builds_a_panel(page):
+    page.goto("/coordinatie/panel")
+    page.wait_for_url(re.compile(r".*/coordinatie/inloggen"))
+    check_axe(page)
+    shoot(page, "08-inloggen")
+    login(page)
+    check_axe(page)
+    shoot(page, "09-coordinatie")
+    page.goto("/coordinatie/panel")
+    page.fill("#topic", "Expertmeeting over schaamte en niet-gebruik van regelingen")
+    page.fill("#k", "4")
+    page.check("#min-onderzoeker")
+    page.check("#per-org")
+    for i in (1, 2, 3):
+        page.check(f"#cover-{i}")
+    page.click("button.primary")
+    members = page.locator("ol.panel > li")
+    members.first.wait_for()
+    assert members.count() == 4
+    assert "onderzoeker" in page.locator("ol.panel").inner_text().lower()
+    check_axe(page)
+    shoot(page, "10-panel")
+
+
+def test_coordinator_sees_the_agenda_with_its_chart(page):
+    page.goto("/")
+    page.fill("#question", "Hoe begeleid je statushouders naar een eigen bedrijf in de horeca?")
+    page.click("button.primary")
+    page.wait_for_url(re.compile(r".*/antwoord/.+"))
+    assert page.locator(".notice").count() == 1  # little knowledge: it goes on the agenda
+    login(page)
+    page.goto("/coordinatie/agenda")
+    assert page.locator("svg.chart rect").count() >= 1
+    assert "statushouders" in page.locator("article.cluster").first.inner_text()
+    check_axe(page)
+    shoot(page, "11-kennisagenda")
+
+
+def test_upload_a_document_and_find_it(page, tmp_path):
+    login(page)
+    page.goto("/coordinatie/upload")
+    check_axe(page)
+    shoot(page, "12-upload")
+    good = docmaker.make_docx(tmp_path / "Verslag moestuin Bekkerveld.docx", title="Verslag moestuin Bekkerveld")
+    bad = tmp_path / "kapot.pdf"
+    bad.write_bytes(b"%PDF-1.4 stuk")
+    page.set_input_files("#files", [str(good), str(bad)])
+    page.select_option("#kind", "verslag")
+    page.check("#at-3")
+    page.click("button.primary")
+    page.wait_for_url(re.compile(r".*/coordinatie/taken/.+"))
+    page.get_by_text("Klaar").wait_for(timeout=120_000)  # HTMX polls the job until it is done
+    assert "kapot.pdf" in page.locator("ul.errors").inner_text()
+    check_axe(page)
+    shoot(page, "13-verwerking")
+    page.goto("/zoeken?q=geldzorgen+jongeren+Heerlen-Noord&soort=verslag&atelier=veerkracht-in-gemeenschappen")
+    assert page.get_by_role("link", name="Verslag moestuin Bekkerveld").count() >= 1
+
+
+def test_coordinator_manages_experts(page):
+    login(page)
+    page.goto("/coordinatie/experts")
+    check_axe(page)
+    shoot(page, "14-experts-beheren")
+    page.goto("/coordinatie/experts/nieuw")
+    page.fill("#name", "Noor de Test")
+    page.fill("#expertise", "Voedselbanken en schaamte")
+    page.check("#consent")
+    check_axe(page)
+    page.click("button.primary")
+    page.wait_for_url(re.compile(r".*/coordinatie/experts$"))
+    assert "Noor de Test" in page.content()
+
+
+# --- safety ----------------------------------------------------------------------------------------------------
+
+def test_script_in_a_document_or_question_renders_as_text(page, site):
+    import httpx
+
+    evil = "<script>alert('xss')</script>"
+    upload = httpx.post(f"{site}/api/documents", headers={"Authorization": f"Bearer {TOKEN}"},
+                          files=[("files", ("xss.txt", f"---\ntitle: Titel {evil}\n---\nTekst {evil} over buurtkamers "
+                                            "in Heerlen.\n".encode()))], timeout=60)
+    job = upload.json()["id"]
+    for _ in range(120):
+        if httpx.get(f"{site}/api/jobs/{job}").json()["status"] == "done":
+            break
+        time.sleep(0.5)
+    page.goto("/documenten/xss.txt")
+    assert page.locator("h1").inner_text() == f"Titel {evil}"
+    assert page.get_by_text(f"Tekst {evil}", exact=False).count() >= 1
+    page.goto("/")
+    page.fill("#question", f"Buurtkamers {evil} in Heerlen")
+    page.click("button.primary")
+    page.wait_for_url(re.compile(r".*/antwoord/.+"))
+    assert evil in page.locator("h1.question").inner_text()
+    page.goto("/zoeken?q=" + "buurtkamers Heerlen")
+    assert not [e for e in page.errors if e.startswith("dialog")], page.errors
+
+
+def test_headers_and_csrf(site):
+    import httpx
+
+    r = httpx.get(f"{site}/")
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
+    assert r.headers["referrer-policy"] == "same-origin"
+    forged = httpx.post(f"{site}/vraag", data={"question": "vals"}, follow_redirects=False)
+    assert forged.status_code == 403
+    forged_login = httpx.post(f"{site}/coordinatie/inloggen", data={"token": TOKEN}, follow_redirects=False)
+    assert forged_login.status_code == 403
