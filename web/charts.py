@@ -21,6 +21,7 @@ def stacked_bars(series: Mapping[str, Mapping[str, int]], keys: Sequence[str], l
     left, bottom, right, top_pad = 36, 40, 12, 12
     plot_w, plot_h = width - left - right, height - bottom - top_pad
     bar = plot_w / max(1, len(months))
+    bar_w = min(bar * 0.7, 56.0)  # one month alone should not fill the chart
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + 24 * len(keys) // 3 + 24}" '
              f'role="img" aria-labelledby="chart-title chart-desc" class="chart">',
              f'<title id="chart-title">{escape(title)}</title>',
@@ -39,7 +40,7 @@ def stacked_bars(series: Mapping[str, Mapping[str, int]], keys: Sequence[str], l
                 continue
             h = plot_h * n / top
             y -= h
-            parts.append(f'<rect x="{left + m * bar + bar * 0.15:.1f}" y="{y:.1f}" width="{bar * 0.7:.1f}" '
+            parts.append(f'<rect x="{left + (m + 0.5) * bar - bar_w / 2:.1f}" y="{y:.1f}" width="{bar_w:.1f}" '
                          f'height="{h:.1f}" fill="{PALETTE[k % len(PALETTE)]}"><title>{escape(month)}: '
                          f"{n} × {escape(labels.get(key, key))}</title></rect>")
         parts.append(f'<text x="{left + (m + 0.5) * bar:.1f}" y="{top_pad + plot_h + 16}" text-anchor="middle" '

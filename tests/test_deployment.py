@@ -1,0 +1,57 @@
+"""What can be checked of the deployment without a Docker engine: the compose file and the Dockerfile."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from tests.conftest import ROOT
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text("utf-8"))
+DOCKERFILE = (ROOT / "Dockerfile").read_text("utf-8")
+
+
+def test_qdrant_is_pinned_and_healthchecked():
+    qdrant = COMPOSE["services"]["qdrant"]
+    assert re.fullmatch(r"qdrant/qdrant:v\d+\.\d+\.\d+", qdrant["image"])
+    assert qdrant["healthcheck"]["test"] and "readyz" in " ".join(qdrant["healthcheck"]["test"])
+    assert any(v.endswith(":/qdrant/storage") for v in qdrant["volumes"])
+
+
+def test_service_uses_the_server_store_and_waits_for_it():
+    service = COMPOSE["services"]["kennismakelaar"]
+    env = service["environment"]
+    assert env["KM_QDRANT_URL"] == "http://qdrant:6333"
+    assert int(env["KM_WORKERS"]) > 1  # allowed with a server store
+    assert service["depends_on"]["qdrant"]["condition"] == "service_healthy"
+    assert any(v.endswith(":/data") for v in service["volumes"])
+    assert "/ready" in " ".join(service["healthcheck"]["test"])
+    assert service["build"] == "."
+
+
+def test_no_secrets_in_the_compose_file():
+    env = COMPOSE["services"]["kennismakelaar"]["environment"]
+    for key in ("KM_COORDINATOR_TOKENS", "KM_SECRET_KEY"):
+        assert env[key].startswith("${") and ":?" in env[key], key  # required from the environment, no default
+
+
+def test_dockerfile_bakes_the_model_in_with_cpu_torch():
+    assert "torch==2.13.0" in DOCKERFILE and "whl/cpu" in DOCKERFILE
+    assert "E5()" in DOCKERFILE  # the model loads at build time: nothing to fetch at run time
+    assert "HEALTHCHECK" in DOCKERFILE and "/ready" in DOCKERFILE
+    assert re.search(r"^USER (?!root)", DOCKERFILE, re.M)
+    assert 'VOLUME ["/data"]' in DOCKERFILE
+    copied = set(re.findall(r"^COPY (\S+)", DOCKERFILE, re.M))
+    assert {"ingestion", "matching", "service", "web"} <= copied
+
+
+def test_embedded_store_refuses_several_workers(tmp_path):
+    import io
+
+    from service.cli import main
+    from tests.conftest import make_settings
+
+    err = io.StringIO()
+    code = main(["serve", "--workers", "2"], settings=make_settings(tmp_path), out=io.StringIO(), err=err)
+    assert code == 2 and "KM_QDRANT_URL" in err.getvalue()
