@@ -101,9 +101,14 @@ def goldstandard() -> tuple[list[dict], dict[str, dict], list[tuple[str, str, se
                 paper, rating = row.get(f"Paper{i}"), row.get(f"Expertise{i}")
                 if paper and rating and float(rating) >= 4:
                     queries.setdefault(paper, set()).add(row["ParticipantID"])
-    out = [(pid, f"{papers[pid]['title']}. {papers[pid].get('abstract') or ''}".strip(), rel)
+    out = [(pid, _clip(f"{papers[pid]['title']}. {papers[pid].get('abstract') or ''}".strip()), rel)
            for pid, rel in sorted(queries.items()) if pid in papers]
     return people, papers, out
+
+
+def _clip(text: str, limit: int = 1800) -> str:
+    """The model reads 512 tokens at most; the broker takes questions of up to 2,000 characters."""
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0]
 
 
 def experts_benchmark(limit: int | None) -> dict:
