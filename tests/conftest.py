@@ -3,11 +3,12 @@ demo corpus ingested once for every test that needs a populated store."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -122,9 +123,7 @@ def samples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def fresh_samples(samples_dir: Path, tmp_path: Path) -> Path:
     """A private, writable copy of the ingested demo corpus."""
-    target = tmp_path / "data"
-    shutil.copytree(samples_dir.parent / "samples-pristine", target)
-    return target
+    return pristine_copy(samples_dir, tmp_path / "data")
 
 
 @pytest.fixture(scope="session")
@@ -141,3 +140,38 @@ def copy_cache(src_data: Path, dst_data: Path) -> None:
     src = src_data / "embedding-cache.sqlite"
     if src.exists():
         shutil.copy(src, dst_data / "embedding-cache.sqlite")
+
+
+@contextlib.contextmanager
+def live_server(settings: Settings, prepare: Callable[[Settings], None] | None = None) -> Iterator[str]:
+    """The real app under uvicorn on a free loopback port, in a thread; yields its base URL."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from service.app import create_app
+
+    if prepare is not None:
+        prepare(settings)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                                           access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert server.started, "the service did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def pristine_copy(samples_dir: Path, target: Path) -> Path:
+    shutil.copytree(samples_dir.parent / "samples-pristine", target)
+    return target

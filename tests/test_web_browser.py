@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from service.app import create_app
 from tests import docmaker
-from tests.conftest import make_settings
+from tests.conftest import live_server, make_settings, pristine_copy
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 CHROMIUM = "/usr/bin/chromium"
@@ -30,31 +26,13 @@ if not Path(CHROMIUM).exists():  # .ci/run installs it; a bare machine says why 
     pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (see .ci/run)", pytrace=False)
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def site(samples_dir, tmp_path_factory) -> Iterator[str]:
-    import uvicorn
-
-    data = tmp_path_factory.mktemp("web") / "data"
-    shutil.copytree(samples_dir.parent / "samples-pristine", data)
+    data = pristine_copy(samples_dir, tmp_path_factory.mktemp("web") / "data")
     settings = make_settings(data, KM_COORDINATOR_TOKENS=TOKEN, KM_CONTACT_EMAIL="coordinatie@example.org",
                              KM_ASK_PER_MINUTE="1000")
-    _seed_questions(settings)
-    port = _port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with live_server(settings, prepare=_seed_questions) as url:
+        yield url
 
 
 EARLIER = [  # questions members asked in the past months, for the knowledge agenda
