@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 
 def fold(text: str) -> str:
@@ -18,6 +19,7 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
+@lru_cache(maxsize=16384)  # the same few hundred names are matched on every expert search
 def name_key(name: str) -> str:
     """A person's name or id reduced to a key for matching: accents, case, dashes and spacing ignored."""
     return " ".join(re.split(r"[\s\-_.]+", fold(name).strip())).strip()

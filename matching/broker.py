@@ -65,7 +65,7 @@ class Broker:
         self.taxonomy = taxonomy
         self.bm25 = bm25 or DutchBm25()
         self.retriever = retriever or Retriever(catalog, embedder, self.bm25)
-        self.finder = experts or ExpertFinder(catalog)
+        self.finder = experts or ExpertFinder(catalog, complete=self.retriever.complete)
         self.places = TaxonomyVectors(taxonomy, embedder)
         self.questions = QuestionLog(catalog)
         self.lambda_ = lambda_
@@ -101,6 +101,7 @@ class Broker:
                                           keep_first=True)]
         else:
             ranked = docs[:n]
+        self.retriever.complete(ranked)
         results = [self._finding(p, question, placement) for p in ranked]
         return SearchPage(question.text, results, total=len(docs), facets=_facets(docs), placement=placement,
                           best_score=max((p.dense_score for p in passages), default=0.0))
@@ -141,12 +142,12 @@ class Broker:
         """Findings, people and bridges for one question; the question is recorded for the agenda."""
         question = self.encode(text)
         placement = self.places.place(question.dense, atelier)
-        passages = self.retriever.passages(question, limit=120)
+        passages = self.retriever.passages(question, limit=80)
         page = self._rank(question, passages, placement, findings)
         found, hidden = self.finder.rank(question, passages, limit=people)
         for e in found:
             e.bridge = bridge(e.ateliers, e.themes, placement, self.taxonomy)
-        bridges = self._bridges(question, placement, page, found)
+        bridges = self._bridges(question, placement, page, found, passages)
         question_id = None
         if record:
             question_id = self.questions.record(text, question.dense, atelier=placement.atelier,
@@ -155,24 +156,33 @@ class Broker:
         return Answer(question_id, text, placement.atelier, placement.inferred, page.results, found, bridges,
                       page.best_score, hidden)
 
-    def _bridges(self, question: Encoded, placement: Placement, page: SearchPage,
-                 people: list[ExpertMatch]) -> list[dict[str, Any]]:
-        """The best of the *other* ateliers, searched for on their own so the own atelier cannot hide them."""
+    def _bridges(self, question: Encoded, placement: Placement, page: SearchPage, people: list[ExpertMatch],
+                 passages: list[Passage]) -> list[dict[str, Any]]:
+        """The best of the *other* ateliers: from the passages already found, or — when the own atelier
+        filled them — searched for on their own, so the own atelier cannot hide them."""
         if not placement.atelier:
             return []
-        elsewhere = Filter(must_not=(MatchAny("ateliers", (placement.atelier,)),))
-        passages = self.retriever.passages(question, limit=40, filter=elsewhere)
         floor = page.best_score - 0.04  # as relevant as the main findings, give or take
         shown = {f.document_id for f in page.results}
+
+        def pick(candidates: list[Passage]) -> list[Passage]:
+            out: list[Passage] = []
+            for p in candidates:
+                if placement.atelier in p.payload.get("ateliers", []) or p.document_id in shown \
+                        or p.dense_score < floor or p.document_id in {q.document_id for q in out}:
+                    continue
+                out.append(p)
+            return out[:3]
+
+        chosen = pick(passages)
+        if not chosen:  # the own atelier filled the whole list: look elsewhere on purpose
+            elsewhere = Filter(must_not=(MatchAny("ateliers", (placement.atelier,)),))
+            chosen = pick(self.retriever.passages(question, limit=20, filter=elsewhere))
         out: list[dict[str, Any]] = []
-        for p in passages:
-            if p.document_id in shown or p.dense_score < floor:
-                continue
-            shown.add(p.document_id)
+        self.retriever.complete(chosen)
+        for p in chosen:
             finding = self._finding(p, question, placement)
             out.append({"type": "finding", **(finding.bridge or {}), "finding": finding.to_json()})
-            if len(out) >= 3:
-                break
         for e in people:
             if e.bridge:
                 out.append({"type": "expert", **e.bridge, "expert": e.to_json()})

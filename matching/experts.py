@@ -13,12 +13,11 @@ People without consent take part in the ranking (they may be counted) but are ne
 from __future__ import annotations
 
 import re
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from ingestion.names import name_key
 from ingestion.store.catalog import DOCUMENTS, EXPERTS, Catalog
@@ -80,12 +79,16 @@ def combine(documents: Mapping[str, float], profiles: Mapping[str, float], *, do
 
 class ExpertFinder:
     def __init__(self, catalog: Catalog, *, damping: float = 0.5, profile_weight: float = 1.0,
-                 document_weight: float = 1.0, documents: int = 40) -> None:
+                 document_weight: float = 1.0, documents: int = 40,
+                 complete: Callable[[Sequence[Passage]], None] | None = None) -> None:
         self.catalog = catalog
         self.damping = damping
         self.profile_weight = profile_weight
         self.document_weight = document_weight
         self.documents = documents
+        self.complete = complete or (lambda passages: None)  # fetches the text of passages shown as reasons
+        self._counts: dict[str, int] = {}
+        self._counts_key: tuple[int, int] = (-1, -1)
 
     def rank(self, question: Encoded, passages: Sequence[Passage], *, limit: int = 10, atelier: str | None = None,
              include_hidden: bool = False, mode: Mode = "hybrid") -> tuple[list[ExpertMatch], int]:
@@ -133,24 +136,30 @@ class ExpertFinder:
         return {h.payload["expert_id"]: h.payload for h in found}
 
     def _document_counts(self, experts: Iterable[Mapping[str, Any]]) -> dict[str, int]:
-        return {e["expert_id"]: self.catalog.store.count(
-            DOCUMENTS, filter=Filter(must=(MatchAny("people", tuple(e["keys"])),))) for e in experts}
+        """How many documents each person is linked to (for the damping), cached until the catalog changes
+        — or for a minute, since another process may write to a shared server."""
+        if self._counts_key != (self.catalog.generation, int(time.monotonic() // 60)):
+            self._counts, self._counts_key = {}, (self.catalog.generation, int(time.monotonic() // 60))
+        for e in experts:
+            if e["expert_id"] not in self._counts:
+                self._counts[e["expert_id"]] = self.catalog.store.count(
+                    DOCUMENTS, filter=Filter(must=(MatchAny("people", tuple(e["keys"])),)))
+        return self._counts
 
     def _profiles(self, question: Encoded, mode: Mode) -> list[tuple[dict[str, Any], float]]:
-        """Profiles close to the question, with their cosine (or BM25 score when that is the only retriever)."""
-        sparse = question.sparse if mode != "dense" and question.sparse.indices else None
-        dense = question.dense if mode != "bm25" else None
-        if dense is None and sparse is None:
-            return []
-        hits = self.catalog.store.query(EXPERTS, Query(dense=dense, sparse=sparse, limit=30, prefetch_limit=60,
-                                                       with_vectors=dense is not None))
-        if dense is None:
-            return [(h.payload, h.score) for h in hits]
-        return [(h.payload, float(np.asarray(h.dense) @ dense)) for h in hits if h.dense is not None]
+        """Profiles close to the question with their cosine (their BM25 score when that is the only retriever)."""
+        if mode == "bm25":
+            if not question.sparse.indices:
+                return []
+            hits = self.catalog.store.query(EXPERTS, Query(sparse=question.sparse, limit=30))
+        else:
+            hits = self.catalog.store.query(EXPERTS, Query(dense=question.dense, limit=30))
+        return [(h.payload, h.score) for h in hits]
 
     def _match(self, expert: Mapping[str, Any], score: float, votes: Vote | None, records: Mapping[str, Any],
                best: Mapping[str, Passage], question: Encoded) -> ExpertMatch:
         reasons = []
+        self.complete([best[d] for d, _ in (votes.documents[:3] if votes else [])])
         for doc_id, _ in (votes.documents[:3] if votes else []):
             record = records[doc_id]
             role = "auteur" if _linked(record.get("authors", []), expert) else "deelnemer"

@@ -11,6 +11,7 @@ how *well* the store answers, the cosine does — the knowledge agenda and the b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,10 +20,12 @@ import numpy as np
 from ingestion.embed import Embedder
 from ingestion.sparse import DutchBm25
 from ingestion.store.catalog import CHUNKS, Catalog
-from ingestion.store.types import Filter, Query
+from ingestion.store.types import Filter, HasId, Query
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
+LIGHT = ("document_id", "chunk_index", "title", "kind", "ateliers", "themes", "date", "year", "people", "source",
+         "page", "section", "url")
 
 
 @dataclass
@@ -31,7 +34,6 @@ class Passage:
     score: float  # the ranking score of the chosen mode
     dense_score: float  # cosine similarity to the question
     payload: dict[str, Any]
-    vector: np.ndarray | None = None
 
     @property
     def document_id(self) -> str:
@@ -65,17 +67,30 @@ class Retriever:
 
     def passages(self, question: Encoded, *, limit: int = 60, filter: Filter | None = None,
                  mode: Mode = "hybrid") -> list[Passage]:
+        """The best passages, light: everything but their text (``complete`` adds it to the ones shown).
+
+        The cosine of each passage is asked of the engine too (one dense query over exactly these ids),
+        which is cheaper than shipping every passage's vector back to compute it here.
+        """
         query = Query(dense=question.dense if mode != "bm25" else None,
                       sparse=question.sparse if mode != "dense" and question.sparse.indices else None,
                       limit=limit, filter=filter, prefetch_limit=max(self.prefetch, limit), rrf_k=self.rrf_k,
                       fusion="dbsf" if self.fusion == "dbsf" else "rrf",
-                      weights=self.weights if mode == "hybrid" else None, with_vectors=True)
+                      weights=self.weights if mode == "hybrid" else None, fields=LIGHT)
         if query.dense is None and query.sparse is None:
             return []  # a question of stopwords only has nothing to match in BM25
         hits = self.catalog.store.query(CHUNKS, query)
-        out = []
-        for hit in hits:
-            vector = np.asarray(hit.dense, dtype=np.float32) if hit.dense is not None else None
-            cosine = float(vector @ question.dense) if vector is not None else 0.0
-            out.append(Passage(hit.id, hit.score, cosine, hit.payload, vector))
-        return out
+        if not hits:
+            return []
+        cosines = {h.id: h.score for h in self.catalog.store.query(CHUNKS, Query(
+            dense=question.dense, limit=len(hits), filter=Filter(must=(HasId(tuple(h.id for h in hits)),)),
+            fields=("document_id",)))}
+        return [Passage(h.id, h.score, cosines.get(h.id, 0.0), h.payload) for h in hits]
+
+    def complete(self, passages: Sequence[Passage]) -> None:
+        """Fetch the full payload (the text) of the passages that will be shown."""
+        missing = [p for p in passages if "text" not in p.payload]
+        if missing:
+            full = {h.id: h.payload for h in self.catalog.store.retrieve(CHUNKS, [p.id for p in missing])}
+            for p in missing:
+                p.payload = full.get(p.id, p.payload)

@@ -57,6 +57,7 @@ class Catalog:
         self.store = store
         self.model_identity = model_identity
         self.dim = dim
+        self.generation = 0  # bumped by every write through this catalog: lets readers cache derived facts
 
     def open(self, *, recreate: bool = False) -> None:
         """Create or open the collections; refuse a store built with another model."""
@@ -108,16 +109,19 @@ class Catalog:
         return (h.payload for h in self.store.scroll(DOCUMENTS, filter=filter, fields=fields))
 
     def write_chunks(self, points: Sequence[Point]) -> None:
+        self.generation += 1
         self.store.upsert(CHUNKS, points)
 
     def commit_document(self, record: dict[str, Any], vector: Sequence[float] | None) -> None:
         """Write the document record — after its chunks — then drop chunks of earlier versions."""
+        self.generation += 1
         self.store.upsert(DOCUMENTS, [Point(self.document_key(record["document_id"]), record,
                                             dense={"dense": vector} if vector is not None else {})])
         self.store.delete(CHUNKS, filter=Filter.where(document_id=record["document_id"]).and_(
             Filter(must_not=Filter.where(content_hash=record["content_hash"]).must)))
 
     def delete_document(self, document_id: str) -> bool:
+        self.generation += 1
         existed = self.document(document_id) is not None
         self.store.delete(DOCUMENTS, ids=[self.document_key(document_id)])
         self.store.delete(CHUNKS, filter=Filter.where(document_id=document_id))
@@ -152,13 +156,16 @@ class Catalog:
         return (h.payload for h in self.store.scroll(EXPERTS, filter=filter, fields=fields))
 
     def write_experts(self, points: Sequence[Point]) -> None:
+        self.generation += 1
         self.store.upsert(EXPERTS, points)
 
     def delete_experts(self, expert_ids: Sequence[str]) -> None:
+        self.generation += 1
         self.store.delete(EXPERTS, ids=[self.expert_key(i) for i in expert_ids])
 
     def scrub_person(self, keys: Sequence[str]) -> dict[str, int]:
         """Remove a person's name keys (and their names as authors/participants) from every document."""
+        self.generation += 1
         wanted = set(keys)
         touched = {"documents": 0, "chunks": 0}
         flt = Filter(must=(MatchAny("people", tuple(wanted)),))
