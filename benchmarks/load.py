@@ -77,8 +77,9 @@ def main() -> None:
     port = _port()
     env = {**os.environ, "KM_DATA_DIR": str(data), "KM_COORDINATOR_TOKENS": TOKEN, "KM_PORT": str(port),
            "KM_ASK_PER_MINUTE": "1000000"}  # all clients share one address here; the limit is per client
+    log = (work / "server.log").open("w")  # a pipe nobody reads would fill up and stall the server
     server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env, cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                              stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base)
@@ -117,6 +118,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=60)
+        log.close()
     km = Kennismakelaar(Settings.from_env({"KM_DATA_DIR": str(data)}))
     catalog = km.catalog()
     records = list(catalog.documents())
