@@ -147,13 +147,14 @@ class ExpertFinder:
         return self._counts
 
     def _profiles(self, question: Encoded, mode: Mode) -> list[tuple[dict[str, Any], float]]:
-        """Profiles close to the question with their cosine (their BM25 score when that is the only retriever)."""
-        if mode == "bm25":
-            if not question.sparse.indices:
-                return []
-            hits = self.catalog.store.query(EXPERTS, Query(sparse=question.sparse, limit=30))
-        else:
-            hits = self.catalog.store.query(EXPERTS, Query(dense=question.dense, limit=30))
+        """Profiles close to the question, with the engine's score: fused (dense + BM25, so that a rare
+        word of a profile counts) or of the single retriever a baseline asks for."""
+        sparse = question.sparse if mode != "dense" and question.sparse.indices else None
+        dense = question.dense if mode != "bm25" else None
+        if dense is None and sparse is None:
+            return []
+        hits = self.catalog.store.query(EXPERTS, Query(dense=dense, sparse=sparse, limit=30, prefetch_limit=60,
+                                                       fusion="dbsf"))
         return [(h.payload, h.score) for h in hits]
 
     def _match(self, expert: Mapping[str, Any], score: float, votes: Vote | None, records: Mapping[str, Any],

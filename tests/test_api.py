@@ -221,8 +221,9 @@ def test_put_creates_and_replaces_a_profile(client):
     assert r.status_code == 200 and r.json()["ateliers"] == ["veerkracht-in-gemeenschappen"]
     public = client.get("/api/experts/noa-jacobs").json()
     assert public["email"] is None and public["consent"] is None
-    found = client.get("/api/experts", params={"q": "bewonersinitiatieven en buurtrecht"}).json()["experts"]
-    assert "noa-jacobs" in [e["id"] for e in found[:3]]
+    # a profile without documents yet still surfaces, on the words of its profile
+    found = client.get("/api/experts", params={"q": "buurtrecht", "limit": 10}).json()["experts"]
+    assert "noa-jacobs" in [e["id"] for e in found]
     assert client.put("/api/experts/Noa Jacobs", json=body, headers=COORD).status_code == 400
 
 
