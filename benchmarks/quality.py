@@ -76,15 +76,19 @@ def documents_benchmark(limit: int | None) -> dict:
 
 
 def _doc_metrics(rankings: Sequence[Sequence[str]], relevant: Sequence[str]) -> dict:
-    ndcg = recall = mrr = 0.0
+    """nDCG@10, Recall@10 and MRR@10 as the issue asks; Recall@3 too, because Recall@10 sits at the ceiling on
+    PolicyQA for both dense and ours and so cannot show a difference."""
+    ndcg = recall = recall3 = mrr = 0.0
     for ranking, rel in zip(rankings, relevant, strict=True):
         if rel in ranking[:10]:
             rank = ranking.index(rel) + 1
             ndcg += 1 / math.log2(rank + 1)
             recall += 1
+            recall3 += rank <= 3
             mrr += 1 / rank
     n = len(relevant)
-    return {"ndcg@10": round(ndcg / n, 4), "recall@10": round(recall / n, 4), "mrr@10": round(mrr / n, 4)}
+    return {"ndcg@10": round(ndcg / n, 4), "recall@10": round(recall / n, 4), "recall@3": round(recall3 / n, 4),
+            "mrr@10": round(mrr / n, 4)}
 
 
 # --- experts: expertise gold standard --------------------------------------------------------------
@@ -165,7 +169,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="only the first N queries (a quick look)")
     args = parser.parse_args()
     runs: dict[str, tuple[Callable[[int | None], dict], Sequence[str]]] = {
-        "documents": (documents_benchmark, ("ndcg@10", "recall@10", "mrr@10")),
+        "documents": (documents_benchmark, ("ndcg@10", "recall@10", "recall@3", "mrr@10")),
         "experts": (experts_benchmark, ("mrr", "p@1"))}
     results = {}
     for name, (run, metrics) in runs.items():

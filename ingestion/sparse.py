@@ -20,6 +20,9 @@ from ingestion.store.types import SparseVector
 IDENTITY = "bm25-dutch-snowball-ascii-folded"
 
 
+_WORD_CACHE = 100_000
+
+
 class DutchBm25:
     """Lazily built ``qdrant_edge.Bm25`` with Dutch stopwords, stemming and accent folding."""
 
@@ -27,6 +30,7 @@ class DutchBm25:
         self.avg_len = avg_len
         self._model: Any = None
         self._lock = threading.Lock()
+        self._words: dict[str, frozenset[int]] = {}
 
     def _get(self) -> Any:
         if self._model is None:
@@ -47,3 +51,12 @@ class DutchBm25:
     def terms(self, text: str) -> set[int]:
         """The hashed stemmed terms of ``text`` (to find which words of a passage match a query)."""
         return set(self._get().embed_query(text).indices)
+
+    def word_terms(self, word: str) -> frozenset[int]:
+        """``terms`` of one word, remembered: highlighting asks for the same words on every request."""
+        found = self._words.get(word)
+        if found is None:
+            found = frozenset(self._get().embed_query(word).indices)
+            if len(self._words) < _WORD_CACHE:  # a bound, so odd input cannot grow it without limit
+                self._words[word] = found
+        return found

@@ -16,7 +16,7 @@ import numpy as np
 
 from ingestion.embed import Embedder
 from ingestion.sparse import DutchBm25
-from ingestion.store.catalog import DOCUMENTS, Catalog
+from ingestion.store.catalog import Catalog
 from ingestion.store.types import Filter, MatchAny
 from ingestion.taxonomy import Taxonomy
 from matching.agenda import build_agenda, timeline
@@ -118,9 +118,8 @@ class Broker:
             relevance=round(p.dense_score, 4))
 
     def _document_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        hits = self.catalog.store.retrieve(DOCUMENTS, [self.catalog.document_key(d) for d in doc_ids],
-                                           with_vectors=True)
-        return {h.payload["document_id"]: np.asarray(h.dense, np.float32) for h in hits if h.dense is not None}
+        return {d: np.asarray(h.dense, np.float32) for d, h in self.catalog.document_records(doc_ids).items()
+                if h.dense is not None}
 
     # --- experts -------------------------------------------------------------------------------------
 
@@ -177,7 +176,8 @@ class Broker:
         chosen = pick(passages)
         if not chosen:  # the own atelier filled the whole list: look elsewhere on purpose
             elsewhere = Filter(must_not=(MatchAny("ateliers", (placement.atelier,)),))
-            chosen = pick(self.retriever.passages(question, limit=20, filter=elsewhere))
+            # dense only: a bridge must clear a cosine floor anyway, and the engine's scores are those cosines
+            chosen = pick(self.retriever.passages(question, limit=20, filter=elsewhere, mode="dense"))
         out: list[dict[str, Any]] = []
         self.retriever.complete(chosen)
         for p in chosen:

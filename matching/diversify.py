@@ -66,9 +66,15 @@ def _similarity(pool: Sequence[Candidate], atelier_weight: float) -> np.ndarray:
         off = content[~np.eye(n, dtype=bool)]
         lo, hi = float(off.min()), float(off.max())
         content = (content - lo) / (hi - lo) if hi > lo else np.zeros((n, n))
-    overlap = np.zeros((n, n))
-    for i, a in enumerate(pool):
-        for j, b in enumerate(pool):
-            union = set(a.ateliers) | set(b.ateliers)
-            overlap[i, j] = len(set(a.ateliers) & set(b.ateliers)) / len(union) if union else 0.0
+    overlap = _jaccard([c.ateliers for c in pool])
     return (1 - atelier_weight) * content + atelier_weight * overlap
+
+
+def _jaccard(sets: Sequence[Sequence[str]]) -> np.ndarray:
+    """Pairwise Jaccard overlap of the candidates' ateliers, as matrix products (0 where both have none)."""
+    labels = sorted({a for s in sets for a in s})
+    member = np.array([[a in s for a in labels] for s in sets], dtype=float).reshape(len(sets), len(labels))
+    both = member @ member.T
+    sizes = member.sum(axis=1)
+    union = sizes[:, None] + sizes[None, :] - both
+    return np.divide(both, union, out=np.zeros_like(both), where=union > 0)

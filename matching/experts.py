@@ -13,7 +13,6 @@ People without consent take part in the ranking (they may be counted) but are ne
 from __future__ import annotations
 
 import re
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from matching.results import ExpertMatch, Reason
 from matching.retrieve import Encoded, Mode, Passage
 
 AUTHOR_WEIGHT, PARTICIPANT_WEIGHT = 1.0, 0.6
+REASONS = 3  # documents shown as the reasons for one person
 
 
 @dataclass
@@ -97,8 +97,7 @@ class ExpertFinder:
         for p in passages:  # passages come best first: keep each document's best passage
             best.setdefault(p.document_id, p)
         docs = list(best)[: self.documents]
-        records = {r.payload["document_id"]: r.payload for r in self.catalog.store.retrieve(
-            DOCUMENTS, [self.catalog.document_key(d) for d in docs])}
+        records = {d: h.payload for d, h in self.catalog.document_records(docs).items()}
         experts = self._experts_for(records.values())
         key_to_expert = {k: e["expert_id"] for e in experts.values() for k in e["keys"]}
         doc_people = {d: _people(records.get(d, {}), key_to_expert) for d in docs}
@@ -110,7 +109,7 @@ class ExpertFinder:
                         {h["expert_id"]: score for h, score in profile_hits if h.get("expertise")},
                         document_weight=self.document_weight, profile_weight=self.profile_weight)
         ordered = sorted(fused, key=lambda e: -fused[e])
-        out: list[ExpertMatch] = []
+        chosen: list[str] = []
         hidden = 0
         for expert_id in ordered:
             expert = experts.get(expert_id)
@@ -123,10 +122,12 @@ class ExpertFinder:
             if expert.get("visibility") != "public" and not include_hidden:
                 hidden += 1
                 continue
-            out.append(self._match(expert, fused[expert_id], votes.get(expert_id), records, best, question))
-            if len(out) >= limit:
+            chosen.append(expert_id)
+            if len(chosen) >= limit:
                 break
-        return out, hidden
+        # the texts of every reason shown, in one fetch rather than one per person
+        self.complete([best[d] for e in chosen for d, _ in votes.get(e, Vote()).documents[:REASONS]])
+        return [self._match(experts[e], fused[e], votes.get(e), records, best, question) for e in chosen], hidden
 
     def _experts_for(self, records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
         keys = sorted({k for r in records for k in r.get("people", [])})
@@ -138,8 +139,8 @@ class ExpertFinder:
     def _document_counts(self, experts: Iterable[Mapping[str, Any]]) -> dict[str, int]:
         """How many documents each person is linked to (for the damping), cached until the catalog changes
         — or for a minute, since another process may write to a shared server."""
-        if self._counts_key != (self.catalog.generation, int(time.monotonic() // 60)):
-            self._counts, self._counts_key = {}, (self.catalog.generation, int(time.monotonic() // 60))
+        if self._counts_key != self.catalog.freshness():
+            self._counts, self._counts_key = {}, self.catalog.freshness()
         for e in experts:
             if e["expert_id"] not in self._counts:
                 self._counts[e["expert_id"]] = self.catalog.store.count(
@@ -160,8 +161,7 @@ class ExpertFinder:
     def _match(self, expert: Mapping[str, Any], score: float, votes: Vote | None, records: Mapping[str, Any],
                best: Mapping[str, Passage], question: Encoded) -> ExpertMatch:
         reasons = []
-        self.complete([best[d] for d, _ in (votes.documents[:3] if votes else [])])
-        for doc_id, _ in (votes.documents[:3] if votes else []):
+        for doc_id, _ in (votes.documents[:REASONS] if votes else []):
             record = records[doc_id]
             role = "auteur" if _linked(record.get("authors", []), expert) else "deelnemer"
             reasons.append(Reason("document", doc_id, record.get("title", doc_id), best[doc_id].payload["text"],

@@ -26,7 +26,7 @@ def matching_words(text: str, question: str, bm25: DutchBm25, most: int = 12) ->
         if key in seen:
             continue
         seen.add(key)
-        if bm25.terms(word) & wanted:
+        if bm25.word_terms(key) & wanted:
             out.append(word)
             if len(out) >= most:
                 break

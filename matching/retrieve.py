@@ -82,6 +82,8 @@ class Retriever:
         hits = self.catalog.store.query(CHUNKS, query)
         if not hits:
             return []
+        if query.sparse is None:  # a dense query's scores are the cosines already
+            return [Passage(h.id, h.score, h.score, h.payload) for h in hits]
         cosines = {h.id: h.score for h in self.catalog.store.query(CHUNKS, Query(
             dense=question.dense, limit=len(hits), filter=Filter(must=(HasId(tuple(h.id for h in hits)),)),
             fields=("document_id",)))}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -121,6 +122,7 @@ def datetime_bounds(r: Range) -> tuple[str | None, str | None]:
     return iso(r.gte, False), iso(r.lte, True)
 
 
+@functools.lru_cache(maxsize=200_000)  # the same ids come back on every query; uuid5 is not free
 def point_uuid(key: str) -> str:
     """Qdrant point ids are UUIDs; our keys are any string, mapped stably (a UUID stays itself)."""
     try:
