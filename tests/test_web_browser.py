@@ -97,8 +97,12 @@ def shoot(page, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
-def check_axe(page) -> None:
+def check_axe(page, shot: str | None = None) -> None:
+    """No serious or critical axe-core violation on the page; with ``shot``, its screenshot saved too."""
     from axe_playwright_python.sync_playwright import Axe
+
+    if shot:
+        shoot(page, shot)
 
     results = Axe().run(page)
     bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
@@ -116,8 +120,7 @@ def login(page) -> None:
 
 def test_ask_a_question_and_see_findings_and_people(page):
     page.goto("/")
-    check_axe(page)
-    shoot(page, "01-stel-je-vraag")
+    check_axe(page, shot="01-stel-je-vraag")
     page.fill("#question", TRUST)
     page.select_option("#atelier", "kansrijk-met-jeugd")
     page.click("button.primary")
@@ -127,8 +130,7 @@ def test_ask_a_question_and_see_findings_and_people(page):
     assert page.get_by_role("heading", name="Uit andere ateliers").is_visible()
     assert page.locator(".elsewhere .badge").count() >= 1
     assert page.locator("a.button[href^='mailto:coordinatie@example.org']").count() >= 1  # no personal addresses
-    check_axe(page)
-    shoot(page, "02-antwoord")
+    check_axe(page, shot="02-antwoord")
     # helpful / not helpful, enhanced by HTMX: the buttons give way to a thank-you in place
     first = page.locator("article.finding .feedback").first
     first.get_by_role("button", name="Ja, nuttig").click()
@@ -159,8 +161,7 @@ def test_keyboard_only_use_of_the_question_form(page):
 
 def test_search_with_a_facet_and_paging(page):
     page.goto("/zoeken")
-    check_axe(page)
-    shoot(page, "03-zoeken-leeg")
+    check_axe(page, shot="03-zoeken-leeg")
     page.fill("#q", "schaamte en geldzorgen bij jongeren")
     page.click("button.primary")
     page.wait_for_selector("article.finding")
@@ -173,8 +174,7 @@ def test_search_with_a_facet_and_paging(page):
     assert 0 < cards.count() <= before
     for i in range(cards.count()):
         assert "Veerkracht" in cards.nth(i).locator(".badge").all_inner_texts().__str__()
-    check_axe(page)
-    shoot(page, "04-zoeken-met-filter")
+    check_axe(page, shot="04-zoeken-met-filter")
     page.goto("/zoeken?q=jongeren")
     if page.locator(".pager a[rel=next]").count():
         page.locator(".pager a[rel=next]").click()
@@ -186,27 +186,22 @@ def test_document_and_expert_pages(page):
     page.goto("/documenten/rapport-2024-evaluatie-vaste-gezichten")
     assert page.locator("section.passage").count() > 5
     assert page.get_by_role("link", name=re.compile("Origineel bestand")).count() == 1
-    check_axe(page)
-    shoot(page, "05-document")
+    check_axe(page, shot="05-document")
     page.goto("/experts")
-    check_axe(page)
-    shoot(page, "06-experts")
+    check_axe(page, shot="06-experts")
     assert "Wim Ramakers" not in page.content()  # no consent, not in the directory
     page.get_by_role("link", name="Petra Huijts").click()
     page.wait_for_url(re.compile(r".*/experts/petra-huijts"))
     assert page.locator("h1").inner_text() == "Petra Huijts"
-    check_axe(page)
-    shoot(page, "07-expertprofiel")
+    check_axe(page, shot="07-expertprofiel")
 
 
 def test_coordinator_logs_in_and_builds_a_panel(page):
     page.goto("/coordinatie/panel")
     page.wait_for_url(re.compile(r".*/coordinatie/inloggen"))
-    check_axe(page)
-    shoot(page, "08-inloggen")
+    check_axe(page, shot="08-inloggen")
     login(page)
-    check_axe(page)
-    shoot(page, "09-coordinatie")
+    check_axe(page, shot="09-coordinatie")
     page.goto("/coordinatie/panel")
     page.fill("#topic", "Expertmeeting over schaamte en niet-gebruik van regelingen")
     page.fill("#k", "4")
@@ -219,8 +214,7 @@ def test_coordinator_logs_in_and_builds_a_panel(page):
     members.first.wait_for()
     assert members.count() == 4
     assert "onderzoeker" in page.locator("ol.panel").inner_text().lower()
-    check_axe(page)
-    shoot(page, "10-panel")
+    check_axe(page, shot="10-panel")
 
 
 def test_coordinator_sees_the_agenda_with_its_chart(page):
@@ -234,15 +228,13 @@ def test_coordinator_sees_the_agenda_with_its_chart(page):
     assert page.locator("svg.chart rect").count() >= 4  # several months, several ateliers
     first = page.locator("article.cluster").first.inner_text()
     assert "statushouders" in first.lower() and "Volgende stap" in first  # the largest cluster comes first
-    check_axe(page)
-    shoot(page, "11-kennisagenda")
+    check_axe(page, shot="11-kennisagenda")
 
 
 def test_upload_a_document_and_find_it(page, tmp_path):
     login(page)
     page.goto("/coordinatie/upload")
-    check_axe(page)
-    shoot(page, "12-upload")
+    check_axe(page, shot="12-upload")
     good = docmaker.make_docx(tmp_path / "Verslag moestuin Bekkerveld.docx", title="Verslag moestuin Bekkerveld")
     bad = tmp_path / "kapot.pdf"
     bad.write_bytes(b"%PDF-1.4 stuk")
@@ -253,8 +245,7 @@ def test_upload_a_document_and_find_it(page, tmp_path):
     page.wait_for_url(re.compile(r".*/coordinatie/taken/.+"))
     page.get_by_text("Klaar").wait_for(timeout=120_000)  # HTMX polls the job until it is done
     assert "kapot.pdf" in page.locator("ul.errors").inner_text()
-    check_axe(page)
-    shoot(page, "13-verwerking")
+    check_axe(page, shot="13-verwerking")
     page.goto("/zoeken?q=geldzorgen+jongeren+Heerlen-Noord&soort=verslag&atelier=veerkracht-in-gemeenschappen")
     assert page.get_by_role("link", name="Verslag moestuin Bekkerveld").count() >= 1
 
@@ -262,8 +253,7 @@ def test_upload_a_document_and_find_it(page, tmp_path):
 def test_coordinator_manages_experts(page):
     login(page)
     page.goto("/coordinatie/experts")
-    check_axe(page)
-    shoot(page, "14-experts-beheren")
+    check_axe(page, shot="14-experts-beheren")
     page.goto("/coordinatie/experts/nieuw")
     page.fill("#name", "Noor de Test")
     page.fill("#expertise", "Voedselbanken en schaamte")
