@@ -33,7 +33,7 @@ from ingestion.profiles import load_profiles
 from ingestion.records import chunk_payload, document_record, expert_payload, infer_terms, mean_vector
 from ingestion.sparse import IDENTITY as BM25_IDENTITY
 from ingestion.sparse import DutchBm25
-from ingestion.store.catalog import Catalog, forget_hash
+from ingestion.store.catalog import Catalog, is_forgotten
 from ingestion.store.types import DENSE, SPARSE, Point
 from ingestion.taxonomy import Taxonomy
 from service.errors import EmptyFileError, FileRejected, MetadataError, NotFoundError, UnreadableFileError
@@ -154,8 +154,8 @@ class Ingestor:
         meta = build_meta(raw, self.taxonomy, source.relpath)
         forgotten = self.catalog.forgotten()
         if forgotten:  # people removed on request stay removed, whatever the source files say
-            meta.authors = [n for n in meta.authors if forget_hash(name_key(n)) not in forgotten]
-            meta.participants = [n for n in meta.participants if forget_hash(name_key(n)) not in forgotten]
+            meta.authors = [n for n in meta.authors if not is_forgotten(n, forgotten)]
+            meta.participants = [n for n in meta.participants if not is_forgotten(n, forgotten)]
         doc_id = meta.id or source.relpath
         if doc_id in owners and owners[doc_id] != str(source.path):
             raise MetadataError(f"{source.relpath}: document-id {doc_id!r} wordt ook gebruikt door "
@@ -188,6 +188,10 @@ class Ingestor:
         record = document_record(doc, chunks=len(chunks), root=str(source.root), path=str(source.path),
                                  size=source.size)
         self.catalog.commit_document(record, doc_vector)
+        since = self.catalog.forgotten() - forgotten
+        late = [k for k in record.get("people", []) if is_forgotten(k, since)] if since else []
+        if late:  # removed on request while this file was being read: their removal scrubbed before our commit
+            self.catalog.scrub_person(late)
         return FileOutcome(source.relpath, "updated" if existing else "added", document_id=doc_id,
                            chunks=len(chunks), warnings=list(meta.warnings))
 
@@ -249,7 +253,7 @@ class Ingestor:
         hashes: dict[str, str] = {}
         forgotten = self.catalog.forgotten()
         for expert in loaded.experts:
-            if forgotten & {forget_hash(name_key(expert.id)), forget_hash(name_key(expert.name))}:
+            if is_forgotten(expert.id, forgotten) or is_forgotten(expert.name, forgotten):
                 warnings.append("een profiel is overgeslagen: deze persoon is op verzoek verwijderd")
                 continue
             if expert.id in owner and owner[expert.id] != source.relpath:
@@ -282,7 +286,8 @@ class Ingestor:
 
     def save_expert(self, expert: Expert) -> None:
         """Create or replace one profile (managed through the API, not from a file)."""
-        if self.catalog.forgotten() & {forget_hash(name_key(expert.id)), forget_hash(name_key(expert.name))}:
+        forgotten = self.catalog.forgotten()
+        if is_forgotten(expert.id, forgotten) or is_forgotten(expert.name, forgotten):
             self.catalog.unforget([name_key(expert.id), name_key(expert.name)])  # they came back themselves
         self._write_experts([expert], root=API_ROOT, hashes={})
 
@@ -292,9 +297,9 @@ class Ingestor:
         if expert is None:
             raise NotFoundError(f"Expert {expert_id!r} bestaat niet.")
         keys = list(expert.get("keys", []))
+        self.catalog.forget(keys)  # first: an ingest running now checks it after its commit (ingest_document)
         touched = self.catalog.scrub_person(keys)
         self.catalog.delete_experts([expert_id])
-        self.catalog.forget(keys)
         return {"profiles": 1, **touched}
 
     def _profile_text(self, expert: Expert) -> str:

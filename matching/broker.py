@@ -80,12 +80,13 @@ class Broker:
         placement = self.places.place(question.dense, filters.ateliers[0] if len(filters.ateliers) == 1 else None)
         passages = self.retriever.passages(question, limit=max(80, 6 * (offset + limit)),
                                            filter=_exclude(filters.to_store_filter(), exclude), mode=mode)
-        page = self._rank(question, passages, placement, offset + limit, mode=mode, diversify=diversify)
-        page.results = page.results[offset:]
-        return page
+        return self._rank(question, passages, placement, offset + limit, mode=mode, diversify=diversify,
+                          skip=offset)
 
     def _rank(self, question: Encoded, passages: list[Passage], placement: Placement, n: int, *,
-              mode: Mode = "hybrid", diversify: bool = True) -> SearchPage:
+              mode: Mode = "hybrid", diversify: bool = True, skip: int = 0) -> SearchPage:
+        """The top ``n`` documents in order (MMR needs all of them), of which the first ``skip`` — earlier
+        pages — are left out before their texts are fetched."""
         best: dict[str, Passage] = {}
         for p in passages:
             best.setdefault(p.document_id, p)
@@ -101,6 +102,7 @@ class Broker:
                                           keep_first=True)]
         else:
             ranked = docs[:n]
+        ranked = ranked[skip:]
         self.retriever.complete(ranked)
         results = [self._finding(p, question, placement) for p in ranked]
         return SearchPage(question.text, results, total=len(docs), facets=_facets(docs), placement=placement,
@@ -113,7 +115,7 @@ class Broker:
             snippet=payload.get("text", ""), kind=payload.get("kind", ""), ateliers=payload.get("ateliers", []),
             themes=payload.get("themes", []), source=payload.get("source", ""), page=payload.get("page"),
             date=payload.get("date"), section=payload.get("section", []), url=payload.get("url"),
-            highlights=matching_words(payload.get("text", ""), question.text, self.bm25),
+            highlights=matching_words(payload.get("text", ""), frozenset(question.sparse.indices), self.bm25),
             bridge=bridge(payload.get("ateliers", []), payload.get("themes", []), placement, self.taxonomy),
             relevance=round(p.dense_score, 4))
 

@@ -141,11 +141,12 @@ class ExpertFinder:
         — or for a minute, since another process may write to a shared server."""
         if self._counts_key != self.catalog.freshness():
             self._counts, self._counts_key = {}, self.catalog.freshness()
+        counts = self._counts  # one dict throughout, even if another thread starts a fresh one meanwhile
         for e in experts:
-            if e["expert_id"] not in self._counts:
-                self._counts[e["expert_id"]] = self.catalog.store.count(
+            if e["expert_id"] not in counts:
+                counts[e["expert_id"]] = self.catalog.store.count(
                     DOCUMENTS, filter=Filter(must=(MatchAny("people", tuple(e["keys"])),)))
-        return self._counts
+        return counts
 
     def _profiles(self, question: Encoded, mode: Mode) -> list[tuple[dict[str, Any], float]]:
         """Profiles close to the question, with the engine's score: fused (dense + BM25, so that a rare

@@ -1,22 +1,24 @@
 """Which words of a passage match the question, by the same Dutch stemming the BM25 index uses.
 
 >>> from ingestion.sparse import DutchBm25
->>> matching_words("Jongeren met schulden zoeken hulp bij de schuldhulp.", "schuld bij jongeren", DutchBm25())
+>>> bm25 = DutchBm25()
+>>> matching_words("Jongeren met schulden zoeken hulp bij de schuldhulp.", bm25.terms("schuld bij jongeren"), bm25)
 ['Jongeren', 'schulden']
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Set
 
 from ingestion.sparse import DutchBm25
 
 _WORD = re.compile(r"\w[\w'-]*\w|\w", re.UNICODE)
 
 
-def matching_words(text: str, question: str, bm25: DutchBm25, most: int = 12) -> list[str]:
-    """The distinct words of ``text`` (in order, as written) whose stem is a stem of ``question``."""
-    wanted = bm25.terms(question)
+def matching_words(text: str, wanted: Set[int], bm25: DutchBm25, most: int = 12) -> list[str]:
+    """The distinct words of ``text`` (in order, as written) whose stem is among the question's stems
+    ``wanted`` (its BM25 terms: ``bm25.terms(question)``, or the indices of its sparse vector)."""
     if not wanted:
         return []
     seen: set[str] = set()

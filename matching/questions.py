@@ -7,6 +7,7 @@ when given — the asker's role. Nothing else about the asker. Old questions go 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +30,7 @@ def now() -> dt.datetime:
 class QuestionLog:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
+        self._feedback = threading.Lock()
 
     def record(self, text: str, vector: np.ndarray, *, atelier: str | None, atelier_inferred: bool,
                best_score: float, role: str | None = None, asked_at: dt.datetime | None = None) -> str:
@@ -58,14 +60,15 @@ class QuestionLog:
         """Record one helpful/unhelpful mark on a result of a question."""
         if item_type not in ("document", "expert", "answer"):
             raise ValidationError("type is 'document', 'expert' of 'answer'.", field="type")
-        question = self.get(question_id)
-        entries = [f for f in question.get("feedback", []) if (f["type"], f["id"]) != (item_type, item_id)]
-        entries.append({"type": item_type, "id": item_id, "helpful": helpful,
-                        "at": now().isoformat(timespec="seconds")})
-        entries = entries[-_MAX_FEEDBACK:]
-        update = {"feedback": entries, "helpful": sum(f["helpful"] for f in entries),
-                  "unhelpful": sum(not f["helpful"] for f in entries)}
-        self.catalog.store.set_payload(QUESTIONS, update, ids=[question_id])
+        with self._feedback:  # read, change, write: two marks at once must not lose one
+            question = self.get(question_id)
+            entries = [f for f in question.get("feedback", []) if (f["type"], f["id"]) != (item_type, item_id)]
+            entries.append({"type": item_type, "id": item_id, "helpful": helpful,
+                            "at": now().isoformat(timespec="seconds")})
+            entries = entries[-_MAX_FEEDBACK:]
+            update = {"feedback": entries, "helpful": sum(f["helpful"] for f in entries),
+                      "unhelpful": sum(not f["helpful"] for f in entries)}
+            self.catalog.store.set_payload(QUESTIONS, update, ids=[question_id])
         return {**question, **update}
 
     def all(self, *, since: str | None = None, with_vectors: bool = False) -> list[dict[str, Any]]:

@@ -154,9 +154,12 @@ def access_log(app: ASGIApp) -> ASGIApp:
 
 
 def _route(scope: Scope) -> str:
-    """The path, with document and expert ids (which may name people) left out."""
+    """The route's template (``/experts/{expert_id:str}``), never the ids in it, which may name people; for a
+    path no route matched, the path with what follows a known prefix left out."""
+    if scope.get("path_template"):
+        return scope["path_template"]
     path = scope.get("path", "")
-    for prefix in ("/api/documents/", "/api/experts/", "/documenten/", "/experts/"):
+    for prefix in ("/api/documents/", "/api/experts/", "/documenten/", "/experts/", "/coordinatie/experts/"):
         if path.startswith(prefix) and len(path) > len(prefix):
             return prefix + "…"
     return path

@@ -60,7 +60,7 @@ def safe_name(name: str) -> str:
 
 class JobRunner:
     def __init__(self, data_dir: Path, ingestor: Callable[[], Ingestor]) -> None:
-        self.files_dir = data_dir / "files"
+        self.files_dir = (data_dir / "files").resolve()  # compared with the resolved paths files are stored under
         self.staging = data_dir / "staging"
         self.jobs_dir = data_dir / "jobs"
         for folder in (self.files_dir, self.staging, self.jobs_dir):

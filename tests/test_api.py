@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
@@ -211,6 +212,21 @@ def test_delete_document(client):
     assert doc not in {r["document_id"] for r in results}
 
 
+def test_a_document_file_is_served_by_the_api_and_not_as_a_web_page(client):
+    doc = "verslag-2024-05-13-veerkracht"
+    assert client.get(f"/api/documents/{doc}/file").status_code == 200
+    assert client.get(f"/documenten/{doc}/file").status_code == 404  # not a blank document page
+
+
+def test_uploads_folder_is_absolute_with_a_relative_data_dir(tmp_path, monkeypatch):
+    from service.jobs import JobRunner
+
+    monkeypatch.chdir(tmp_path)
+    runner = JobRunner(Path("data"), ingestor=lambda: None)
+    # deleting an upload compares its stored (resolved) path with this folder
+    assert runner.files_dir == (tmp_path / "data" / "files").resolve()
+
+
 # --- experts: management and complete removal -----------------------------------------------------------------
 
 def test_put_creates_and_replaces_a_profile(client):
@@ -225,6 +241,8 @@ def test_put_creates_and_replaces_a_profile(client):
     found = client.get("/api/experts", params={"q": "buurtrecht", "limit": 10}).json()["experts"]
     assert "noa-jacobs" in [e["id"] for e in found]
     assert client.put("/api/experts/Noa Jacobs", json=body, headers=COORD).status_code == 400
+    blank = client.put("/api/experts/niemand", json={**body, "name": "   "}, headers=COORD)
+    assert blank.status_code == 400 and blank.json()["error"]["field"] == "name"
 
 
 def test_removing_a_person_leaves_nothing(fresh_samples):
@@ -261,6 +279,7 @@ def test_logs_carry_no_question_text_and_no_names(client, caplog):
         client.post("/api/ask", json={"question": secret, "role": "professional"})
         client.get("/api/search", params={"q": secret})
         client.get("/api/experts/petra-huijts")
+        client.get("/coordinatie/experts/petra-huijts")  # a web route with a person's id in its path
         client.post("/api/ask", json={"question": ""})
     # everything the service logs (the test client's own httpx log lines are not the service's)
     logged = " ".join(r.getMessage() for r in caplog.records if not r.name.startswith("httpx"))

@@ -154,3 +154,33 @@ def test_store_built_with_another_model_is_refused(km_factory, tmp_path, minilm)
     other.catalog(recreate=True)
     assert other.catalog().counts()["documents"] == 0
     assert other.catalog().built_with()["model"] == minilm.identity
+
+
+def test_a_person_removed_while_their_document_is_ingested_stays_removed(km, tmp_path):
+    root = corpus(tmp_path / "c")
+    km.ingestor().run([root])
+    ingestor = km.ingestor()
+    real = ingestor.embedder
+
+    class RemovalMidway:
+        """The real embedder; on its first call the person is removed, as a coordinator could do meanwhile."""
+
+        removed = False
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def embed_documents(self, texts):
+            if not RemovalMidway.removed:
+                RemovalMidway.removed = True
+                km.ingestor().forget_expert("sanne-vossen")
+            return real.embed_documents(texts)
+
+    ingestor.embedder = RemovalMidway()
+    path = root / "verslag.md"
+    path.write_text(path.read_text("utf-8") + "\nEen nieuwe alinea over schulden.\n", "utf-8")
+    assert ingestor.run([root]).ok and RemovalMidway.removed
+    record = km.catalog().document("verslag-1")
+    assert "sanne-vossen" not in record["people"] and "sanne-vossen" not in record["authors"]
+    chunks = km.store.scroll(CHUNKS, filter=None)
+    assert not [h for h in chunks if "sanne-vossen" in h.payload.get("people", [])]

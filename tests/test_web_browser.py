@@ -262,6 +262,14 @@ def test_coordinator_manages_experts(page):
     page.click("button.primary")
     page.wait_for_url(re.compile(r".*/coordinatie/experts$"))
     assert "Noor de Test" in page.content()
+    # a second "new" profile with the same name must not replace the first (and its consent)
+    page.goto("/coordinatie/experts/nieuw")
+    page.fill("#name", "Noor de Test")
+    page.fill("#expertise", "Iets heel anders")
+    page.click("button.primary")
+    assert "bestaat al" in page.content()
+    page.goto("/coordinatie/experts/noor-de-test")
+    assert page.input_value("#expertise") == "Voedselbanken en schaamte"
 
 
 # --- safety ----------------------------------------------------------------------------------------------------
@@ -302,3 +310,6 @@ def test_headers_and_csrf(site):
     assert forged.status_code == 403
     forged_login = httpx.post(f"{site}/coordinatie/inloggen", data={"token": TOKEN}, follow_redirects=False)
     assert forged_login.status_code == 403
+    for path in ("/coordinatie/experts/health-coach", "/coordinatie/experts/ready-made/verwijderen",
+                 "/coordinatie/experts/api-tester"):  # the exemptions hold for the API's own paths only
+        assert httpx.post(f"{site}{path}", data={"name": "x"}, follow_redirects=False).status_code == 403, path

@@ -29,6 +29,7 @@ from service.container import Kennismakelaar
 from service.errors import KennismakelaarError, ValidationError
 from service.routes.deps import check_slug, check_text
 from web.charts import stacked_bars
+from web.views import by_surname
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
@@ -91,7 +92,7 @@ def panel(km: Kennismakelaar, data: Form) -> Template:
         cover = tuple(a for a in (check_slug(km, x, "atelier", "cover") for x in _list(form.get("cover"))) if a)
         result = km.broker().panel(topic, k, PanelConstraints(min_roles=roles, max_per_organization=per_org,
                                                               cover_ateliers=cover))
-    except (ValueError, ValidationError) as exc:
+    except (ValueError, TypeError, ValidationError) as exc:  # TypeError: k sent twice arrives as a list
         message = exc.message if isinstance(exc, KennismakelaarError) else "Kies een aantal tussen 1 en 20."
         return _page("panel", km, 400, form=form, error=message)
     return _page("panel", km, form=form, panel=result, contact=True)
@@ -150,8 +151,11 @@ def job(request: Request, km: Kennismakelaar, job_id: str) -> Template:
 
 @get("/coordinatie/experts", sync_to_thread=True, guards=[session_guard], include_in_schema=False)
 def experts(km: Kennismakelaar) -> Template:
-    people = sorted(km.catalog().experts(), key=lambda e: e["name"].split()[-1])
-    return _page("experts", km, people=people)
+    return _experts_page(km)
+
+
+def _experts_page(km: Kennismakelaar, notice: str | None = None) -> Template:
+    return _page("experts", km, people=sorted(km.catalog().experts(), key=by_surname), notice=notice)
 
 
 class ExpertEditor(Controller):
@@ -178,6 +182,9 @@ def _save_expert(km: Kennismakelaar, expert_id: str, data: dict[str, Any]) -> Te
     try:
         if not name or not new_id:
             raise ValidationError("Een naam is verplicht.", field="name")
+        if expert_id == "nieuw" and km.catalog().expert(new_id) is not None:  # never replace someone else
+            raise ValidationError(f"Er bestaat al een profiel met id {new_id!r}; pas dat profiel aan of kies een "
+                                  "ander id.", field="id")
         ateliers = [a for a in (check_slug(km, x, "atelier", "ateliers") for x in _list(form.get("ateliers"))) if a]
         themes = [t for t in (check_slug(km, x, "theme", "themes") for x in _list(form.get("themes"))) if t]
     except ValidationError as exc:
@@ -193,8 +200,7 @@ def _save_expert(km: Kennismakelaar, expert_id: str, data: dict[str, Any]) -> Te
       include_in_schema=False)
 def delete_expert(km: Kennismakelaar, expert_id: str) -> Template:
     details = km.ingestor().forget_expert(expert_id)
-    return _page("experts", km, people=sorted(km.catalog().experts(), key=lambda e: e["name"].split()[-1]),
-                 notice=f"Verwijderd, met alle koppelingen ({details['documents']} documenten bijgewerkt).")
+    return _experts_page(km, f"Verwijderd, met alle koppelingen ({details['documents']} documenten bijgewerkt).")
 
 
 ROUTES = [login_form, login, logout, dashboard, panel_form, panel, agenda, upload_form, upload, job, experts,

@@ -19,6 +19,7 @@ from service.errors import RateLimitedError, ValidationError
 from service.routes.deps import check_slug, check_text
 from service.routes.documents import document_view
 from service.routes.experts import profile_view
+from web.views import by_surname
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PAGE_SIZE = 10
@@ -126,7 +127,7 @@ def experts(km: Kennismakelaar, atelier: str | None = None, rol: str | None = No
         flt = flt.and_(Filter.where(ateliers=slug or atelier))
     if rol:
         flt = flt.and_(Filter.where(role=rol))
-    people = sorted(km.catalog().experts(filter=flt), key=lambda e: e["name"].split()[-1])
+    people = sorted(km.catalog().experts(filter=flt), key=by_surname)
     roles = sorted({e["role"] for e in km.catalog().experts(filter=Filter.where(visibility="public"),
                                                             fields=["role"]) if e.get("role")})
     return Template("experts.html", context={"page": "experts", "people": people, "taxonomy": km.taxonomy,

@@ -25,7 +25,9 @@ HEADERS = {
     b"cross-origin-opener-policy": b"same-origin",
     b"cross-origin-resource-policy": b"same-origin",
 }
-EXEMPT_FROM_CSRF = ["/api/", "/schema", "/health", "/ready"]  # the API takes bearer tokens only, no cookies
+# The API takes bearer tokens only, no cookies. Anchored: Litestar searches these patterns anywhere in the
+# path, and a form such as /coordinatie/experts/health-coach must not slip through.
+EXEMPT_FROM_CSRF = ["^/api/", "^/schema", "^/health$", "^/ready$"]
 
 
 async def security_headers(message: Message, scope: Scope) -> None:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from ingestion.names import name_key
@@ -52,6 +54,11 @@ def forget_hash(key: str) -> str:
     return hashlib.sha256(f"kennismakelaar-forget:{key}".encode()).hexdigest()
 
 
+def is_forgotten(name: str, forgotten: frozenset[str]) -> bool:
+    """Whether ``name`` (a name or an id, any case or accents) belongs to a person removed on request."""
+    return forget_hash(name_key(name)) in forgotten
+
+
 class Catalog:
     """Typed access to the collections; the one place that knows their names and ids."""
 
@@ -62,6 +69,16 @@ class Catalog:
         self.generation = 0  # bumped by every write through this catalog: lets readers cache derived facts
         self._records: dict[str, Hit] = {}
         self._records_key = (-1, -1)
+        self._forgetting = threading.Lock()
+
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        """Around every write: the generation moves *after* it, so a reader between the two cannot cache
+        what is about to change under the new generation."""
+        try:
+            yield
+        finally:
+            self.generation += 1
 
     def open(self, *, recreate: bool = False) -> None:
         """Create or open the collections; refuse a store built with another model."""
@@ -132,22 +149,22 @@ class Catalog:
         return (h.payload for h in self.store.scroll(DOCUMENTS, filter=filter, fields=fields))
 
     def write_chunks(self, points: Sequence[Point]) -> None:
-        self.generation += 1
-        self.store.upsert(CHUNKS, points)
+        with self._changing():
+            self.store.upsert(CHUNKS, points)
 
     def commit_document(self, record: dict[str, Any], vector: Sequence[float] | None) -> None:
         """Write the document record — after its chunks — then drop chunks of earlier versions."""
-        self.generation += 1
-        self.store.upsert(DOCUMENTS, [Point(self.document_key(record["document_id"]), record,
-                                            dense={"dense": vector} if vector is not None else {})])
-        self.store.delete(CHUNKS, filter=Filter.where(document_id=record["document_id"]).and_(
-            Filter(must_not=Filter.where(content_hash=record["content_hash"]).must)))
+        with self._changing():
+            self.store.upsert(DOCUMENTS, [Point(self.document_key(record["document_id"]), record,
+                                                dense={"dense": vector} if vector is not None else {})])
+            self.store.delete(CHUNKS, filter=Filter.where(document_id=record["document_id"]).and_(
+                Filter(must_not=Filter.where(content_hash=record["content_hash"]).must)))
 
     def delete_document(self, document_id: str) -> bool:
-        self.generation += 1
         existed = self.document(document_id) is not None
-        self.store.delete(DOCUMENTS, ids=[self.document_key(document_id)])
-        self.store.delete(CHUNKS, filter=Filter.where(document_id=document_id))
+        with self._changing():
+            self.store.delete(DOCUMENTS, ids=[self.document_key(document_id)])
+            self.store.delete(CHUNKS, filter=Filter.where(document_id=document_id))
         return existed
 
     def chunks_of(self, document_id: str) -> list[dict[str, Any]]:
@@ -179,41 +196,44 @@ class Catalog:
         return (h.payload for h in self.store.scroll(EXPERTS, filter=filter, fields=fields))
 
     def write_experts(self, points: Sequence[Point]) -> None:
-        self.generation += 1
-        self.store.upsert(EXPERTS, points)
+        with self._changing():
+            self.store.upsert(EXPERTS, points)
 
     def delete_experts(self, expert_ids: Sequence[str]) -> None:
-        self.generation += 1
-        self.store.delete(EXPERTS, ids=[self.expert_key(i) for i in expert_ids])
+        with self._changing():
+            self.store.delete(EXPERTS, ids=[self.expert_key(i) for i in expert_ids])
 
     def scrub_person(self, keys: Sequence[str]) -> dict[str, int]:
         """Remove a person's name keys (and their names as authors/participants) from every document."""
-        self.generation += 1
         wanted = set(keys)
         touched = {"documents": 0, "chunks": 0}
         flt = Filter(must=(MatchAny("people", tuple(wanted)),))
-        for record in list(self.documents(filter=flt)):
-            doc_id = record["document_id"]
-            people = [k for k in record.get("people", []) if k not in wanted]
-            clean = {"people": people,
-                     "authors": [n for n in record.get("authors", []) if name_key(n) not in wanted],
-                     "participants": [n for n in record.get("participants", []) if name_key(n) not in wanted]}
-            self.store.set_payload(DOCUMENTS, clean, ids=[self.document_key(doc_id)])
-            chunk_ids = [h.id for h in self.store.scroll(CHUNKS, filter=Filter.where(document_id=doc_id), fields=[])]
-            self.store.set_payload(CHUNKS, {"people": people}, ids=chunk_ids)
-            touched["documents"] += 1
-            touched["chunks"] += len(chunk_ids)
+        with self._changing():
+            for record in list(self.documents(filter=flt)):
+                doc_id = record["document_id"]
+                people = [k for k in record.get("people", []) if k not in wanted]
+                clean = {"people": people,
+                         "authors": [n for n in record.get("authors", []) if name_key(n) not in wanted],
+                         "participants": [n for n in record.get("participants", []) if name_key(n) not in wanted]}
+                self.store.set_payload(DOCUMENTS, clean, ids=[self.document_key(doc_id)])
+                chunk_ids = [h.id for h in self.store.scroll(CHUNKS, filter=Filter.where(document_id=doc_id),
+                                                             fields=[])]
+                self.store.set_payload(CHUNKS, {"people": people}, ids=chunk_ids)
+                touched["documents"] += 1
+                touched["chunks"] += len(chunk_ids)
         return touched
 
     def forget(self, keys: Sequence[str]) -> None:
         """Remember — as salted hashes, not names — that a person asked to be removed, so a re-ingest of
         the same source files does not bring them back."""
-        hashes = set(self.forgotten()) | {forget_hash(k) for k in keys}
-        self.store.upsert(META, [Point(_FORGOTTEN_ID, {"hashes": sorted(hashes)})])
+        with self._forgetting:  # read, change, write: two removals at once must not lose one
+            hashes = set(self.forgotten()) | {forget_hash(k) for k in keys}
+            self.store.upsert(META, [Point(_FORGOTTEN_ID, {"hashes": sorted(hashes)})])
 
     def unforget(self, keys: Sequence[str]) -> None:
         drop = {forget_hash(k) for k in keys}
-        self.store.upsert(META, [Point(_FORGOTTEN_ID, {"hashes": sorted(set(self.forgotten()) - drop)})])
+        with self._forgetting:
+            self.store.upsert(META, [Point(_FORGOTTEN_ID, {"hashes": sorted(set(self.forgotten()) - drop)})])
 
     def forgotten(self) -> frozenset[str]:
         found = self.store.retrieve(META, [_FORGOTTEN_ID])

@@ -84,6 +84,9 @@ class DocumentController(Controller):
     @get(sync_to_thread=True, responses=errors(404),
          summary="Een document met zijn passages (…/file geeft het originele bestand)")
     def document(self, km: Kennismakelaar, document_id: str) -> Any:
+        doc_id = document_id.lstrip("/")
+        if doc_id.endswith("/file") and km.catalog().document(doc_id) is None:  # ids may contain slashes
+            return _file(km, doc_id[: -len("/file")])
         return document_view(km, document_id)
 
     @delete(status_code=200, sync_to_thread=True, guards=[coordinator_guard], responses=errors(*COORDINATOR, 404),
@@ -92,12 +95,10 @@ class DocumentController(Controller):
         return _remove(km, document_id, request.app.state.jobs.files_dir)
 
 
-def document_view(km: Kennismakelaar, document_id: str) -> Any:
+def document_view(km: Kennismakelaar, document_id: str) -> s.DocumentOut:
     doc_id = document_id.lstrip("/")
     catalog = km.catalog()
     record = catalog.document(doc_id)
-    if record is None and doc_id.endswith("/file"):
-        return _file(km, doc_id[: -len("/file")])
     if record is None:
         raise NotFoundError(f"Document {doc_id!r} bestaat niet.")
     people = []

@@ -60,6 +60,8 @@ def profile_view(km: Kennismakelaar, expert_id: str, *, coordinator: bool) -> s.
 def _save(km: Kennismakelaar, expert_id: str, data: s.ExpertIn) -> s.ExpertProfileOut:
     if slugify(expert_id) != expert_id:
         raise ValidationError("Een expert-id bestaat uit kleine letters, cijfers en streepjes.", field="id")
+    if not data.name.strip():
+        raise ValidationError("Een naam is verplicht.", field="name")
     taxonomy = km.taxonomy
     ateliers = [taxonomy.resolve_atelier(a) for a in data.ateliers]
     themes = [taxonomy.resolve_theme(t) for t in data.themes]
