@@ -144,6 +144,12 @@ def test_too_long_query_and_body(client):
     big = {"question": "x" * 100_000}
     r = client.post("/api/ask", content=json.dumps(big), headers={"content-type": "application/json"})
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+    # nor without a length (chunked), nor by calling it multipart: only the upload routes take large bodies
+    chunked = client.post("/api/ask", content=iter([json.dumps(big).encode()]),
+                          headers={"content-type": "application/json"})
+    assert chunked.status_code == 413 and chunked.json()["error"]["code"] == "too_large"
+    multipart = client.post("/api/ask", files=[("files", ("x.txt", b"a" * 100_000))])
+    assert multipart.status_code == 413
 
 
 def test_unknown_things_are_404(client):

@@ -203,5 +203,6 @@ def delete_expert(km: Kennismakelaar, expert_id: str) -> Template:
     return _experts_page(km, f"Verwijderd, met alle koppelingen ({details['documents']} documenten bijgewerkt).")
 
 
-ROUTES = [login_form, login, logout, dashboard, panel_form, panel, agenda, upload_form, upload, job, experts,
-          ExpertEditor, delete_expert]
+ROUTES = [login_form, login, logout, dashboard, panel_form, panel, agenda, job, experts, ExpertEditor, delete_expert]
+# mounted under the upload size limit (service.app); the form's GET too, as one path must live in one router
+UPLOADS = [upload_form, upload]

@@ -143,4 +143,5 @@ def _remove(km: Kennismakelaar, document_id: str, uploads: Path) -> s.DeletedOut
     return s.DeletedOut(id=doc_id, deleted=True, details={"files": removed_file})
 
 
-ROUTES = [upload, job, DocumentController]
+ROUTES = [job, DocumentController]
+UPLOADS = [upload]  # mounted under the upload size limit (service.app)
