@@ -14,13 +14,29 @@ from typing import Any
 
 import yaml
 
-from ingestion.models import DocumentMeta
+from ingestion.models import DocumentMeta, SourceFile
 from ingestion.names import as_list
 from ingestion.taxonomy import Taxonomy
-from service.errors import MetadataError
+from service.errors import CorruptFileError, MetadataError
 
 _FRONT = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 FRONT_MATTER_FORMATS = {"md", "markdown", "txt"}
+
+
+def decode_text(raw: bytes, source: SourceFile | None = None) -> str:
+    """A text file as people save them: UTF-8 (with or without a BOM), else Windows-1252 — one rule for
+    documents, their front matter and profile files alike.
+
+    >>> decode_text("José".encode("cp1252"))
+    'José'
+    """
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        if b"\x00" in raw[:4096]:
+            raise CorruptFileError(f"{source.relpath if source else 'bestand'}: binaire inhoud, geen tekstbestand.",
+                                   path=str(source.path) if source else "") from None
+        return raw.decode("cp1252", errors="replace")
 
 
 def split_front_matter(text: str, source: str = "") -> tuple[dict[str, Any], str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ingestion.discover import os_reason
-from ingestion.metadata import FRONT_MATTER_FORMATS, split_front_matter
+from ingestion.metadata import FRONT_MATTER_FORMATS, decode_text, split_front_matter
 from ingestion.models import Element, SourceFile
 from ingestion.pdf_text import TokenCost, clean_pages, first_line, read_pdf_pages
 from service.errors import (
@@ -124,14 +124,7 @@ class Parser:
         return Parsed(elements, title=title or None, pages=len(raw_pages))
 
     def _text_with_front_matter(self, source: SourceFile) -> Parsed:
-        raw = source.path.read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            if b"\x00" in raw[:4096]:
-                raise CorruptFileError(f"{source.relpath}: binaire inhoud, geen tekstbestand.",
-                                       path=str(source.path)) from None
-            text = raw.decode("cp1252", errors="replace")
+        text = decode_text(source.path.read_bytes(), source)
         front, body = split_front_matter(text, source.relpath)
         if source.extension == "txt":
             from unstructured.partition.text import partition_text

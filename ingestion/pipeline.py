@@ -25,7 +25,7 @@ import numpy as np
 from ingestion.chunk import chunk_elements
 from ingestion.discover import Discovery, discover, os_reason
 from ingestion.embed import Embedder
-from ingestion.metadata import FRONT_MATTER_FORMATS, build_meta, read_sidecar, split_front_matter
+from ingestion.metadata import FRONT_MATTER_FORMATS, build_meta, decode_text, read_sidecar, split_front_matter
 from ingestion.models import Document, Expert, SourceFile
 from ingestion.names import name_key
 from ingestion.parse import Parsed, Parser
@@ -208,7 +208,7 @@ class Ingestor:
         if source.sidecar:
             raw.update(read_sidecar(source.sidecar))
         if source.extension in FRONT_MATTER_FORMATS:
-            front, _ = split_front_matter(data.decode("utf-8-sig", errors="replace"), source.relpath)
+            front, _ = split_front_matter(decode_text(data, source), source.relpath)
             raw = {**front, **raw}
         return raw, digest
 

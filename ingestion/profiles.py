@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from ingestion.metadata import decode_text
 from ingestion.models import Expert, SourceFile
 from ingestion.names import as_list, slugify
 from ingestion.taxonomy import Taxonomy
@@ -30,11 +31,7 @@ class ProfileFile:
 
 def load_profiles(source: SourceFile, taxonomy: Taxonomy) -> ProfileFile:
     """Read every profile in one file; raise only when the file as a whole is unusable."""
-    raw = source.path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
+    text = decode_text(source.path.read_bytes(), source)
     rows = _csv_rows(text, source) if source.extension == "csv" else _yaml_rows(text, source)
     out = ProfileFile()
     seen: set[str] = set()

@@ -184,3 +184,13 @@ def test_a_person_removed_while_their_document_is_ingested_stays_removed(km, tmp
     assert "sanne-vossen" not in record["people"] and "sanne-vossen" not in record["authors"]
     chunks = km.store.scroll(CHUNKS, filter=None)
     assert not [h for h in chunks if "sanne-vossen" in h.payload.get("people", [])]
+
+
+def test_a_windows_1252_file_keeps_its_accents_in_front_matter(km, tmp_path):
+    root = corpus(tmp_path / "c")
+    text = "---\ntitle: Café-overleg in Kerkrade\nauthors: [Sànne Vossen]\n---\n# Overleg\n\nSchulden en schaamte.\n"
+    (root / "cafe.md").write_bytes(text.encode("cp1252"))  # as saved by an older Windows editor
+    assert km.ingestor().run([root]).ok
+    record = km.catalog().document("cafe.md")
+    assert record["title"] == "Café-overleg in Kerkrade" and record["authors"] == ["Sànne Vossen"]
+    assert set(km.catalog().expert("sanne-vossen")["keys"]) & set(record["people"])
