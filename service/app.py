@@ -32,6 +32,7 @@ from service.routes import broker, documents, experts, health
 from service.routes.deps import provide_km
 from service.settings import Settings
 from web import coordination, pages
+from web.recent import RecentAnswers
 from web.security import csrf_config, security_headers
 from web.views import filters
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, km: Kennismakelaar | None = Non
         app.state.km = core
         app.state.jobs = JobRunner(settings.store.data_dir, core.ingestor)
         app.state.ask_limiter = RateLimiter(settings.service.ask_per_minute)
+        app.state.answers = RecentAnswers()
         try:
             yield
         finally:

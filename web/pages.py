@@ -51,15 +51,20 @@ def ask(request: Request, km: Kennismakelaar, data: Form) -> Template | Redirect
     except (ValidationError, RateLimitedError) as exc:
         return _ask_page(km, 429 if isinstance(exc, RateLimitedError) else 400, form=form, error=exc.message)
     answer = km.broker().ask(question, atelier=atelier, role=role)
+    request.app.state.answers.put(answer.question_id, km.catalog().freshness(), answer)
     return Redirect(f"/antwoord/{answer.question_id}", status_code=303)
 
 
 @get("/antwoord/{question_id:str}", sync_to_thread=True, include_in_schema=False)
-def answer(km: Kennismakelaar, question_id: str) -> Template:
+def answer(request: Request, km: Kennismakelaar, question_id: str) -> Template:
     broker = km.broker()
-    stored = broker.questions.get(question_id)
-    result = broker.ask(stored["text"], atelier=stored["atelier"] if not stored.get("atelier_inferred") else None,
-                        record=False)
+    stored = broker.questions.get(question_id)  # its feedback marks, and a 404 for a purged question
+    freshness = km.catalog().freshness()
+    result = request.app.state.answers.get(question_id, freshness)
+    if result is None:  # asked in another process, a while ago, or before the store changed
+        result = broker.ask(stored["text"], atelier=stored["atelier"] if not stored.get("atelier_inferred") else None,
+                            record=False)
+        request.app.state.answers.put(question_id, freshness, result)
     marked = {(f["type"], f["id"]): f["helpful"] for f in stored.get("feedback", [])}
     others = [b for b in result.bridges if b["type"] == "finding"]
     return Template("answer.html", context={
