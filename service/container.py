@@ -4,9 +4,6 @@ The CLI and the web app both hold one ``Kennismakelaar``; tests build one with t
 where the model is not the subject, their own embedder).
 
 >>> from service.settings import Settings
-
-if TYPE_CHECKING:
-    from matching.broker import Broker
 >>> km = Kennismakelaar(Settings.from_env({"KM_DATA_DIR": "/tmp/km-doctest"}))
 >>> km.settings.embedding.model      # nothing is loaded yet
 'multilingual-e5-small'

@@ -14,7 +14,6 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -158,8 +157,3 @@ def settings_table() -> list[tuple[str, str, str]]:
             rows.append((f.metadata["env"], default, f.metadata["doc"]))
     return rows
 
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read from the environment once."""
-    return Settings.from_env()

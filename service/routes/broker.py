@@ -40,13 +40,7 @@ def ask(data: s.AskIn, request: Request, km: Kennismakelaar) -> s.AskOut:
         hidden_experts=answer.hidden_experts,
         findings=[s.convert(f.to_json(), s.FindingOut) for f in answer.findings],
         experts=[s.convert(expert_json(e, contact=contact), s.ExpertOut) for e in answer.experts],
-        bridges=[s.convert(_bridge(b, contact), s.BridgeOut) for b in answer.bridges])
-
-
-def _bridge(b: dict, contact: bool) -> dict:
-    if b.get("type") == "expert" and not contact:
-        b = {**b, "expert": {k: v for k, v in b["expert"].items() if k != "email"}}
-    return b
+        bridges=[s.convert(b, s.BridgeOut) for b in answer.bridges])  # their people carry no contact details
 
 
 @get("/api/search", sync_to_thread=True, responses=errors(),
