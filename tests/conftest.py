@@ -7,6 +7,7 @@ import contextlib
 import os
 import shutil
 import socket
+import subprocess
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -173,5 +174,8 @@ def live_server(settings: Settings, prepare: Callable[[Settings], None] | None =
 
 
 def pristine_copy(samples_dir: Path, target: Path) -> Path:
-    shutil.copytree(samples_dir.parent / "samples-pristine", target)
+    """A private copy of the ingested demo store. Sparse where the engine's preallocated files are zeros:
+    a plain copy writes ~0.9 GB per test."""
+    subprocess.run(["cp", "-a", "--sparse=always", str(samples_dir.parent / "samples-pristine"), str(target)],
+                   check=True)
     return target
