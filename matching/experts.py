@@ -87,8 +87,6 @@ class ExpertFinder:
         self.document_weight = document_weight
         self.documents = documents
         self.complete = complete or (lambda passages: None)  # fetches the text of passages shown as reasons
-        self._counts: dict[str, int] = {}
-        self._counts_key: tuple[int, int] = (-1, -1)
 
     def rank(self, question: Encoded, passages: Sequence[Passage], *, limit: int = 10, atelier: str | None = None,
              include_hidden: bool = False, mode: Mode = "hybrid") -> tuple[list[ExpertMatch], int]:
@@ -139,9 +137,7 @@ class ExpertFinder:
     def _document_counts(self, experts: Iterable[Mapping[str, Any]]) -> dict[str, int]:
         """How many documents each person is linked to (for the damping), cached until the catalog changes
         — or for a minute, since another process may write to a shared server."""
-        if self._counts_key != self.catalog.freshness():
-            self._counts, self._counts_key = {}, self.catalog.freshness()
-        counts = self._counts  # one dict throughout, even if another thread starts a fresh one meanwhile
+        counts = self.catalog.memo("document counts")
         for e in experts:
             if e["expert_id"] not in counts:
                 counts[e["expert_id"]] = self.catalog.store.count(

@@ -67,8 +67,7 @@ class Catalog:
         self.model_identity = model_identity
         self.dim = dim
         self.generation = 0  # bumped by every write through this catalog: lets readers cache derived facts
-        self._records: dict[str, Hit] = {}
-        self._records_key = (-1, -1)
+        self._memos: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
         self._forgetting = threading.Lock()
 
     @contextmanager
@@ -130,13 +129,20 @@ class Catalog:
         minute, since another process may write to a shared server."""
         return self.generation, int(time.monotonic() // 60)
 
+    def memo(self, name: str) -> dict[str, Any]:
+        """A dict for facts derived from the store, handed out empty again whenever ``freshness`` moves on.
+        Callers keep the dict they got for the rest of their work, even if another thread starts a new one."""
+        key = self.freshness()
+        held = self._memos.get(name)
+        if held is None or held[0] != key:
+            held = self._memos[name] = (key, {})
+        return held[1]
+
     def document_records(self, document_ids: Sequence[str]) -> dict[str, Hit]:
         """Document records (payload and vector) by document id, remembered while ``freshness`` holds: the
         same documents come back question after question, and fetching them was a tenth of a question's time.
         Callers must not change what they get."""
-        if self._records_key != self.freshness():
-            self._records, self._records_key = {}, self.freshness()
-        cache = self._records
+        cache = self.memo("document records")
         missing = [d for d in dict.fromkeys(document_ids) if d not in cache]
         fetched = {h.payload["document_id"]: h for h in self.store.retrieve(
             DOCUMENTS, [self.document_key(d) for d in missing], with_vectors=True)} if missing else {}
