@@ -235,6 +235,13 @@ class CachedEmbedder:
     def _key(self, text: str) -> bytes:
         return hashlib.sha256(f"{self.identity}\0{text}".encode()).digest()
 
+    def evict(self, texts: Sequence[str]) -> None:
+        """Forget the vectors of these texts (a removed person's passages must not linger here)."""
+        keys = [self._key(t) for t in texts]
+        with self._lock:
+            self._conn().executemany("DELETE FROM vectors WHERE key = ?", [(k,) for k in keys])
+            self._conn().commit()
+
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         keys = [self._key(t) for t in texts]
         with self._lock:

@@ -8,8 +8,10 @@ True
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 
@@ -39,3 +41,66 @@ def as_list(value: object) -> list[str]:
     else:
         items = [p.strip() for p in re.split(r"[;,]", str(value))]
     return [i for i in items if i]
+
+
+REDACTED = "[naam verwijderd]"
+_WORD = re.compile(r"\w+", re.UNICODE)
+_JOIN = re.compile(r"[\s\-_.]+")  # what may stand between the words of one name (as in ``name_key``)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+MAX_NAME_WORDS = 6
+
+
+def name_variants(name: str) -> set[str]:
+    """The keys under which a person's name may appear in a text: in full, and with the first name as an
+    initial ("A. de Vries").
+
+    >>> sorted(name_variants("Anna de Vries"))
+    ['a de vries', 'anna de vries']
+    """
+    key = name_key(name)
+    words = key.split()
+    out = {key} if key else set()
+    if len(words) >= 2 and len(words[0]) > 1:
+        out.add(" ".join([words[0][0], *words[1:]]))
+    return out
+
+
+def email_key(address: str) -> str:
+    return "email " + fold(address.strip())
+
+
+def redact(text: str, is_marked: Callable[[str], bool]) -> tuple[str, int]:
+    """Replace every name (1 to 6 words, any case, accents, dashes) and e-mail address for which
+    ``is_marked(key)`` holds by ``[naam verwijderd]``; returns the text and the number of replacements.
+    ``is_marked`` sees only keys, so the caller can hold hashes instead of names.
+
+    >>> redact("Gesprek met Anna de  Vries en A. de Vries (anna@x.nl).", {"anna de vries", "a de vries",
+    ...        "email anna@x.nl"}.__contains__)
+    ('Gesprek met [naam verwijderd] en [naam verwijderd] ([naam verwijderd]).', 3)
+    """
+    spans: list[tuple[int, int]] = [m.span() for m in _EMAIL.finditer(text) if is_marked(email_key(m.group()))]
+    words = [m for m in _WORD.finditer(text) if not any(a <= m.start() < b for a, b in spans)]
+    i = 0
+    while i < len(words):
+        end = None
+        for n in range(min(MAX_NAME_WORDS, len(words) - i), 0, -1):  # the longest name first
+            group = words[i:i + n]
+            if any(not _JOIN.fullmatch(text[a.end():b.start()]) for a, b in itertools.pairwise(group)):
+                continue
+            if is_marked(" ".join(fold(w.group()) for w in group)):
+                end = n
+                break
+        if end:
+            spans.append((words[i].start(), words[i + end - 1].end()))
+            i += end
+        else:
+            i += 1
+    if not spans:
+        return text, 0
+    out, last = [], 0
+    for a, b in sorted(spans):
+        out.append(text[last:a])
+        out.append(REDACTED)
+        last = b
+    out.append(text[last:])
+    return "".join(out), len(spans)

@@ -16,7 +16,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +27,17 @@ from ingestion.discover import Discovery, discover, os_reason
 from ingestion.embed import Embedder
 from ingestion.metadata import FRONT_MATTER_FORMATS, build_meta, decode_text, read_sidecar, split_front_matter
 from ingestion.models import Document, Expert, SourceFile
-from ingestion.names import name_key
+from ingestion.names import name_key, name_variants, redact
 from ingestion.parse import Parsed, Parser
-from ingestion.profiles import load_profiles
+from ingestion.profiles import EDITABLE, load_profiles, merge_profile
 from ingestion.records import chunk_payload, document_record, expert_payload, infer_terms, mean_vector
+from ingestion.removal import Remover
 from ingestion.sparse import IDENTITY as BM25_IDENTITY
 from ingestion.sparse import DutchBm25
-from ingestion.store.catalog import Catalog, is_forgotten
+from ingestion.store.catalog import Catalog
 from ingestion.store.types import DENSE, SPARSE, Point
 from ingestion.taxonomy import Taxonomy
-from service.errors import EmptyFileError, FileRejected, MetadataError, NotFoundError, UnreadableFileError
+from service.errors import EmptyFileError, FileRejected, MetadataError, UnreadableFileError
 
 PIPELINE_VERSION = "1"
 API_ROOT = "(api)"  # the root of profiles managed through the API: no folder prunes them
@@ -46,12 +47,14 @@ Progress = Callable[[str, int, int], None]
 @dataclass
 class FileOutcome:
     path: str
-    status: str  # added | updated | unchanged | failed | removed
+    status: str  # added | updated | unchanged | skipped | failed | removed
     kind: str = "document"  # or "experts"
     document_id: str | None = None
     chunks: int = 0
     message: str = ""
     warnings: list[str] = field(default_factory=list)
+    # fields a coordinator changed in the service, which the file would have overwritten: left alone
+    conflicts: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -76,8 +79,9 @@ class IngestReport:
     def summary(self) -> dict[str, Any]:
         return {
             "added": len(self.of("added")), "updated": len(self.of("updated")),
-            "unchanged": len(self.of("unchanged")), "removed": len(self.of("removed")),
-            "failed": len(self.failed), "chunks_embedded": self.chunks_embedded,
+            "unchanged": len(self.of("unchanged")), "skipped": len(self.of("skipped")),
+            "removed": len(self.of("removed")), "failed": len(self.failed),
+            "conflicts": sum(len(o.conflicts) for o in self.outcomes), "chunks_embedded": self.chunks_embedded,
             "seconds": round(self.seconds, 2), "embed_seconds": round(self.embed_seconds, 2),
         }
 
@@ -105,9 +109,12 @@ class Ingestor:
 
     # --- the run -------------------------------------------------------------------------------------
 
-    def run(self, paths: Sequence[str | Path], *, prune: bool = False,
+    def run(self, paths: Sequence[str | Path], *, prune: bool = False, restore_deleted: bool = False,
             progress: Progress | None = None) -> IngestReport:
-        """Ingest every file under ``paths``; never raises for a bad file (it is reported instead)."""
+        """Ingest every file under ``paths``; never raises for a bad file (it is reported instead).
+
+        Documents a coordinator deleted in the service stay out while their files are unchanged, unless
+        ``restore_deleted``."""
         started = time.perf_counter()
         report = IngestReport()
         found = discover(paths, max_bytes=self.max_bytes, exclude=self.exclude)
@@ -122,7 +129,7 @@ class Ingestor:
                 progress(source.relpath, done, total)
         owners: dict[str, str] = {}
         for source in found.documents:
-            report.outcomes.append(self._document(source, owners, report))
+            report.outcomes.append(self._document(source, owners, report, restore_deleted))
             done += 1
             if progress:
                 progress(source.relpath, done, total)
@@ -135,27 +142,37 @@ class Ingestor:
         return report
 
     def remove_document(self, document_id: str) -> bool:
+        """A coordinator deletes a document: it goes, and its unchanged file will not bring it back."""
+        record = self.catalog.document(document_id)
+        if record is None:
+            return False
+        self.catalog.tombstone(document_id, record.get("content_hash", ""))
         return self.catalog.delete_document(document_id)
 
     # --- documents -----------------------------------------------------------------------------------
 
-    def _document(self, source: SourceFile, owners: dict[str, str], report: IngestReport) -> FileOutcome:
+    def _document(self, source: SourceFile, owners: dict[str, str], report: IngestReport,
+                  restore_deleted: bool) -> FileOutcome:
         try:
-            return self.ingest_document(source, owners, report)
+            return self.ingest_document(source, owners, report, restore_deleted=restore_deleted)
         except FileRejected as exc:
             return _failed(exc, source)
 
     def ingest_document(self, source: SourceFile, owners: dict[str, str] | None = None,
-                        report: IngestReport | None = None, *, source_name: str | None = None) -> FileOutcome:
-        """Ingest one document file; raises ``FileRejected`` when it cannot be taken in."""
+                        report: IngestReport | None = None, *, source_name: str | None = None,
+                        restore_deleted: bool = False, stored_at: Path | None = None) -> FileOutcome:
+        """Ingest one document file; raises ``FileRejected`` when it cannot be taken in.
+
+        ``stored_at``: where the file will live once this succeeds (an upload is read from its staging
+        place and moved only after its passages are committed)."""
         owners = {} if owners is None else owners
         report = report or IngestReport()
         raw, body_hash = self._raw_metadata(source)
         meta = build_meta(raw, self.taxonomy, source.relpath)
         forgotten = self.catalog.forgotten()
         if forgotten:  # people removed on request stay removed, whatever the source files say
-            meta.authors = [n for n in meta.authors if not is_forgotten(n, forgotten)]
-            meta.participants = [n for n in meta.participants if not is_forgotten(n, forgotten)]
+            meta.authors = [n for n in meta.authors if not self.catalog.is_forgotten(n, forgotten)]
+            meta.participants = [n for n in meta.participants if not self.catalog.is_forgotten(n, forgotten)]
         doc_id = meta.id or source.relpath
         if doc_id in owners and owners[doc_id] != str(source.path):
             raise MetadataError(f"{source.relpath}: document-id {doc_id!r} wordt ook gebruikt door "
@@ -163,13 +180,24 @@ class Ingestor:
                                 hint="Geef elk document een eigen id.")
         owners[doc_id] = str(source.path)
         content_hash = hashlib.sha256(f"{self._settings_hash}:{body_hash}".encode()).hexdigest()[:32]
+        deleted = self.catalog.tombstoned(doc_id)
+        if deleted is not None and deleted == content_hash and not restore_deleted:
+            return FileOutcome(source.relpath, "skipped", document_id=doc_id,
+                               message="verwijderd door een coördinator — overgeslagen (breng het terug met "
+                                       "--restore-deleted, of door het bestand te wijzigen)")
         existing = self.catalog.document(doc_id)
         if existing and existing.get("content_hash") == content_hash:
             return FileOutcome(source.relpath, "unchanged", document_id=doc_id, chunks=existing.get("chunks", 0))
 
         parsed = self.parser.parse(source)
-        doc = Document(id=doc_id, title=_title(meta.title, parsed, source), source=source_name or source.relpath,
-                       format=source.extension, meta=meta, elements=parsed.elements, content_hash=content_hash,
+        elements = parsed.elements
+        title = _title(meta.title, parsed, source)
+        if forgotten:  # names of people removed on request do not come back with a new version of the file
+            marked = self._marked(forgotten)
+            elements = [replace(e, text=redact(e.text, marked)[0]) for e in elements]
+            title = redact(title, marked)[0]
+        doc = Document(id=doc_id, title=title, source=source_name or source.relpath,
+                       format=source.extension, meta=meta, elements=elements, content_hash=content_hash,
                        pages=parsed.pages)
         chunks = chunk_elements(doc.id, doc.title, doc.elements, self.embedder.token_count, self.chunk_tokens)
         if not chunks:
@@ -185,15 +213,26 @@ class Ingestor:
             Point(self.catalog.chunk_key(doc.id, content_hash, c.index), chunk_payload(doc, c),
                   dense={DENSE: vectors[i]}, sparse={SPARSE: self.bm25.embed_document(texts[i])})
             for i, c in enumerate(chunks)])
-        record = document_record(doc, chunks=len(chunks), root=str(source.root), path=str(source.path),
+        record = document_record(doc, chunks=len(chunks), root=str(source.root), path=str(stored_at or source.path),
                                  size=source.size)
         self.catalog.commit_document(record, doc_vector)
-        since = self.catalog.forgotten() - forgotten
-        late = [k for k in record.get("people", []) if is_forgotten(k, since)] if since else []
-        if late:  # removed on request while this file was being read: their removal scrubbed before our commit
-            self.catalog.scrub_person(late)
+        if deleted is not None:
+            self.catalog.lift_tombstone(doc_id)
+        now_forgotten = self.catalog.forgotten()
+        if now_forgotten - forgotten:
+            # someone was removed on request while this file was read: their removal ran before our commit,
+            # so their scrub runs again over what we just wrote
+            remover = self.remover()
+            remover.scrub(remover.marked_by_markers(now_forgotten), documents=[doc_id])
         return FileOutcome(source.relpath, "updated" if existing else "added", document_id=doc_id,
                            chunks=len(chunks), warnings=list(meta.warnings))
+
+    def _marked(self, forgotten: frozenset[str]) -> Callable[[str], bool]:
+        keyed = self.catalog.ledger.keyed
+        return lambda key: keyed(key) in forgotten
+
+    def remover(self) -> Remover:
+        return Remover(self.catalog, self.embedder, self.bm25, self._profile_payload_text)
 
     def _raw_metadata(self, source: SourceFile) -> tuple[dict[str, Any], str]:
         """Front matter or sidecar metadata, and a hash of everything that makes up the document."""
@@ -247,60 +286,78 @@ class Ingestor:
         except OSError as exc:
             return [_failed(UnreadableFileError(f"{source.relpath}: niet te lezen ({os_reason(exc)}).",
                                                 path=str(source.path)), source)]
-        fresh: list[Expert] = []
+        writes: list[tuple[Expert, str, list[str]]] = []  # (what to store, its file hash, fields edited here)
         warnings = list(loaded.warnings)
-        unchanged = 0
-        hashes: dict[str, str] = {}
+        conflicts: list[dict[str, str]] = []
+        unchanged = added = 0
         forgotten = self.catalog.forgotten()
         for expert in loaded.experts:
-            if is_forgotten(expert.id, forgotten) or is_forgotten(expert.name, forgotten):
+            if self.catalog.is_forgotten(expert.id, forgotten) or self.catalog.is_forgotten(expert.name, forgotten):
                 warnings.append("een profiel is overgeslagen: deze persoon is op verzoek verwijderd")
                 continue
             if expert.id in owner and owner[expert.id] != source.relpath:
                 warnings.append(f"{expert.name}: id {expert.id!r} staat ook in {owner[expert.id]} (overgeslagen)")
                 continue
             owner[expert.id] = source.relpath
-            hashes[expert.id] = hashlib.sha256(json.dumps(
+            file_hash = hashlib.sha256(json.dumps(
                 [PIPELINE_VERSION, expert.__dict__, str(source.root)], sort_keys=True).encode()).hexdigest()[:32]
             existing = self.catalog.expert(expert.id)
-            if existing and existing.get("profile_hash") == hashes[expert.id]:
-                unchanged += 1
-            else:
-                fresh.append(expert)
-        if fresh:
-            t0 = time.perf_counter()
-            self._write_experts(fresh, root=str(source.root), hashes=hashes)
+            if existing and existing.get("profile_hash") == file_hash:
+                unchanged += 1  # the file did not change: whatever a coordinator changed since stays
+                continue
+            edited = list(existing.get("edited", [])) if existing else []
+            merged, left = merge_profile(expert, existing or {}, edited)
+            conflicts.extend({"file": source.relpath, "person": expert.id, "field": f} for f in left)
+            added += existing is None
+            writes.append((merged, file_hash, edited))
+        for merged, file_hash, edited in writes:
+            self._write_expert(merged, root=str(source.root), profile_hash=file_hash, edited=edited, report=report)
+        status = "added" if added else "updated" if writes else "unchanged"
+        warnings.extend(f"{c['person']}: veld '{c['field']}' is in de dienst aangepast; de waarde uit het bestand "
+                        "is niet overgenomen" for c in conflicts)
+        return [FileOutcome(source.relpath, status, kind="experts", chunks=len(writes) + unchanged,
+                            message=f"{len(writes) + unchanged} profielen ({added} nieuw, "
+                                    f"{len(writes) - added} gewijzigd)",
+                            warnings=warnings, conflicts=conflicts)]
+
+    def _write_expert(self, expert: Expert, *, root: str, profile_hash: str, edited: Sequence[str],
+                      report: IngestReport | None = None) -> None:
+        t0 = time.perf_counter()
+        text = self._profile_text(expert)
+        vector = self.embedder.embed_documents([text])[0]
+        payload = {**expert_payload(expert, root=root, profile_hash=profile_hash), "edited": sorted(set(edited))}
+        self.catalog.write_experts([Point(self.catalog.expert_key(expert.id), payload, dense={DENSE: vector},
+                                          sparse={SPARSE: self.bm25.embed_document(text)})])
+        if report is not None:
             report.embed_seconds += time.perf_counter() - t0
-        status = "unchanged" if not fresh else "added"
-        return [FileOutcome(source.relpath, status, kind="experts", chunks=len(fresh) + unchanged,
-                            message=f"{len(fresh) + unchanged} profielen ({len(fresh)} nieuw of gewijzigd)",
-                            warnings=warnings)]
 
-    def _write_experts(self, experts: Sequence[Expert], *, root: str, hashes: dict[str, str]) -> None:
-        texts = [self._profile_text(e) for e in experts]
-        vectors = self.embedder.embed_documents(texts)
-        self.catalog.write_experts([
-            Point(self.catalog.expert_key(e.id), expert_payload(e, root=root, profile_hash=hashes.get(e.id, "")),
-                  dense={DENSE: vectors[i]}, sparse={SPARSE: self.bm25.embed_document(texts[i])})
-            for i, e in enumerate(experts)])
-
-    def save_expert(self, expert: Expert) -> None:
-        """Create or replace one profile (managed through the API, not from a file)."""
+    def save_expert(self, expert: Expert) -> list[str]:
+        """Create or change one profile in the service (API or web). The fields that differ from what is
+        stored are marked as edited here: a profile file never overwrites them again (consent above all).
+        Returns the fields that changed."""
         forgotten = self.catalog.forgotten()
-        if is_forgotten(expert.id, forgotten) or is_forgotten(expert.name, forgotten):
-            self.catalog.unforget([name_key(expert.id), name_key(expert.name)])  # they came back themselves
-        self._write_experts([expert], root=API_ROOT, hashes={})
+        if self.catalog.is_forgotten(expert.id, forgotten) or self.catalog.is_forgotten(expert.name, forgotten):
+            self.catalog.unforget(sorted({name_key(expert.id), *name_variants(expert.name)}))  # came back themselves
+        existing = self.catalog.expert(expert.id)
+        if existing is None:
+            changed = list(EDITABLE)
+            self._write_expert(expert, root=API_ROOT, profile_hash="", edited=changed)
+            return changed
+        changed = [f for f in EDITABLE if getattr(expert, f) != existing.get(f, type(getattr(expert, f))())]
+        edited = sorted({*existing.get("edited", []), *changed})
+        kept = replace(expert, source=existing.get("source") or expert.source)
+        self._write_expert(kept, root=existing.get("root", API_ROOT), profile_hash=existing.get("profile_hash", ""),
+                           edited=edited)
+        return changed
 
     def forget_expert(self, expert_id: str) -> dict[str, int]:
-        """Remove a person completely: profile, links from documents, and a guard against re-ingestion."""
-        expert = self.catalog.expert(expert_id)
-        if expert is None:
-            raise NotFoundError(f"Expert {expert_id!r} bestaat niet.")
-        keys = list(expert.get("keys", []))
-        self.catalog.forget(keys)  # first: an ingest running now checks it after its commit (ingest_document)
-        touched = self.catalog.scrub_person(keys)
-        self.catalog.delete_experts([expert_id])
-        return {"profiles": 1, **touched}
+        """Remove a person completely (``ingestion.removal``)."""
+        return self.remover().forget_person(expert_id)
+
+    def _profile_payload_text(self, payload: dict[str, Any]) -> str:
+        fields = {f: payload.get(f) for f in ("id", "name", "role", "organization", "ateliers", "themes",
+                                              "expertise") if payload.get(f) is not None}
+        return self._profile_text(Expert(**{**fields, "id": payload.get("expert_id", "")}))
 
     def _profile_text(self, expert: Expert) -> str:
         labels = [self.taxonomy.name_of(s) for s in (*expert.ateliers, *expert.themes)]
@@ -318,19 +375,25 @@ class Ingestor:
                 self.catalog.delete_document(record["document_id"])
                 out.append(FileOutcome(record.get("source", path), "removed", document_id=record["document_id"]))
         read_ok = {o for o in expert_owner.values()}
-        gone = []
-        for expert in list(self.catalog.experts(fields=["expert_id", "root", "source"])):
+        gone, kept = [], []
+        for expert in list(self.catalog.experts(fields=["expert_id", "root", "source", "edited"])):
             root = expert.get("root", "") + "/"
             if root not in folders:
                 continue
             source_gone = not (Path(expert["root"]) / expert.get("source", "")).exists()
             dropped_from_file = expert.get("source") in read_ok and expert["expert_id"] not in expert_owner
-            if source_gone or dropped_from_file:
+            if (source_gone or dropped_from_file) and expert.get("edited"):
+                kept.append(expert["expert_id"])  # a coordinator worked on it in the service: not silently lost
+            elif source_gone or dropped_from_file:
                 gone.append(expert["expert_id"])
         if gone:
             self.catalog.delete_experts(gone)
             out.append(FileOutcome("(expertprofielen)", "removed", kind="experts", chunks=len(gone),
                                    message=f"{len(gone)} profielen verwijderd: " + ", ".join(gone)))
+        if kept:
+            out.append(FileOutcome("(expertprofielen)", "unchanged", kind="experts", chunks=len(kept),
+                                   warnings=[f"{len(kept)} profielen staan niet meer in hun bestand maar zijn in de "
+                                             "dienst bewerkt; ze blijven: " + ", ".join(kept)]))
         return out
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -17,6 +18,7 @@ import yaml
 from ingestion.metadata import decode_text
 from ingestion.models import Expert, SourceFile
 from ingestion.names import as_list, slugify
+from ingestion.safe_yaml import load_yaml_strict
 from ingestion.taxonomy import Taxonomy
 from service.errors import CorruptFileError, MetadataError
 
@@ -52,7 +54,7 @@ def load_profiles(source: SourceFile, taxonomy: Taxonomy) -> ProfileFile:
 
 def _yaml_rows(text: str, source: SourceFile) -> list[dict[str, Any]]:
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml_strict(text)
     except yaml.YAMLError as exc:
         raise MetadataError(f"{source.relpath}: ongeldige YAML ({getattr(exc, 'problem', exc)}).",
                             path=str(source.path)) from exc
@@ -109,3 +111,21 @@ def _expert(row: dict[str, Any], source: SourceFile, taxonomy: Taxonomy, warning
         consent=consent is True or str(consent).strip().lower() in _TRUE,
         source=source.relpath,
     )
+
+
+# The fields of a profile a coordinator can change in the service.
+EDITABLE = ("name", "role", "organization", "ateliers", "themes", "expertise", "email", "consent")
+
+
+def merge_profile(incoming: Expert, stored: dict[str, Any], edited: Sequence[str]) -> tuple[Expert, list[str]]:
+    """The profile from a file, except for the fields a coordinator edited in the service: those keep the
+    stored value. Returns the merged profile and the edited fields where the file now says otherwise.
+
+    >>> file = Expert(id="a", name="Anna", consent=True, role="onderzoeker")
+    >>> merged, conflicts = merge_profile(file, {"consent": False, "role": "docent"}, ["consent"])
+    >>> merged.consent, merged.role, conflicts
+    (False, 'onderzoeker', ['consent'])
+    """
+    values = {f: stored[f] for f in edited if f in EDITABLE and f in stored}
+    conflicts = [f for f, v in values.items() if getattr(incoming, f) != v]
+    return replace(incoming, **values), conflicts

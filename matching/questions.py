@@ -2,13 +2,14 @@
 
 Stored per question: the text, its vector, the time, the atelier, the best passage similarity and —
 when given — the asker's role. Nothing else about the asker. Old questions go after the retention period.
+Feedback marks are records of their own (``Catalog.mark``): never a read-modify-write of the question.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,7 +21,6 @@ from service.errors import NotFoundError, ValidationError
 
 ROLES = ("professional", "student", "onderzoeker", "docent", "beleidsmaker", "coordinator", "ervaringsdeskundige",
          "anders")
-_MAX_FEEDBACK = 200
 
 
 def now() -> dt.datetime:
@@ -30,7 +30,6 @@ def now() -> dt.datetime:
 class QuestionLog:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self._feedback = threading.Lock()
 
     def record(self, text: str, vector: np.ndarray, *, atelier: str | None, atelier_inferred: bool,
                best_score: float, role: str | None = None, asked_at: dt.datetime | None = None) -> str:
@@ -42,11 +41,18 @@ class QuestionLog:
         self.catalog.store.upsert(QUESTIONS, [Point(question_id, {
             "question_id": question_id, "text": text, "asked_at": when.isoformat(timespec="seconds"),
             "atelier": atelier, "atelier_inferred": atelier_inferred, "best_score": round(float(best_score), 4),
-            "role": role, "helpful": 0, "unhelpful": 0, "feedback": [], "status": "open",
+            "role": role, "status": "open",
         }, dense={"dense": vector})])
         return question_id
 
     def get(self, question_id: str) -> dict[str, Any]:
+        """A question with its feedback marks and their counts."""
+        question = self._get(question_id)
+        marks = self.catalog.marks(question["question_id"])
+        return {**question, "feedback": marks, "helpful": sum(m["helpful"] for m in marks),
+                "unhelpful": sum(not m["helpful"] for m in marks)}
+
+    def _get(self, question_id: str) -> dict[str, Any]:
         try:
             key = str(uuid.UUID(question_id))
         except ValueError:
@@ -57,25 +63,26 @@ class QuestionLog:
         return found[0].payload
 
     def feedback(self, question_id: str, *, item_type: str, item_id: str, helpful: bool) -> dict[str, Any]:
-        """Record one helpful/unhelpful mark on a result of a question."""
+        """Record one helpful/unhelpful mark on a result of a question (marking again replaces the mark)."""
         if item_type not in ("document", "expert", "answer"):
             raise ValidationError("type is 'document', 'expert' of 'answer'.", field="type")
-        with self._feedback:  # read, change, write: two marks at once must not lose one
-            question = self.get(question_id)
-            entries = [f for f in question.get("feedback", []) if (f["type"], f["id"]) != (item_type, item_id)]
-            entries.append({"type": item_type, "id": item_id, "helpful": helpful,
-                            "at": now().isoformat(timespec="seconds")})
-            entries = entries[-_MAX_FEEDBACK:]
-            update = {"feedback": entries, "helpful": sum(f["helpful"] for f in entries),
-                      "unhelpful": sum(not f["helpful"] for f in entries)}
-            self.catalog.store.set_payload(QUESTIONS, update, ids=[question_id])
-        return {**question, **update}
+        if not item_id or len(item_id) > 500:
+            raise ValidationError("id ontbreekt of is te lang.", field="id")
+        question = self._get(question_id)
+        self.catalog.mark(question["question_id"], item_type, item_id, helpful)
+        return self.get(question["question_id"])
 
     def all(self, *, since: str | None = None, with_vectors: bool = False) -> list[dict[str, Any]]:
+        """Every question (asked since ``since``) with its feedback counts."""
         flt = Filter(must=(Range("asked_at", gte=since),)) if since else None
+        helpful: Counter[str] = Counter()
+        unhelpful: Counter[str] = Counter()
+        for m in self.catalog.marks():
+            (helpful if m["helpful"] else unhelpful)[m["question_id"]] += 1
         out = []
         for hit in self.catalog.store.scroll(QUESTIONS, filter=flt, with_vectors=with_vectors):
             row = dict(hit.payload)
+            row["helpful"], row["unhelpful"] = helpful[row["question_id"]], unhelpful[row["question_id"]]
             if with_vectors:
                 row["_vector"] = np.asarray(hit.dense, dtype=np.float32)
             out.append(row)
@@ -85,13 +92,15 @@ class QuestionLog:
         """Delete questions older than the retention period; returns how many went."""
         cutoff = (now() - dt.timedelta(days=retention_days)).date().isoformat()
         old = Filter(must=(Range("asked_at", lte=_day_before(cutoff)),))
-        n = self.catalog.store.count(QUESTIONS, filter=old)
-        if n:
-            self.catalog.store.delete(QUESTIONS, filter=old)
-        return n
+        ids = [h.payload["question_id"] for h in self.catalog.store.scroll(QUESTIONS, filter=old,
+                                                                            fields=["question_id"])]
+        self.delete(ids)
+        return len(ids)
 
     def delete(self, question_ids: Sequence[str]) -> None:
-        self.catalog.store.delete(QUESTIONS, ids=list(question_ids))
+        if question_ids:
+            self.catalog.store.delete(QUESTIONS, ids=list(question_ids))
+            self.catalog.delete_feedback_of(question_ids)
 
 
 def _day_before(iso_day: str) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 
 from ingestion.embed import Embedder
 from ingestion.sparse import DutchBm25
-from ingestion.store.catalog import CHUNKS, Catalog
+from ingestion.store.catalog import CHUNKS, VISIBLE, Catalog
 from ingestion.store.types import Filter, HasId, Query
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -74,7 +74,8 @@ class Retriever:
         """
         query = Query(dense=question.dense if mode != "bm25" else None,
                       sparse=question.sparse if mode != "dense" and question.sparse.indices else None,
-                      limit=limit, filter=filter, prefetch_limit=max(self.prefetch, limit), rrf_k=self.rrf_k,
+                      limit=limit, filter=VISIBLE.and_(filter), prefetch_limit=max(self.prefetch, limit),
+                      rrf_k=self.rrf_k,
                       fusion="dbsf" if self.fusion == "dbsf" else "rrf",
                       weights=self.weights if mode == "hybrid" else None, fields=LIGHT)
         if query.dense is None and query.sparse is None:

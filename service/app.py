@@ -25,9 +25,9 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.container import Kennismakelaar
-from service.http_errors import exception_to_http_response
+from service.http_errors import exception_to_http_response, route_of
 from service.jobs import JobRunner
-from service.ratelimit import RateLimiter
+from service.ratelimit import RateLimiter, limits_from
 from service.routes import broker, documents, experts, health
 from service.routes.deps import provide_km
 from service.settings import Settings
@@ -51,7 +51,8 @@ def create_app(settings: Settings | None = None, km: Kennismakelaar | None = Non
         core.broker().questions.purge(settings.matching.question_retention_days)
         app.state.km = core
         app.state.jobs = JobRunner(settings.store.data_dir, core.ingestor)
-        app.state.ask_limiter = RateLimiter(settings.service.ask_per_minute)
+        app.state.jobs.purge()
+        app.state.limiter = RateLimiter(lambda: core.catalog().ledger, limits_from(settings))
         app.state.answers = RecentAnswers()
         try:
             yield
@@ -125,18 +126,6 @@ def access_log(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, capture)
         finally:
-            log.info("%s %s %s %.0fms", scope.get("method"), _route(scope), status,
+            log.info("%s %s %s %.0fms", scope.get("method"), route_of(scope), status,
                      (time.perf_counter() - started) * 1000)
     return logged
-
-
-def _route(scope: Scope) -> str:
-    """The route's template (``/experts/{expert_id:str}``), never the ids in it, which may name people; for a
-    path no route matched, the path with what follows a known prefix left out."""
-    if scope.get("path_template"):
-        return scope["path_template"]
-    path = scope.get("path", "")
-    for prefix in ("/api/documents/", "/api/experts/", "/documenten/", "/experts/", "/coordinatie/experts/"):
-        if path.startswith(prefix) and len(path) > len(prefix):
-            return prefix + "…"
-    return path

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import time
 from typing import Any
 
@@ -18,6 +17,8 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from service.errors import AuthenticationError, PermissionDeniedError
+from service.keys import derive
+from service.ratelimit import client_of
 
 
 def token_matches(given: str, tokens: tuple[str, ...]) -> bool:
@@ -39,9 +40,24 @@ def bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 
 
 def is_coordinator(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
-    """API: a valid bearer token."""
+    """API: a valid bearer token. A wrong one counts as a failed login of the client; a client locked out
+    after too many gets a 429, whatever token it sends now."""
     given = bearer(connection)
-    return given is not None and token_matches(given, connection.app.state.km.settings.service.tokens)
+    if given is None:
+        return False
+    return attempt_login(connection, given)
+
+
+def attempt_login(connection: ASGIConnection[Any, Any, Any, Any], token: str) -> bool:
+    """Check ``token`` under the per-client lock-out (``service.ratelimit``): refused while locked out,
+    a failure counted, the count cleared on success."""
+    limiter = connection.app.state.limiter
+    client = client_of(connection)
+    limiter.check("login", client, count=False)
+    if token_matches(token, connection.app.state.km.settings.service.tokens):
+        return True
+    limiter.failed("login", client)
+    return False
 
 
 def coordinator_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -94,9 +110,5 @@ def has_session(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
 
 
 def session_secret(settings: Any) -> bytes:
-    """A key derived from ``KM_SECRET_KEY`` — or random per process when it is not set."""
-    base = (settings.service.secret_key or "").encode() or _RANDOM
-    return hashlib.sha256(b"session:" + base).digest()
-
-
-_RANDOM = os.urandom(32)
+    """The key that signs coordinator sessions (``service.keys``)."""
+    return derive(settings, "session")

@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH", help="bestanden of mappen")
     p.add_argument("--prune", action="store_true", help="documenten verwijderen waarvan het bestand weg is")
     p.add_argument("--recreate", action="store_true", help="de opslag eerst leegmaken (nodig na een modelwissel)")
+    p.add_argument("--restore-deleted", action="store_true",
+                   help="documenten die een coördinator verwijderde toch weer opnemen")
     p.add_argument("--json", action="store_true", help="samenvatting als JSON")
 
     for name, what in (("search", "eerdere bevindingen zoeken"), ("experts", "mensen vinden die het weten")):
@@ -101,7 +103,7 @@ def _ingest(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         def progress(path: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, description=path[-50:])
 
-        report = ingestor.run(args.paths, prune=args.prune, progress=progress)
+        report = ingestor.run(args.paths, prune=args.prune, restore_deleted=args.restore_deleted, progress=progress)
     if args.json:
         print(json.dumps({**report.summary(), "files": [o.__dict__ for o in report.outcomes]},
                          ensure_ascii=False), file=out)
@@ -115,22 +117,24 @@ def _print_report(report: Any, out: TextIO) -> None:
     from rich.table import Table
 
     console = Console(file=out, width=max(100, Console(file=out).width))
-    problems = [o for o in report.outcomes if o.status == "failed" or o.warnings]
+    problems = [o for o in report.outcomes if o.status in ("failed", "skipped") or o.warnings]
     if problems:
         table = Table(title="Meldingen", show_lines=False)
         table.add_column("Bestand", overflow="fold")
         table.add_column("Status")
         table.add_column("Reden", overflow="fold")
         for o in problems:
-            reason = o.message if o.status == "failed" else "; ".join(o.warnings)
-            table.add_row(o.path, "[red]mislukt[/red]" if o.status == "failed" else "waarschuwing", reason)
+            reason = o.message if o.status in ("failed", "skipped") else "; ".join(o.warnings)
+            label = {"failed": "[red]mislukt[/red]", "skipped": "overgeslagen"}.get(o.status, "waarschuwing")
+            table.add_row(o.path, label, reason)
         console.print(table)
     s = report.summary()
     table = Table(title="Samenvatting")
-    for col in ("nieuw", "bijgewerkt", "ongewijzigd", "verwijderd", "mislukt", "passages", "tijd"):
+    for col in ("nieuw", "bijgewerkt", "ongewijzigd", "overgeslagen", "conflicten", "verwijderd", "mislukt",
+                "passages", "tijd"):
         table.add_column(col, justify="right")
-    table.add_row(str(s["added"]), str(s["updated"]), str(s["unchanged"]), str(s["removed"]),
-                  str(s["failed"]), str(s["chunks_embedded"]), f"{s['seconds']:.1f} s")
+    table.add_row(str(s["added"]), str(s["updated"]), str(s["unchanged"]), str(s["skipped"]), str(s["conflicts"]),
+                  str(s["removed"]), str(s["failed"]), str(s["chunks_embedded"]), f"{s['seconds']:.1f} s")
     console.print(table)
 
 
@@ -247,6 +251,10 @@ def _serve(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if workers > 1 and not settings.store.qdrant_url:
         raise ConfigError("Meerdere workers kunnen niet samen één ingebedde opslag openen.",
                           hint="Gebruik --workers 1, of zet KM_QDRANT_URL voor een Qdrant-server.")
+    if workers > 1 and not settings.service.secret_key:
+        raise ConfigError("Meerdere workers hebben één gedeelde geheime sleutel nodig (sessies, CSRF, de markeringen "
+                          "van verwijderde personen).",
+                          hint="Zet KM_SECRET_KEY op een lange willekeurige waarde, dezelfde voor elke worker.")
     km.close()  # the service opens model and store itself, in its lifespan
     print(f"Kennismakelaar luistert op http://{host}:{port} (API-documentatie: http://{host}:{port}/schema; "
           f"opslag: {settings.store.qdrant_url or settings.store.data_dir.resolve()})", file=out, flush=True)

@@ -3,7 +3,8 @@
 The CLI and the web app both hold one ``Kennismakelaar``; tests build one with their own settings (and,
 where the model is not the subject, their own embedder).
 
->>> from service.settings import Settings
+>>> from service.keys import derive
+from service.settings import Settings
 >>> km = Kennismakelaar(Settings.from_env({"KM_DATA_DIR": "/tmp/km-doctest"}))
 >>> km.settings.embedding.model      # nothing is loaded yet
 'multilingual-e5-small'
@@ -21,6 +22,7 @@ from ingestion.sparse import DutchBm25
 from ingestion.store.base import Store
 from ingestion.store.catalog import Catalog
 from ingestion.taxonomy import Taxonomy
+from service.keys import derive
 from service.settings import Settings
 
 if TYPE_CHECKING:
@@ -66,7 +68,8 @@ class Kennismakelaar:
         """The opened catalog; ``recreate`` drops everything first (a model change needs it)."""
         with self._lock:
             if self._catalog is None or recreate:
-                catalog = Catalog(self.store, self.embedder.identity, self.embedder.dim)
+                catalog = Catalog(self.store, self.embedder.identity, self.embedder.dim,
+                                  marker_key=derive(self.settings, "markers"))
                 catalog.open(recreate=recreate)
                 self._catalog = catalog
             return self._catalog

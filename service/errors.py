@@ -123,3 +123,21 @@ class EncryptedFileError(FileRejected):
 
 class MetadataError(FileRejected):
     code = "metadata"
+
+
+class UnsafeFileError(FileRejected):
+    """A file built to exhaust the reader, such as a zip bomb: refused before it is unpacked."""
+
+    code = "unsafe"
+
+
+class ParseTimeoutError(FileRejected):
+    """Reading the file took longer than its time limit; its worker process was stopped."""
+
+    code = "parse_timeout"
+
+
+class ParseMemoryError(FileRejected):
+    """Reading the file needed more memory than its worker process may use."""
+
+    code = "parse_memory"

@@ -8,6 +8,7 @@ with a plain 500 that reveals nothing.
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -37,6 +38,19 @@ _HTTP_CODES = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "n
 _HTTP_MESSAGES = {404: "Niet gevonden.", 405: "Deze methode is hier niet toegestaan.",
                   413: "Het verzoek is te groot.", 401: "Inloggen is nodig (Bearer-token).",
                   403: "Hiervoor zijn coördinatorrechten nodig.", 429: "Te veel verzoeken; probeer het zo weer."}
+
+
+def route_of(scope: Any) -> str:
+    """The route's template (``/experts/{expert_id:str}``), never the ids in it, which may name people; for a
+    path no route matched, the path with what follows a known prefix left out."""
+    if scope.get("path_template"):
+        return str(scope["path_template"])
+    path = str(scope.get("path", ""))
+    for prefix in ("/api/documents/", "/api/experts/", "/api/jobs/", "/documenten/", "/experts/", "/antwoord/",
+                   "/coordinatie/experts/", "/coordinatie/taken/"):
+        if path.startswith(prefix) and len(path) > len(prefix):
+            return prefix + "…"
+    return path
 
 
 def status_of(exc: e.KennismakelaarError) -> int:
@@ -76,7 +90,8 @@ def _page_response(request: Request, exc: Exception, response: Response) -> Resp
     message = error.get("message") or "Er ging iets mis aan onze kant."
     if status == 403 and "csrf" in str(getattr(exc, "detail", "")).lower():
         message = "Het formulier is verlopen. Ga terug, vernieuw de pagina en probeer het opnieuw."
-    return Template("error.html", status_code=status,
+    retry = {"Retry-After": response.headers["retry-after"]} if "retry-after" in response.headers else None
+    return Template("error.html", status_code=status, headers=retry,
                     context={"title": _PAGE_TITLES.get(status, "Er ging iets mis"), "message": message,
                              "page": ""})
 
@@ -88,7 +103,7 @@ def _api_response(request: Request, exc: Exception) -> Response:
         if status == 401:
             headers = {"WWW-Authenticate": "Bearer"}
         if status >= 500:
-            log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc.code)
+            log.error("%s on %s %s: %s", type(exc).__name__, request.method, route_of(request.scope), exc.code)
         return _respond(status, error_body(status, exc.code, exc.message, exc.hint, exc.field), headers)
     if isinstance(exc, ValidationException):
         field, message = _first_problem(exc)
@@ -96,14 +111,16 @@ def _api_response(request: Request, exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         status = exc.status_code
         if status >= 500:
-            log.error("HTTP %s on %s %s", status, request.method, request.url.path)
+            log.error("HTTP %s on %s %s", status, request.method, route_of(request.scope))
             return _respond(500, error_body(500, "internal", "Er ging iets mis aan onze kant."))
         headers = dict(exc.headers or {})
         if status == 401:
             headers.setdefault("WWW-Authenticate", "Bearer")
         message = _HTTP_MESSAGES.get(status) or exc.detail or "Ongeldig verzoek."
         return _respond(status, error_body(status, _HTTP_CODES.get(status, "error"), message), headers or None)
-    log.exception("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    # where it went wrong, but not the exception's text: it may carry a path, an id or a question
+    log.error("unexpected %s on %s %s\n%s", type(exc).__name__, request.method, route_of(request.scope),
+              "".join(traceback.format_tb(exc.__traceback__)))
     return _respond(500, error_body(500, "internal", "Er ging iets mis aan onze kant."))
 
 

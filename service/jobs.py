@@ -1,21 +1,23 @@
 """Background ingestion of uploaded files: one worker thread, jobs that report progress and per-file errors.
 
-Uploaded files are staged per job and moved into ``DATA_DIR/files`` when the job starts, so an upload never
-overwrites a file that an earlier job is still reading. Jobs are kept in memory and mirrored as JSON in
-``DATA_DIR/jobs`` (another worker process can read them when the store is a Qdrant server).
+Uploaded files are staged per job and ingested from there; a file takes the place of an earlier version
+(``DATA_DIR/files/NAME``) only after its passages are committed, so a replacement that fails to ingest
+leaves the earlier file, its sidecar and its passages as they were. Job records live in the store (the
+ledger), so every worker can report on every job.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
+import os
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from ingestion.pipeline import Ingestor
 from service.errors import FileRejected, NotFoundError
 
 log = logging.getLogger("kennismakelaar.jobs")
+JOB_RETENTION_DAYS = 30
 
 
 @dataclass
@@ -46,12 +49,12 @@ def _now() -> str:
 
 
 def safe_name(name: str) -> str:
-    """A file name without folders or odd characters, keeping its extension.
+    """A file name without folders (Windows' or ours) or odd characters, keeping its extension.
 
-    >>> safe_name("../../etc/Verslag mei 2025.PDF")
-    'verslag-mei-2025.pdf'
+    >>> safe_name("../../etc/Verslag mei 2025.PDF"), safe_name(r"C:\\map\\verslag.docx")
+    ('verslag-mei-2025.pdf', 'verslag.docx')
     """
-    base = Path(name.replace("\\\\", "/")).name
+    base = Path(name.replace("\\", "/")).name
     stem, dot, ext = base.rpartition(".")
     if not dot:
         stem, ext = base, ""
@@ -61,23 +64,31 @@ def safe_name(name: str) -> str:
 class JobRunner:
     def __init__(self, data_dir: Path, ingestor: Callable[[], Ingestor]) -> None:
         self.files_dir = (data_dir / "files").resolve()  # compared with the resolved paths files are stored under
-        self.staging = data_dir / "staging"
-        self.jobs_dir = data_dir / "jobs"
-        for folder in (self.files_dir, self.staging, self.jobs_dir):
+        self.staging = (data_dir / "staging").resolve()
+        for folder in (self.files_dir, self.staging):
             folder.mkdir(parents=True, exist_ok=True)
         self._ingestor = ingestor
-        self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
         self._futures: list[Future[None]] = []
 
     def submit(self, files: Sequence[tuple[str, bytes]], metadata: dict[str, Any] | None = None) -> Job:
-        """Stage the files and queue their ingestion; returns the job at once."""
+        """Stage the files and queue their ingestion; returns the job at once. Two files that would be
+        stored under one name are refused for the second, by name (nothing overwrites anything)."""
         job = Job(id=uuid.uuid4().hex, files=len(files))
         folder = self.staging / job.id
         folder.mkdir(parents=True)
+        taken: dict[str, str] = {}
         for name, data in files:
-            target = folder / safe_name(name)
+            stored = safe_name(name)
+            if stored in taken:
+                job.errors.append({"file": _shown(name), "message": (
+                    f"{_shown(name)} zou onder dezelfde naam ({stored}) worden bewaard als {_shown(taken[stored])} "
+                    "in deze upload; hernoem een van beide en upload het opnieuw.")})
+                job.done += 1
+                continue
+            taken[stored] = name
+            target = folder / stored
             target.write_bytes(data)
             if metadata:
                 Path(f"{target}.yaml").write_text(yaml.safe_dump(metadata, allow_unicode=True), "utf-8")
@@ -90,18 +101,15 @@ class JobRunner:
         self._save(job)
         staged = self.staging / job.id
         try:
-            names = sorted(p.name for p in staged.iterdir() if not p.name.endswith(".yaml"))
-            for path in sorted(staged.iterdir()):
-                shutil.move(str(path), self.files_dir / path.name)  # replaces an earlier version
             ingestor = self._ingestor()
             owners: dict[str, str] = {}
-            for name in names:
-                self._one(ingestor, self.files_dir / name, owners, job)
+            for path in sorted(p for p in staged.iterdir() if not p.name.endswith(".yaml")):
+                self._one(ingestor, path, owners, job)
                 job.done += 1
                 self._save(job)
             job.status = "done"
         except Exception as exc:  # a job must end with a status, whatever happened
-            log.exception("ingest job %s failed: %s", job.id, type(exc).__name__)
+            log.exception("ingest job failed: %s", type(exc).__name__)
             job.status = "failed"
             job.errors.append({"file": "", "message": "De verwerking is afgebroken door een interne fout."})
         finally:
@@ -109,34 +117,41 @@ class JobRunner:
             job.finished_at = _now()
             self._save(job)
 
-    def _one(self, ingestor: Ingestor, path: Path, owners: dict[str, str], job: Job) -> None:
-        found = discover([path], max_bytes=ingestor.max_bytes)
+    def _one(self, ingestor: Ingestor, staged: Path, owners: dict[str, str], job: Job) -> None:
+        """Ingest one staged file as if it lay in the uploads folder; move it there only after success."""
+        final = self.files_dir / staged.name
+        found = discover([staged], max_bytes=ingestor.max_bytes)
         for rejected in found.rejected:
-            job.errors.append({"file": path.name, "message": rejected.message})
+            job.errors.append({"file": staged.name, "message": rejected.message})
         for source in found.documents:
+            source = replace(source, root=self.files_dir)
             try:
-                outcome = ingestor.ingest_document(source, owners)
-                if outcome.document_id:
-                    job.documents.append(outcome.document_id)
+                outcome = ingestor.ingest_document(source, owners, restore_deleted=True, stored_at=final)
             except FileRejected as exc:
-                job.errors.append({"file": path.name, "message": exc.message})
-                path.unlink(missing_ok=True)
-                Path(f"{path}.yaml").unlink(missing_ok=True)
+                job.errors.append({"file": staged.name, "message": exc.message})
+                continue  # the earlier version, if any, stays as it was
+            _put_in_place(staged, final)
+            if outcome.document_id:
+                job.documents.append(outcome.document_id)
 
     def get(self, job_id: str) -> Job:
-        with self._lock:
-            job = self._jobs.get(job_id)
-        if job is not None:
-            return job
-        path = self.jobs_dir / f"{job_id}.json"
-        if len(job_id) == 32 and job_id.isalnum() and path.exists():
-            return Job(**json.loads(path.read_text("utf-8")))
-        raise NotFoundError(f"Taak {job_id!r} bestaat niet.")
+        if not (len(job_id) == 32 and job_id.isalnum()):
+            raise NotFoundError(f"Taak {job_id!r} bestaat niet.")
+        found = self._ingestor().catalog.ledger.get("job", job_id)
+        if found is None:
+            raise NotFoundError(f"Taak {job_id!r} bestaat niet.")
+        names = {f.name for f in fields(Job)}
+        return Job(**{k: v for k, v in found.items() if k in names})
 
     def _save(self, job: Job) -> None:
         with self._lock:
-            self._jobs[job.id] = job
-        (self.jobs_dir / f"{job.id}.json").write_text(json.dumps(asdict(job)), "utf-8")
+            self._ingestor().catalog.ledger.put("job", job.id, asdict(job))
+
+    def purge(self, days: int = JOB_RETENTION_DAYS) -> None:
+        """Forget job records older than ``days`` (they name files, sometimes people)."""
+        ledger = self._ingestor().catalog.ledger
+        cutoff = time.time() - days * 86400
+        ledger.remove("job", [j["key"] for j in ledger.all("job") if float(j.get("at", 0)) < cutoff])
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until every queued job has finished (tests, shutdown)."""
@@ -145,3 +160,18 @@ class JobRunner:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)
+
+
+def _put_in_place(staged: Path, final: Path) -> None:
+    """The committed version takes its place, with its own sidecar or none (never the earlier one's)."""
+    os.replace(staged, final)
+    sidecar, old_sidecar = Path(f"{staged}.yaml"), Path(f"{final}.yaml")
+    if sidecar.exists():
+        os.replace(sidecar, old_sidecar)
+    else:
+        old_sidecar.unlink(missing_ok=True)
+
+
+def _shown(name: str) -> str:
+    """An uploaded name as the user knows it, without folders."""
+    return Path(name.replace("\\", "/")).name or "(zonder naam)"

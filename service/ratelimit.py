@@ -1,43 +1,85 @@
-"""A per-client sliding-window limit for the public ask endpoint (in memory, per process).
+"""Rate limits and lock-outs shared by every worker: each request is a record in the store's ledger
+(``ingestion.store.ledger``), counted over a sliding window. Clients appear only as keyed hashes.
 
->>> limiter = RateLimiter(per_minute=2)
->>> [limiter.allow("a", now=t) for t in (0.0, 1.0, 2.0, 61.0)]
-[True, True, False, True]
+- ``ask``: questions per client per minute (``KM_ASK_PER_MINUTE``);
+- ``public``: the other public routes that cost work (``KM_REQUESTS_PER_MINUTE``);
+- ``login``: failed logins and wrong bearer tokens; ``KM_LOGIN_ATTEMPTS`` of them within
+  ``KM_LOCKOUT_MINUTES`` lock the client out for that long (a correct token too is refused meanwhile).
+
+Two workers counting at the same moment may each let one request more through; never fewer.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+
+from ingestion.store.ledger import Ledger
+from service.errors import RateLimitedError
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    per_window: int
+    window: float  # seconds
+    message: str
 
 
 class RateLimiter:
-    def __init__(self, per_minute: int, window: float = 60.0, max_clients: int = 10_000) -> None:
-        if per_minute < 1:
-            raise ValueError("per_minute must be at least 1")
-        self.per_minute = per_minute
-        self.window = window
-        self.max_clients = max_clients
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, ledger: Callable[[], Ledger], limits: dict[str, Limit]) -> None:
+        self._ledger = ledger
+        self.limits = limits
 
-    def allow(self, client: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            hits = self._hits.setdefault(client, deque())
-            while hits and now - hits[0] >= self.window:
-                hits.popleft()
-            if len(hits) >= self.per_minute:
-                return False
-            hits.append(now)
-            if len(self._hits) > self.max_clients:  # forget idle clients rather than grow without bound
-                for key in [k for k, v in self._hits.items() if not v or now - v[-1] >= self.window]:
-                    del self._hits[key]
-            return True
+    def _bucket(self, name: str, client: str) -> str:
+        return f"{name}:{self._ledger().keyed(client, 'client')[:32]}"
 
-    def retry_after(self, client: str, now: float | None = None) -> int:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            hits = self._hits.get(client)
-            return max(1, int(self.window - (now - hits[0])) + 1) if hits else 1
+    def check(self, name: str, client: str, *, count: bool = True, now: float | None = None) -> None:
+        """Raise ``RateLimitedError`` (with the seconds to wait) when ``client`` is over the limit ``name``;
+        otherwise count this request (unless ``count`` is false: a lock-out is only checked)."""
+        limit = self.limits[name]
+        now = time.time() if now is None else now
+        ledger, bucket = self._ledger(), self._bucket(name, client)
+        hits = ledger.hits(bucket, limit.window, now=now)
+        if len(hits) >= limit.per_window:
+            wait = hits[len(hits) - limit.per_window] + limit.window - now
+            raise RateLimitedError(limit.message, retry_after=max(1, int(wait) + 1))
+        if count:
+            ledger.hit(bucket, now=now)
+
+    def failed(self, name: str, client: str) -> None:
+        """Count one failure (a wrong token) against ``client``."""
+        self._ledger().hit(self._bucket(name, client))
+
+    def clear(self, name: str, client: str) -> None:
+        self._ledger().clear_hits(self._bucket(name, client))
+
+
+def limits_from(settings: Any) -> dict[str, Limit]:
+    s = settings.service
+    lockout = s.lockout_minutes * 60.0
+    return {
+        "ask": Limit("ask", s.ask_per_minute, 60.0,
+                     "Te veel vragen achter elkaar; probeer het over een minuut opnieuw."),
+        "public": Limit("public", s.requests_per_minute, 60.0,
+                        "Te veel verzoeken achter elkaar; probeer het over een minuut opnieuw."),
+        "login": Limit("login", s.login_attempts, lockout,
+                       f"Te veel mislukte pogingen om in te loggen; probeer het over {s.lockout_minutes} minuten "
+                       "opnieuw."),
+    }
+
+
+def client_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    return connection.client.host if connection.client else "onbekend"
+
+
+def limited(name: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+    """A route guard that counts the request against the limit ``name`` of its client."""
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        connection.app.state.limiter.check(name, client_of(connection))
+    return guard

@@ -53,6 +53,11 @@ class IngestSettings:
     chunk_tokens: int = _setting("KM_CHUNK_TOKENS", "Target size of a passage, in model tokens.", 200)
     taxonomy_file: Path | None = _setting("KM_TAXONOMY", "YAML file that replaces the default ateliers "
                                           "and themes (slug, name, description).", None)
+    parse_timeout_seconds: int = _setting("KM_PARSE_TIMEOUT", "Longest time reading one file may take, in seconds; "
+                                          "a file that takes longer is reported and skipped.", 120)
+    parse_memory_mb: int = _setting("KM_PARSE_MEMORY_MB", "Memory (address space) the process that reads one "
+                                    "file may use, in MB; the reader itself needs about 1000. A file that needs "
+                                    "more is reported and skipped.", 3072)
 
     @property
     def max_file_bytes(self) -> int:
@@ -78,12 +83,22 @@ class ServiceSettings:
     coordinator_tokens: str | None = _setting(
         "KM_COORDINATOR_TOKENS", "Comma-separated bearer tokens of coordinators (uploads, deletes, panels, "
         "agenda, contact details, expert management). Keep them out of the repository.", None)
-    secret_key: str | None = _setting("KM_SECRET_KEY", "Key that signs the coordinator session cookie and CSRF "
-                                      "tokens of the web pages; random per start when unset.", None)
+    secret_key: str | None = _setting("KM_SECRET_KEY", "The service's secret: signs coordinator sessions and CSRF "
+                                      "tokens, and keys the markers of removed people (HMAC). Unset: a random "
+                                      "key kept in KM_DATA_DIR/secret.key. Required with more than one worker.",
+                                      None)
     max_body_kb: int = _setting("KM_MAX_BODY_KB", "Largest JSON request body, in kB.", 64)
     max_upload_mb: int = _setting("KM_MAX_UPLOAD_MB", "Largest upload request (all files together), in MB.", 200)
     max_query_chars: int = _setting("KM_MAX_QUERY_CHARS", "Longest question or search text, in characters.", 1000)
-    ask_per_minute: int = _setting("KM_ASK_PER_MINUTE", "Questions per minute one client may ask (/api/ask).", 20)
+    ask_per_minute: int = _setting("KM_ASK_PER_MINUTE", "Questions per minute one client may ask (/api/ask "
+                                   "and the question form).", 20)
+    requests_per_minute: int = _setting("KM_REQUESTS_PER_MINUTE", "Requests per minute one client may make to "
+                                        "the other public routes that cost work (search, experts, answer pages, "
+                                        "feedback, document pages).", 120)
+    login_attempts: int = _setting("KM_LOGIN_ATTEMPTS", "Failed logins or wrong bearer tokens one client may send "
+                                   "within KM_LOCKOUT_MINUTES before it is locked out for that long.", 10)
+    lockout_minutes: int = _setting("KM_LOCKOUT_MINUTES", "The window and the length of a lock-out after too many "
+                                    "failed logins.", 15)
     secure_cookies: bool = _setting("KM_SECURE_COOKIES", "Send the session and CSRF cookies only over HTTPS "
                                     "(set this when the service runs behind HTTPS).", False)
     contact_email: str | None = _setting("KM_CONTACT_EMAIL", "Address of the coordinators: the web pages offer it "

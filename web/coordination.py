@@ -20,10 +20,10 @@ from matching.panels import PanelConstraints
 from service.auth import (
     SESSION_COOKIE,
     SESSION_SECONDS,
+    attempt_login,
     has_session,
     session_secret,
     session_value,
-    token_matches,
 )
 from service.container import Kennismakelaar
 from service.errors import KennismakelaarError, ValidationError
@@ -55,7 +55,7 @@ def login_form(request: Request, km: Kennismakelaar) -> Template | Redirect:
 @post("/coordinatie/inloggen", sync_to_thread=False, include_in_schema=False)
 def login(request: Request, km: Kennismakelaar, data: Form) -> Template | Redirect:
     tokens = km.settings.service.tokens
-    if token_matches(str(data.get("token", "")).strip(), tokens):
+    if attempt_login(request, str(data.get("token", "")).strip()):
         response = Redirect("/coordinatie", status_code=303)
         response.set_cookie(SESSION_COOKIE, session_value(session_secret(km.settings), tokens), httponly=True,
                             samesite="lax", secure=km.settings.service.secure_cookies, max_age=SESSION_SECONDS,

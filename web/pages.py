@@ -16,6 +16,7 @@ from matching.filters import SearchFilters
 from matching.questions import ROLES
 from service.container import Kennismakelaar
 from service.errors import RateLimitedError, ValidationError
+from service.ratelimit import client_of, limited
 from service.routes.deps import check_slug, check_text
 from service.routes.documents import document_view
 from service.routes.experts import profile_view
@@ -37,12 +38,9 @@ def home(km: Kennismakelaar) -> Template:
 
 @post("/vraag", sync_to_thread=True, include_in_schema=False)
 def ask(request: Request, km: Kennismakelaar, data: Form) -> Template | Redirect:
-    limiter = request.app.state.ask_limiter
-    client = request.client.host if request.client else "onbekend"
     form = {k: str(v) for k, v in data.items() if k in ("question", "atelier", "role")}
     try:
-        if not limiter.allow(client):
-            raise RateLimitedError("Je stelde veel vragen achter elkaar. Wacht een minuut en probeer het opnieuw.")
+        request.app.state.limiter.check("ask", client_of(request))
         question = check_text(km, form.get("question", ""), "question")
         atelier = check_slug(km, form.get("atelier") or None, "atelier", "atelier")
         role = form.get("role") or None
@@ -55,7 +53,7 @@ def ask(request: Request, km: Kennismakelaar, data: Form) -> Template | Redirect
     return Redirect(f"/antwoord/{answer.question_id}", status_code=303)
 
 
-@get("/antwoord/{question_id:str}", sync_to_thread=True, include_in_schema=False)
+@get("/antwoord/{question_id:str}", sync_to_thread=True, include_in_schema=False, guards=[limited("public")])
 def answer(request: Request, km: Kennismakelaar, question_id: str) -> Template:
     broker = km.broker()
     stored = broker.questions.get(question_id)  # its feedback marks, and a 404 for a purged question
@@ -73,7 +71,7 @@ def answer(request: Request, km: Kennismakelaar, question_id: str) -> Template:
         "answered_poorly": result.best_score < km.settings.matching.answer_threshold})
 
 
-@post("/feedback", sync_to_thread=True, include_in_schema=False)
+@post("/feedback", sync_to_thread=True, include_in_schema=False, guards=[limited("public")])
 def feedback(request: Request, km: Kennismakelaar, data: Form) -> Template | Redirect:
     question_id = str(data.get("question_id", ""))
     item_type, item_id = str(data.get("type", "")), str(data.get("id", ""))
@@ -84,7 +82,7 @@ def feedback(request: Request, km: Kennismakelaar, data: Form) -> Template | Red
     return Redirect(f"/antwoord/{question_id}#{item_type}-{item_id}", status_code=303)
 
 
-@get("/zoeken", sync_to_thread=True, include_in_schema=False)
+@get("/zoeken", sync_to_thread=True, include_in_schema=False, guards=[limited("public")])
 def search(request: Request, km: Kennismakelaar, q: str | None = None, atelier: list[str] | None = None,
            thema: list[str] | None = None, soort: list[str] | None = None,
            jaar: list[Annotated[int, Parameter(ge=1900, le=2100)]] | None = None,
@@ -118,13 +116,13 @@ def search(request: Request, km: Kennismakelaar, q: str | None = None, atelier: 
                                             "pages": pages, "page_link": page_link})
 
 
-@get("/documenten/{document_id:path}", sync_to_thread=True, include_in_schema=False)
+@get("/documenten/{document_id:path}", sync_to_thread=True, include_in_schema=False, guards=[limited("public")])
 def document(km: Kennismakelaar, document_id: str) -> Template:
     doc = document_view(km, document_id)
     return Template("document.html", context={"page": "zoeken", "doc": doc, "taxonomy": km.taxonomy})
 
 
-@get("/experts", sync_to_thread=True, include_in_schema=False)
+@get("/experts", sync_to_thread=True, include_in_schema=False, guards=[limited("public")])
 def experts(km: Kennismakelaar, atelier: str | None = None, rol: str | None = None) -> Template:
     flt = Filter.where(visibility="public")
     if atelier:
@@ -139,7 +137,7 @@ def experts(km: Kennismakelaar, atelier: str | None = None, rol: str | None = No
                                              "atelier": atelier, "rol": rol, "roles": roles})
 
 
-@get("/experts/{expert_id:str}", sync_to_thread=True, include_in_schema=False)
+@get("/experts/{expert_id:str}", sync_to_thread=True, include_in_schema=False, guards=[limited("public")])
 def expert(km: Kennismakelaar, expert_id: str) -> Template:
     profile = profile_view(km, expert_id, coordinator=False)
     return Template("expert.html", context={"page": "experts", "person": profile, "taxonomy": km.taxonomy,

@@ -3,13 +3,11 @@ configuration of the web pages."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
+from service.keys import derive
 from service.settings import Settings
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -43,16 +41,7 @@ async def security_headers(message: Message, scope: Scope) -> None:
         headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
 
 
-def _secret(settings: Settings, purpose: str) -> bytes:
-    """A key per purpose, derived from ``KM_SECRET_KEY`` — or random per start when it is not set."""
-    base = (settings.service.secret_key or "").encode() or _RANDOM
-    return hashlib.sha256(purpose.encode() + b":" + base).digest()
-
-
-_RANDOM = os.urandom(32)
-
-
 def csrf_config(settings: Settings) -> CSRFConfig:
-    return CSRFConfig(secret=_secret(settings, "csrf").hex(), cookie_name="km_csrf", cookie_httponly=True,
+    return CSRFConfig(secret=derive(settings, "csrf").hex(), cookie_name="km_csrf", cookie_httponly=True,
                       cookie_samesite="lax", cookie_secure=settings.service.secure_cookies,
                       exclude=EXEMPT_FROM_CSRF)

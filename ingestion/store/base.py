@@ -20,6 +20,11 @@ class Store(Protocol):
         """Where the data lives, for ``status`` and ``/ready``."""
         ...
 
+    @property
+    def exclusive(self) -> bool:
+        """Whether this process is the only writer (then nothing pending can belong to anyone else)."""
+        ...
+
     def ensure(self, spec: CollectionSpec) -> None:
         """Create the collection and its payload indexes if missing; otherwise open it."""
         ...

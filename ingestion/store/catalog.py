@@ -3,42 +3,54 @@
 - ``chunks``: passages with a dense and a BM25 vector; payload = passage + document metadata (filters);
 - ``documents``: one record per document, written *after* its chunks (the commit);
 - ``experts``: profiles with dense and BM25 vectors of their expertise;
-- ``questions``: asked questions and their feedback (the knowledge agenda);
-- ``meta``: which model built the store.
+- ``questions``: asked questions (the knowledge agenda);
+- ``ledger``: small records that exist only in the store (``ingestion.store.ledger``);
+- ``meta``: which model built the store, and the generation of its contents.
 
 The model's identity is stored in ``meta``; opening the store with another model is refused, because
 vectors of two models cannot be compared.
+
+Passages are written *pending* and become visible when their document's record commits: a search never
+shows half a document, and the sweep of orphans never deletes what another writer is still writing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import threading
+import hmac
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from ingestion.names import name_key
 from ingestion.store.base import Store
+from ingestion.store.ledger import LEDGER, Ledger
+from ingestion.store.ledger import SPEC as LEDGER_SPEC
 from ingestion.store.types import CollectionSpec, Filter, Hit, MatchAny, Point
-from service.errors import ModelMismatchError
+from service.errors import ConfigError, ModelMismatchError
 
 CHUNKS, DOCUMENTS, EXPERTS, QUESTIONS, META = "chunks", "documents", "experts", "questions", "meta"
 SCHEMA_VERSION = 1
 _META_ID = "meta:model"
-_FORGOTTEN_ID = "meta:forgotten"
+_GENERATION_ID = "meta:generation"
+_KEYCHECK_ID = "meta:keycheck"
+PENDING = "pending"
+ORPHAN_GRACE_SECONDS = 3600.0  # a pending passage of another writer older than this is left by a crash
 
 _RECORD_CACHE = 50_000  # document records kept in memory (with their vectors: ~2 kB each)
 _TAXONOMY_INDEXES: dict[str, Any] = {"ateliers": "keyword", "themes": "keyword", "kind": "keyword",
                                      "date": "datetime", "year": "integer", "people": "keyword"}
+VISIBLE = Filter(must_not=(MatchAny("state", (PENDING,)),))  # passages of committed documents only
 
 
 def collection_specs(dim: int) -> tuple[CollectionSpec, ...]:
     return (
         CollectionSpec(CHUNKS, dense_dim=dim, sparse=True,
-                       indexes={"document_id": "keyword", "content_hash": "keyword", **_TAXONOMY_INDEXES}),
+                       indexes={"document_id": "keyword", "content_hash": "keyword", "state": "keyword",
+                                **_TAXONOMY_INDEXES}),
         CollectionSpec(DOCUMENTS, dense_dim=dim,
                        indexes={"document_id": "keyword", "root": "keyword", **_TAXONOMY_INDEXES}),
         CollectionSpec(EXPERTS, dense_dim=dim, sparse=True,
@@ -47,40 +59,37 @@ def collection_specs(dim: int) -> tuple[CollectionSpec, ...]:
                                 "root": "keyword"}),
         CollectionSpec(QUESTIONS, dense_dim=dim,
                        indexes={"atelier": "keyword", "asked_at": "datetime", "status": "keyword"}),
+        LEDGER_SPEC,
     )
 
 
-def forget_hash(key: str) -> str:
-    return hashlib.sha256(f"kennismakelaar-forget:{key}".encode()).hexdigest()
-
-
-def is_forgotten(name: str, forgotten: frozenset[str]) -> bool:
-    """Whether ``name`` (a name or an id, any case or accents) belongs to a person removed on request."""
-    return forget_hash(name_key(name)) in forgotten
-
-
 class Catalog:
-    """Typed access to the collections; the one place that knows their names and ids."""
+    """Typed access to the collections; the one place that knows their names and ids.
 
-    def __init__(self, store: Store, model_identity: str, dim: int) -> None:
+    ``marker_key`` (from the service's secret) keys the hashes of removed people: without it nobody can
+    test a name against them.
+    """
+
+    def __init__(self, store: Store, model_identity: str, dim: int, *, marker_key: bytes) -> None:
         self.store = store
         self.model_identity = model_identity
         self.dim = dim
-        self.generation = 0  # bumped by every write through this catalog: lets readers cache derived facts
-        self._memos: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
-        self._forgetting = threading.Lock()
+        self.ledger = Ledger(store, marker_key)
+        self._marker_key = marker_key
+        self.writer = uuid.uuid4().hex  # marks the passages this process writes
+        self._memos: dict[str, tuple[Any, dict[str, Any]]] = {}
 
     @contextmanager
     def _changing(self) -> Iterator[None]:
-        """Around every write: the generation moves *after* it, so a reader between the two cannot cache
-        what is about to change under the new generation."""
+        """Around every write: a new generation is stored *after* it, so a reader between the two cannot
+        cache what is about to change under the new generation — in any worker sharing the store."""
         try:
             yield
         finally:
-            self.generation += 1
+            self.store.upsert(META, [Point(_GENERATION_ID, {"token": uuid.uuid4().hex})])
 
     def open(self, *, recreate: bool = False) -> None:
-        """Create or open the collections; refuse a store built with another model."""
+        """Create or open the collections; refuse a store built with another model or another secret."""
         if recreate:
             for spec in (*collection_specs(self.dim), CollectionSpec(META)):
                 self.store.drop(spec.name)
@@ -100,6 +109,20 @@ class Catalog:
             self.store.upsert(META, [Point(_META_ID, {
                 "model": self.model_identity, "dim": self.dim, "schema": SCHEMA_VERSION,
                 "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})])
+        self._check_key()
+
+    def _check_key(self) -> None:
+        """Markers of removed people made with one secret are blind to another: refuse a mismatch loudly."""
+        check = hmac.new(self._marker_key, b"kennismakelaar-keycheck", hashlib.sha256).hexdigest()
+        found = self.store.retrieve(META, [_KEYCHECK_ID])
+        if not found:
+            self.store.upsert(META, [Point(_KEYCHECK_ID, {"check": check})])
+        elif found[0].payload.get("check") != check:
+            raise ConfigError(
+                "Deze opslag is gemaakt met een andere geheime sleutel (KM_SECRET_KEY): de markeringen van "
+                "verwijderde personen zouden niet meer werken.",
+                hint="Gebruik dezelfde KM_SECRET_KEY als bij het aanmaken (of het bestand secret.key in "
+                     "KM_DATA_DIR), op elke machine die deze opslag gebruikt.")
 
     def built_with(self) -> dict[str, Any]:
         found = self.store.retrieve(META, [_META_ID])
@@ -124,10 +147,11 @@ class Catalog:
             record = {**record, "_vector": found[0].dense}
         return record
 
-    def freshness(self) -> tuple[int, int]:
-        """The key for caches of stored facts: it changes with every write through this catalog, and every
-        minute, since another process may write to a shared server."""
-        return self.generation, int(time.monotonic() // 60)
+    def freshness(self) -> str:
+        """The key for caches of stored facts: a token stored with every write through any catalog on this
+        store, so a cache in one worker never outlives a removal made by another."""
+        found = self.store.retrieve(META, [_GENERATION_ID])
+        return found[0].payload.get("token", "") if found else ""
 
     def memo(self, name: str) -> dict[str, Any]:
         """A dict for facts derived from the store, handed out empty again whenever ``freshness`` moves on.
@@ -155,16 +179,29 @@ class Catalog:
         return (h.payload for h in self.store.scroll(DOCUMENTS, filter=filter, fields=fields))
 
     def write_chunks(self, points: Sequence[Point]) -> None:
+        """Write passages *pending*: invisible to search until ``commit_document`` makes them live."""
+        now = time.time()
+        for p in points:
+            p.payload = {**p.payload, "state": PENDING, "writer": self.writer, "written_at": now}
         with self._changing():
             self.store.upsert(CHUNKS, points)
 
     def commit_document(self, record: dict[str, Any], vector: Sequence[float] | None) -> None:
-        """Write the document record — after its chunks — then drop chunks of earlier versions."""
+        """Write the document record — after its chunks — make its chunks live, drop earlier versions."""
+        doc_id, content_hash = record["document_id"], record["content_hash"]
         with self._changing():
-            self.store.upsert(DOCUMENTS, [Point(self.document_key(record["document_id"]), record,
+            self.store.upsert(DOCUMENTS, [Point(self.document_key(doc_id), record,
                                                 dense={"dense": vector} if vector is not None else {})])
-            self.store.delete(CHUNKS, filter=Filter.where(document_id=record["document_id"]).and_(
-                Filter(must_not=Filter.where(content_hash=record["content_hash"]).must)))
+            self._go_live(doc_id, content_hash)
+            self.store.delete(CHUNKS, filter=Filter.where(document_id=doc_id).and_(
+                Filter(must_not=Filter.where(content_hash=content_hash).must)))
+
+    def _go_live(self, document_id: str, content_hash: str) -> int:
+        ids = [h.id for h in self.store.scroll(CHUNKS, filter=Filter.where(
+            document_id=document_id, content_hash=content_hash, state=PENDING), fields=[])]
+        if ids:
+            self.store.set_payload(CHUNKS, {"state": "live"}, ids=ids)
+        return len(ids)
 
     def delete_document(self, document_id: str) -> bool:
         existed = self.document(document_id) is not None
@@ -173,18 +210,55 @@ class Catalog:
             self.store.delete(CHUNKS, filter=Filter.where(document_id=document_id))
         return existed
 
-    def chunks_of(self, document_id: str) -> list[dict[str, Any]]:
-        hits = self.store.scroll(CHUNKS, filter=Filter.where(document_id=document_id))
+    def update_document(self, document_id: str, fields: dict[str, Any]) -> None:
+        """Change fields of a document's record and, where passages carry them too, of its passages."""
+        with self._changing():
+            self.store.set_payload(DOCUMENTS, fields, ids=[self.document_key(document_id)])
+            shared = {k: v for k, v in fields.items() if k in ("people", "title")}
+            ids = [h.id for h in self.store.scroll(CHUNKS, filter=Filter.where(document_id=document_id), fields=[])]
+            if shared and ids:
+                self.store.set_payload(CHUNKS, shared, ids=ids)
+
+    def withhold_file(self, document_id: str) -> None:
+        """The original file named a person removed on request: it is no longer served to the public."""
+        with self._changing():
+            self.store.set_payload(DOCUMENTS, {"file_withheld": True}, ids=[self.document_key(document_id)])
+
+    def rewrite(self, collection: str, points: Sequence[Point]) -> None:
+        """Replace stored points as they are (ids, payloads, vectors): the scrub after a removal."""
+        with self._changing():
+            self.store.upsert(collection, points)
+
+    def chunks_of(self, document_id: str, content_hash: str | None = None) -> list[dict[str, Any]]:
+        """The passages of a document (of its committed version, when ``content_hash`` is given)."""
+        flt = Filter.where(document_id=document_id, **({"content_hash": content_hash} if content_hash else {}))
+        hits = self.store.scroll(CHUNKS, filter=flt)
         return sorted((h.payload for h in hits), key=lambda p: p.get("chunk_index", 0))
 
-    def sweep_orphans(self) -> int:
-        """Delete chunks that no committed document record claims (left by a crash half-way)."""
+    def sweep_orphans(self, *, now: float | None = None) -> int:
+        """Finish what a crash left: pending passages of a committed version go live; passages no committed
+        record claims are deleted — unless another writer may still be writing them (pending, recent, not
+        ours, on a store that others share)."""
+        now = time.time() if now is None else now
         committed = {d["document_id"]: d["content_hash"]
                      for d in self.documents(fields=["document_id", "content_hash"])}
-        orphans = [h.id for h in self.store.scroll(CHUNKS, fields=["document_id", "content_hash"])
-                   if committed.get(h.payload.get("document_id")) != h.payload.get("content_hash")]
-        for i in range(0, len(orphans), 1000):
-            self.store.delete(CHUNKS, ids=orphans[i:i + 1000])
+        exclusive = bool(getattr(self.store, "exclusive", False))
+        orphans, finish = [], set()
+        for h in self.store.scroll(CHUNKS, fields=["document_id", "content_hash", "state", "writer", "written_at"]):
+            p = h.payload
+            if committed.get(p.get("document_id")) == p.get("content_hash"):
+                if p.get("state") == PENDING:
+                    finish.add((p["document_id"], p["content_hash"]))
+                continue
+            others = p.get("state") == PENDING and p.get("writer") != self.writer and not exclusive
+            if others and now - float(p.get("written_at") or 0) < ORPHAN_GRACE_SECONDS:
+                continue
+            orphans.append(h.id)
+        with self._changing():
+            for doc_id, content_hash in finish:
+                self._go_live(doc_id, content_hash)
+            for i in range(0, len(orphans), 1000):
+                self.store.delete(CHUNKS, ids=orphans[i:i + 1000])
         return len(orphans)
 
     # --- experts -------------------------------------------------------------------------------------
@@ -209,41 +283,60 @@ class Catalog:
         with self._changing():
             self.store.delete(EXPERTS, ids=[self.expert_key(i) for i in expert_ids])
 
-    def scrub_person(self, keys: Sequence[str]) -> dict[str, int]:
-        """Remove a person's name keys (and their names as authors/participants) from every document."""
-        wanted = set(keys)
-        touched = {"documents": 0, "chunks": 0}
-        flt = Filter(must=(MatchAny("people", tuple(wanted)),))
+    def forget(self, keys: Sequence[str]) -> list[str]:
+        """Remember — as keyed hashes, not names — that a person asked to be removed, so a re-ingest of
+        the same source files does not bring them back. Each marker is its own record: removals by two
+        workers at once cannot lose one."""
         with self._changing():
-            for record in list(self.documents(filter=flt)):
-                doc_id = record["document_id"]
-                people = [k for k in record.get("people", []) if k not in wanted]
-                clean = {"people": people,
-                         "authors": [n for n in record.get("authors", []) if name_key(n) not in wanted],
-                         "participants": [n for n in record.get("participants", []) if name_key(n) not in wanted]}
-                self.store.set_payload(DOCUMENTS, clean, ids=[self.document_key(doc_id)])
-                chunk_ids = [h.id for h in self.store.scroll(CHUNKS, filter=Filter.where(document_id=doc_id),
-                                                             fields=[])]
-                self.store.set_payload(CHUNKS, {"people": people}, ids=chunk_ids)
-                touched["documents"] += 1
-                touched["chunks"] += len(chunk_ids)
-        return touched
-
-    def forget(self, keys: Sequence[str]) -> None:
-        """Remember — as salted hashes, not names — that a person asked to be removed, so a re-ingest of
-        the same source files does not bring them back."""
-        with self._forgetting:  # read, change, write: two removals at once must not lose one
-            hashes = set(self.forgotten()) | {forget_hash(k) for k in keys}
-            self.store.upsert(META, [Point(_FORGOTTEN_ID, {"hashes": sorted(hashes)})])
+            return self.ledger.forget(keys)
 
     def unforget(self, keys: Sequence[str]) -> None:
-        drop = {forget_hash(k) for k in keys}
-        with self._forgetting:
-            self.store.upsert(META, [Point(_FORGOTTEN_ID, {"hashes": sorted(set(self.forgotten()) - drop)})])
+        with self._changing():
+            self.ledger.unforget(keys)
 
     def forgotten(self) -> frozenset[str]:
-        found = self.store.retrieve(META, [_FORGOTTEN_ID])
-        return frozenset(found[0].payload.get("hashes", [])) if found else frozenset()
+        return self.ledger.forgotten()
+
+    def is_forgotten(self, name: str, forgotten: frozenset[str]) -> bool:
+        """Whether ``name`` (a name or an id, any case or accents) belongs to a person removed on request."""
+        return bool(forgotten) and self.ledger.keyed(name_key(name)) in forgotten
+
+    # --- documents deleted by a coordinator ----------------------------------------------------------
+
+    def tombstone(self, document_id: str, content_hash: str) -> None:
+        """Remember that a coordinator deleted this version of a document: its unchanged file stays out."""
+        self.ledger.put("deleted", document_id, {"document_id": document_id, "content_hash": content_hash})
+
+    def tombstoned(self, document_id: str) -> str | None:
+        """The content hash of the deleted version, if a coordinator deleted this document."""
+        found = self.ledger.get("deleted", document_id)
+        return found.get("content_hash") if found else None
+
+    def lift_tombstone(self, document_id: str) -> None:
+        self.ledger.remove("deleted", [document_id])
+
+    # --- feedback: one record per (question, result), so a mark is never counted twice or lost ---------
+
+    def mark(self, question_id: str, item_type: str, item_id: str, helpful: bool) -> None:
+        key = hashlib.sha256(f"{question_id}\0{item_type}\0{item_id}".encode()).hexdigest()
+        self.ledger.put("feedback", key, {"question_id": question_id, "item_type": item_type, "item_id": item_id,
+                                          "helpful": "ja" if helpful else "nee"})
+
+    def marks(self, question_id: str | None = None) -> list[dict[str, Any]]:
+        """Feedback marks (of one question, or all), as ``{"question_id", "type", "id", "helpful": bool}``."""
+        where = {"question_id": question_id} if question_id else {}
+        return [{"question_id": m["question_id"], "type": m["item_type"], "id": m["item_id"],
+                 "helpful": m["helpful"] == "ja",
+                 "at": dt.datetime.fromtimestamp(m["at"], dt.UTC).isoformat(timespec="seconds")}
+                for m in self.ledger.all("feedback", **where)]
+
+    def delete_feedback_on(self, item_type: str, item_id: str) -> None:
+        self.store.delete(LEDGER, filter=Filter.where(kind="feedback", item_type=item_type,
+                                                                 item_id=item_id))
+
+    def delete_feedback_of(self, question_ids: Sequence[str]) -> None:
+        if question_ids:
+            self.store.delete(LEDGER, filter=Filter.where(kind="feedback", question_id=list(question_ids)))
 
     # --- overview ------------------------------------------------------------------------------------
 

@@ -83,6 +83,10 @@ class EdgeStore:
     def description(self) -> str:
         return f"embedded (Qdrant Edge) in {self.data_dir.resolve()}"
 
+    @property
+    def exclusive(self) -> bool:
+        return True  # the data folder's lock keeps every other process out
+
     # --- collections ---------------------------------------------------------------------------------
 
     def exists(self, name: str) -> bool:

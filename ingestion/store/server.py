@@ -47,6 +47,10 @@ class ServerStore:
                                         hint="Controleer KM_QDRANT_URL en of de server draait.") from exc
 
     @property
+    def exclusive(self) -> bool:
+        return False  # several workers and ingest runs may share the server
+
+    @property
     def description(self) -> str:
         return f"qdrant-server at {self.url}"
 

@@ -13,21 +13,17 @@ from matching.questions import ROLES
 from service import schemas as s
 from service.auth import coordinator_guard, is_coordinator
 from service.container import Kennismakelaar
-from service.errors import RateLimitedError, ValidationError
+from service.errors import ValidationError
+from service.ratelimit import limited
 from service.routes.deps import COORDINATOR, check_slug, check_text, errors, expert_json
 
 Q = Annotated[str, Parameter(min_length=1, max_length=4000, description="De vraag of zoektekst.")]
 Limit = Annotated[int, Parameter(ge=1, le=50)]
 
 
-@post("/api/ask", status_code=200, sync_to_thread=True, responses=errors(413, 429),
+@post("/api/ask", status_code=200, sync_to_thread=True, responses=errors(413, 429), guards=[limited("ask")],
       summary="Stel een vraag: bevindingen, mensen, bruggen")
 def ask(data: s.AskIn, request: Request, km: Kennismakelaar) -> s.AskOut:
-    limiter = request.app.state.ask_limiter
-    client = request.client.host if request.client else "onbekend"
-    if not limiter.allow(client):
-        raise RateLimitedError("Te veel vragen achter elkaar; probeer het over een minuut opnieuw.",
-                               retry_after=limiter.retry_after(client))
     question = check_text(km, data.question, "question")
     atelier = check_slug(km, data.atelier, "atelier", "atelier")
     if data.role is not None and data.role not in ROLES:
@@ -43,7 +39,7 @@ def ask(data: s.AskIn, request: Request, km: Kennismakelaar) -> s.AskOut:
         bridges=[s.convert(b, s.BridgeOut) for b in answer.bridges])  # their people carry no contact details
 
 
-@get("/api/search", sync_to_thread=True, responses=errors(),
+@get("/api/search", sync_to_thread=True, responses=errors(429), guards=[limited("public")],
      summary="Zoek in eerdere bevindingen (één resultaat per document)")
 def search(km: Kennismakelaar, q: Q, atelier: list[str] | None = None, theme: list[str] | None = None,
            kind: list[Annotated[str, Parameter(max_length=80)]] | None = None,
@@ -63,7 +59,8 @@ def search(km: Kennismakelaar, q: Q, atelier: list[str] | None = None, theme: li
                        total=page.total, facets=page.facets)
 
 
-@get("/api/experts", sync_to_thread=True, responses=errors(), summary="Vind mensen die het weten")
+@get("/api/experts", sync_to_thread=True, responses=errors(429), guards=[limited("public")],
+     summary="Vind mensen die het weten")
 def experts(request: Request, km: Kennismakelaar, q: Q, atelier: str | None = None, limit: Limit = 10) -> s.ExpertsOut:
     query = check_text(km, q, "q")
     found, hidden = km.broker().experts(query, atelier=check_slug(km, atelier, "atelier", "atelier"), limit=limit)
@@ -72,7 +69,8 @@ def experts(request: Request, km: Kennismakelaar, q: Q, atelier: str | None = No
                         hidden=hidden)
 
 
-@post("/api/feedback", status_code=200, sync_to_thread=True, responses=errors(404, 413),
+@post("/api/feedback", status_code=200, sync_to_thread=True, responses=errors(404, 413, 429),
+      guards=[limited("public")],
       summary="Was een resultaat nuttig?")
 def feedback(data: s.FeedbackIn, km: Kennismakelaar) -> s.FeedbackOut:
     updated = km.broker().questions.feedback(data.question_id, item_type=data.type, item_id=data.id,

@@ -15,9 +15,10 @@ from litestar.response import File
 from ingestion.discover import DOCUMENT_FORMATS
 from ingestion.store.types import Filter
 from service import schemas as s
-from service.auth import coordinator_guard
+from service.auth import coordinator_guard, is_coordinator
 from service.container import Kennismakelaar
 from service.errors import FileTooLargeError, NotFoundError, UnsupportedFileError, ValidationError
+from service.ratelimit import limited
 from service.routes.deps import COORDINATOR, errors
 
 MEDIA = {"pdf": "application/pdf", "html": "text/html", "htm": "text/html", "md": "text/markdown",
@@ -71,7 +72,8 @@ def _metadata(raw: Any) -> dict[str, Any] | None:
     return data
 
 
-@get("/api/jobs/{job_id:str}", sync_to_thread=False, responses=errors(404), summary="Voortgang van een upload")
+@get("/api/jobs/{job_id:str}", sync_to_thread=True, responses=errors(404, 429), guards=[limited("public")],
+     summary="Voortgang van een upload")
 def job(request: Request, job_id: str) -> s.JobOut:
     return s.convert(request.app.state.jobs.get(job_id).__dict__, s.JobOut)
 
@@ -81,13 +83,14 @@ class DocumentController(Controller):
 
     path = "/api/documents/{document_id:path}"
 
-    @get(sync_to_thread=True, responses=errors(404),
+    @get(sync_to_thread=True, responses=errors(404, 429), guards=[limited("public")],
          summary="Een document met zijn passages (…/file geeft het originele bestand)")
-    def document(self, km: Kennismakelaar, document_id: str) -> Any:
+    def document(self, request: Request, km: Kennismakelaar, document_id: str) -> Any:
         doc_id = document_id.lstrip("/")
         if doc_id.endswith("/file") and km.catalog().document(doc_id) is None:  # ids may contain slashes
-            return _file(km, doc_id[: -len("/file")])
-        return document_view(km, document_id)
+            return _file(km, doc_id[: -len("/file")], request.app.state.jobs.files_dir,
+                         coordinator=is_coordinator(request))
+        return document_view(km, document_id, coordinator=is_coordinator(request))
 
     @delete(status_code=200, sync_to_thread=True, guards=[coordinator_guard], responses=errors(*COORDINATOR, 404),
             summary="Een document verwijderen (coördinator)")
@@ -95,7 +98,24 @@ class DocumentController(Controller):
         return _remove(km, document_id, request.app.state.jobs.files_dir)
 
 
-def document_view(km: Kennismakelaar, document_id: str) -> s.DocumentOut:
+def servable_file(record: dict[str, Any], uploads: Path, *, coordinator: bool) -> Path | None:
+    """The original file of a document, if it may be served: it still exists, it is no symlink, it lies
+    inside the folder it was ingested from or the uploads folder, and — for the public — it does not name
+    a person removed on request."""
+    if record.get("file_withheld") and not coordinator:
+        return None
+    raw = Path(record.get("path", ""))
+    if not raw.is_absolute() or raw.is_symlink() or not raw.is_file():
+        return None
+    real = raw.resolve()
+    if real != raw:  # a symlink somewhere along the path
+        return None
+    roots = [Path(record.get("root", "")).resolve(), uploads.resolve()]
+    return real if any(real.is_relative_to(r) for r in roots if str(r) != "/") else None
+
+
+def document_view(km: Kennismakelaar, document_id: str, *, coordinator: bool = False,
+                  uploads: Path | None = None) -> s.DocumentOut:
     doc_id = document_id.lstrip("/")
     catalog = km.catalog()
     record = catalog.document(doc_id)
@@ -108,21 +128,22 @@ def document_view(km: Kennismakelaar, document_id: str) -> s.DocumentOut:
         people = [s.PersonOut(id=e["expert_id"], name=e["name"], role=e.get("role", "")) for e in linked
                   if e.get("visibility") == "public"]
     passages = [s.PassageOut(index=c["chunk_index"], text=c["text"], section=c.get("section", []), page=c.get("page"))
-                for c in catalog.chunks_of(doc_id)]
+                for c in catalog.chunks_of(doc_id, record.get("content_hash"))]
     return s.DocumentOut(
         document_id=doc_id, title=record.get("title", ""), kind=record.get("kind", ""),
         ateliers=record.get("ateliers", []), themes=record.get("themes", []),
         ateliers_inferred=bool(record.get("ateliers_inferred")), themes_inferred=bool(record.get("themes_inferred")),
         date=record.get("date"), source=record.get("source", ""), format=record.get("format", ""),
         url=record.get("url"), pages=record.get("pages"), people=people, passages=passages,
-        has_file=Path(record.get("path", "")).is_file())
+        has_file=servable_file(record, uploads or km.settings.store.data_dir / "files",
+                               coordinator=coordinator) is not None)
 
 
-def _file(km: Kennismakelaar, doc_id: str) -> File:
+def _file(km: Kennismakelaar, doc_id: str, uploads: Path, *, coordinator: bool) -> File:
     record = km.catalog().document(doc_id)
-    path = Path(record.get("path", "")) if record else None
-    if record is None or path is None or not path.is_file():
-        raise NotFoundError(f"Het bestand van document {doc_id!r} is er niet (meer).")
+    path = servable_file(record, uploads, coordinator=coordinator) if record else None
+    if record is None or path is None:
+        raise NotFoundError(f"Het bestand van document {doc_id!r} is er niet (meer), of wordt niet gedeeld.")
     fmt = record.get("format", "")
     return File(path=path, filename=path.name, media_type=MEDIA.get(fmt, "application/octet-stream"),
                 content_disposition_type="attachment")
@@ -133,7 +154,7 @@ def _remove(km: Kennismakelaar, document_id: str, uploads: Path) -> s.DeletedOut
     record = km.catalog().document(doc_id)
     if record is None:
         raise NotFoundError(f"Document {doc_id!r} bestaat niet.")
-    km.catalog().delete_document(doc_id)
+    km.ingestor().remove_document(doc_id)  # with a tombstone: its unchanged file does not bring it back
     path = Path(record.get("path", ""))
     removed_file = 0
     if path.is_file() and path.parent == uploads:  # an upload: its file goes too

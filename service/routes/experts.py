@@ -15,6 +15,7 @@ from service import schemas as s
 from service.auth import coordinator_guard, is_coordinator
 from service.container import Kennismakelaar
 from service.errors import NotFoundError, ValidationError
+from service.ratelimit import limited
 from service.routes.deps import COORDINATOR, errors
 
 
@@ -24,7 +25,8 @@ class ExpertController(Controller):
 
     path = "/api/experts/{expert_id:str}"
 
-    @get(sync_to_thread=True, responses=errors(404), summary="Een expertprofiel met zijn documenten")
+    @get(sync_to_thread=True, responses=errors(404, 429), guards=[limited("public")],
+         summary="Een expertprofiel met zijn documenten")
     def profile(self, request: Request, km: Kennismakelaar, expert_id: str) -> s.ExpertProfileOut:
         return profile_view(km, expert_id, coordinator=is_coordinator(request))
 

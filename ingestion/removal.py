@@ -1,0 +1,182 @@
+"""Removing a person on request, completely: from every place the store holds them.
+
+What goes, in this order:
+1. keyed markers (HMAC with the service's secret) of the person's id, name, initial form and e-mail
+   address: written *first*, so an ingest that is running now sees them after its commit and scrubs again;
+2. their name and id in every document's people, authors and participants, and in titles;
+3. every passage, section heading, other person's profile text, asked question and upload report that
+   names them: the name is replaced by "[naam verwijderd]" and the passage is embedded again (dense and
+   BM25), so neither retriever finds it by the name; the vectors of the old texts leave the embedding cache;
+4. feedback given on them, and their profile.
+Documents that named them keep serving their passages (redacted) but no longer their original file.
+
+The same scrub runs with markers only (no names) after an import and over a document ingested while a
+removal ran (``Remover.scrub``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ingestion.embed import Embedder
+from ingestion.models import Chunk
+from ingestion.names import email_key, name_key, name_variants, redact
+from ingestion.sparse import DutchBm25
+from ingestion.store.catalog import CHUNKS, EXPERTS, QUESTIONS, Catalog
+from ingestion.store.types import DENSE, SPARSE, Filter, Point
+from service.errors import NotFoundError
+
+Marked = Callable[[str], bool]
+_BATCH = 64
+
+
+@dataclass
+class Scrubbed:
+    documents: int = 0
+    passages: int = 0
+    questions: int = 0
+    profiles: int = 0
+    jobs: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+class Remover:
+    def __init__(self, catalog: Catalog, embedder: Embedder, bm25: DutchBm25,
+                 profile_text: Callable[[dict[str, Any]], str]) -> None:
+        self.catalog = catalog
+        self.embedder = embedder
+        self.bm25 = bm25
+        self.profile_text = profile_text
+
+    def forget_person(self, expert_id: str) -> dict[str, int]:
+        """Remove one person everywhere; returns what was touched (counts only, no names)."""
+        expert = self.catalog.expert(expert_id)
+        if expert is None:
+            raise NotFoundError(f"Expert {expert_id!r} bestaat niet.")
+        keys = person_keys(expert)
+        self.catalog.forget(sorted(keys))  # first: see the module's docstring
+        done = self.scrub(keys.__contains__)
+        self.catalog.delete_experts([expert_id])
+        self.catalog.delete_feedback_on("expert", expert_id)
+        return {"profiles": 1, **done.as_dict()}
+
+    def marked_by_markers(self, forgotten: frozenset[str] | None = None) -> Marked:
+        """``is_marked`` for the stored markers: a key is marked when its keyed hash is one of them."""
+        markers = self.catalog.forgotten() if forgotten is None else forgotten
+        keyed = self.catalog.ledger.keyed
+        return lambda key: bool(markers) and keyed(key) in markers
+
+    def scrub(self, marked: Marked, documents: Sequence[str] | None = None) -> Scrubbed:
+        """Take every marked name out of the store (of ``documents`` only, when given)."""
+        done = Scrubbed()
+        withheld = self._documents(marked, documents, done)
+        withheld |= self._passages(marked, documents, done)
+        for doc_id in withheld:
+            self.catalog.withhold_file(doc_id)
+        if documents is None:
+            self._questions(marked, done)
+            self._profiles(marked, done)
+            self._jobs(marked, done)
+        return done
+
+    # --- the parts -----------------------------------------------------------------------------------
+
+    def _documents(self, marked: Marked, only: Sequence[str] | None, done: Scrubbed) -> set[str]:
+        touched = set()
+        flt = Filter.where(document_id=list(only)) if only is not None else None
+        for record in list(self.catalog.documents(filter=flt)):
+            clean = {"people": [k for k in record.get("people", []) if not marked(k)],
+                     "authors": [n for n in record.get("authors", []) if not marked(name_key(n))],
+                     "participants": [n for n in record.get("participants", []) if not marked(name_key(n))],
+                     "title": redact(record.get("title", ""), marked)[0]}
+            if any(clean[k] != record.get(k, [] if k != "title" else "") for k in clean):
+                self.catalog.update_document(record["document_id"], clean)
+                touched.add(record["document_id"])
+        done.documents += len(touched)
+        return touched
+
+    def _passages(self, marked: Marked, only: Sequence[str] | None, done: Scrubbed) -> set[str]:
+        touched: set[str] = set()
+        flt = Filter.where(document_id=list(only)) if only is not None else None
+        batch: list[tuple[Any, dict[str, Any], str]] = []
+        for hit in self.catalog.store.scroll(CHUNKS, filter=flt):
+            p = hit.payload
+            text, n_text = redact(p.get("text", ""), marked)
+            title, n_title = redact(p.get("title", ""), marked)
+            section = [redact(s, marked)[0] for s in p.get("section", [])]
+            people = [k for k in p.get("people", []) if not marked(k)]
+            if not (n_text or n_title or section != p.get("section", []) or people != p.get("people", [])):
+                continue
+            old = Chunk(p["document_id"], p.get("chunk_index", 0), p.get("text", ""), tuple(p.get("section", [])),
+                        title=p.get("title", "")).context_text()
+            batch.append((hit, {**p, "text": text, "title": title, "section": section, "people": people}, old))
+            touched.add(p["document_id"])
+            if len(batch) >= _BATCH:
+                self._rewrite_passages(batch)
+                done.passages += len(batch)
+                batch = []
+        if batch:
+            self._rewrite_passages(batch)
+            done.passages += len(batch)
+        return touched
+
+    def _rewrite_passages(self, batch: list[tuple[Any, dict[str, Any], str]]) -> None:
+        texts = [Chunk(p["document_id"], p.get("chunk_index", 0), p["text"], tuple(p["section"]),
+                       title=p["title"]).context_text() for _, p, _ in batch]
+        vectors = self.embedder.embed_documents(texts)
+        self.catalog.rewrite(CHUNKS, [
+            Point(hit.id, payload, dense={DENSE: vectors[i]}, sparse={SPARSE: self.bm25.embed_document(texts[i])})
+            for i, (hit, payload, _) in enumerate(batch)])
+        _evict(self.embedder, [old for _, _, old in batch])
+
+    def _questions(self, marked: Marked, done: Scrubbed) -> None:
+        for hit in list(self.catalog.store.scroll(QUESTIONS)):
+            text, n = redact(hit.payload.get("text", ""), marked)
+            if n:
+                self.catalog.rewrite(QUESTIONS, [Point(hit.id, {**hit.payload, "text": text},
+                                                       dense={DENSE: self.embedder.embed_query(text)})])
+                done.questions += 1
+
+    def _profiles(self, marked: Marked, done: Scrubbed) -> None:
+        for hit in list(self.catalog.store.scroll(EXPERTS)):
+            p = hit.payload
+            if marked(name_key(p.get("expert_id", ""))) or marked(name_key(p.get("name", ""))):
+                continue  # the person themselves: their profile is deleted
+            expertise, n = redact(p.get("expertise", ""), marked)
+            if n:
+                payload = {**p, "expertise": expertise}
+                text = self.profile_text(payload)
+                vector = self.embedder.embed_documents([text])[0]
+                self.catalog.rewrite(EXPERTS, [Point(hit.id, payload, dense={DENSE: vector},
+                                                     sparse={SPARSE: self.bm25.embed_document(text)})])
+                done.profiles += 1
+
+    def _jobs(self, marked: Marked, done: Scrubbed) -> None:
+        for job in list(self.catalog.ledger.all("job")):
+            errors = [{k: redact(str(v), marked)[0] for k, v in e.items()} for e in job.get("errors", [])]
+            if errors != job.get("errors", []):
+                self.catalog.ledger.put("job", job["key"], {**_plain(job), "errors": errors})
+                done.jobs += 1
+
+
+def person_keys(expert: dict[str, Any]) -> set[str]:
+    """Every key under which a person may be found: id, name (in full and with an initial), e-mail."""
+    keys = {name_key(expert.get("expert_id", "")), *name_variants(expert.get("name", "")),
+            *expert.get("keys", [])}
+    if expert.get("email"):
+        keys.add(email_key(expert["email"]))
+    return {k for k in keys if k}
+
+
+def _plain(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in ("kind", "key", "at")}
+
+
+def _evict(embedder: Embedder, texts: Sequence[str]) -> None:
+    evict = getattr(embedder, "evict", None)
+    if evict is not None:
+        evict(texts)

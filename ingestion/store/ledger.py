@@ -1,0 +1,114 @@
+"""Small records that exist only in the store and must hold across requests and worker processes.
+
+Each fact is its own point, so no worker ever reads, changes and writes back a shared record (which loses
+updates once two workers share a Qdrant server):
+
+- ``forgotten``: a keyed hash (HMAC with the service's secret) of a removed person's name or id;
+- ``deleted``: a document a coordinator deleted, with the content hash it had (a tombstone);
+- ``feedback``: one helpful/unhelpful mark per (question, result) — its id is derived from the three, so
+  marking twice replaces the mark and never counts it twice;
+- ``hit``: one request of one client in a rate-limit bucket (sliding window, shared by all workers);
+- ``job``: the progress of an upload, readable by every worker.
+
+Clients and names never appear in clear: buckets and markers are keyed hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from ingestion.store.base import Store
+from ingestion.store.types import CollectionSpec, Filter, Point, Range
+
+LEDGER = "ledger"
+SPEC = CollectionSpec(LEDGER, indexes={"kind": "keyword", "key": "keyword", "at": "float",
+                                        "question_id": "keyword", "item_type": "keyword", "item_id": "keyword"})
+_SWEEP_EVERY = 500  # hits between two sweeps of expired hits (per process)
+_KEEP_HITS = 24 * 3600.0  # the longest window any limit uses
+
+
+class Ledger:
+    """Typed access to the ledger collection on any ``Store``."""
+
+    def __init__(self, store: Store, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("the ledger key must be at least 16 bytes")
+        self.store = store
+        self._key = key
+        self._hits = 0
+
+    def keyed(self, text: str, purpose: str = "forget") -> str:
+        """A keyed hash of ``text``: stable for one secret, useless to anyone without it.
+
+        >>> a, b = Ledger(store=None, key=b"0" * 32), Ledger(store=None, key=b"1" * 32)  # type: ignore[arg-type]
+        >>> a.keyed("anna de vries") == a.keyed("anna de vries") != b.keyed("anna de vries")
+        True
+        """
+        return hmac.new(self._key, f"{purpose}:{text}".encode(), hashlib.sha256).hexdigest()
+
+    # --- generic -------------------------------------------------------------------------------------
+
+    def put(self, kind: str, key: str, payload: dict[str, Any], *, point_id: str | None = None) -> str:
+        pid = point_id or f"{kind}:{key}"
+        self.store.upsert(LEDGER, [Point(pid, {**payload, "kind": kind, "key": key, "at": time.time()})])
+        return pid
+
+    def get(self, kind: str, key: str) -> dict[str, Any] | None:
+        found = self.store.retrieve(LEDGER, [f"{kind}:{key}"])
+        return found[0].payload if found else None
+
+    def remove(self, kind: str, keys: Iterable[str]) -> None:
+        ids = [f"{kind}:{k}" for k in keys]
+        if ids:
+            self.store.delete(LEDGER, ids=ids)
+
+    def all(self, kind: str, **where: str) -> Iterator[dict[str, Any]]:
+        return (h.payload for h in self.store.scroll(LEDGER, filter=Filter.where(kind=kind, **where)))
+
+    def count(self, kind: str) -> int:
+        return self.store.count(LEDGER, filter=Filter.where(kind=kind))
+
+    # --- removed people ------------------------------------------------------------------------------
+
+    def forget(self, name_keys: Sequence[str]) -> list[str]:
+        """Remember that these name keys belong to a person removed on request; returns the markers."""
+        markers = [self.keyed(k) for k in name_keys]
+        if markers:
+            now = time.time()
+            self.store.upsert(LEDGER, [Point(f"forgotten:{m}", {"kind": "forgotten", "key": m, "at": now})
+                                       for m in markers])
+        return markers
+
+    def unforget(self, name_keys: Sequence[str]) -> None:
+        self.remove("forgotten", [self.keyed(k) for k in name_keys])
+
+    def forgotten(self) -> frozenset[str]:
+        return frozenset(p["key"] for p in self.all("forgotten"))
+
+    # --- rate limits ---------------------------------------------------------------------------------
+
+    def hits(self, bucket: str, window: float, *, now: float | None = None) -> list[float]:
+        """When the requests in ``bucket`` during the last ``window`` seconds were made (oldest first)."""
+        now = time.time() if now is None else now
+        flt = Filter.where(kind="hit", key=bucket).and_(Filter(must=(Range("at", gte=now - window),)))
+        return sorted(float(h.payload["at"]) for h in self.store.scroll(LEDGER, filter=flt, fields=["at"]))
+
+    def hit(self, bucket: str, *, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        self.store.upsert(LEDGER, [Point(str(uuid.uuid4()), {"kind": "hit", "key": bucket, "at": now})])
+        self._hits += 1
+        if self._hits % _SWEEP_EVERY == 0:
+            self.sweep_hits(now=now)
+
+    def clear_hits(self, bucket: str) -> None:
+        self.store.delete(LEDGER, filter=Filter.where(kind="hit", key=bucket))
+
+    def sweep_hits(self, *, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        self.store.delete(LEDGER, filter=Filter.where(kind="hit").and_(
+            Filter(must=(Range("at", lte=now - _KEEP_HITS),))))
