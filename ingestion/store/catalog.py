@@ -112,9 +112,12 @@ class Catalog:
         self._check_key()
 
     def _check_key(self) -> None:
-        """Markers of removed people made with one secret are blind to another: refuse a mismatch loudly."""
+        """Markers of removed people made with one secret are blind to another: once there are any, refuse a
+        change of secret loudly."""
         check = hmac.new(self._marker_key, b"kennismakelaar-keycheck", hashlib.sha256).hexdigest()
         found = self.store.retrieve(META, [_KEYCHECK_ID])
+        if found and found[0].payload.get("check") != check and self.ledger.count("forgotten") == 0:
+            found = []  # nothing was keyed with the old secret yet: the new one may simply take over
         if not found:
             self.store.upsert(META, [Point(_KEYCHECK_ID, {"check": check})])
         elif found[0].payload.get("check") != check:
