@@ -11,11 +11,13 @@ import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
 from ingestion.models import DocumentMeta, SourceFile
 from ingestion.names import as_list
+from ingestion.safe_yaml import load_yaml_strict
 from ingestion.taxonomy import Taxonomy
 from service.errors import CorruptFileError, MetadataError
 
@@ -57,7 +59,7 @@ def read_sidecar(path: Path) -> dict[str, Any]:
 
 def _load_mapping(text: str, source: str, what: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml_strict(text)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" (regel {where.line + 1})" if where else ""
@@ -82,8 +84,8 @@ def build_meta(raw: dict[str, Any], taxonomy: Taxonomy, source: str = "") -> Doc
         kind=(_text(raw.get("kind")) or "").lower() or None,
         authors=as_list(raw.get("authors") or raw.get("author")),
         participants=as_list(raw.get("participants")),
-        url=_text(raw.get("url")),
     )
+    meta.url = _url(raw.get("url"), meta)
     meta.date = _date(raw.get("date"), meta, source)
     for key, resolve, target in (("ateliers", taxonomy.resolve_atelier, meta.ateliers),
                                  ("themes", taxonomy.resolve_theme, meta.themes)):
@@ -101,6 +103,27 @@ def _text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def _url(value: Any, meta: DocumentMeta) -> str | None:
+    """A web address (http or https) to link to; anything else (``javascript:``, ``file:``, ...) is dropped.
+
+    >>> m = DocumentMeta()
+    >>> _url("https://example.org/verslag", m), _url("javascript:alert(1)", m), m.warnings
+    ('https://example.org/verslag', None, ["url 'javascript:alert(1)' genegeerd (alleen http- en https-adressen)"])
+    """
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname \
+            or any(c.isspace() or ord(c) < 32 for c in text):
+        meta.warnings.append(f"url {text[:200]!r} genegeerd (alleen http- en https-adressen)")
+        return None
+    return text
 
 
 def _date(value: Any, meta: DocumentMeta, source: str) -> str | None:

