@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ingestion.embed import Embedder
+from ingestion.names import redact
 from ingestion.sparse import DutchBm25
 from ingestion.store.catalog import Catalog
 from ingestion.store.types import Filter, MatchAny
@@ -151,11 +152,21 @@ class Broker:
         bridges = self._bridges(question, placement, page, found, passages)
         question_id = None
         if record:
-            question_id = self.questions.record(text, question.dense, atelier=placement.atelier,
+            kept, vector = self._without_removed_people(text, question.dense)
+            question_id = self.questions.record(kept, vector, atelier=placement.atelier,
                                                 atelier_inferred=placement.inferred, best_score=page.best_score,
                                                 role=role)
         return Answer(question_id, text, placement.atelier, placement.inferred, page.results, found, bridges,
                       page.best_score, hidden)
+
+    def _without_removed_people(self, text: str, vector: np.ndarray) -> tuple[str, np.ndarray]:
+        """A question that names a person removed on request is kept without the name (and re-embedded)."""
+        forgotten = self.catalog.forgotten()
+        if not forgotten:
+            return text, vector
+        keyed = self.catalog.ledger.keyed
+        kept, n = redact(text, lambda key: keyed(key) in forgotten)
+        return (kept, self.embedder.embed_query(kept)) if n else (text, vector)
 
     def _bridges(self, question: Encoded, placement: Placement, page: SearchPage, people: list[ExpertMatch],
                  passages: list[Passage]) -> list[dict[str, Any]]:
