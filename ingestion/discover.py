@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingestion.models import SourceFile
-from service.errors import FileRejected, FileTooLargeError, UnreadableFileError, UnsupportedFileError
+from service.errors import (
+    FileRejected,
+    FileTooLargeError,
+    UnreadableFileError,
+    UnsafeFileError,
+    UnsupportedFileError,
+)
 
 DOCUMENT_FORMATS = frozenset({"pdf", "docx", "pptx", "html", "htm", "md", "markdown", "txt", "eml", "epub",
                               "odt"})
@@ -73,6 +79,10 @@ def os_reason(exc: OSError) -> str:
 def _classify(file: Path, base: Path, max_bytes: int, found: Discovery) -> None:
     rel = file.relative_to(base).as_posix() if file.is_relative_to(base) else file.name
     ext = file.suffix.lower().lstrip(".")
+    if file.is_symlink():  # it may point anywhere (/etc, another user's files): only real files inside the root
+        found.rejected.append(UnsafeFileError(f"{rel}: is een symbolische link en wordt overgeslagen.", path=str(file),
+                                              hint="Kopieer het bestand zelf in de map als het erbij hoort."))
+        return
     if ext in ("yaml", "yml") and "." in file.stem and file.with_name(file.stem).is_file():
         return  # a sidecar: read together with its document
     try:

@@ -25,6 +25,7 @@ import numpy as np
 from ingestion.chunk import chunk_elements
 from ingestion.discover import Discovery, discover, os_reason
 from ingestion.embed import Embedder
+from ingestion.isolation import IsolatedParser
 from ingestion.metadata import FRONT_MATTER_FORMATS, build_meta, decode_text, read_sidecar, split_front_matter
 from ingestion.models import Document, Expert, SourceFile
 from ingestion.names import name_key, name_variants, redact
@@ -90,7 +91,8 @@ class Ingestor:
     """Runs the pipeline against one catalog with one embedder."""
 
     def __init__(self, catalog: Catalog, embedder: Embedder, taxonomy: Taxonomy, *, bm25: DutchBm25 | None = None,
-                 chunk_tokens: int = 200, max_bytes: int = 50 * 1024 * 1024, exclude: Sequence[Path] = ()) -> None:
+                 chunk_tokens: int = 200, max_bytes: int = 50 * 1024 * 1024, exclude: Sequence[Path] = (),
+                 parser: Parser | IsolatedParser | None = None) -> None:
         if chunk_tokens < 20:
             raise ValueError("chunk_tokens must be at least 20")
         self.catalog = catalog
@@ -101,7 +103,8 @@ class Ingestor:
         self.chunk_tokens = min(chunk_tokens, embedder.max_tokens * 3 // 5)
         self.max_bytes = max_bytes
         self.exclude = tuple(exclude)
-        self.parser = Parser(token_cost=embedder.token_count)
+        # the service and the CLI pass an ``IsolatedParser`` (a worker process with time and memory limits)
+        self.parser = parser or Parser(token_cost=embedder.token_count)
         self._term_vectors: dict[str, np.ndarray] = {}
         self._settings_hash = hashlib.sha256(json.dumps(
             [PIPELINE_VERSION, self.chunk_tokens, BM25_IDENTITY, taxonomy.to_dict()], sort_keys=True).encode()

