@@ -73,8 +73,9 @@ class Remover:
     def scrub(self, marked: Marked, documents: Sequence[str] | None = None) -> Scrubbed:
         """Take every marked name out of the store (of ``documents`` only, when given)."""
         done = Scrubbed()
-        withheld = self._documents(marked, documents, done)
-        withheld |= self._passages(marked, documents, done)
+        # passages first: their old texts (titles included) must be known to leave the embedding cache
+        withheld = self._passages(marked, documents, done)
+        withheld |= self._documents(marked, documents, done)
         for doc_id in withheld:
             self.catalog.withhold_file(doc_id)
         if documents is None:
