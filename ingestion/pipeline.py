@@ -173,9 +173,12 @@ class Ingestor:
         raw, body_hash = self._raw_metadata(source)
         meta = build_meta(raw, self.taxonomy, source.relpath)
         forgotten = self.catalog.forgotten()
+        names_removed = 0  # mentions of people removed on request: the original file is then not served
         if forgotten:  # people removed on request stay removed, whatever the source files say
+            named = len(meta.authors) + len(meta.participants)
             meta.authors = [n for n in meta.authors if not self.catalog.is_forgotten(n, forgotten)]
             meta.participants = [n for n in meta.participants if not self.catalog.is_forgotten(n, forgotten)]
+            names_removed = named - len(meta.authors) - len(meta.participants)
         doc_id = meta.id or source.relpath
         if doc_id in owners and owners[doc_id] != str(source.path):
             raise MetadataError(f"{source.relpath}: document-id {doc_id!r} wordt ook gebruikt door "
@@ -197,8 +200,10 @@ class Ingestor:
         title = _title(meta.title, parsed, source)
         if forgotten:  # names of people removed on request do not come back with a new version of the file
             marked = self._marked(forgotten)
-            elements = [replace(e, text=redact(e.text, marked)[0]) for e in elements]
-            title = redact(title, marked)[0]
+            redacted = [redact(e.text, marked) for e in elements]
+            elements = [replace(e, text=text) for e, (text, _) in zip(elements, redacted, strict=True)]
+            title, n = redact(title, marked)
+            names_removed += n + sum(n for _, n in redacted)
         doc = Document(id=doc_id, title=title, source=source_name or source.relpath,
                        format=source.extension, meta=meta, elements=elements, content_hash=content_hash,
                        pages=parsed.pages)
@@ -218,6 +223,8 @@ class Ingestor:
             for i, c in enumerate(chunks)])
         record = document_record(doc, chunks=len(chunks), root=str(source.root), path=str(stored_at or source.path),
                                  size=source.size)
+        if names_removed:
+            record["file_withheld"] = True
         self.catalog.commit_document(record, doc_vector)
         if deleted is not None:
             self.catalog.lift_tombstone(doc_id)

@@ -125,6 +125,9 @@ def access_log(app: ASGIApp) -> ASGIApp:
 
         try:
             await app(scope, receive, capture)
+        except Exception as exc:  # answered further out (the CSRF check's 403): log that status, not a 500
+            status = getattr(exc, "status_code", 500)
+            raise
         finally:
             log.info("%s %s %s %.0fms", scope.get("method"), route_of(scope), status,
                      (time.perf_counter() - started) * 1000)

@@ -53,6 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="wat er in de opslag staat")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("export", help="back-up: wat alleen in de opslag staat naar een nieuwe map schrijven")
+    p.add_argument("dir", type=Path, metavar="DIR", help="een nieuwe of lege map")
+    p.add_argument("--json", action="store_true", help="samenvatting als JSON")
+
+    p = sub.add_parser("import", help="een export terugzetten (na het opnieuw opnemen van de bestanden)")
+    p.add_argument("dir", type=Path, metavar="DIR", help="de map van 'kennismakelaar export'")
+    p.add_argument("--json", action="store_true", help="samenvatting als JSON")
+
     p = sub.add_parser("serve", help="de webdienst starten")
     p.add_argument("--host", default=None, help="standaard KM_HOST (127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="standaard KM_PORT (8000)")
@@ -264,7 +272,42 @@ def _serve(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"ingest": _ingest, "search": _search, "experts": _experts, "status": _status, "serve": _serve}
+# --- export and import (service.backup) -----------------------------------------------------------------
+
+
+def _export(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from service.backup import export_store
+
+    _print_backup(export_store(km, args.dir), "exported", args.json, out)
+    return EXIT_OK
+
+
+def _import(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from service.backup import import_store
+
+    _print_backup(import_store(km, args.dir), "imported", args.json, out)
+    return EXIT_OK
+
+
+def _print_backup(summary: dict[str, Any], key: str, as_json: bool, out: TextIO) -> None:
+    if as_json:
+        print(json.dumps({k: v for k, v in summary.items() if k != "labels"}, ensure_ascii=False), file=out)
+        return
+    print(f"{'Geëxporteerd naar' if key == 'exported' else 'Teruggezet uit'} {summary['dir']} "
+          f"(model {summary['model']}, export van {summary['exported_at']}):", file=out)
+    for name, n in summary[key].items():
+        print(f"  {n:>7}  {summary['labels'].get(name, name)}", file=out)
+    print(f"  {sum(summary[key].values()):>7}  totaal", file=out)
+    if key == "imported":
+        scrubbed = sum(summary["scrubbed"].values())
+        print(f"Opnieuw toegepast: {summary['documents_deleted']} verwijderde documenten, "
+              f"{summary['profiles_deleted']} profielen van verwijderde personen, {scrubbed} plaatsen opgeschoond"
+              + ("; profielen en vragen opnieuw ingebed (ander model)" if summary["reembedded"] else "") + ".",
+              file=out)
+
+
+_COMMANDS = {"ingest": _ingest, "search": _search, "experts": _experts, "status": _status, "serve": _serve,
+             "export": _export, "import": _import}
 
 
 if __name__ == "__main__":
