@@ -80,7 +80,8 @@ def _classify(file: Path, base: Path, max_bytes: int, found: Discovery) -> None:
     rel = file.relative_to(base).as_posix() if file.is_relative_to(base) else file.name
     ext = file.suffix.lower().lstrip(".")
     if file.is_symlink():  # it may point anywhere (/etc, another user's files): only real files inside the root
-        found.rejected.append(UnsafeFileError(f"{rel}: is een symbolische link en wordt overgeslagen.", path=str(file),
+        what = "is een symbolische link" if file.exists() else "bestaat niet (een gebroken symbolische link)"
+        found.rejected.append(UnsafeFileError(f"{rel}: {what} en wordt overgeslagen.", path=str(file),
                                               hint="Kopieer het bestand zelf in de map als het erbij hoort."))
         return
     if ext in ("yaml", "yml") and "." in file.stem and file.with_name(file.stem).is_file():
