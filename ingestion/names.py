@@ -70,7 +70,7 @@ def email_key(address: str) -> str:
 
 
 def redact(text: str, is_marked: Callable[[str], bool]) -> tuple[str, int]:
-    """Replace every name (1 to 6 words, any case, accents, dashes) and e-mail address for which
+    """Replace every name (2 to 6 words, any case, accents, dashes) and e-mail address for which
     ``is_marked(key)`` holds by ``[naam verwijderd]``; returns the text and the number of replacements.
     ``is_marked`` sees only keys, so the caller can hold hashes instead of names.
 
@@ -83,7 +83,9 @@ def redact(text: str, is_marked: Callable[[str], bool]) -> tuple[str, int]:
     i = 0
     while i < len(words):
         end = None
-        for n in range(min(MAX_NAME_WORDS, len(words) - i), 0, -1):  # the longest name first
+        # the longest name first, and never one word: an id such as "1" or a first name alone must not
+        # take every "artikel 1" or every namesake with it
+        for n in range(min(MAX_NAME_WORDS, len(words) - i), 1, -1):
             group = words[i:i + n]
             if any(not _JOIN.fullmatch(text[a.end():b.start()]) for a, b in itertools.pairwise(group)):
                 continue

@@ -30,12 +30,12 @@ from ingestion.metadata import FRONT_MATTER_FORMATS, build_meta, decode_text, re
 from ingestion.models import Document, Expert, SourceFile
 from ingestion.names import name_key, name_variants, redact
 from ingestion.parse import Parsed, Parser
-from ingestion.profiles import EDITABLE, load_profiles, merge_profile
+from ingestion.profiles import EDITABLE, load_profiles, merge_profile, same_value
 from ingestion.records import chunk_payload, document_record, expert_payload, infer_terms, mean_vector
 from ingestion.removal import Remover
 from ingestion.sparse import IDENTITY as BM25_IDENTITY
 from ingestion.sparse import DutchBm25
-from ingestion.store.catalog import Catalog
+from ingestion.store.catalog import QUESTIONS, Catalog
 from ingestion.store.types import DENSE, SPARSE, Point
 from ingestion.taxonomy import Taxonomy
 from service.errors import EmptyFileError, FileRejected, MetadataError, UnreadableFileError
@@ -300,6 +300,7 @@ class Ingestor:
         warnings = list(loaded.warnings)
         conflicts: list[dict[str, str]] = []
         unchanged = added = 0
+        stored_before: set[str] = set()
         forgotten = self.catalog.forgotten()
         for expert in loaded.experts:
             if self.catalog.is_forgotten(expert.id, forgotten) or self.catalog.is_forgotten(expert.name, forgotten):
@@ -312,6 +313,8 @@ class Ingestor:
             file_hash = hashlib.sha256(json.dumps(
                 [PIPELINE_VERSION, expert.__dict__, str(source.root)], sort_keys=True).encode()).hexdigest()[:32]
             existing = self.catalog.expert(expert.id)
+            if existing:
+                stored_before.add(expert.id)
             if existing and existing.get("profile_hash") == file_hash:
                 unchanged += 1  # the file did not change: whatever a coordinator changed since stays
                 continue
@@ -320,8 +323,19 @@ class Ingestor:
             conflicts.extend({"file": source.relpath, "person": expert.id, "field": f} for f in left)
             added += existing is None
             writes.append((merged, file_hash, edited))
-        for merged, file_hash, edited in writes:
+        for merged, file_hash, _ in writes:
+            # read again right before writing: a coordinator may have edited (or removed) them meanwhile
+            fresh = self.catalog.expert(merged.id)
+            if fresh is None and merged.id in stored_before:
+                continue  # removed in the service while this file was read
+            edited = list(fresh.get("edited", [])) if fresh else []
+            merged, _ = merge_profile(merged, fresh or {}, edited)
             self._write_expert(merged, root=str(source.root), profile_hash=file_hash, edited=edited, report=report)
+        if writes and self.catalog.forgotten() - forgotten:  # a removal ran meanwhile: it wins
+            now_forgotten = self.catalog.forgotten()
+            gone = [m.id for m, _, _ in writes if self.catalog.is_forgotten(m.id, now_forgotten)
+                    or self.catalog.is_forgotten(m.name, now_forgotten)]
+            self.catalog.delete_experts(gone)
         status = "added" if added else "updated" if writes else "unchanged"
         warnings.extend(f"{c['person']}: veld '{c['field']}' is in de dienst aangepast; de waarde uit het bestand "
                         "is niet overgenomen" for c in conflicts)
@@ -353,12 +367,25 @@ class Ingestor:
             changed = list(EDITABLE)
             self._write_expert(expert, root=API_ROOT, profile_hash="", edited=changed)
             return changed
-        changed = [f for f in EDITABLE if getattr(expert, f) != existing.get(f, type(getattr(expert, f))())]
+        changed = [f for f in EDITABLE if not same_value(getattr(expert, f),
+                                                         existing.get(f, type(getattr(expert, f))()))]
         edited = sorted({*existing.get("edited", []), *changed})
         kept = replace(expert, source=existing.get("source") or expert.source)
         self._write_expert(kept, root=existing.get("root", API_ROOT), profile_hash=existing.get("profile_hash", ""),
                            edited=edited)
         return changed
+
+    def restore(self, profiles: Sequence[dict[str, Any]], questions: Sequence[dict[str, Any]]) -> None:
+        """After a recreate: write back the profiles made or edited in the service and the question log,
+        embedded by the current model (``Catalog.carry_over``)."""
+        for p in profiles:
+            expert = Expert(**{f: p[f] for f in EDITABLE if f in p}, id=p["expert_id"],
+                            source=p.get("source", ""))
+            self._write_expert(expert, root=p.get("root", API_ROOT), profile_hash=p.get("profile_hash", ""),
+                               edited=p.get("edited", []))
+        for q in questions:
+            self.catalog.rewrite(QUESTIONS, [Point(q["question_id"], q,
+                                                   dense={DENSE: self.embedder.embed_query(q["text"])})])
 
     def forget_expert(self, expert_id: str) -> dict[str, int]:
         """Remove a person completely (``ingestion.removal``)."""

@@ -127,5 +127,16 @@ def merge_profile(incoming: Expert, stored: dict[str, Any], edited: Sequence[str
     (False, 'onderzoeker', ['consent'])
     """
     values = {f: stored[f] for f in edited if f in EDITABLE and f in stored}
-    conflicts = [f for f, v in values.items() if getattr(incoming, f) != v]
+    conflicts = [f for f, v in values.items() if not same_value(getattr(incoming, f), v)]
     return replace(incoming, **values), conflicts
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equal, where lists (ateliers, themes) count as sets: their order is no edit.
+
+    >>> same_value(["a", "b"], ["b", "a"]), same_value("x", "y")
+    (True, False)
+    """
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return set(a) == set(b)
+    return bool(a == b)

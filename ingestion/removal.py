@@ -129,9 +129,14 @@ class Remover:
         texts = [Chunk(p["document_id"], p.get("chunk_index", 0), p["text"], tuple(p["section"]),
                        title=p["title"]).context_text() for _, p, _ in batch]
         vectors = self.embedder.embed_documents(texts)
+        # written back onto what is stored *now*: a passage a commit made live (or deleted) meanwhile keeps
+        # its state (or stays deleted); only the scrubbed fields and the vectors change
+        now = {h.id: h.payload for h in self.catalog.store.retrieve(CHUNKS, [hit.id for hit, _, _ in batch])}
+        scrubbed = ("text", "title", "section", "people")
         self.catalog.rewrite(CHUNKS, [
-            Point(hit.id, payload, dense={DENSE: vectors[i]}, sparse={SPARSE: self.bm25.embed_document(texts[i])})
-            for i, (hit, payload, _) in enumerate(batch)])
+            Point(hit.id, {**now[hit.id], **{k: payload[k] for k in scrubbed}}, dense={DENSE: vectors[i]},
+                  sparse={SPARSE: self.bm25.embed_document(texts[i])})
+            for i, (hit, payload, _) in enumerate(batch) if hit.id in now])
         _evict(self.embedder, [old for _, _, old in batch])
 
     def _questions(self, marked: Marked, done: Scrubbed) -> None:
@@ -165,7 +170,8 @@ class Remover:
 
 
 def person_keys(expert: dict[str, Any]) -> set[str]:
-    """Every key under which a person may be found: id, name (in full and with an initial), e-mail."""
+    """Every key under which a person may be found: id, name (in full and with an initial), e-mail. (In texts
+    only keys of two words or more are looked for: see ``ingestion.names.redact``.)"""
     keys = {name_key(expert.get("expert_id", "")), *name_variants(expert.get("name", "")),
             *expert.get("keys", [])}
     if expert.get("email"):

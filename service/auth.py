@@ -50,7 +50,7 @@ def is_coordinator(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
 
 def attempt_login(connection: ASGIConnection[Any, Any, Any, Any], token: str) -> bool:
     """Check ``token`` under the per-client lock-out (``service.ratelimit``): refused while locked out,
-    a failure counted, the count cleared on success."""
+    every failure counted."""
     limiter = connection.app.state.limiter
     client = client_of(connection)
     limiter.check("login", client, count=False)

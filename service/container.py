@@ -3,8 +3,7 @@
 The CLI and the web app both hold one ``Kennismakelaar``; tests build one with their own settings (and,
 where the model is not the subject, their own embedder).
 
->>> from service.keys import derive
-from service.settings import Settings
+>>> from service.settings import Settings
 >>> km = Kennismakelaar(Settings.from_env({"KM_DATA_DIR": "/tmp/km-doctest"}))
 >>> km.settings.embedding.model      # nothing is loaded yet
 'multilingual-e5-small'
@@ -82,8 +81,11 @@ class Kennismakelaar:
             if self._catalog is None or recreate:
                 catalog = Catalog(self.store, self.embedder.identity, self.embedder.dim,
                                   marker_key=derive(self.settings, "markers"))
+                kept = catalog.carry_over() if recreate else ([], [])
                 catalog.open(recreate=recreate)
                 self._catalog = catalog
+                if recreate:  # what exists only in the store comes back, embedded by the new model
+                    self.ingestor().restore(*kept)
             return self._catalog
 
     def ingestor(self) -> Ingestor:

@@ -109,7 +109,7 @@ class JobRunner:
                 self._save(job)
             job.status = "done"
         except Exception as exc:  # a job must end with a status, whatever happened
-            log.exception("ingest job failed: %s", type(exc).__name__)
+            log.error("ingest job failed: %s", type(exc).__name__)  # not its text: it may carry a path
             job.status = "failed"
             job.errors.append({"file": "", "message": "De verwerking is afgebroken door een interne fout."})
         finally:

@@ -45,12 +45,13 @@ class RateLimiter:
         limit = self.limits[name]
         now = time.time() if now is None else now
         ledger, bucket = self._ledger(), self._bucket(name, client)
+        if count:  # counted first, then checked: a burst of simultaneous requests cannot all slip through
+            ledger.hit(bucket, now=now)
         hits = ledger.hits(bucket, limit.window, now=now)
-        if len(hits) >= limit.per_window:
+        allowed = limit.per_window + (1 if count else 0)  # this request's own hit is among them
+        if len(hits) >= allowed:
             wait = hits[len(hits) - limit.per_window] + limit.window - now
             raise RateLimitedError(limit.message, retry_after=max(1, int(wait) + 1))
-        if count:
-            ledger.hit(bucket, now=now)
 
     def failed(self, name: str, client: str) -> None:
         """Count one failure (a wrong token) against ``client``."""

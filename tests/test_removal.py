@@ -118,7 +118,8 @@ def test_removing_a_person_leaves_no_trace_on_any_surface(fresh_samples, tmp_pat
 def test_the_markers_are_keyed_with_the_secret_and_keep_a_reingest_out(fresh_samples, tmp_path):
     from ingestion.names import name_key
 
-    with _client(fresh_samples, KM_SECRET_KEY="eerste-geheim-dat-lang-genoeg-is") as c:
+    own = (fresh_samples / "secret.key").read_text("ascii").strip()  # the store's secret, now given as a setting
+    with _client(fresh_samples, KM_SECRET_KEY=own) as c:
         c.delete(f"/api/experts/{PERSON}", headers=COORD)
         markers = c.app.state.km.catalog().forgotten()
         unkeyed = hashlib.sha256(f"kennismakelaar-forget:{name_key(NAME)}".encode()).hexdigest()

@@ -23,7 +23,7 @@ from tests.conftest import SAMPLES, make_settings
 pytestmark = pytest.mark.slow
 TOKEN = "trust-token"
 COORD = {"Authorization": f"Bearer {TOKEN}"}
-ENV = {"KM_COORDINATOR_TOKENS": TOKEN, "KM_SECRET_KEY": "een-lang-geheim-voor-de-tests-van-vertrouwen"}
+ENV = {"KM_COORDINATOR_TOKENS": TOKEN}  # the secret: the demo store's own secret.key
 
 
 @pytest.fixture
@@ -147,6 +147,26 @@ def test_a_document_deleted_in_the_service_stays_deleted_until_its_file_changes_
     assert [f["document_id"] for f in report["files"] if f["status"] == "added"] == [doc]
     _, report = _cli(data, "ingest", str(docs))  # the tombstone went with the comeback
     assert report["skipped"] == 0 and report["added"] == 0
+
+
+def test_a_recreate_keeps_what_exists_only_in_the_store(data):
+    """``ingest --recreate`` (after a model change) drops the vectors, not the coordinators' decisions."""
+    with _app(data) as c:
+        stored = c.app.state.km.catalog().expert("petra-huijts")
+        assert c.put("/api/experts/petra-huijts", json=_profile_body(stored, consent=False),
+                     headers=COORD).status_code == 200
+        assert c.delete("/api/experts/anna-de-vries", headers=COORD).status_code == 200
+        assert c.delete("/api/documents/verslag-2024-05-13-veerkracht", headers=COORD).status_code == 200
+        asked = c.post("/api/ask", json={"question": "Hoe bereik je ouders die regelingen laten liggen?"}).json()
+    code, report = _cli(data, "ingest", str(SAMPLES / "documenten"), str(SAMPLES / "experts"), "--recreate")
+    assert code == 0 and report["skipped"] == 1
+    with _app(data) as c:
+        catalog = c.app.state.km.catalog()
+        assert catalog.expert("petra-huijts")["consent"] is False
+        assert catalog.expert("anna-de-vries") is None
+        assert catalog.document("verslag-2024-05-13-veerkracht") is None
+        assert not [h for h in catalog.store.scroll(CHUNKS, fields=["text"]) if "Anna de Vries" in h.payload["text"]]
+        assert c.app.state.km.broker().questions.get(asked["question_id"])["text"].startswith("Hoe bereik je")
 
 
 # --- 3. uploads never lose a version -------------------------------------------------------------------------

@@ -48,8 +48,9 @@ def ask(request: Request, km: Kennismakelaar, data: Form) -> Template | Redirect
             raise ValidationError("Kies een rol uit de lijst.", field="role")
     except (ValidationError, RateLimitedError) as exc:
         return _ask_page(km, 429 if isinstance(exc, RateLimitedError) else 400, form=form, error=exc.message)
+    freshness = km.catalog().freshness()  # before asking: a removal meanwhile must void this answer
     answer = km.broker().ask(question, atelier=atelier, role=role)
-    request.app.state.answers.put(answer.question_id, km.catalog().freshness(), answer)
+    request.app.state.answers.put(answer.question_id, freshness, answer)
     return Redirect(f"/antwoord/{answer.question_id}", status_code=303)
 
 

@@ -90,9 +90,12 @@ class Catalog:
 
     def open(self, *, recreate: bool = False) -> None:
         """Create or open the collections; refuse a store built with another model or another secret."""
-        if recreate:
-            for spec in (*collection_specs(self.dim), CollectionSpec(META)):
-                self.store.drop(spec.name)
+        if recreate:  # the vectors go; the ledger (no vectors) and the key check stay: see ``carry_over``
+            for spec in collection_specs(self.dim):
+                if spec.name != LEDGER:
+                    self.store.drop(spec.name)
+            self.store.ensure(CollectionSpec(META))
+            self.store.delete(META, ids=[_META_ID, _GENERATION_ID])
         self.store.ensure(CollectionSpec(META))
         found = self.store.retrieve(META, [_META_ID])
         if found:
@@ -112,20 +115,31 @@ class Catalog:
         self._check_key()
 
     def _check_key(self) -> None:
-        """Markers of removed people made with one secret are blind to another: once there are any, refuse a
-        change of secret loudly."""
+        """Markers of removed people made with one secret are blind to another: a store opened with another
+        secret than the one it was made with is refused, before anything is keyed with the wrong one."""
         check = hmac.new(self._marker_key, b"kennismakelaar-keycheck", hashlib.sha256).hexdigest()
         found = self.store.retrieve(META, [_KEYCHECK_ID])
-        if found and found[0].payload.get("check") != check and self.ledger.count("forgotten") == 0:
-            found = []  # nothing was keyed with the old secret yet: the new one may simply take over
         if not found:
             self.store.upsert(META, [Point(_KEYCHECK_ID, {"check": check})])
         elif found[0].payload.get("check") != check:
             raise ConfigError(
                 "Deze opslag is gemaakt met een andere geheime sleutel (KM_SECRET_KEY): de markeringen van "
                 "verwijderde personen zouden niet meer werken.",
-                hint="Gebruik dezelfde KM_SECRET_KEY als bij het aanmaken (of het bestand secret.key in "
-                     "KM_DATA_DIR), op elke machine die deze opslag gebruikt.")
+                hint="Gebruik dezelfde KM_SECRET_KEY als bij het aanmaken, op elke machine en in elk proces dat "
+                     "deze opslag gebruikt (zonder KM_SECRET_KEY: de inhoud van secret.key in KM_DATA_DIR).")
+
+    def carry_over(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Before a recreate: the profiles made or edited in the service and the question log — they exist
+        only in the store and must survive a change of model (their vectors are made again after)."""
+        profiles, questions = [], []
+        if self.store.exists(EXPERTS):
+            self.store.ensure(CollectionSpec(EXPERTS))
+            profiles = [p for p in (h.payload for h in self.store.scroll(EXPERTS))
+                        if p.get("edited") or p.get("root") == "(api)"]
+        if self.store.exists(QUESTIONS):
+            self.store.ensure(CollectionSpec(QUESTIONS))
+            questions = [h.payload for h in self.store.scroll(QUESTIONS)]
+        return profiles, questions
 
     def built_with(self) -> dict[str, Any]:
         found = self.store.retrieve(META, [_META_ID])
@@ -240,8 +254,8 @@ class Catalog:
 
     def sweep_orphans(self, *, now: float | None = None) -> int:
         """Finish what a crash left: pending passages of a committed version go live; passages no committed
-        record claims are deleted — unless another writer may still be writing them (pending, recent, not
-        ours, on a store that others share)."""
+        record claims are deleted — unless another writer may still be at work on them (written by another
+        process in the last hour, on a store that others share)."""
         now = time.time() if now is None else now
         committed = {d["document_id"]: d["content_hash"]
                      for d in self.documents(fields=["document_id", "content_hash"])}
@@ -253,7 +267,8 @@ class Catalog:
                 if p.get("state") == PENDING:
                     finish.add((p["document_id"], p["content_hash"]))
                 continue
-            others = p.get("state") == PENDING and p.get("writer") != self.writer and not exclusive
+            # another writer's passage, written after ``committed`` was read or still pending: not ours to judge
+            others = p.get("writer") != self.writer and not exclusive
             if others and now - float(p.get("written_at") or 0) < ORPHAN_GRACE_SECONDS:
                 continue
             orphans.append(h.id)

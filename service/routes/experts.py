@@ -56,7 +56,8 @@ def profile_view(km: Kennismakelaar, expert_id: str, *, coordinator: bool) -> s.
         organization=expert.get("organization", ""), ateliers=expert.get("ateliers", []),
         themes=expert.get("themes", []), expertise=expert.get("expertise", ""), documents=docs,
         consent=expert.get("consent") if coordinator else None,
-        email=(expert.get("email") or None) if coordinator and expert.get("consent") else None)
+        # a coordinator edits the whole profile (a PUT replaces it): they see the address, consent or not
+        email=(expert.get("email") or None) if coordinator else None)
 
 
 def _save(km: Kennismakelaar, expert_id: str, data: s.ExpertIn) -> s.ExpertProfileOut:
