@@ -51,33 +51,28 @@ def is_open(question: Mapping[str, Any], threshold: float) -> bool:
 
 
 def cluster_vectors(vectors: np.ndarray, threshold: float) -> list[list[int]]:
-    """Average-linkage clustering: merge the closest pair while their mean similarity ≥ ``threshold``.
+    """Average-linkage clustering (UPGMA, SciPy): groups whose mean cosine similarity stays ≥ ``threshold``.
 
     >>> v = np.array([[1, 0], [0.99, 0.14], [0, 1]], dtype=float)
     >>> sorted(map(sorted, cluster_vectors(v / np.linalg.norm(v, axis=1, keepdims=True), 0.9)))
     [[0, 1], [2]]
     """
     n = len(vectors)
-    clusters = [[i] for i in range(n)]
     if n < 2:
-        return clusters
-    sim = vectors @ vectors.T
-    link = sim.copy()
-    np.fill_diagonal(link, -np.inf)
-    alive = list(range(n))
-    while len(alive) > 1:
-        sub = link[np.ix_(alive, alive)]
-        i, j = np.unravel_index(int(np.argmax(sub)), sub.shape)
-        if sub[i, j] < threshold:
-            break
-        a, b = alive[i], alive[j]
-        size_a, size_b = len(clusters[a]), len(clusters[b])
-        merged = (link[a] * size_a + link[b] * size_b) / (size_a + size_b)  # average linkage update
-        link[a], link[:, a] = merged, merged
-        link[a, a] = -np.inf
-        clusters[a] += clusters[b]
-        alive.remove(b)
-    return [clusters[i] for i in alive]
+        return [[i] for i in range(n)]
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    # cosine distance = 1 - similarity (the vectors are normalised), from one matrix product
+    v = np.asarray(vectors, dtype=np.float32)  # e5 vectors are float32: the product need not be wider
+    distance = np.clip(1.0 - (v @ v.T).astype(np.float64), 0.0, 2.0)
+    np.fill_diagonal(distance, 0.0)
+    tree = linkage(squareform(distance, checks=False), method="average")
+    labels = fcluster(tree, t=1.0 - threshold + 1e-9, criterion="distance")
+    groups: dict[int, list[int]] = {}
+    for i, label in enumerate(labels):
+        groups.setdefault(int(label), []).append(i)
+    return list(groups.values())
 
 
 def next_step(size: int, novelty: float) -> tuple[str, str]:

@@ -183,3 +183,12 @@ def test_clustering_threshold_and_timeline():
     qs = [_q(1, [1, 0], 0.5, "2025-01-05"), _q(2, [1, 0], 0.5, "2025-01-20", atelier=JEUGD),
           _q(3, [1, 0], 0.99, "2025-02-01")]
     assert timeline(qs, 0.83) == {"2025-01": {ARMOEDE: 1, JEUGD: 1}}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_scipy_clustering_gives_the_partition_of_the_hand_written_loop_it_replaced(seed):
+    from benchmarks.agenda import partition, questions, reference_clusters
+
+    v = questions(150, dim=32, topics=20 + seed * 5, noise=0.03 + 0.01 * seed, seed=seed)
+    for similarity in (0.8, 0.9, 0.95):
+        assert partition(cluster_vectors(v, similarity)) == partition(reference_clusters(v, similarity))
