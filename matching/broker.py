@@ -30,6 +30,7 @@ from matching.panels import Panel, PanelConstraints, compose
 from matching.questions import QuestionLog
 from matching.results import ExpertMatch, Finding
 from matching.retrieve import Encoded, Mode, Passage, Retriever
+from matching.scaling import minmax
 from service.errors import ValidationError
 
 MAX_QUESTION_CHARS = 2000
@@ -237,10 +238,7 @@ def _blend(fused: Sequence[float], cosine: Sequence[float]) -> list[float]:
 
     Rank fusion alone flattens differences (1/61 vs 1/62); the cosine alone ignores BM25's evidence.
     """
-    def rescale(xs: Sequence[float]) -> np.ndarray:
-        a = np.asarray(xs, dtype=float)
-        return (a - a.min()) / (a.max() - a.min()) if a.max() > a.min() else np.ones(len(a))
-    return list(0.5 * rescale(fused) + 0.5 * rescale(cosine))
+    return list(0.5 * minmax(fused) + 0.5 * minmax(cosine))
 
 
 def _exclude(flt: Filter | None, documents: Sequence[str]) -> Filter | None:

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from matching.scaling import minmax
+
 
 @dataclass
 class Candidate:
@@ -42,9 +44,7 @@ def mmr(candidates: Sequence[Candidate], k: int, *, lambda_: float = 0.75, ateli
         return []
     first = candidates[0] if keep_first else None
     pool = sorted(candidates, key=lambda c: (c is not first, -c.relevance))
-    values = np.array([c.relevance for c in pool])
-    lo, hi = float(values.min()), float(values.max())
-    rel = (values - lo) / (hi - lo) if hi > lo else np.ones(len(pool))
+    rel = minmax([c.relevance for c in pool])
     sim = _similarity(pool, atelier_weight)
     chosen = [0]
     rest = list(range(1, len(pool)))
@@ -63,9 +63,8 @@ def _similarity(pool: Sequence[Candidate], atelier_weight: float) -> np.ndarray:
     if all(c.vector is not None for c in pool) and n > 1:
         m = np.vstack([c.vector for c in pool])
         content = m @ m.T
-        off = content[~np.eye(n, dtype=bool)]
-        lo, hi = float(off.min()), float(off.max())
-        content = (content - lo) / (hi - lo) if hi > lo else np.zeros((n, n))
+        off = content[~np.eye(n, dtype=bool)]  # scaled by the pairs, not by each vector's 1 with itself
+        content = minmax(content, flat=0.0, lo=float(off.min()), hi=float(off.max()))
     overlap = _jaccard([c.ateliers for c in pool])
     return (1 - atelier_weight) * content + atelier_weight * overlap
 

@@ -23,6 +23,7 @@ from ingestion.store.catalog import DOCUMENTS, EXPERTS, Catalog
 from ingestion.store.types import Filter, MatchAny, Query
 from matching.results import ExpertMatch, Reason
 from matching.retrieve import Encoded, Mode, Passage
+from matching.scaling import minmax
 
 AUTHOR_WEIGHT, PARTICIPANT_WEIGHT = 1.0, 0.6
 REASONS = 3  # documents shown as the reasons for one person
@@ -71,9 +72,8 @@ def combine(documents: Mapping[str, float], profiles: Mapping[str, float], *, do
     for key, score in documents.items():
         out[key] += document_weight * (score / top if top > 0 else 0.0)
     if profiles:
-        lo, hi = min(profiles.values()), max(profiles.values())
-        for key, score in profiles.items():
-            out[key] += profile_weight * ((score - lo) / (hi - lo) if hi > lo else 1.0)
+        for key, scaled in zip(profiles, minmax(list(profiles.values())), strict=True):
+            out[key] += profile_weight * float(scaled)
     return dict(out)
 
 
