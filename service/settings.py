@@ -11,6 +11,8 @@ says what it is for in ``metadata["doc"]`` (the README's settings table is check
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from typing import Any
 from service.errors import ConfigError
 
 DEFAULT_MODEL = "multilingual-e5-small"
+_log = logging.getLogger("kennismakelaar.settings")
 
 
 def _setting(env: str, doc: str, default: Any = dataclasses.MISSING, **kw: Any) -> Any:
@@ -119,13 +122,34 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from ``env`` (default: ``os.environ``); unknown ``KM_`` names are ignored."""
+        """Build settings from ``env`` (default: ``os.environ``); an unknown ``KM_`` name is warned about."""
         env = os.environ if env is None else env
+        _warn_unknown(env)
         return cls(**{name: _section_from_env(section, env) for name, section in _SECTIONS.items()})
 
 
 _SECTIONS: dict[str, type] = {"store": StoreSettings, "embedding": EmbeddingSettings, "ingest": IngestSettings,
                               "matching": MatchingSettings, "service": ServiceSettings}
+
+
+def unknown_settings(env: Mapping[str, str]) -> list[str]:
+    """The ``KM_`` names in ``env`` that are no setting, each with the likely intended one.
+
+    >>> unknown_settings({"KM_ASK_PER_MINUTES": "5", "KM_PORT": "80", "KM_XYZZY": "1"})
+    ['KM_ASK_PER_MINUTES (bedoelt u KM_ASK_PER_MINUTE?)', 'KM_XYZZY']
+    """
+    known = [f.metadata["env"] for section in _SECTIONS.values() for f in dataclasses.fields(section)]
+    out = []
+    for name in sorted(k for k in env if k.startswith("KM_") and k not in known):
+        close = difflib.get_close_matches(name, known, n=1)
+        out.append(f"{name} (bedoelt u {close[0]}?)" if close else name)
+    return out
+
+
+def _warn_unknown(env: Mapping[str, str]) -> None:
+    """A misspelt setting would silently keep its default: say so, by name."""
+    for name in unknown_settings(env):
+        _log.warning("Onbekende instelling genegeerd: %s", name)
 
 
 def _section_from_env(section: type, env: Mapping[str, str]) -> Any:
