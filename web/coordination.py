@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
-from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
@@ -14,7 +13,6 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from ingestion.discover import DOCUMENT_FORMATS
-from ingestion.models import Expert
 from ingestion.names import slugify
 from matching.panels import PanelConstraints
 from service.auth import (
@@ -26,8 +24,11 @@ from service.auth import (
     session_value,
 )
 from service.container import Kennismakelaar
-from service.errors import KennismakelaarError, ValidationError
+from service.errors import FileTooLargeError, KennismakelaarError, UnsupportedFileError, ValidationError
+from service.http_errors import status_of
+from service.profiles import save_profile
 from service.routes.deps import check_slug, check_text
+from service.uploads import take_in, uploaded_files
 from web.charts import stacked_bars
 from web.views import by_surname
 
@@ -122,23 +123,14 @@ def upload_form(km: Kennismakelaar) -> Template:
 
 @post("/coordinatie/upload", guards=[session_guard], include_in_schema=False)
 async def upload(request: Request, km: Kennismakelaar, data: Multipart) -> Template | Redirect:
-    files = data.get("files")
-    files = [f for f in (files if isinstance(files, list) else [files]) if isinstance(f, UploadFile) and f.filename]
     meta = {k: v for k, v in {"kind": data.get("kind") or None, "ateliers": _list(data.get("ateliers")) or None,
                               "themes": _list(data.get("themes")) or None, "date": data.get("date") or None}.items()
             if v}
-    bad = [f.filename for f in files if f.filename.rsplit(".", 1)[-1].lower() not in DOCUMENT_FORMATS]
-    if not files or bad:
-        error = "Kies een of meer bestanden." if not files else "Niet ondersteund: " + ", ".join(bad) + "."
-        return _page("upload", km, 415 if bad else 400, formats=sorted(DOCUMENT_FORMATS), error=error)
-    staged = []
-    for f in files:
-        content = await f.read()
-        if len(content) > km.settings.ingest.max_file_bytes:
-            return _page("upload", km, 413, formats=sorted(DOCUMENT_FORMATS),
-                         error=f"{f.filename} is te groot (de grens is {km.settings.ingest.max_file_mb} MB).")
-        staged.append((f.filename, content))
-    job = request.app.state.jobs.submit(staged, meta or None)
+    try:
+        job = await take_in(uploaded_files(data.get("files")), request.app.state.jobs,
+                            max_bytes=km.settings.ingest.max_file_bytes, metadata=meta or None)
+    except (ValidationError, UnsupportedFileError, FileTooLargeError) as exc:
+        return _page("upload", km, status_of(exc), formats=sorted(DOCUMENT_FORMATS), error=exc.message)
     return Redirect(f"/coordinatie/taken/{job.id}", status_code=303)
 
 
@@ -178,21 +170,15 @@ class ExpertEditor(Controller):
 def _save_expert(km: Kennismakelaar, expert_id: str, data: dict[str, Any]) -> Template | Redirect:
     form = {k: v for k, v in data.items()}
     name = str(form.get("name", "")).strip()
-    new_id = slugify(str(form.get("id") or name)) if expert_id == "nieuw" else expert_id
+    new = expert_id == "nieuw"
     try:
-        if not name or not new_id:
-            raise ValidationError("Een naam is verplicht.", field="name")
-        if expert_id == "nieuw" and km.catalog().expert(new_id) is not None:  # never replace someone else
-            raise ValidationError(f"Er bestaat al een profiel met id {new_id!r}; pas dat profiel aan of kies een "
-                                  "ander id.", field="id")
-        ateliers = [a for a in (check_slug(km, x, "atelier", "ateliers") for x in _list(form.get("ateliers"))) if a]
-        themes = [t for t in (check_slug(km, x, "theme", "themes") for x in _list(form.get("themes"))) if t]
+        save_profile(km, slugify(str(form.get("id") or name)) if new else expert_id, name=name,
+                     role=str(form.get("role", "")), organization=str(form.get("organization", "")),
+                     ateliers=_list(form.get("ateliers")), themes=_list(form.get("themes")),
+                     expertise=str(form.get("expertise", "")), email=str(form.get("email", "")),
+                     consent=bool(form.get("consent")), source="web", new=new)
     except ValidationError as exc:
-        return _page("expert_form", km, 400, person=form, new=expert_id == "nieuw", error=exc.message)
-    km.ingestor().save_expert(Expert(
-        id=new_id, name=name, role=str(form.get("role", "")).strip(), organization=str(form.get("organization", "")),
-        ateliers=ateliers, themes=themes, expertise=" ".join(str(form.get("expertise", "")).split()),
-        email=str(form.get("email", "")).strip(), consent=bool(form.get("consent")), source="web"))
+        return _page("expert_form", km, 400, person=form, new=new, error=exc.message)
     return Redirect("/coordinatie/experts", status_code=303)
 
 

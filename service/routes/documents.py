@@ -7,19 +7,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
-from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import File
 
-from ingestion.discover import DOCUMENT_FORMATS
 from ingestion.store.types import Filter
 from service import schemas as s
 from service.auth import coordinator_guard, is_coordinator
 from service.container import Kennismakelaar
-from service.errors import FileTooLargeError, NotFoundError, UnsupportedFileError, ValidationError
+from service.errors import NotFoundError, ValidationError
 from service.ratelimit import limited
 from service.routes.deps import COORDINATOR, errors
+from service.uploads import take_in, uploaded_files
 
 MEDIA = {"pdf": "application/pdf", "html": "text/html", "htm": "text/html", "md": "text/markdown",
          "txt": "text/plain", "eml": "message/rfc822", "epub": "application/epub+zip",
@@ -36,26 +35,8 @@ META_KEYS = {"title", "kind", "ateliers", "themes", "date", "authors", "particip
                   "achtergrond; volg ze met GET /api/jobs/{id}.")
 async def upload(request: Request, km: Kennismakelaar,
                  data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]) -> s.JobOut:
-    files = data.get("files")
-    files = files if isinstance(files, list) else [files] if files is not None else []
-    files = [f for f in files if isinstance(f, UploadFile)]
-    if not files:
-        raise ValidationError("Geen bestanden ontvangen (veld 'files').", field="files")
-    metadata = _metadata(data.get("metadata"))
-    limit = km.settings.ingest.max_file_bytes
-    staged: list[tuple[str, bytes]] = []
-    unsupported = [f.filename for f in files if Path(f.filename or "").suffix.lower().lstrip(".") not in
-                   DOCUMENT_FORMATS]
-    if unsupported:
-        raise UnsupportedFileError(f"Niet ondersteund: {', '.join(n or '(zonder naam)' for n in unsupported)}.",
-                                   hint="Ondersteund: " + ", ".join(sorted(DOCUMENT_FORMATS)) + ".")
-    for f in files:
-        content = await f.read()
-        if len(content) > limit:
-            raise FileTooLargeError(f"{f.filename}: te groot ({len(content) / 1e6:.1f} MB; de grens is "
-                                    f"{km.settings.ingest.max_file_mb} MB).")
-        staged.append((f.filename or "bestand", content))
-    job = request.app.state.jobs.submit(staged, metadata)
+    job = await take_in(uploaded_files(data.get("files")), request.app.state.jobs,
+                        max_bytes=km.settings.ingest.max_file_bytes, metadata=_metadata(data.get("metadata")))
     return s.convert(job.__dict__, s.JobOut)
 
 

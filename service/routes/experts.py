@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from litestar import Controller, Request, delete, get, put
 
-from ingestion.models import Expert
-from ingestion.names import slugify
 from ingestion.store.types import Filter, MatchAny
 from service import schemas as s
 from service.auth import coordinator_guard, is_coordinator
 from service.container import Kennismakelaar
-from service.errors import NotFoundError, ValidationError
+from service.errors import NotFoundError
+from service.profiles import save_profile
 from service.ratelimit import limited
 from service.routes.deps import COORDINATOR, errors
 
@@ -61,20 +60,9 @@ def profile_view(km: Kennismakelaar, expert_id: str, *, coordinator: bool) -> s.
 
 
 def _save(km: Kennismakelaar, expert_id: str, data: s.ExpertIn) -> s.ExpertProfileOut:
-    if slugify(expert_id) != expert_id:
-        raise ValidationError("Een expert-id bestaat uit kleine letters, cijfers en streepjes.", field="id")
-    if not data.name.strip():
-        raise ValidationError("Een naam is verplicht.", field="name")
-    taxonomy = km.taxonomy
-    ateliers = [taxonomy.resolve_atelier(a) for a in data.ateliers]
-    themes = [taxonomy.resolve_theme(t) for t in data.themes]
-    if None in ateliers or None in themes:
-        raise ValidationError("Onbekend atelier of thema.", field="ateliers" if None in ateliers else "themes")
-    expert = Expert(id=expert_id, name=data.name.strip(), role=data.role.strip(),
-                    organization=data.organization.strip(), ateliers=[a for a in ateliers if a],
-                    themes=[t for t in themes if t], expertise=" ".join(data.expertise.split()),
-                    email=data.email.strip(), consent=data.consent, source="api")
-    km.ingestor().save_expert(expert)
+    save_profile(km, expert_id, name=data.name, role=data.role, organization=data.organization,
+                 ateliers=data.ateliers, themes=data.themes, expertise=data.expertise, email=data.email,
+                 consent=data.consent, source="api")
     return profile_view(km, expert_id, coordinator=True)
 
 
