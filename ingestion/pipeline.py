@@ -199,7 +199,7 @@ class Ingestor:
         elements = parsed.elements
         title = _title(meta.title, parsed, source)
         if forgotten:  # names of people removed on request do not come back with a new version of the file
-            marked = self._marked(forgotten)
+            marked = self.catalog.marked(forgotten)
             redacted = [redact(e.text, marked) for e in elements]
             elements = [replace(e, text=text) for e, (text, _) in zip(elements, redacted, strict=True)]
             title, n = redact(title, marked)
@@ -236,10 +236,6 @@ class Ingestor:
             remover.scrub(remover.marked_by_markers(now_forgotten), documents=[doc_id])
         return FileOutcome(source.relpath, "updated" if existing else "added", document_id=doc_id,
                            chunks=len(chunks), warnings=list(meta.warnings))
-
-    def _marked(self, forgotten: frozenset[str]) -> Callable[[str], bool]:
-        keyed = self.catalog.ledger.keyed
-        return lambda key: keyed(key) in forgotten
 
     def remover(self) -> Remover:
         return Remover(self.catalog, self.embedder, self.bm25, self._profile_payload_text)

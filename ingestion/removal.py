@@ -65,10 +65,8 @@ class Remover:
         return {"profiles": 1, **done.as_dict()}
 
     def marked_by_markers(self, forgotten: frozenset[str] | None = None) -> Marked:
-        """``is_marked`` for the stored markers: a key is marked when its keyed hash is one of them."""
-        markers = self.catalog.forgotten() if forgotten is None else forgotten
-        keyed = self.catalog.ledger.keyed
-        return lambda key: bool(markers) and keyed(key) in markers
+        """``is_marked`` for the stored markers (``Catalog.marked``)."""
+        return self.catalog.marked(forgotten)
 
     def scrub(self, marked: Marked, documents: Sequence[str] | None = None) -> Scrubbed:
         """Take every marked name out of the store (of ``documents`` only, when given)."""

@@ -165,8 +165,7 @@ class Broker:
         forgotten = self.catalog.forgotten()
         if not forgotten:
             return text, vector
-        keyed = self.catalog.ledger.keyed
-        kept, n = redact(text, lambda key: keyed(key) in forgotten)
+        kept, n = redact(text, self.catalog.marked(forgotten))
         return (kept, self.embedder.embed_query(kept)) if n else (text, vector)
 
     def _bridges(self, question: Encoded, placement: Placement, page: SearchPage, people: list[ExpertMatch],

@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -314,6 +314,13 @@ class Catalog:
 
     def forgotten(self) -> frozenset[str]:
         return self.ledger.forgotten()
+
+    def marked(self, forgotten: frozenset[str] | None = None) -> Callable[[str], bool]:
+        """``is_marked`` for ``ingestion.names.redact``: a name key belongs to a person removed on request
+        when its keyed hash is one of the markers (default: the stored ones)."""
+        markers = self.forgotten() if forgotten is None else forgotten
+        keyed = self.ledger.keyed
+        return lambda key: bool(markers) and keyed(key) in markers
 
     def is_forgotten(self, name: str, forgotten: frozenset[str]) -> bool:
         """Whether ``name`` (a name or an id, any case or accents) belongs to a person removed on request."""
