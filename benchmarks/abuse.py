@@ -55,6 +55,7 @@ from typing import Any
 import httpx
 
 from benchmarks.latency import QUESTIONS, percentile
+from benchmarks.load import _wait_ready
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -104,18 +105,6 @@ def _port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _wait_ready(base: str, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/ready", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit("the service did not become ready")
 
 
 def _document_ids(data: Path) -> tuple[list[str], list[str], int]:
