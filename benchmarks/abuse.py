@@ -109,7 +109,7 @@ def _port() -> int:
 
 def _document_ids(data: Path) -> tuple[list[str], list[str], int]:
     """(document ids, document id of every passage, passages the records claim) of a closed store."""
-    from ingestion.store.catalog import CHUNKS
+    from core.store.catalog import CHUNKS
     from service.container import Kennismakelaar
     from service.settings import Settings
 

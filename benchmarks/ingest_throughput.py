@@ -15,8 +15,8 @@ import json
 import tempfile
 import time
 
-from ingestion.models import Chunk
-from ingestion.store.catalog import CHUNKS
+from core.models import Chunk
+from core.store.catalog import CHUNKS
 from service.container import Kennismakelaar
 from service.settings import Settings
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ingestion.store.catalog import CHUNKS, DOCUMENTS
-from ingestion.store.types import Point, Query
+from core.store.catalog import CHUNKS, DOCUMENTS
+from core.store.types import Point, Query
 from matching.retrieve import LIGHT
 from service.container import Kennismakelaar
 from service.settings import Settings

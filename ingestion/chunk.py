@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 
-from ingestion.models import Chunk, Element
+from core.models import Chunk, Element
 
 TokenCount = Callable[[str], int]
 _SENTENCE = re.compile(r"(?<=[.!?;:])\s+(?=[A-Z0-9À-Ý\"'“(])")

@@ -13,7 +13,7 @@ import struct
 import zipfile
 from pathlib import Path
 
-from service.errors import CorruptFileError, UnsafeFileError
+from core.errors import CorruptFileError, UnsafeFileError
 
 ZIP_FORMATS = frozenset({"docx", "pptx", "odt", "epub"})
 MAX_ENTRIES = 10_000

@@ -12,14 +12,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingestion.models import SourceFile
-from service.errors import (
+from core.errors import (
     FileRejected,
     FileTooLargeError,
     UnreadableFileError,
     UnsafeFileError,
     UnsupportedFileError,
 )
+from core.models import SourceFile
 
 DOCUMENT_FORMATS = frozenset({"pdf", "docx", "pptx", "html", "htm", "md", "markdown", "txt", "eml", "epub",
                               "odt"})

@@ -26,7 +26,8 @@ import weakref
 from concurrent.futures import BrokenExecutor, CancelledError
 from typing import Any
 
-from ingestion.models import Element, SourceFile
+from core.errors import ConfigError, CorruptFileError, FileRejected, ParseMemoryError, ParseTimeoutError
+from core.models import Element, SourceFile
 from ingestion.parse import (
     Parsed,
     Parser,
@@ -38,7 +39,6 @@ from ingestion.parse import (
     warm_up,
 )
 from ingestion.pdf_text import TokenCost, read_pdf_pages, repair_private_use
-from service.errors import ConfigError, CorruptFileError, FileRejected, ParseMemoryError, ParseTimeoutError
 
 _GRACE = 30.0  # seconds beyond the limit before the parent gives up waiting on the pool itself
 

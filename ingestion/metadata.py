@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from ingestion.models import DocumentMeta, SourceFile
-from ingestion.names import as_list
-from ingestion.safe_yaml import load_yaml_strict
-from ingestion.taxonomy import Taxonomy
-from service.errors import CorruptFileError, MetadataError
+from core.errors import CorruptFileError, MetadataError
+from core.models import DocumentMeta, SourceFile
+from core.names import as_list
+from core.safe_yaml import load_yaml_strict
+from core.taxonomy import Taxonomy
 
 _FRONT = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 FRONT_MATTER_FORMATS = {"md", "markdown", "txt"}

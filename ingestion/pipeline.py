@@ -22,23 +22,23 @@ from typing import Any
 
 import numpy as np
 
+from core.bm25 import IDENTITY as BM25_IDENTITY
+from core.bm25 import DutchBm25
+from core.embedder import Embedder
+from core.errors import EmptyFileError, FileRejected, MetadataError, UnreadableFileError
+from core.models import Document, Expert, SourceFile
+from core.names import name_key, name_variants, redact
+from core.store.catalog import QUESTIONS, Catalog
+from core.store.types import DENSE, SPARSE, Point
+from core.taxonomy import Taxonomy
 from ingestion.chunk import chunk_elements
 from ingestion.discover import Discovery, discover, os_reason
-from ingestion.embed import Embedder
 from ingestion.isolation import IsolatedParser
 from ingestion.metadata import FRONT_MATTER_FORMATS, build_meta, decode_text, read_sidecar, split_front_matter
-from ingestion.models import Document, Expert, SourceFile
-from ingestion.names import name_key, name_variants, redact
 from ingestion.parse import Parsed, Parser
 from ingestion.profiles import EDITABLE, load_profiles, merge_profile, same_value
 from ingestion.records import chunk_payload, document_record, expert_payload, infer_terms, mean_vector
 from ingestion.removal import Remover
-from ingestion.sparse import IDENTITY as BM25_IDENTITY
-from ingestion.sparse import DutchBm25
-from ingestion.store.catalog import QUESTIONS, Catalog
-from ingestion.store.types import DENSE, SPARSE, Point
-from ingestion.taxonomy import Taxonomy
-from service.errors import EmptyFileError, FileRejected, MetadataError, UnreadableFileError
 
 PIPELINE_VERSION = "1"
 API_ROOT = "(api)"  # the root of profiles managed through the API: no folder prunes them

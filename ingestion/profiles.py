@@ -15,12 +15,12 @@ from typing import Any
 
 import yaml
 
+from core.errors import CorruptFileError, MetadataError
+from core.models import Expert, SourceFile
+from core.names import as_list, slugify
+from core.safe_yaml import load_yaml_strict
+from core.taxonomy import Taxonomy
 from ingestion.metadata import decode_text
-from ingestion.models import Expert, SourceFile
-from ingestion.names import as_list, slugify
-from ingestion.safe_yaml import load_yaml_strict
-from ingestion.taxonomy import Taxonomy
-from service.errors import CorruptFileError, MetadataError
 
 _TRUE = {"true", "yes", "ja", "1", "y", "j", "waar"}
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from ingestion.models import Chunk, Document, Expert
-from ingestion.names import name_key
-from ingestion.taxonomy import Term
+from core.models import Chunk, Document, Expert
+from core.names import name_key
+from core.taxonomy import Term
 
 
 def people_keys(names: Sequence[str]) -> list[str]:

@@ -20,13 +20,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ingestion.embed import Embedder
-from ingestion.models import Chunk
-from ingestion.names import email_key, name_key, name_variants, redact
-from ingestion.sparse import DutchBm25
-from ingestion.store.catalog import CHUNKS, EXPERTS, QUESTIONS, Catalog
-from ingestion.store.types import DENSE, SPARSE, Filter, Point
-from service.errors import NotFoundError
+from core.bm25 import DutchBm25
+from core.embedder import Embedder
+from core.errors import NotFoundError
+from core.models import Chunk
+from core.names import email_key, name_key, name_variants, redact
+from core.store.catalog import CHUNKS, EXPERTS, QUESTIONS, Catalog
+from core.store.types import DENSE, SPARSE, Filter, Point
 
 Marked = Callable[[str], bool]
 _BATCH = 64
@@ -169,7 +169,7 @@ class Remover:
 
 def person_keys(expert: dict[str, Any]) -> set[str]:
     """Every key under which a person may be found: id, name (in full and with an initial), e-mail. (In texts
-    only keys of two words or more are looked for: see ``ingestion.names.redact``.)"""
+    only keys of two words or more are looked for: see ``core.names.redact``.)"""
     keys = {name_key(expert.get("expert_id", "")), *name_variants(expert.get("name", "")),
             *expert.get("keys", [])}
     if expert.get("email"):

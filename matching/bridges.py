@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ingestion.embed import Embedder
-from ingestion.taxonomy import Taxonomy
+from core.embedder import Embedder
+from core.taxonomy import Taxonomy
 
 
 @dataclass(frozen=True)

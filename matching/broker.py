@@ -14,12 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from ingestion.embed import Embedder
-from ingestion.names import redact
-from ingestion.sparse import DutchBm25
-from ingestion.store.catalog import Catalog
-from ingestion.store.types import Filter, MatchAny
-from ingestion.taxonomy import Taxonomy
+from core.bm25 import DutchBm25
+from core.embedder import Embedder
+from core.errors import ValidationError
+from core.names import redact
+from core.store.catalog import Catalog
+from core.store.types import Filter, MatchAny
+from core.taxonomy import Taxonomy
 from matching.agenda import build_agenda, timeline
 from matching.bridges import Placement, TaxonomyVectors, bridge
 from matching.diversify import Candidate, mmr
@@ -31,7 +32,6 @@ from matching.questions import QuestionLog
 from matching.results import ExpertMatch, Finding
 from matching.retrieve import Encoded, Mode, Passage, Retriever
 from matching.scaling import minmax
-from service.errors import ValidationError
 
 MAX_QUESTION_CHARS = 2000
 

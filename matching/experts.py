@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingestion.names import name_key
-from ingestion.store.catalog import DOCUMENTS, EXPERTS, Catalog
-from ingestion.store.types import Filter, MatchAny, Query
+from core.names import name_key
+from core.store.catalog import DOCUMENTS, EXPERTS, Catalog
+from core.store.types import Filter, MatchAny, Query
 from matching.results import ExpertMatch, Reason
 from matching.retrieve import Encoded, Mode, Passage
 from matching.scaling import minmax

@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ingestion.names import name_key
-from ingestion.store.types import Filter, MatchAny, Range
-from service.errors import ValidationError
+from core.errors import ValidationError
+from core.names import name_key
+from core.store.types import Filter, MatchAny, Range
 
 
 def parse_date(value: str | None, field: str) -> str | None:

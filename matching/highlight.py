@@ -1,6 +1,6 @@
 """Which words of a passage match the question, by the same Dutch stemming the BM25 index uses.
 
->>> from ingestion.sparse import DutchBm25
+>>> from core.bm25 import DutchBm25
 >>> bm25 = DutchBm25()
 >>> matching_words("Jongeren met schulden zoeken hulp bij de schuldhulp.", bm25.terms("schuld bij jongeren"), bm25)
 ['Jongeren', 'schulden']
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Set
 
-from ingestion.sparse import DutchBm25
+from core.bm25 import DutchBm25
 
 _WORD = re.compile(r"\w[\w'-]*\w|\w", re.UNICODE)
 

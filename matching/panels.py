@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ingestion.taxonomy import Taxonomy
+from core.taxonomy import Taxonomy
 from matching.results import ExpertMatch
 
 COVERAGE_WEIGHT = 0.35

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ingestion.store.catalog import QUESTIONS, Catalog
-from ingestion.store.types import Filter, Point, Range
-from service.errors import NotFoundError, ValidationError
+from core.errors import NotFoundError, ValidationError
+from core.store.catalog import QUESTIONS, Catalog
+from core.store.types import Filter, Point, Range
 
 ROLES = ("professional", "student", "onderzoeker", "docent", "beleidsmaker", "coordinator", "ervaringsdeskundige",
          "anders")

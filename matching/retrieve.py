@@ -17,10 +17,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ingestion.embed import Embedder
-from ingestion.sparse import DutchBm25
-from ingestion.store.catalog import CHUNKS, VISIBLE, Catalog
-from ingestion.store.types import Filter, HasId, Query
+from core.bm25 import DutchBm25
+from core.embedder import Embedder
+from core.store.catalog import CHUNKS, VISIBLE, Catalog
+from core.store.types import Filter, HasId, Query
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")

@@ -1,5 +1,5 @@
-"""The Kennismakelaar application shell: settings, errors, CLI, wiring and the Litestar app.
+"""The Kennismakelaar service: settings, wiring, the HTTP API, its read models and the CLI.
 
-Kept import-light on purpose: ``service.settings`` and ``service.errors`` are imported by every layer,
-so importing this package must not pull in Litestar, models or the store.
+Composes ``ingestion`` and ``matching`` on ``core``; never imports ``web``. Kept import-light: importing this
+package must not pull in Litestar, models or the store.
 """

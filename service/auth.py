@@ -16,7 +16,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
-from service.errors import AuthenticationError, PermissionDeniedError
+from core.errors import AuthenticationError, PermissionDeniedError
 from service.keys import derive
 from service.ratelimit import client_of
 

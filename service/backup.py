@@ -29,13 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingestion.names import name_key
+from core.errors import ConfigError, ValidationError
+from core.names import name_key
+from core.store.catalog import EXPERTS, QUESTIONS, SCHEMA_VERSION, Catalog
+from core.store.ledger import LEDGER
+from core.store.types import DENSE, SPARSE, Filter, MatchAny, Point
 from ingestion.pipeline import API_ROOT
 from ingestion.removal import Scrubbed
-from ingestion.store.catalog import EXPERTS, QUESTIONS, SCHEMA_VERSION, Catalog
-from ingestion.store.ledger import LEDGER
-from ingestion.store.types import DENSE, SPARSE, Filter, MatchAny, Point
-from service.errors import ConfigError, ValidationError
 
 if TYPE_CHECKING:
     from service.container import Kennismakelaar

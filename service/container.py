@@ -15,13 +15,13 @@ import threading
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from ingestion.embed import CachedEmbedder, Embedder, make_embedder
+from core.bm25 import DutchBm25
+from core.embedder import CachedEmbedder, Embedder, make_embedder
+from core.store.base import Store
+from core.store.catalog import Catalog
+from core.taxonomy import Taxonomy
 from ingestion.isolation import IsolatedParser
 from ingestion.pipeline import Ingestor
-from ingestion.sparse import DutchBm25
-from ingestion.store.base import Store
-from ingestion.store.catalog import Catalog
-from ingestion.taxonomy import Taxonomy
 from service.keys import derive
 from service.settings import Settings
 
@@ -53,9 +53,9 @@ class Kennismakelaar:
             return self._store
         s = self.settings.store
         if s.qdrant_url:
-            from ingestion.store.server import ServerStore
+            from core.store.server import ServerStore
             return ServerStore(url=s.qdrant_url, api_key=s.qdrant_api_key, prefix=s.collection_prefix)
-        from ingestion.store.edge import EdgeStore
+        from core.store.edge import EdgeStore
         return EdgeStore(s.data_dir)
 
     @cached_property

@@ -14,7 +14,7 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from service import errors as e
+from core import errors as e
 
 log = logging.getLogger("kennismakelaar.http")
 

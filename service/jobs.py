@@ -23,10 +23,10 @@ from typing import Any
 
 import yaml
 
+from core.errors import FileRejected, NotFoundError
+from core.names import slugify
 from ingestion.discover import discover
-from ingestion.names import slugify
 from ingestion.pipeline import Ingestor
-from service.errors import FileRejected, NotFoundError
 
 log = logging.getLogger("kennismakelaar.jobs")
 JOB_RETENTION_DAYS = 30

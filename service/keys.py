@@ -19,7 +19,7 @@ import secrets
 import threading
 from pathlib import Path
 
-from service.errors import ConfigError
+from core.errors import ConfigError
 from service.settings import Settings
 
 KEY_FILE = "secret.key"

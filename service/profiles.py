@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ingestion.models import Expert
-from ingestion.names import slugify
+from core.errors import ValidationError
+from core.models import Expert
+from core.names import slugify
 from service.container import Kennismakelaar
-from service.errors import ValidationError
 
 
 def save_profile(km: Kennismakelaar, expert_id: str, *, name: str, role: str = "", organization: str = "",

@@ -1,5 +1,5 @@
 """Rate limits and lock-outs shared by every worker: each request is a record in the store's ledger
-(``ingestion.store.ledger``), counted over a sliding window. Clients appear only as keyed hashes.
+(``core.store.ledger``), counted over a sliding window. Clients appear only as keyed hashes.
 
 - ``ask``: questions per client per minute (``KM_ASK_PER_MINUTE``);
 - ``public``: the other public routes that cost work (``KM_REQUESTS_PER_MINUTE``);
@@ -19,8 +19,8 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
-from ingestion.store.ledger import Ledger
-from service.errors import RateLimitedError
+from core.errors import RateLimitedError
+from core.store.ledger import Ledger
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service.errors import ConfigError
+from core.embedder import DEFAULT_MODEL
+from core.errors import ConfigError
 
-DEFAULT_MODEL = "multilingual-e5-small"
 _log = logging.getLogger("kennismakelaar.settings")
 
 

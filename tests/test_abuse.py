@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from service.app import create_app
 from service.cli import main
 from tests.conftest import make_settings
+from web.app import create_app
 
 pytestmark = pytest.mark.slow
 TOKEN = "abuse-token"

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from ingestion.store.catalog import CHUNKS
+from core.store.catalog import CHUNKS
 from matching.questions import QuestionLog
-from service.app import create_app
 from tests import docmaker
 from tests.conftest import SAMPLES, make_settings
+from web.app import create_app
 
 pytestmark = pytest.mark.slow
 TOKEN = "test-coordinator-token"

@@ -51,7 +51,7 @@ def _run(args, settings):
 
 def test_bad_files_are_reported_and_the_rest_goes_in(batch, tmp_path, e5, monkeypatch):
     settings = make_settings(tmp_path / "data", KM_MAX_FILE_MB="3")
-    monkeypatch.setattr("ingestion.embed.make_embedder", lambda *a, **k: e5)
+    monkeypatch.setattr("core.embedder.make_embedder", lambda *a, **k: e5)
     code, out, _ = _run(["ingest", str(batch), str(BROKEN_DOCS / "debian-edu-bullseye-manual.epub"), "--json"],
                         settings)
     report = json.loads(out)
@@ -68,7 +68,7 @@ def test_bad_files_are_reported_and_the_rest_goes_in(batch, tmp_path, e5, monkey
 
 def test_human_summary_lists_each_failure_and_no_traceback(batch, tmp_path, e5, monkeypatch):
     settings = make_settings(tmp_path / "data", KM_MAX_FILE_MB="3")
-    monkeypatch.setattr("ingestion.embed.make_embedder", lambda *a, **k: e5)
+    monkeypatch.setattr("core.embedder.make_embedder", lambda *a, **k: e5)
     code, out, err = _run(["ingest", str(batch)], settings)
     assert code == 1
     assert "Traceback" not in out + err
@@ -82,7 +82,7 @@ def test_human_summary_lists_each_failure_and_no_traceback(batch, tmp_path, e5, 
 
 
 def test_all_good_exits_zero(tmp_path, e5, monkeypatch):
-    monkeypatch.setattr("ingestion.embed.make_embedder", lambda *a, **k: e5)
+    monkeypatch.setattr("core.embedder.make_embedder", lambda *a, **k: e5)
     root = tmp_path / "ok"
     root.mkdir()
     docmaker.make_md(root / "a.md")
@@ -91,7 +91,7 @@ def test_all_good_exits_zero(tmp_path, e5, monkeypatch):
 
 
 def test_profiles_with_problems_are_reported(tmp_path, e5, monkeypatch):
-    monkeypatch.setattr("ingestion.embed.make_embedder", lambda *a, **k: e5)
+    monkeypatch.setattr("core.embedder.make_embedder", lambda *a, **k: e5)
     root = tmp_path / "p"
     root.mkdir()
     (root / "experts.yaml").write_text("experts:\n  - name: Anna\n  - role: zonder naam\n", "utf-8")

@@ -1,5 +1,5 @@
+from core.models import Element
 from ingestion.chunk import chunk_elements
-from ingestion.models import Element
 
 
 def _doc():

@@ -19,7 +19,7 @@ EXPERT_FIELDS = {"id", "name", "score", "role", "organization", "ateliers", "rea
 
 @pytest.fixture
 def cli(tmp_path, e5, monkeypatch):
-    monkeypatch.setattr("ingestion.embed.make_embedder", lambda *a, **k: e5)
+    monkeypatch.setattr("core.embedder.make_embedder", lambda *a, **k: e5)
     settings = make_settings(tmp_path / "data")
 
     def run(*args: str) -> tuple[int, str, str]:

@@ -11,13 +11,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from ingestion.store.catalog import CHUNKS
+from core.store.catalog import CHUNKS
 from tests import docmaker
 from tests.conftest import ROOT
 
 CRASH_SCRIPT = textwrap.dedent("""
     import os, sys
-    from ingestion.store.catalog import Catalog
+    from core.store.catalog import Catalog
     from service.container import Kennismakelaar
     from service.settings import Settings
 

@@ -1,8 +1,8 @@
 import os
 from pathlib import Path
 
+from core.errors import FileTooLargeError, UnreadableFileError, UnsupportedFileError
 from ingestion.discover import discover
-from service.errors import FileTooLargeError, UnreadableFileError, UnsupportedFileError
 
 
 def _tree(tmp_path: Path) -> Path:

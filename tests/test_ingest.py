@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.store.catalog import CHUNKS
-from service.errors import ModelMismatchError
+from core.errors import ModelMismatchError
+from core.store.catalog import CHUNKS
 from tests import docmaker
 
 EXPERTS = """experts:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ingestion.taxonomy import Taxonomy
+from core.taxonomy import Taxonomy
 from matching.agenda import build_agenda, cluster_vectors, next_step, timeline
 from matching.bridges import Placement, bridge
 from matching.diversify import Candidate, mmr

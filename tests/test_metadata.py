@@ -1,8 +1,8 @@
 import pytest
 
+from core.errors import MetadataError
+from core.taxonomy import Taxonomy
 from ingestion.metadata import build_meta, read_sidecar, split_front_matter
-from ingestion.taxonomy import Taxonomy
-from service.errors import MetadataError
 
 TAX = Taxonomy.default()
 

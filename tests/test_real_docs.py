@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ingestion.store.catalog import CHUNKS
+from core.store.catalog import CHUNKS
 from matching.filters import SearchFilters
 from service.container import Kennismakelaar
 from tests.conftest import BROKEN_DOCS, REAL_DOCS, make_settings

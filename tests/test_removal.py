@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 from litestar.testing import TestClient
 
-from ingestion.models import Chunk
-from ingestion.names import fold
-from ingestion.store.catalog import CHUNKS, DOCUMENTS, EXPERTS, META, QUESTIONS
-from ingestion.store.ledger import LEDGER
+from core.models import Chunk
+from core.names import fold
+from core.store.catalog import CHUNKS, DOCUMENTS, EXPERTS, META, QUESTIONS
+from core.store.ledger import LEDGER
 from matching.retrieve import Retriever
-from service.app import create_app
 from tests.conftest import make_settings
+from web.app import create_app
 
 pytestmark = pytest.mark.slow
 TOKEN = "removal-token"
@@ -116,7 +116,7 @@ def test_removing_a_person_leaves_no_trace_on_any_surface(fresh_samples, tmp_pat
 
 
 def test_the_markers_are_keyed_with_the_secret_and_keep_a_reingest_out(fresh_samples, tmp_path):
-    from ingestion.names import name_key
+    from core.names import name_key
 
     own = (fresh_samples / "secret.key").read_text("ascii").strip()  # the store's secret, now given as a setting
     with _client(fresh_samples, KM_SECRET_KEY=own) as c:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from core.taxonomy import Taxonomy
 from ingestion.discover import discover
 from ingestion.metadata import read_sidecar, split_front_matter
 from ingestion.profiles import load_profiles
-from ingestion.taxonomy import Taxonomy
 from tests.conftest import SAMPLES
 
 DOCS = SAMPLES / "documenten"

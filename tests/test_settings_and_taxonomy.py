@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.names import as_list, name_key, slugify
-from ingestion.taxonomy import Taxonomy
-from service.errors import ConfigError
+from core.errors import ConfigError
+from core.names import as_list, name_key, slugify
+from core.taxonomy import Taxonomy
 from service.settings import Settings, settings_table
 
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from qdrant_client import QdrantClient
 
-from ingestion.sparse import DutchBm25
-from ingestion.store.edge import EdgeStore
-from ingestion.store.server import ServerStore
-from ingestion.store.types import DENSE, SPARSE, CollectionSpec, Filter, HasId, Point, Query, Range
-from service.errors import StoreError
+from core.bm25 import DutchBm25
+from core.errors import StoreError
+from core.store.edge import EdgeStore
+from core.store.server import ServerStore
+from core.store.types import DENSE, SPARSE, CollectionSpec, Filter, HasId, Point, Query, Range
 
 SPEC = CollectionSpec("c", dense_dim=8, sparse=True,
                       indexes={"document_id": "keyword", "ateliers": "keyword", "date": "datetime", "year": "integer"})

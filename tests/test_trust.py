@@ -14,11 +14,11 @@ import pytest
 import yaml
 from litestar.testing import TestClient
 
-from ingestion.store.catalog import CHUNKS
-from service.app import create_app
+from core.store.catalog import CHUNKS
 from service.cli import main
 from tests import docmaker
 from tests.conftest import SAMPLES, make_settings
+from web.app import create_app
 
 pytestmark = pytest.mark.slow
 TOKEN = "trust-token"
@@ -28,7 +28,7 @@ ENV = {"KM_COORDINATOR_TOKENS": TOKEN}  # the secret: the demo store's own secre
 
 @pytest.fixture
 def data(fresh_samples: Path, e5, monkeypatch) -> Path:
-    monkeypatch.setattr("ingestion.embed.make_embedder", lambda *a, **k: e5)  # the CLI gets the loaded model
+    monkeypatch.setattr("core.embedder.make_embedder", lambda *a, **k: e5)  # the CLI gets the loaded model
     return fresh_samples
 
 

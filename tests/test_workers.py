@@ -19,12 +19,12 @@ import pytest
 from litestar.testing import TestClient
 from qdrant_client import QdrantClient
 
-from ingestion.store.catalog import CHUNKS, ORPHAN_GRACE_SECONDS, PENDING
-from ingestion.store.server import ServerStore
-from ingestion.store.types import Point
-from service.app import create_app
+from core.store.catalog import CHUNKS, ORPHAN_GRACE_SECONDS, PENDING
+from core.store.server import ServerStore
+from core.store.types import Point
 from service.container import Kennismakelaar
 from tests.conftest import SAMPLES, copy_cache, make_settings
+from web.app import create_app
 
 pytestmark = pytest.mark.slow
 TOKEN = "workers-token"

@@ -12,8 +12,9 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
+from core.errors import FileTooLargeError, KennismakelaarError, UnsupportedFileError, ValidationError
+from core.names import slugify
 from ingestion.discover import DOCUMENT_FORMATS
-from ingestion.names import slugify
 from matching.panels import PanelConstraints
 from service.auth import (
     SESSION_COOKIE,
@@ -24,11 +25,10 @@ from service.auth import (
     session_value,
 )
 from service.container import Kennismakelaar
-from service.errors import FileTooLargeError, KennismakelaarError, UnsupportedFileError, ValidationError
 from service.http_errors import status_of
 from service.profiles import save_profile
-from service.routes.deps import check_slug, check_text
 from service.uploads import take_in, uploaded_files
+from service.validation import check_slug, check_text
 from web.charts import stacked_bars
 from web.views import by_surname
 
@@ -190,5 +190,5 @@ def delete_expert(km: Kennismakelaar, expert_id: str) -> Template:
 
 
 ROUTES = [login_form, login, logout, dashboard, panel_form, panel, agenda, job, experts, ExpertEditor, delete_expert]
-# mounted under the upload size limit (service.app); the form's GET too, as one path must live in one router
+# under the upload size limit (service.api.upload_router); the form's GET too: one path lives in one router
 UPLOADS = [upload_form, upload]

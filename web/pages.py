@@ -11,15 +11,14 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 
-from ingestion.store.types import Filter
+from core.errors import RateLimitedError, ValidationError
+from core.store.types import Filter
 from matching.filters import SearchFilters
 from matching.questions import ROLES
 from service.container import Kennismakelaar
-from service.errors import RateLimitedError, ValidationError
 from service.ratelimit import client_of, limited
-from service.routes.deps import check_slug, check_text
-from service.routes.documents import document_view
-from service.routes.experts import profile_view
+from service.validation import check_slug, check_text
+from service.views import document_view, profile_view
 from web.views import by_surname
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]

@@ -7,15 +7,16 @@ from typing import Annotated
 from litestar import Request, get, post
 from litestar.params import Parameter
 
+from core.errors import ValidationError
 from matching.filters import SearchFilters, parse_date
 from matching.panels import PanelConstraints
 from matching.questions import ROLES
 from service import schemas as s
 from service.auth import coordinator_guard, is_coordinator
 from service.container import Kennismakelaar
-from service.errors import ValidationError
 from service.ratelimit import limited
-from service.routes.deps import COORDINATOR, check_slug, check_text, errors, expert_json
+from service.routes.deps import COORDINATOR, errors, expert_json
+from service.validation import check_slug, check_text
 
 Q = Annotated[str, Parameter(min_length=1, max_length=4000, description="De vraag of zoektekst.")]
 Limit = Annotated[int, Parameter(ge=1, le=50)]

@@ -8,7 +8,6 @@ from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 
 from service.container import Kennismakelaar
-from service.errors import ValidationError
 
 _DESCRIPTIONS = {400: "Ongeldige invoer (het veld staat in error.field)", 401: "Inloggen nodig",
                  403: "Geen coördinatorrechten", 404: "Niet gevonden", 413: "Te groot",
@@ -28,29 +27,6 @@ COORDINATOR = (401, 403)
 
 def provide_km(state: State) -> Kennismakelaar:
     return state.km
-
-
-def check_text(km: Kennismakelaar, text: str, field: str) -> str:
-    """A question or search text within the configured length, without surrounding space."""
-    text = " ".join(text.split())
-    if not text:
-        raise ValidationError("Lege tekst.", field=field)
-    limit = km.settings.service.max_query_chars
-    if len(text) > limit:
-        raise ValidationError(f"De tekst is te lang ({len(text)} tekens; hooguit {limit}).", field=field)
-    return text
-
-
-def check_slug(km: Kennismakelaar, value: str | None, kind: str, field: str) -> str | None:
-    if value is None or value == "":
-        return None
-    resolve = km.taxonomy.resolve_atelier if kind == "atelier" else km.taxonomy.resolve_theme
-    slug = resolve(value)
-    if slug is None:
-        terms = km.taxonomy.ateliers if kind == "atelier" else km.taxonomy.themes
-        raise ValidationError(f"Onbekend {kind}: {value!r}.", field=field,
-                              hint="Kies uit: " + ", ".join(t.slug for t in terms) + ".")
-    return slug
 
 
 def expert_json(match: Any, *, contact: bool) -> dict[str, Any]:

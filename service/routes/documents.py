@@ -11,14 +11,14 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import File
 
-from ingestion.store.types import Filter
+from core.errors import NotFoundError, ValidationError
 from service import schemas as s
 from service.auth import coordinator_guard, is_coordinator
 from service.container import Kennismakelaar
-from service.errors import NotFoundError, ValidationError
 from service.ratelimit import limited
 from service.routes.deps import COORDINATOR, errors
 from service.uploads import take_in, uploaded_files
+from service.views import document_view, servable_file
 
 MEDIA = {"pdf": "application/pdf", "html": "text/html", "htm": "text/html", "md": "text/markdown",
          "txt": "text/plain", "eml": "message/rfc822", "epub": "application/epub+zip",
@@ -79,47 +79,6 @@ class DocumentController(Controller):
         return _remove(km, document_id, request.app.state.jobs.files_dir)
 
 
-def servable_file(record: dict[str, Any], uploads: Path, *, coordinator: bool) -> Path | None:
-    """The original file of a document, if it may be served: it still exists, it is no symlink, it lies
-    inside the folder it was ingested from or the uploads folder, and — for the public — it does not name
-    a person removed on request."""
-    if record.get("file_withheld") and not coordinator:
-        return None
-    raw = Path(record.get("path", ""))
-    if not raw.is_absolute() or raw.is_symlink() or not raw.is_file():
-        return None
-    real = raw.resolve()
-    if real != raw:  # a symlink somewhere along the path
-        return None
-    roots = [Path(record.get("root", "")).resolve(), uploads.resolve()]
-    return real if any(real.is_relative_to(r) for r in roots if str(r) != "/") else None
-
-
-def document_view(km: Kennismakelaar, document_id: str, *, coordinator: bool = False,
-                  uploads: Path | None = None) -> s.DocumentOut:
-    doc_id = document_id.lstrip("/")
-    catalog = km.catalog()
-    record = catalog.document(doc_id)
-    if record is None:
-        raise NotFoundError(f"Document {doc_id!r} bestaat niet.")
-    people = []
-    if record.get("people"):
-        linked = catalog.experts(filter=Filter.where(keys=record["people"]),
-                                 fields=["expert_id", "name", "role", "visibility"])
-        people = [s.PersonOut(id=e["expert_id"], name=e["name"], role=e.get("role", "")) for e in linked
-                  if e.get("visibility") == "public"]
-    passages = [s.PassageOut(index=c["chunk_index"], text=c["text"], section=c.get("section", []), page=c.get("page"))
-                for c in catalog.chunks_of(doc_id, record.get("content_hash"))]
-    return s.DocumentOut(
-        document_id=doc_id, title=record.get("title", ""), kind=record.get("kind", ""),
-        ateliers=record.get("ateliers", []), themes=record.get("themes", []),
-        ateliers_inferred=bool(record.get("ateliers_inferred")), themes_inferred=bool(record.get("themes_inferred")),
-        date=record.get("date"), source=record.get("source", ""), format=record.get("format", ""),
-        url=record.get("url"), pages=record.get("pages"), people=people, passages=passages,
-        has_file=servable_file(record, uploads or km.settings.store.data_dir / "files",
-                               coordinator=coordinator) is not None)
-
-
 def _file(km: Kennismakelaar, doc_id: str, uploads: Path, *, coordinator: bool) -> File:
     record = km.catalog().document(doc_id)
     path = servable_file(record, uploads, coordinator=coordinator) if record else None
@@ -146,4 +105,4 @@ def _remove(km: Kennismakelaar, document_id: str, uploads: Path) -> s.DeletedOut
 
 
 ROUTES = [job, DocumentController]
-UPLOADS = [upload]  # mounted under the upload size limit (service.app)
+UPLOADS = [upload]  # mounted under the upload size limit (service.api.upload_router)

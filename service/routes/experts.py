@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from litestar import Controller, Request, delete, get, put
 
-from ingestion.store.types import Filter, MatchAny
 from service import schemas as s
 from service.auth import coordinator_guard, is_coordinator
 from service.container import Kennismakelaar
-from service.errors import NotFoundError
 from service.profiles import save_profile
 from service.ratelimit import limited
 from service.routes.deps import COORDINATOR, errors
+from service.views import profile_view
 
 
 class ExpertController(Controller):
@@ -39,24 +38,6 @@ class ExpertController(Controller):
     def remove_profile(self, km: Kennismakelaar, expert_id: str) -> s.DeletedOut:
         details = km.ingestor().forget_expert(expert_id)
         return s.DeletedOut(id=expert_id, deleted=True, details=details)
-
-
-def profile_view(km: Kennismakelaar, expert_id: str, *, coordinator: bool) -> s.ExpertProfileOut:
-    catalog = km.catalog()
-    expert = catalog.expert(expert_id)
-    if expert is None or (expert.get("visibility") != "public" and not coordinator):
-        raise NotFoundError(f"Expert {expert_id!r} bestaat niet of is niet openbaar.")
-    docs = [{"document_id": d["document_id"], "title": d.get("title", ""), "date": d.get("date") or ""}
-            for d in catalog.documents(filter=Filter(must=(MatchAny("people", tuple(expert["keys"])),)),
-                                       fields=["document_id", "title", "date"])]
-    docs.sort(key=lambda d: d["date"], reverse=True)
-    return s.ExpertProfileOut(
-        id=expert["expert_id"], name=expert["name"], role=expert.get("role", ""),
-        organization=expert.get("organization", ""), ateliers=expert.get("ateliers", []),
-        themes=expert.get("themes", []), expertise=expert.get("expertise", ""), documents=docs,
-        consent=expert.get("consent") if coordinator else None,
-        # a coordinator edits the whole profile (a PUT replaces it): they see the address, consent or not
-        email=(expert.get("email") or None) if coordinator else None)
 
 
 def _save(km: Kennismakelaar, expert_id: str, data: s.ExpertIn) -> s.ExpertProfileOut:

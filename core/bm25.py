@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from ingestion.store.types import SparseVector
+from core.store.types import SparseVector
 
 IDENTITY = "bm25-dutch-snowball-ascii-folded"
 

@@ -10,7 +10,8 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ingestion.store.types import (
+from core.errors import StoreUnavailableError
+from core.store.types import (
     DENSE,
     SPARSE,
     CollectionSpec,
@@ -24,7 +25,6 @@ from ingestion.store.types import (
     datetime_bounds,
     point_uuid,
 )
-from service.errors import StoreUnavailableError
 
 _BATCH = 256
 

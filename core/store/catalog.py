@@ -4,7 +4,7 @@
 - ``documents``: one record per document, written *after* its chunks (the commit);
 - ``experts``: profiles with dense and BM25 vectors of their expertise;
 - ``questions``: asked questions (the knowledge agenda);
-- ``ledger``: small records that exist only in the store (``ingestion.store.ledger``);
+- ``ledger``: small records that exist only in the store (``core.store.ledger``);
 - ``meta``: which model built the store, and the generation of its contents.
 
 The model's identity is stored in ``meta``; opening the store with another model is refused, because
@@ -25,12 +25,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ingestion.names import name_key
-from ingestion.store.base import Store
-from ingestion.store.ledger import LEDGER, Ledger
-from ingestion.store.ledger import SPEC as LEDGER_SPEC
-from ingestion.store.types import CollectionSpec, Filter, Hit, MatchAny, Point
-from service.errors import ConfigError, ModelMismatchError
+from core.errors import ConfigError, ModelMismatchError
+from core.names import name_key
+from core.store.base import Store
+from core.store.ledger import LEDGER, Ledger
+from core.store.ledger import SPEC as LEDGER_SPEC
+from core.store.types import CollectionSpec, Filter, Hit, MatchAny, Point
 
 CHUNKS, DOCUMENTS, EXPERTS, QUESTIONS, META = "chunks", "documents", "experts", "questions", "meta"
 SCHEMA_VERSION = 1
@@ -316,7 +316,7 @@ class Catalog:
         return self.ledger.forgotten()
 
     def marked(self, forgotten: frozenset[str] | None = None) -> Callable[[str], bool]:
-        """``is_marked`` for ``ingestion.names.redact``: a name key belongs to a person removed on request
+        """``is_marked`` for ``core.names.redact``: a name key belongs to a person removed on request
         when its keyed hash is one of the markers (default: the stored ones)."""
         markers = self.forgotten() if forgotten is None else forgotten
         keyed = self.ledger.keyed

@@ -1,7 +1,9 @@
-"""The Litestar application: ``create_app()`` in one place.
+"""The HTTP API as a Litestar application config: its routes, the lifespan that loads model and store once,
+the dependencies, the one error mapping and the OpenAPI document.
 
-Model and store load once in the lifespan and are injected into the controllers (``km``). With the
-embedded store the service is one process; with ``KM_QDRANT_URL`` it can run several workers.
+``web.app.create_app`` — the one composition root — adds the pages to this config. The model and the store
+load once in the lifespan and are injected into the controllers (``km``). With the embedded store the
+service is one process; with ``KM_QDRANT_URL`` it can run several workers.
 """
 
 from __future__ import annotations
@@ -11,17 +13,15 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from litestar import Litestar, Router
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging.config import LoggingConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
-from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.container import Kennismakelaar
@@ -31,18 +31,18 @@ from service.ratelimit import RateLimiter, limits_from
 from service.routes import broker, documents, experts, health
 from service.routes.deps import provide_km
 from service.settings import Settings
-from web import coordination, pages
-from web.recent import RecentAnswers
-from web.security import csrf_config, security_headers
-from web.views import filters
 
 log = logging.getLogger("kennismakelaar.access")
 _SWAGGER = "/schema/assets"
+ROUTES = [*broker.ROUTES, *documents.ROUTES, *experts.ROUTES, *health.ROUTES]
+UPLOADS = documents.UPLOADS  # mounted under the upload size limit, see ``upload_router``
 
 
-def create_app(settings: Settings | None = None, km: Kennismakelaar | None = None) -> Litestar:
-    """The app for ``settings`` (default: the environment); tests may pass a ready ``km``."""
-    settings = settings or (km.settings if km else Settings.from_env())
+def api_config(settings: Settings, km: Kennismakelaar | None = None) -> AppConfig:
+    """The API's part of the application: everything but the pages.
+
+    ``km`` is a ready core (tests); without it the lifespan builds one from ``settings`` and closes it after.
+    """
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -53,7 +53,6 @@ def create_app(settings: Settings | None = None, km: Kennismakelaar | None = Non
         app.state.jobs = JobRunner(settings.store.data_dir, core.ingestor)
         app.state.jobs.purge()
         app.state.limiter = RateLimiter(lambda: core.catalog().ledger, limits_from(settings))
-        app.state.answers = RecentAnswers()
         try:
             yield
         finally:
@@ -64,18 +63,9 @@ def create_app(settings: Settings | None = None, km: Kennismakelaar | None = Non
     import swagger_ui_bundle
 
     assets = Path(swagger_ui_bundle.swagger_ui_path)
-    web_dir = Path(__file__).resolve().parent.parent / "web"
-    return Litestar(
-        route_handlers=[*broker.ROUTES, *documents.ROUTES, *experts.ROUTES, *health.ROUTES, *pages.ROUTES,
-                        *coordination.ROUTES,
-                        # every other body is small: only these two may be as large as an upload
-                        Router("/", route_handlers=[*documents.UPLOADS, *coordination.UPLOADS],
-                               request_max_body_size=settings.service.max_upload_mb * 1024 * 1024),
-                        create_static_files_router(_SWAGGER, [assets], include_in_schema=False, name="api-docs"),
-                        create_static_files_router("/static", [web_dir / "static"], include_in_schema=False)],
-        template_config=TemplateConfig(directory=web_dir / "templates", engine=JinjaTemplateEngine,
-                                       engine_callback=_template_globals(settings)),
-        csrf_config=csrf_config(settings),
+    return AppConfig(
+        route_handlers=[*ROUTES,
+                        create_static_files_router(_SWAGGER, [assets], include_in_schema=False, name="api-docs")],
         lifespan=[lifespan],
         dependencies={"km": Provide(provide_km, sync_to_thread=False)},
         exception_handlers={Exception: exception_to_http_response},
@@ -89,7 +79,6 @@ def create_app(settings: Settings | None = None, km: Kennismakelaar | None = Non
         # enforced on the bytes received, not just the announced length (chunked bodies too): 413 "too_large"
         request_max_body_size=settings.service.max_body_kb * 1024,
         middleware=[access_log],
-        before_send=[security_headers],
         logging_config=LoggingConfig(log_exceptions="debug", disable_stack_trace={404, 400, 401, 403, 405, 413, 415,
                                                                                  429}),
         state=State({"settings": settings}),
@@ -97,15 +86,10 @@ def create_app(settings: Settings | None = None, km: Kennismakelaar | None = Non
     )
 
 
-def _template_globals(settings: Settings) -> Any:
-    def configure(engine: JinjaTemplateEngine) -> None:
-        from ingestion.taxonomy import Taxonomy
-
-        env = engine.engine
-        env.autoescape = True  # every template, whatever its extension
-        for name, fn in filters(Taxonomy.load(settings.ingest.taxonomy_file)).items():
-            env.filters[name] = fn
-    return configure
+def upload_router(settings: Settings, handlers: list[object]) -> Router:
+    """Every other body is small: only the upload handlers may take a body as large as an upload."""
+    return Router("/", route_handlers=handlers,  # type: ignore[arg-type]
+                  request_max_body_size=settings.service.max_upload_mb * 1024 * 1024)
 
 
 def access_log(app: ASGIApp) -> ASGIApp:

@@ -14,7 +14,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ingestion.store.types import (
+from core.errors import StoreError, StoreInUseError
+from core.store.types import (
     DENSE,
     SPARSE,
     CollectionSpec,
@@ -28,7 +29,6 @@ from ingestion.store.types import (
     datetime_bounds,
     point_uuid,
 )
-from service.errors import StoreError, StoreInUseError
 
 _PLACEHOLDER = "_"  # an Edge shard needs at least one vector; collections without any get this one
 _SCROLL_PAGE = 512

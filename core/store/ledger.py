@@ -22,8 +22,8 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from ingestion.store.base import Store
-from ingestion.store.types import CollectionSpec, Filter, Point, Range
+from core.store.base import Store
+from core.store.types import CollectionSpec, Filter, Point, Range
 
 LEDGER = "ledger"
 SPEC = CollectionSpec(LEDGER, indexes={"kind": "keyword", "key": "keyword", "at": "float",

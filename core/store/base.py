@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-from ingestion.store.types import CollectionSpec, Filter, Hit, Point, Query
+from core.store.types import CollectionSpec, Filter, Hit, Point, Query
 
 
 class Store(Protocol):

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from ingestion.names import fold, slugify
-from ingestion.safe_yaml import load_yaml_strict
-from service.errors import ConfigError
+from core.errors import ConfigError
+from core.names import fold, slugify
+from core.safe_yaml import load_yaml_strict
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Taxonomy:
 
     @classmethod
     def default(cls) -> Taxonomy:
-        text = resources.files("ingestion").joinpath("taxonomy_default.yaml").read_text("utf-8")
+        text = resources.files("core").joinpath("taxonomy_default.yaml").read_text("utf-8")
         return cls.from_mapping(load_yaml_strict(text), "standaardtaxonomie")
 
     @classmethod

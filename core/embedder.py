@@ -23,8 +23,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from service.errors import ModelLoadError
-from service.settings import DEFAULT_MODEL
+from core.errors import ModelLoadError
+
+DEFAULT_MODEL = "multilingual-e5-small"
 
 
 class Embedder(Protocol):

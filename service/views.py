@@ -1,0 +1,73 @@
+"""Read models of the service: a document and a person as the API and the pages show them.
+
+The web pages build on these (not on route modules), so both speak of a document or a person the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from core.errors import NotFoundError
+from core.store.types import Filter, MatchAny
+from service import schemas as s
+from service.container import Kennismakelaar
+
+
+def servable_file(record: dict[str, Any], uploads: Path, *, coordinator: bool) -> Path | None:
+    """The original file of a document, if it may be served: it still exists, it is no symlink, it lies
+    inside the folder it was ingested from or the uploads folder, and — for the public — it does not name
+    a person removed on request."""
+    if record.get("file_withheld") and not coordinator:
+        return None
+    raw = Path(record.get("path", ""))
+    if not raw.is_absolute() or raw.is_symlink() or not raw.is_file():
+        return None
+    real = raw.resolve()
+    if real != raw:  # a symlink somewhere along the path
+        return None
+    roots = [Path(record.get("root", "")).resolve(), uploads.resolve()]
+    return real if any(real.is_relative_to(r) for r in roots if str(r) != "/") else None
+
+
+def document_view(km: Kennismakelaar, document_id: str, *, coordinator: bool = False,
+                  uploads: Path | None = None) -> s.DocumentOut:
+    doc_id = document_id.lstrip("/")
+    catalog = km.catalog()
+    record = catalog.document(doc_id)
+    if record is None:
+        raise NotFoundError(f"Document {doc_id!r} bestaat niet.")
+    people = []
+    if record.get("people"):
+        linked = catalog.experts(filter=Filter.where(keys=record["people"]),
+                                 fields=["expert_id", "name", "role", "visibility"])
+        people = [s.PersonOut(id=e["expert_id"], name=e["name"], role=e.get("role", "")) for e in linked
+                  if e.get("visibility") == "public"]
+    passages = [s.PassageOut(index=c["chunk_index"], text=c["text"], section=c.get("section", []), page=c.get("page"))
+                for c in catalog.chunks_of(doc_id, record.get("content_hash"))]
+    return s.DocumentOut(
+        document_id=doc_id, title=record.get("title", ""), kind=record.get("kind", ""),
+        ateliers=record.get("ateliers", []), themes=record.get("themes", []),
+        ateliers_inferred=bool(record.get("ateliers_inferred")), themes_inferred=bool(record.get("themes_inferred")),
+        date=record.get("date"), source=record.get("source", ""), format=record.get("format", ""),
+        url=record.get("url"), pages=record.get("pages"), people=people, passages=passages,
+        has_file=servable_file(record, uploads or km.settings.store.data_dir / "files",
+                               coordinator=coordinator) is not None)
+
+
+def profile_view(km: Kennismakelaar, expert_id: str, *, coordinator: bool) -> s.ExpertProfileOut:
+    catalog = km.catalog()
+    expert = catalog.expert(expert_id)
+    if expert is None or (expert.get("visibility") != "public" and not coordinator):
+        raise NotFoundError(f"Expert {expert_id!r} bestaat niet of is niet openbaar.")
+    docs = [{"document_id": d["document_id"], "title": d.get("title", ""), "date": d.get("date") or ""}
+            for d in catalog.documents(filter=Filter(must=(MatchAny("people", tuple(expert["keys"])),)),
+                                       fields=["document_id", "title", "date"])]
+    docs.sort(key=lambda d: d["date"], reverse=True)
+    return s.ExpertProfileOut(
+        id=expert["expert_id"], name=expert["name"], role=expert.get("role", ""),
+        organization=expert.get("organization", ""), ateliers=expert.get("ateliers", []),
+        themes=expert.get("themes", []), expertise=expert.get("expertise", ""), documents=docs,
+        consent=expert.get("consent") if coordinator else None,
+        # a coordinator edits the whole profile (a PUT replaces it): they see the address, consent or not
+        email=(expert.get("email") or None) if coordinator else None)
