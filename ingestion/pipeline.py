@@ -28,7 +28,7 @@ from core.embedder import Embedder
 from core.errors import EmptyFileError, FileRejected, MetadataError, UnreadableFileError
 from core.models import Document, Expert, SourceFile
 from core.names import name_key, name_variants, redact
-from core.store.catalog import QUESTIONS, Catalog
+from core.store.catalog import Catalog
 from core.store.types import DENSE, SPARSE, Point
 from core.taxonomy import Taxonomy
 from ingestion.chunk import chunk_elements
@@ -140,7 +140,7 @@ class Ingestor:
         if prune:
             report.outcomes.extend(self._prune(found, expert_owner))
         report.orphans_removed = self.catalog.sweep_orphans()
-        self.catalog.store.flush()
+        self.catalog.flush()
         report.seconds = time.perf_counter() - started
         return report
 
@@ -380,7 +380,7 @@ class Ingestor:
             self._write_expert(expert, root=p.get("root", API_ROOT), profile_hash=p.get("profile_hash", ""),
                                edited=p.get("edited", []))
         for q in questions:
-            self.catalog.rewrite(QUESTIONS, [Point(q["question_id"], q,
+            self.catalog.rewrite_questions([Point(q["question_id"], q,
                                                    dense={DENSE: self.embedder.embed_query(q["text"])})])
 
     def forget_expert(self, expert_id: str) -> dict[str, int]:

@@ -25,7 +25,7 @@ from core.embedder import Embedder
 from core.errors import NotFoundError
 from core.models import Chunk
 from core.names import email_key, name_key, name_variants, redact
-from core.store.catalog import CHUNKS, EXPERTS, QUESTIONS, Catalog
+from core.store.catalog import Catalog
 from core.store.types import DENSE, SPARSE, Filter, Point
 
 Marked = Callable[[str], bool]
@@ -102,7 +102,7 @@ class Remover:
         touched: set[str] = set()
         flt = Filter.where(document_id=list(only)) if only is not None else None
         batch: list[tuple[Any, dict[str, Any], str]] = []
-        for hit in self.catalog.store.scroll(CHUNKS, filter=flt):
+        for hit in self.catalog.scan_passages(filter=flt):
             p = hit.payload
             text, n_text = redact(p.get("text", ""), marked)
             title, n_title = redact(p.get("title", ""), marked)
@@ -129,24 +129,24 @@ class Remover:
         vectors = self.embedder.embed_documents(texts)
         # written back onto what is stored *now*: a passage a commit made live (or deleted) meanwhile keeps
         # its state (or stays deleted); only the scrubbed fields and the vectors change
-        now = {h.id: h.payload for h in self.catalog.store.retrieve(CHUNKS, [hit.id for hit, _, _ in batch])}
+        now = self.catalog.passages([hit.id for hit, _, _ in batch])
         scrubbed = ("text", "title", "section", "people")
-        self.catalog.rewrite(CHUNKS, [
+        self.catalog.rewrite_passages([
             Point(hit.id, {**now[hit.id], **{k: payload[k] for k in scrubbed}}, dense={DENSE: vectors[i]},
                   sparse={SPARSE: self.bm25.embed_document(texts[i])})
             for i, (hit, payload, _) in enumerate(batch) if hit.id in now])
         _evict(self.embedder, [old for _, _, old in batch])
 
     def _questions(self, marked: Marked, done: Scrubbed) -> None:
-        for hit in list(self.catalog.store.scroll(QUESTIONS)):
+        for hit in self.catalog.questions():
             text, n = redact(hit.payload.get("text", ""), marked)
             if n:
-                self.catalog.rewrite(QUESTIONS, [Point(hit.id, {**hit.payload, "text": text},
+                self.catalog.rewrite_questions([Point(hit.id, {**hit.payload, "text": text},
                                                        dense={DENSE: self.embedder.embed_query(text)})])
                 done.questions += 1
 
     def _profiles(self, marked: Marked, done: Scrubbed) -> None:
-        for hit in list(self.catalog.store.scroll(EXPERTS)):
+        for hit in self.catalog.profile_hits():
             p = hit.payload
             if marked(name_key(p.get("expert_id", ""))) or marked(name_key(p.get("name", ""))):
                 continue  # the person themselves: their profile is deleted
@@ -155,7 +155,7 @@ class Remover:
                 payload = {**p, "expertise": expertise}
                 text = self.profile_text(payload)
                 vector = self.embedder.embed_documents([text])[0]
-                self.catalog.rewrite(EXPERTS, [Point(hit.id, payload, dense={DENSE: vector},
+                self.catalog.rewrite_profiles([Point(hit.id, payload, dense={DENSE: vector},
                                                      sparse={SPARSE: self.bm25.embed_document(text)})])
                 done.profiles += 1
 

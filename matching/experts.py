@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.names import name_key
-from core.store.catalog import DOCUMENTS, EXPERTS, Catalog
+from core.store.catalog import Catalog
 from core.store.types import Filter, MatchAny, Query
 from matching.results import ExpertMatch, Reason
 from matching.retrieve import Encoded, Mode, Passage
@@ -131,8 +131,8 @@ class ExpertFinder:
         keys = sorted({k for r in records for k in r.get("people", [])})
         if not keys:
             return {}
-        found = self.catalog.store.scroll(EXPERTS, filter=Filter(must=(MatchAny("keys", tuple(keys)),)))
-        return {h.payload["expert_id"]: h.payload for h in found}
+        found = self.catalog.experts(filter=Filter(must=(MatchAny("keys", tuple(keys)),)))
+        return {e["expert_id"]: e for e in found}
 
     def _document_counts(self, experts: Iterable[Mapping[str, Any]]) -> dict[str, int]:
         """How many documents each person is linked to (for the damping), cached until the catalog changes
@@ -140,8 +140,8 @@ class ExpertFinder:
         counts = self.catalog.memo("document counts")
         for e in experts:
             if e["expert_id"] not in counts:
-                counts[e["expert_id"]] = self.catalog.store.count(
-                    DOCUMENTS, filter=Filter(must=(MatchAny("people", tuple(e["keys"])),)))
+                counts[e["expert_id"]] = self.catalog.count_documents(
+                    filter=Filter(must=(MatchAny("people", tuple(e["keys"])),)))
         return counts
 
     def _profiles(self, question: Encoded, mode: Mode) -> list[tuple[dict[str, Any], float]]:
@@ -151,7 +151,7 @@ class ExpertFinder:
         dense = question.dense if mode != "bm25" else None
         if dense is None and sparse is None:
             return []
-        hits = self.catalog.store.query(EXPERTS, Query(dense=dense, sparse=sparse, limit=30, prefetch_limit=60,
+        hits = self.catalog.search_experts(Query(dense=dense, sparse=sparse, limit=30, prefetch_limit=60,
                                                        fusion="dbsf"))
         return [(h.payload, h.score) for h in hits]
 

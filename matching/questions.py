@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from core.errors import NotFoundError, ValidationError
-from core.store.catalog import QUESTIONS, Catalog
-from core.store.types import Filter, Point, Range
+from core.store.catalog import Catalog
+from core.store.types import Filter, Range
 
 ROLES = ("professional", "student", "onderzoeker", "docent", "beleidsmaker", "coordinator", "ervaringsdeskundige",
          "anders")
@@ -38,11 +38,11 @@ class QuestionLog:
                                   field="role")
         question_id = str(uuid.uuid4())
         when = asked_at or now()
-        self.catalog.store.upsert(QUESTIONS, [Point(question_id, {
+        self.catalog.add_question(question_id, {
             "question_id": question_id, "text": text, "asked_at": when.isoformat(timespec="seconds"),
             "atelier": atelier, "atelier_inferred": atelier_inferred, "best_score": round(float(best_score), 4),
             "role": role, "status": "open",
-        }, dense={"dense": vector})])
+        }, vector)
         return question_id
 
     def get(self, question_id: str) -> dict[str, Any]:
@@ -57,10 +57,10 @@ class QuestionLog:
             key = str(uuid.UUID(question_id))
         except ValueError:
             raise NotFoundError(f"Vraag {question_id!r} bestaat niet.") from None
-        found = self.catalog.store.retrieve(QUESTIONS, [key])
-        if not found:
+        found = self.catalog.question(key)
+        if found is None:
             raise NotFoundError(f"Vraag {question_id!r} bestaat niet (of is verlopen).")
-        return found[0].payload
+        return found
 
     def feedback(self, question_id: str, *, item_type: str, item_id: str, helpful: bool) -> dict[str, Any]:
         """Record one helpful/unhelpful mark on a result of a question (marking again replaces the mark)."""
@@ -80,7 +80,7 @@ class QuestionLog:
         for m in self.catalog.marks():
             (helpful if m["helpful"] else unhelpful)[m["question_id"]] += 1
         out = []
-        for hit in self.catalog.store.scroll(QUESTIONS, filter=flt, with_vectors=with_vectors):
+        for hit in self.catalog.questions(filter=flt, with_vectors=with_vectors):
             row = dict(hit.payload)
             row["helpful"], row["unhelpful"] = helpful[row["question_id"]], unhelpful[row["question_id"]]
             if with_vectors:
@@ -92,15 +92,12 @@ class QuestionLog:
         """Delete questions older than the retention period; returns how many went."""
         cutoff = (now() - dt.timedelta(days=retention_days)).date().isoformat()
         old = Filter(must=(Range("asked_at", lte=_day_before(cutoff)),))
-        ids = [h.payload["question_id"] for h in self.catalog.store.scroll(QUESTIONS, filter=old,
-                                                                            fields=["question_id"])]
+        ids = [h.payload["question_id"] for h in self.catalog.questions(filter=old, fields=["question_id"])]
         self.delete(ids)
         return len(ids)
 
     def delete(self, question_ids: Sequence[str]) -> None:
-        if question_ids:
-            self.catalog.store.delete(QUESTIONS, ids=list(question_ids))
-            self.catalog.delete_feedback_of(question_ids)
+        self.catalog.delete_questions(question_ids)
 
 
 def _day_before(iso_day: str) -> str:

@@ -19,8 +19,8 @@ import numpy as np
 
 from core.bm25 import DutchBm25
 from core.embedder import Embedder
-from core.store.catalog import CHUNKS, VISIBLE, Catalog
-from core.store.types import Filter, HasId, Query
+from core.store.catalog import Catalog
+from core.store.types import Filter, Query
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
@@ -74,26 +74,24 @@ class Retriever:
         """
         query = Query(dense=question.dense if mode != "bm25" else None,
                       sparse=question.sparse if mode != "dense" and question.sparse.indices else None,
-                      limit=limit, filter=VISIBLE.and_(filter), prefetch_limit=max(self.prefetch, limit),
+                      limit=limit, filter=filter, prefetch_limit=max(self.prefetch, limit),
                       rrf_k=self.rrf_k,
                       fusion="dbsf" if self.fusion == "dbsf" else "rrf",
                       weights=self.weights if mode == "hybrid" else None, fields=LIGHT)
         if query.dense is None and query.sparse is None:
             return []  # a question of stopwords only has nothing to match in BM25
-        hits = self.catalog.store.query(CHUNKS, query)
+        hits = self.catalog.search_passages(query)
         if not hits:
             return []
         if query.sparse is None:  # a dense query's scores are the cosines already
             return [Passage(h.id, h.score, h.score, h.payload) for h in hits]
-        cosines = {h.id: h.score for h in self.catalog.store.query(CHUNKS, Query(
-            dense=question.dense, limit=len(hits), filter=Filter(must=(HasId(tuple(h.id for h in hits)),)),
-            fields=("document_id",)))}
+        cosines = self.catalog.passage_cosines(question.dense, [h.id for h in hits])
         return [Passage(h.id, h.score, cosines.get(h.id, 0.0), h.payload) for h in hits]
 
     def complete(self, passages: Sequence[Passage]) -> None:
         """Fetch the full payload (the text) of the passages that will be shown."""
         missing = [p for p in passages if "text" not in p.payload]
         if missing:
-            full = {h.id: h.payload for h in self.catalog.store.retrieve(CHUNKS, [p.id for p in missing])}
+            full = self.catalog.passages([p.id for p in missing])
             for p in missing:
                 p.payload = full.get(p.id, p.payload)

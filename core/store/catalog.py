@@ -16,6 +16,7 @@ shows half a document, and the sweep of orphans never deletes what another write
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -30,7 +31,7 @@ from core.names import name_key
 from core.store.base import Store
 from core.store.ledger import LEDGER, Ledger
 from core.store.ledger import SPEC as LEDGER_SPEC
-from core.store.types import CollectionSpec, Filter, Hit, MatchAny, Point
+from core.store.types import DENSE, CollectionSpec, Filter, HasId, Hit, MatchAny, Point, Query
 
 CHUNKS, DOCUMENTS, EXPERTS, QUESTIONS, META = "chunks", "documents", "experts", "questions", "meta"
 SCHEMA_VERSION = 1
@@ -241,10 +242,43 @@ class Catalog:
         with self._changing():
             self.store.set_payload(DOCUMENTS, {"file_withheld": True}, ids=[self.document_key(document_id)])
 
-    def rewrite(self, collection: str, points: Sequence[Point]) -> None:
-        """Replace stored points as they are (ids, payloads, vectors): the scrub after a removal."""
+    def _rewrite(self, collection: str, points: Sequence[Point]) -> None:
         with self._changing():
             self.store.upsert(collection, points)
+
+    def rewrite_passages(self, points: Sequence[Point]) -> None:
+        """Replace stored passages as they are (ids, payloads, vectors): the scrub after a removal."""
+        self._rewrite(CHUNKS, points)
+
+    def rewrite_questions(self, points: Sequence[Point]) -> None:
+        """Replace stored questions as they are (a scrub, or the question log carried over a recreate)."""
+        self._rewrite(QUESTIONS, points)
+
+    def rewrite_profiles(self, points: Sequence[Point]) -> None:
+        """Replace stored profiles as they are (ids, payloads, vectors): the scrub after a removal."""
+        self._rewrite(EXPERTS, points)
+
+    # --- passages: what search reads ------------------------------------------------------------------
+
+    def search_passages(self, query: Query) -> list[Hit]:
+        """The passages of committed documents that best match ``query`` (dense, BM25 or both fused)."""
+        return self.store.query(CHUNKS, dataclasses.replace(query, filter=VISIBLE.and_(query.filter)))
+
+    def passage_cosines(self, dense: Sequence[float], passage_ids: Sequence[str]) -> dict[str, float]:
+        """The cosine similarity of each of these passages to ``dense``, computed by the engine."""
+        if not passage_ids:
+            return {}
+        hits = self.store.query(CHUNKS, Query(dense=dense, limit=len(passage_ids), fields=("document_id",),
+                                              filter=Filter(must=(HasId(tuple(passage_ids)),))))
+        return {h.id: h.score for h in hits}
+
+    def passages(self, passage_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Full passages (text included) by passage id; ids no longer stored are left out."""
+        return {h.id: h.payload for h in self.store.retrieve(CHUNKS, list(passage_ids))} if passage_ids else {}
+
+    def scan_passages(self, *, filter: Filter | None = None) -> Iterator[Hit]:
+        """Every stored passage (pending ones too) that ``filter`` lets through, with its point id."""
+        return iter(self.store.scroll(CHUNKS, filter=filter))
 
     def chunks_of(self, document_id: str, content_hash: str | None = None) -> list[dict[str, Any]]:
         """The passages of a document (of its committed version, when ``content_hash`` is given)."""
@@ -292,6 +326,18 @@ class Catalog:
     def experts(self, *, filter: Filter | None = None,
                 fields: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
         return (h.payload for h in self.store.scroll(EXPERTS, filter=filter, fields=fields))
+
+    def profile_hits(self) -> list[Hit]:
+        """Every stored profile with its point id (for a scrub that rewrites them)."""
+        return list(self.store.scroll(EXPERTS))
+
+    def search_experts(self, query: Query) -> list[Hit]:
+        """The profiles that best match ``query`` (dense, BM25 or both fused)."""
+        return self.store.query(EXPERTS, query)
+
+    def count_documents(self, *, filter: Filter | None = None) -> int:
+        """How many document records ``filter`` lets through (for instance: linked to one person)."""
+        return self.store.count(DOCUMENTS, filter=filter)
 
     def write_experts(self, points: Sequence[Point]) -> None:
         with self._changing():
@@ -362,6 +408,31 @@ class Catalog:
     def delete_feedback_of(self, question_ids: Sequence[str]) -> None:
         if question_ids:
             self.store.delete(LEDGER, filter=Filter.where(kind="feedback", question_id=list(question_ids)))
+
+    # --- the question log --------------------------------------------------------------------------
+
+    def add_question(self, question_id: str, payload: dict[str, Any], vector: Sequence[float]) -> None:
+        self.store.upsert(QUESTIONS, [Point(question_id, payload, dense={DENSE: vector})])
+
+    def question(self, question_id: str) -> dict[str, Any] | None:
+        """A question by its id (a UUID string), or None."""
+        found = self.store.retrieve(QUESTIONS, [question_id])
+        return found[0].payload if found else None
+
+    def questions(self, *, filter: Filter | None = None, fields: Sequence[str] | None = None,
+                  with_vectors: bool = False) -> list[Hit]:
+        """Stored questions (with their point ids, and vectors when asked)."""
+        return list(self.store.scroll(QUESTIONS, filter=filter, fields=fields, with_vectors=with_vectors))
+
+    def delete_questions(self, question_ids: Sequence[str]) -> None:
+        """Questions go with their feedback."""
+        if question_ids:
+            self.store.delete(QUESTIONS, ids=list(question_ids))
+            self.delete_feedback_of(question_ids)
+
+    def flush(self) -> None:
+        """Make what was written durable now (the end of an ingest run)."""
+        self.store.flush()
 
     # --- overview ------------------------------------------------------------------------------------
 
