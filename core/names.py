@@ -4,6 +4,8 @@
 True
 >>> slugify("Over leven in tweedeling & armoede")
 'over-leven-in-tweedeling-armoede'
+>>> slugify("Øystein Ødegård"), slugify("Straße in Łódź")
+('oystein-odegard', 'strasse-in-lodz')
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
+
+from slugify import slugify as _transliterated_slug
 
 
 def fold(text: str) -> str:
@@ -28,8 +32,9 @@ def name_key(name: str) -> str:
 
 
 def slugify(text: str) -> str:
-    """A URL- and id-safe slug."""
-    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
+    """A URL- and id-safe slug: lowercase ASCII letters, digits and dashes. Letters without an ASCII form
+    are transliterated (python-slugify), not dropped: "Ø" becomes "o", "ß" "ss"."""
+    return _transliterated_slug(text)
 
 
 def as_list(value: object) -> list[str]:

@@ -81,3 +81,26 @@ def test_names_match_across_case_accents_and_dashes():
     assert as_list("a; b, c") == ["a", "b", "c"]
     assert as_list(["x", None, " y "]) == ["x", "y"]
     assert as_list(None) == []
+
+
+@pytest.mark.parametrize(("text", "slug"), [
+    ("Øystein Ødegård", "oystein-odegard"),  # letters without a decomposition are transliterated, not dropped
+    ("Jürgen Straße", "jurgen-strasse"),
+    ("Łukasz Żółć", "lukasz-zolc"),
+    ("Æsa Bjørnsdóttir", "aesa-bjornsdottir"),
+    ("  Rapport: wijk 3 / 2024  ", "rapport-wijk-3-2024"),
+    ("***", ""),
+])
+def test_slugs_keep_every_letter(text, slug):
+    assert slugify(text) == slug
+
+
+def test_a_profile_of_a_name_with_non_ascii_letters_gets_a_readable_id(tmp_path: Path):
+    from core.models import SourceFile
+    from ingestion.profiles import load_profiles
+
+    path = tmp_path / "experts.yaml"
+    path.write_text("experts:\n  - name: Øystein Ødegård\n    consent: true\n", "utf-8")
+    source = SourceFile(path, tmp_path, "experts.yaml", path.stat().st_size)
+    (expert,) = load_profiles(source, Taxonomy.default()).experts
+    assert (expert.id, expert.name) == ("oystein-odegard", "Øystein Ødegård")
