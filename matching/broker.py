@@ -33,7 +33,7 @@ from matching.results import ExpertMatch, Finding
 from matching.retrieve import Encoded, Mode, Passage, Retriever
 from matching.scaling import minmax
 
-MAX_QUESTION_CHARS = 2000
+DEFAULT_MAX_CHARS = 1000  # the service passes KM_MAX_QUERY_CHARS
 
 
 @dataclass
@@ -62,7 +62,7 @@ class Answer:
 class Broker:
     def __init__(self, catalog: Catalog, embedder: Embedder, taxonomy: Taxonomy, *, bm25: DutchBm25 | None = None,
                  retriever: Retriever | None = None, experts: ExpertFinder | None = None,
-                 lambda_: float = 0.75) -> None:
+                 lambda_: float = 0.75, max_chars: int = DEFAULT_MAX_CHARS) -> None:
         self.catalog = catalog
         self.taxonomy = taxonomy
         self.bm25 = bm25 or DutchBm25()
@@ -71,6 +71,7 @@ class Broker:
         self.places = TaxonomyVectors(taxonomy, embedder)
         self.questions = QuestionLog(catalog)
         self.lambda_ = lambda_
+        self.max_chars = max_chars
 
     # --- search --------------------------------------------------------------------------------------
 
@@ -224,12 +225,23 @@ class Broker:
     # --- shared --------------------------------------------------------------------------------------
 
     def encode(self, text: str) -> Encoded:
-        text = " ".join((text or "").split())
-        if not text:
-            raise ValidationError("De vraag is leeg.", field="question")
-        if len(text) > MAX_QUESTION_CHARS:
-            raise ValidationError(f"De vraag is te lang (meer dan {MAX_QUESTION_CHARS} tekens).", field="question")
-        return self.retriever.encode(text)
+        return self.retriever.encode(clean_text(text, self.max_chars))
+
+
+def clean_text(text: str | None, limit: int, field: str = "question") -> str:
+    """A question or search text without surplus space, within ``limit`` characters — the one rule for every
+    way in (API, pages, CLI).
+
+    >>> clean_text("  waar   begin ik? ", 100)
+    'waar begin ik?'
+    """
+    text = " ".join((text or "").split())
+    if not text:
+        raise ValidationError("Lege tekst.", field=field)
+    if len(text) > limit:
+        raise ValidationError(f"De tekst is te lang ({len(text)} tekens; hooguit {limit}).", field=field,
+                              hint="Maak de vraag korter, of stel twee vragen.")
+    return text
 
 
 def _blend(fused: Sequence[float], cosine: Sequence[float]) -> list[float]:

@@ -100,7 +100,8 @@ class Kennismakelaar:
             catalog = self.catalog()
             if self._broker is None or self._broker.catalog is not catalog:
                 from matching.broker import Broker
-                self._broker = Broker(catalog, self.embedder, self.taxonomy, bm25=self.bm25)
+                self._broker = Broker(catalog, self.embedder, self.taxonomy, bm25=self.bm25,
+                                      max_chars=self.settings.service.max_query_chars)
             return self._broker
 
     def warm_up(self) -> None:

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
-Text = Annotated[str, Meta(min_length=1, max_length=4000)]
+# its longest length is a setting (KM_MAX_QUERY_CHARS), checked by ``service.validation.check_text``
+Text = Annotated[str, Meta(min_length=1)]
 Slug = Annotated[str, Meta(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 
 

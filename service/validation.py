@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from core.errors import ValidationError
+from matching.broker import clean_text
 from service.container import Kennismakelaar
 
 
 def check_text(km: Kennismakelaar, text: str, field: str) -> str:
     """A question or search text within the configured length, without surrounding space."""
-    text = " ".join(text.split())
-    if not text:
-        raise ValidationError("Lege tekst.", field=field)
-    limit = km.settings.service.max_query_chars
-    if len(text) > limit:
-        raise ValidationError(f"De tekst is te lang ({len(text)} tekens; hooguit {limit}).", field=field)
-    return text
+    return clean_text(text, km.settings.service.max_query_chars, field)
 
 
 def check_slug(km: Kennismakelaar, value: str | None, kind: str, field: str) -> str | None:

@@ -17,12 +17,45 @@ def test_defaults_and_env_overrides(tmp_path):
     assert s.store.qdrant_url is None
 
 
-@pytest.mark.parametrize("env", [{"KM_MAX_FILE_MB": "veel"}, {"KM_MAX_FILE_MB": "-1"},
-                                 {"KM_EMBEDDING_CACHE": "misschien"}])
-def test_bad_setting_names_the_variable(env):
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"KM_MAX_FILE_MB": "veel"}, "een geheel getal"),
+    ({"KM_MAX_FILE_MB": "-1"}, "minstens 1"),
+    ({"KM_EMBEDDING_CACHE": "misschien"}, "ja of nee"),
+    ({"KM_PORT": "70000"}, "hooguit 65535"),
+    ({"KM_ANSWER_THRESHOLD": "1.5"}, "hooguit 1"),
+    ({"KM_CHUNK_TOKENS": "4"}, "minstens 32"),
+    ({"KM_QDRANT_URL": "localhost:6333"}, "de vorm"),
+    ({"KM_SECRET_KEY": "geheim"}, "minstens 16 tekens"),
+    ({"KM_CONTACT_EMAIL": "coordinatoren"}, "de vorm"),
+    ({"KM_COLLECTION_PREFIX": "km/../x"}, "de vorm"),
+])
+def test_a_bad_setting_is_refused_by_its_schema_naming_the_variable(env, expected):
     with pytest.raises(ConfigError) as err:
-        Settings.from_env(env)
-    assert next(iter(env)) in str(err.value)
+        Settings.from_env({"KM_DATA_DIR": "/tmp/km", **env})
+    name, value = next(iter(env.items()))
+    assert f"{name}={value!r}" in str(err.value)
+    assert expected in (err.value.hint or "")
+
+
+def test_settings_read_yes_no_words_and_home_folders(monkeypatch):
+    monkeypatch.setenv("HOME", "/home/werkplaats")
+    s = Settings.from_env({"KM_DATA_DIR": "~/kennis", "KM_SECURE_COOKIES": "ja", "KM_EMBEDDING_CACHE": "Off",
+                           "KM_PORT": " 8080 ", "KM_QDRANT_URL": ""})
+    assert s.store.data_dir == Path("/home/werkplaats/kennis")
+    assert (s.service.secure_cookies, s.embedding.cache, s.service.port) == (True, False, 8080)
+    assert s.store.qdrant_url is None  # an empty value counts as unset
+
+
+def test_settings_are_read_once_and_cannot_change():
+    s = Settings.from_env({})
+    with pytest.raises(Exception, match="frozen"):
+        s.service.port = 1  # type: ignore[misc]
+
+
+def test_an_unknown_variable_is_warned_about_by_name(caplog):
+    with caplog.at_level("WARNING", logger="kennismakelaar.settings"):
+        Settings.from_env({"KM_MAX_QUERY_CHAR": "50"})
+    assert "KM_MAX_QUERY_CHAR (bedoelt u KM_MAX_QUERY_CHARS?)" in caplog.text
 
 
 def test_every_setting_is_documented():
@@ -104,3 +137,23 @@ def test_a_profile_of_a_name_with_non_ascii_letters_gets_a_readable_id(tmp_path:
     source = SourceFile(path, tmp_path, "experts.yaml", path.stat().st_size)
     (expert,) = load_profiles(source, Taxonomy.default()).experts
     assert (expert.id, expert.name) == ("oystein-odegard", "Øystein Ødegård")
+
+
+def test_one_question_length_limit_for_the_api_the_pages_and_the_cli(tmp_path):
+    """KM_MAX_QUERY_CHARS is the one limit: the service's check (API and pages) and the broker (CLI) both
+    apply it, with the same message."""
+    import io
+    from types import SimpleNamespace
+
+    from core.errors import ValidationError
+    from service.cli import main
+    from service.validation import check_text
+
+    settings = Settings.from_env({"KM_DATA_DIR": str(tmp_path), "KM_MAX_QUERY_CHARS": "50"})
+    km = SimpleNamespace(settings=settings)
+    assert check_text(km, " x" * 25, "q") == " ".join(["x"] * 25)  # 49 characters once the spaces are folded
+    with pytest.raises(ValidationError, match=r"te lang \(51 tekens; hooguit 50\)"):
+        check_text(km, "x" * 51, "q")
+    err = io.StringIO()
+    assert main(["search", "y" * 51], settings=settings, out=io.StringIO(), err=err) == 2
+    assert "te lang (51 tekens; hooguit 50)" in err.getvalue()

@@ -18,7 +18,8 @@ from service.ratelimit import limited
 from service.routes.deps import COORDINATOR, errors, expert_json
 from service.validation import check_slug, check_text
 
-Q = Annotated[str, Parameter(min_length=1, max_length=4000, description="De vraag of zoektekst.")]
+Q = Annotated[str, Parameter(min_length=1,
+                             description="De vraag of zoektekst (hooguit KM_MAX_QUERY_CHARS tekens, standaard 1000).")]
 Limit = Annotated[int, Parameter(ge=1, le=50)]
 
 
