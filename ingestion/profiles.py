@@ -89,7 +89,8 @@ def _expert(row: dict[str, Any], source: SourceFile, taxonomy: Taxonomy, warning
     if not name:
         warnings.append(f"profiel {number}: geen naam (overgeslagen)")
         return None
-    ateliers, themes = [], []
+    ateliers: list[str] = []
+    themes: list[str] = []
     for key, resolve, target in (("ateliers", taxonomy.resolve_atelier, ateliers),
                                  ("themes", taxonomy.resolve_theme, themes)):
         for value in as_list(row.get(key)):

@@ -46,7 +46,7 @@ class TaxonomyVectors:
     def place(self, question_vector: np.ndarray, atelier: str | None = None) -> Placement:
         """The question's atelier (given, or the closest) and its two closest themes."""
         ateliers, themes = self._get()
-        theme_order = np.argsort(-(themes @ question_vector)) if len(themes) else []
+        theme_order: Sequence[int] = np.argsort(-(themes @ question_vector)).tolist() if len(themes) else []
         top_themes = tuple(self.taxonomy.themes[i].slug for i in theme_order[:2])
         if atelier:
             return Placement(atelier, top_themes, inferred=False)

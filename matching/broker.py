@@ -167,7 +167,7 @@ class Broker:
         if not forgotten:
             return text, vector
         kept, n = redact(text, self.catalog.marked(forgotten))
-        return (kept, self.embedder.embed_query(kept)) if n else (text, vector)
+        return (kept, self.retriever.embedder.embed_query(kept)) if n else (text, vector)
 
     def _bridges(self, question: Encoded, placement: Placement, page: SearchPage, people: list[ExpertMatch],
                  passages: list[Passage]) -> list[dict[str, Any]]:

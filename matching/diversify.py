@@ -61,7 +61,7 @@ def _similarity(pool: Sequence[Candidate], atelier_weight: float) -> np.ndarray:
     n = len(pool)
     content = np.zeros((n, n))
     if all(c.vector is not None for c in pool) and n > 1:
-        m = np.vstack([c.vector for c in pool])
+        m = np.vstack([c.vector for c in pool if c.vector is not None])
         content = m @ m.T
         off = content[~np.eye(n, dtype=bool)]  # scaled by the pairs, not by each vector's 1 with itself
         content = minmax(content, flat=0.0, lo=float(off.min()), hi=float(off.max()))

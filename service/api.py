@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from litestar.logging.config import LoggingConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
 from service.container import Kennismakelaar
 from service.http_errors import exception_to_http_response, route_of
@@ -34,7 +34,7 @@ from service.settings import Settings
 
 log = logging.getLogger("kennismakelaar.access")
 _SWAGGER = "/schema/assets"
-ROUTES = [*broker.ROUTES, *documents.ROUTES, *experts.ROUTES, *health.ROUTES]
+ROUTES: list[ControllerRouterHandler] = [*broker.ROUTES, *documents.ROUTES, *experts.ROUTES, *health.ROUTES]
 UPLOADS = documents.UPLOADS  # mounted under the upload size limit, see ``upload_router``
 
 
@@ -86,9 +86,9 @@ def api_config(settings: Settings, km: Kennismakelaar | None = None) -> AppConfi
     )
 
 
-def upload_router(settings: Settings, handlers: list[object]) -> Router:
+def upload_router(settings: Settings, handlers: Sequence[ControllerRouterHandler]) -> Router:
     """Every other body is small: only the upload handlers may take a body as large as an upload."""
-    return Router("/", route_handlers=handlers,  # type: ignore[arg-type]
+    return Router("/", route_handlers=handlers,
                   request_max_body_size=settings.service.max_upload_mb * 1024 * 1024)
 
 

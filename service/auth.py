@@ -106,7 +106,9 @@ def has_session(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
     """Web pages: a valid coordinator session cookie."""
     value = connection.cookies.get(SESSION_COOKIE)
     settings = connection.app.state.km.settings
-    return bool(value) and session_valid(value, session_secret(settings), settings.service.tokens)
+    if not value:
+        return False
+    return session_valid(value, session_secret(settings), settings.service.tokens)
 
 
 def session_secret(settings: Any) -> bytes:

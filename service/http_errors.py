@@ -83,7 +83,7 @@ def exception_to_http_response(request: Request, exc: Exception) -> Response:
 def _page_response(request: Request, exc: Exception, response: Response) -> Response:
     from litestar.response import Redirect, Template
 
-    status = response.status_code
+    status = response.status_code or 500
     if status == 401:
         return Redirect("/coordinatie/inloggen", status_code=303)
     error = response.content.get("error", {}) if isinstance(response.content, dict) else {}

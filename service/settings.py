@@ -146,7 +146,7 @@ class Settings(BaseModel):
         an unknown ``KM_`` name is warned about."""
         env = os.environ if env is None else env
         _warn_unknown(env)
-        return cls(**{name: _section_from_env(section, env) for name, section in _SECTIONS.items()})
+        return cls.model_validate({name: _section_from_env(section, env) for name, section in _SECTIONS.items()})
 
 
 _SECTIONS: dict[str, type[_Section]] = {"store": StoreSettings, "embedding": EmbeddingSettings,

@@ -11,6 +11,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import Body
 from litestar.response import Redirect, Template
+from litestar.types import ControllerRouterHandler
 
 from core.errors import FileTooLargeError, KennismakelaarError, UnsupportedFileError, ValidationError
 from core.names import slugify
@@ -189,6 +190,7 @@ def delete_expert(km: Kennismakelaar, expert_id: str) -> Template:
     return _experts_page(km, f"Verwijderd, met alle koppelingen ({details['documents']} documenten bijgewerkt).")
 
 
-ROUTES = [login_form, login, logout, dashboard, panel_form, panel, agenda, job, experts, ExpertEditor, delete_expert]
+ROUTES: list[ControllerRouterHandler] = [login_form, login, logout, dashboard, panel_form, panel, agenda, job, experts,
+                                         ExpertEditor, delete_expert]
 # under the upload size limit (service.api.upload_router); the form's GET too: one path lives in one router
-UPLOADS = [upload_form, upload]
+UPLOADS: list[ControllerRouterHandler] = [upload_form, upload]

@@ -31,7 +31,7 @@ from core.names import name_key
 from core.store.base import Store
 from core.store.ledger import LEDGER, Ledger
 from core.store.ledger import SPEC as LEDGER_SPEC
-from core.store.types import DENSE, CollectionSpec, Filter, HasId, Hit, MatchAny, Point, Query
+from core.store.types import DENSE, CollectionSpec, Filter, HasId, Hit, MatchAny, Point, Query, Vector
 
 CHUNKS, DOCUMENTS, EXPERTS, QUESTIONS, META = "chunks", "documents", "experts", "questions", "meta"
 SCHEMA_VERSION = 1
@@ -204,7 +204,7 @@ class Catalog:
         with self._changing():
             self.store.upsert(CHUNKS, points)
 
-    def commit_document(self, record: dict[str, Any], vector: Sequence[float] | None) -> None:
+    def commit_document(self, record: dict[str, Any], vector: Vector | None) -> None:
         """Write the document record — after its chunks — make its chunks live, drop earlier versions."""
         doc_id, content_hash = record["document_id"], record["content_hash"]
         with self._changing():
@@ -242,21 +242,22 @@ class Catalog:
         with self._changing():
             self.store.set_payload(DOCUMENTS, {"file_withheld": True}, ids=[self.document_key(document_id)])
 
-    def _rewrite(self, collection: str, points: Sequence[Point]) -> None:
+    def rewrite(self, collection: str, points: Sequence[Point]) -> None:
+        """Replace stored points as they are (ids, payloads, vectors): a backup written back."""
         with self._changing():
             self.store.upsert(collection, points)
 
     def rewrite_passages(self, points: Sequence[Point]) -> None:
         """Replace stored passages as they are (ids, payloads, vectors): the scrub after a removal."""
-        self._rewrite(CHUNKS, points)
+        self.rewrite(CHUNKS, points)
 
     def rewrite_questions(self, points: Sequence[Point]) -> None:
         """Replace stored questions as they are (a scrub, or the question log carried over a recreate)."""
-        self._rewrite(QUESTIONS, points)
+        self.rewrite(QUESTIONS, points)
 
     def rewrite_profiles(self, points: Sequence[Point]) -> None:
         """Replace stored profiles as they are (ids, payloads, vectors): the scrub after a removal."""
-        self._rewrite(EXPERTS, points)
+        self.rewrite(EXPERTS, points)
 
     # --- passages: what search reads ------------------------------------------------------------------
 
@@ -264,7 +265,7 @@ class Catalog:
         """The passages of committed documents that best match ``query`` (dense, BM25 or both fused)."""
         return self.store.query(CHUNKS, dataclasses.replace(query, filter=VISIBLE.and_(query.filter)))
 
-    def passage_cosines(self, dense: Sequence[float], passage_ids: Sequence[str]) -> dict[str, float]:
+    def passage_cosines(self, dense: Vector, passage_ids: Sequence[str]) -> dict[str, float]:
         """The cosine similarity of each of these passages to ``dense``, computed by the engine."""
         if not passage_ids:
             return {}
@@ -411,7 +412,7 @@ class Catalog:
 
     # --- the question log --------------------------------------------------------------------------
 
-    def add_question(self, question_id: str, payload: dict[str, Any], vector: Sequence[float]) -> None:
+    def add_question(self, question_id: str, payload: dict[str, Any], vector: Vector) -> None:
         self.store.upsert(QUESTIONS, [Point(question_id, payload, dense={DENSE: vector})])
 
     def question(self, question_id: str) -> dict[str, Any] | None:

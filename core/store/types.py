@@ -8,9 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+from numpy.typing import NDArray
+
 DENSE = "dense"
 SPARSE = "bm25"
 IndexKind = Literal["keyword", "datetime", "integer", "float"]
+Vector = Sequence[float] | NDArray[np.floating[Any]]  # a dense vector, as a list or as numpy gives it
 Scalar = str | int  # no bool: flags are stored as keywords (the Edge bindings cannot match bools)
 
 
@@ -24,7 +28,7 @@ class SparseVector:
 class Point:
     id: str
     payload: dict[str, Any]
-    dense: dict[str, Sequence[float]] = field(default_factory=dict)
+    dense: dict[str, Vector] = field(default_factory=dict)
     sparse: dict[str, SparseVector] = field(default_factory=dict)
 
 
@@ -80,7 +84,7 @@ class Filter:
 class Query:
     """A nearest-neighbour query: dense, sparse, or both fused inside the engine (prefetch + RRF)."""
 
-    dense: Sequence[float] | None = None
+    dense: Vector | None = None
     sparse: SparseVector | None = None
     limit: int = 10
     filter: Filter | None = None

@@ -10,6 +10,7 @@ from litestar import Controller, Request, delete, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import File
+from litestar.types import ControllerRouterHandler
 
 from core.errors import NotFoundError, ValidationError
 from service import schemas as s
@@ -104,5 +105,5 @@ def _remove(km: Kennismakelaar, document_id: str, uploads: Path) -> s.DeletedOut
     return s.DeletedOut(id=doc_id, deleted=True, details={"files": removed_file})
 
 
-ROUTES = [job, DocumentController]
-UPLOADS = [upload]  # mounted under the upload size limit (service.api.upload_router)
+ROUTES: list[ControllerRouterHandler] = [job, DocumentController]
+UPLOADS: list[ControllerRouterHandler] = [upload]  # mounted under the upload size limit (service.api.upload_router)
