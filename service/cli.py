@@ -17,6 +17,8 @@ from core.errors import ConfigError, KennismakelaarError, ValidationError
 from service.settings import Settings, settings_table
 
 EXIT_OK, EXIT_FAILED_FILES, EXIT_ERROR = 0, 1, 2
+# The composition root, named for uvicorn (which imports it in every worker): the service never imports the pages.
+APP_FACTORY = "web.app:create_app"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -267,7 +269,7 @@ def _serve(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     print(f"Kennismakelaar luistert op http://{host}:{port} (API-documentatie: http://{host}:{port}/schema; "
           f"opslag: {settings.store.qdrant_url or settings.store.data_dir.resolve()})", file=out, flush=True)
     # the access log of uvicorn would print query strings (questions): ours logs paths only
-    uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers,
                 access_log=False, log_level="info", proxy_headers=True)
     return EXIT_OK
 
