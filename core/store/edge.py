@@ -138,8 +138,11 @@ class EdgeStore:
         converted = []
         for p in points:
             vector: dict[str, Any] = {k: [float(x) for x in v] for k, v in p.dense.items()}
+            # an empty BM25 vector (stopwords only) is left out: the engine does not count it in the IDF's N,
+            # the local mode of qdrant-client would — written alike, both backends score alike
             for k, sv in p.sparse.items():
-                vector[k] = q.SparseVector(list(sv.indices), list(sv.values))
+                if sv.indices:
+                    vector[k] = q.SparseVector(list(sv.indices), list(sv.values))
             converted.append(q.Point(point_uuid(p.id), vector, p.payload))
         with self._write:
             self._shard(name).update(q.UpdateOperation.upsert_points(converted))

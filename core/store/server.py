@@ -91,8 +91,11 @@ class ServerStore:
             structs = []
             for p in points[i:i + _BATCH]:
                 vector: dict[str, Any] = {k: [float(x) for x in v] for k, v in p.dense.items()}
+                # an empty BM25 vector (stopwords only) is left out: the engine does not count it in the IDF's N,
+                # the local mode of qdrant-client would — written alike, both backends score alike
                 for k, sv in p.sparse.items():
-                    vector[k] = m.SparseVector(indices=list(sv.indices), values=list(sv.values))
+                    if sv.indices:
+                        vector[k] = m.SparseVector(indices=list(sv.indices), values=list(sv.values))
                 structs.append(m.PointStruct(id=point_uuid(p.id), vector=vector, payload=p.payload))
             self.client.upsert(self._c(name), structs, wait=True)
 
