@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
 from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body
 from litestar.response import File
 from litestar.types import ControllerRouterHandler
@@ -60,12 +61,18 @@ def job(request: Request, job_id: str) -> s.JobOut:
     return s.convert(request.app.state.jobs.get(job_id).__dict__, s.JobOut)
 
 
+# the same path gives the original file when it ends in /file (document ids may hold slashes)
+_DOCUMENT_OR_FILE = ResponseSpec(data_container=s.DocumentOut, generate_examples=False,
+                                 description="Het document met zijn passages; met /file achter het id: het originele "
+                                             "bestand (application/octet-stream of het eigen type).")
+
+
 class DocumentController(Controller):
     """One document. (A controller: see ``service.routes.experts.ExpertController``.)"""
 
     path = "/api/documents/{document_id:path}"
 
-    @get(sync_to_thread=True, responses=errors(404, 429), guards=[limited("public")],
+    @get(sync_to_thread=True, responses={**errors(404, 429), 200: _DOCUMENT_OR_FILE}, guards=[limited("public")],
          summary="Een document met zijn passages (…/file geeft het originele bestand)")
     def document(self, request: Request, km: Kennismakelaar, document_id: str) -> Any:
         doc_id = document_id.lstrip("/")
