@@ -10,6 +10,7 @@ WORKDIR /app
 # the CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 COPY pyproject.toml README.md ./
+COPY core core
 COPY ingestion ingestion
 COPY matching matching
 COPY service service

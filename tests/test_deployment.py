@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 
 import yaml
 
@@ -42,8 +43,14 @@ def test_dockerfile_bakes_the_model_in_with_cpu_torch():
     assert "HEALTHCHECK" in DOCKERFILE and "/ready" in DOCKERFILE
     assert re.search(r"^USER (?!root)", DOCKERFILE, re.M)
     assert 'VOLUME ["/data"]' in DOCKERFILE
+
+
+def test_dockerfile_copies_every_package():
+    """Every package pip installs (pyproject's package list, not a list kept here) is copied into the image."""
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]["packages"]["find"]
+    packages = {pattern.rstrip("*") for pattern in find["include"]}
     copied = set(re.findall(r"^COPY (\S+)", DOCKERFILE, re.M))
-    assert {"ingestion", "matching", "service", "web"} <= copied
+    assert packages <= copied, f"not copied into the image: {sorted(packages - copied)}"
 
 
 def test_embedded_store_refuses_several_workers(tmp_path):

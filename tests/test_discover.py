@@ -48,5 +48,7 @@ def test_a_single_file_can_be_given(tmp_path):
 
 def test_excluded_folder_is_not_walked(tmp_path):
     root = _tree(tmp_path)
+    assert "sub/groot.pdf" in [d.relpath for d in discover([root], max_bytes=1 << 20).documents]
     found = discover([root], max_bytes=1 << 20, exclude=[root / "sub"])
-    assert all("groot" not in d.relpath for d in found.documents)
+    assert [d.relpath for d in found.documents] == ["a.md", "b.docx"]
+    assert not [r for r in found.rejected if "groot.pdf" in str(r)]  # not walked at all: not even listed as a reject

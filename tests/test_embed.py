@@ -48,6 +48,13 @@ def test_a_model_that_is_not_here_is_a_clear_error_without_download():
     with pytest.raises(ModelLoadError, match="zonder internet") as err:
         make_embedder("intfloat/bestaat-niet-model").warm_up()
     assert "KM_EMBEDDING_MODEL" in err.value.hint
+    # the loader catches every exception: make sure what it caught is the missing model, not the network guard
+    # (conftest's ``no_network``) refusing a download attempt
+    causes, exc = [], err.value.__cause__
+    while exc is not None:
+        causes.append(f"{type(exc).__name__}: {exc}")
+        exc = exc.__cause__ or exc.__context__
+    assert causes and not [c for c in causes if "reach the network" in c], causes
 
 
 def test_cache_embeds_each_text_once(tmp_path, e5):

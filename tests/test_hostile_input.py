@@ -151,6 +151,7 @@ def test_hostile_documents_are_refused_by_name_and_the_rest_goes_in(tmp_path, is
         assert catalog.document(doc_id)["url"] is None
 
 
+@pytest.mark.slow  # a 200 MB PDF bomb: about a minute
 def test_a_file_that_eats_memory_fails_alone_and_the_next_files_parse(tmp_path, isolated):
     root = tmp_path / "batch"
     root.mkdir()
@@ -167,6 +168,7 @@ def test_a_file_that_eats_memory_fails_alone_and_the_next_files_parse(tmp_path, 
     assert outcomes["c-goed.pdf"].status == "added"
 
 
+@pytest.mark.slow  # a timeout and two worker starts
 def test_after_a_killed_worker_the_next_file_still_parses(tmp_path):
     slow = tmp_path / "traag.md"
     slow.write_text(SLOW_MARKDOWN, "utf-8")
@@ -179,6 +181,7 @@ def test_after_a_killed_worker_the_next_file_still_parses(tmp_path):
     assert before.elements and after == before
 
 
+@pytest.mark.slow  # a real PDF read by both parsers: some 20 s
 def test_the_isolated_parser_reads_pdfs_exactly_like_the_in_process_one(e5):
     """The tokenizer repairs ligature glyphs in the parent, pdfium and unstructured run in the worker."""
     pdf = next((REAL_DOCS / "minvws").glob("*beheer-open*.pdf"))
@@ -186,7 +189,7 @@ def test_the_isolated_parser_reads_pdfs_exactly_like_the_in_process_one(e5):
     with IsolatedParser(token_cost=e5.token_count) as parser:
         isolated = parser.parse(source)
     direct = Parser(token_cost=e5.token_count).parse(source)
-    assert isolated == direct
+    assert isolated.elements and isolated == direct
     assert not any("\ue000" <= ch <= "\uf8ff" for e in isolated.elements for ch in e.text)
 
 

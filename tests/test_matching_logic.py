@@ -78,7 +78,7 @@ def test_without_diversity_weight_it_is_plain_relevance():
 
 
 def test_mmr_checks_its_arguments():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="lambda_ must be between 0 and 1"):
         mmr(_cands(), 2, lambda_=1.5)
     assert mmr([], 3) == []
 

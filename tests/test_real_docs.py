@@ -16,6 +16,8 @@ from matching.filters import SearchFilters
 from service.container import Kennismakelaar
 from tests.conftest import BROKEN_DOCS, REAL_DOCS, make_settings
 
+pytestmark = pytest.mark.slow  # the module's fixture ingests all of real-docs: minutes
+
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory, minilm) -> Iterator[tuple[Kennismakelaar, object]]:
@@ -58,9 +60,9 @@ def test_titles_are_sensible(real, doc_id, title):
 def test_pdf_passages_carry_pages_and_clean_text(real):
     km, _ = real
     catalog = km.catalog()
-    for doc in catalog.documents(fields=["document_id", "format", "pages"]):
-        if doc["format"] != "pdf":
-            continue
+    pdfs = [d for d in catalog.documents(fields=["document_id", "format", "pages"]) if d["format"] == "pdf"]
+    assert len(pdfs) == sum(1 for p in REAL_DOCS.rglob("*.pdf"))
+    for doc in pdfs:
         chunks = catalog.chunks_of(doc["document_id"])
         pages = [c["page"] for c in chunks]
         assert all(isinstance(p, int) and 1 <= p <= doc["pages"] for p in pages)

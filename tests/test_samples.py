@@ -78,12 +78,22 @@ def test_experts_shape():
         assert roles[role] >= 3, roles
     assert sum(not e.consent for e in experts) >= 3
     assert len({e.id for e in experts}) == len(experts)
-    assert all(e.email.endswith(("@example.org", "@example.nl")) for e in experts if e.email)
+    emails = [e.email for e in experts if e.email]
+    assert len(emails) >= 10 and all(m.endswith(("@example.org", "@example.nl")) for m in emails)
 
 
 def test_sidecars_and_front_matter_parse():
-    for path in DOCS.glob("*.yaml"):
-        assert isinstance(yaml.safe_load(path.read_text("utf-8")), dict), path
+    sidecars = sorted(DOCS.glob("*.yaml"))
+    assert len(sidecars) >= 10
+    for path in sidecars:
+        meta = yaml.safe_load(path.read_text("utf-8"))
+        assert isinstance(meta, dict) and meta.get("id") and meta.get("title"), path
+        assert path.with_suffix("").is_file(), path  # the sidecar of an existing document
+    texts = [p for p in DOCS.iterdir() if p.suffix in (".md", ".txt")]
+    assert texts
+    for path in texts:
+        meta, body = split_front_matter(path.read_text("utf-8"), path.name)
+        assert meta.get("id") and meta.get("title") and body.strip(), path
 
 
 @pytest.mark.slow

@@ -47,8 +47,10 @@ def test_settings_read_yes_no_words_and_home_folders(monkeypatch):
 
 
 def test_settings_are_read_once_and_cannot_change():
+    from pydantic import ValidationError as SchemaError
+
     s = Settings.from_env({})
-    with pytest.raises(Exception, match="frozen"):
+    with pytest.raises(SchemaError, match="frozen_instance"):
         s.service.port = 1  # type: ignore[misc]
 
 
@@ -94,11 +96,13 @@ def test_custom_taxonomy_replaces_the_default(tmp_path: Path):
     assert t.resolve_atelier("kansrijk-met-jeugd") is None
 
 
-@pytest.mark.parametrize("text", ["ateliers: [", "- alleen een lijst", "themes: []"])
-def test_broken_taxonomy_is_a_config_error(tmp_path: Path, text):
+@pytest.mark.parametrize(("text", "why"), [("ateliers: [", "geen geldige YAML"),
+                                           ("- alleen een lijst", "verwacht een lijst 'ateliers'"),
+                                           ("themes: []", "verwacht een lijst 'ateliers'")])
+def test_broken_taxonomy_is_a_config_error(tmp_path: Path, text, why):
     f = tmp_path / "tax.yaml"
     f.write_text(text, "utf-8")
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=why):
         Taxonomy.load(f)
 
 

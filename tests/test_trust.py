@@ -17,7 +17,7 @@ from litestar.testing import TestClient
 from core.store.catalog import CHUNKS
 from service.cli import main
 from tests import docmaker
-from tests.conftest import SAMPLES, make_settings
+from tests.conftest import SAMPLES, give_the_cli, make_settings
 from web.app import create_app
 
 pytestmark = pytest.mark.slow
@@ -28,7 +28,7 @@ ENV = {"KM_COORDINATOR_TOKENS": TOKEN}  # the secret: the demo store's own secre
 
 @pytest.fixture
 def data(fresh_samples: Path, e5, monkeypatch) -> Path:
-    monkeypatch.setattr("core.embedder.make_embedder", lambda *a, **k: e5)  # the CLI gets the loaded model
+    give_the_cli(monkeypatch, e5)  # the CLI gets the loaded model
     return fresh_samples
 
 

@@ -177,10 +177,12 @@ def test_search_with_a_facet_and_paging(page):
         assert "Veerkracht" in cards.nth(i).locator(".badge").all_inner_texts().__str__()
     check_axe(page, shot="04-zoeken-met-filter")
     page.goto("/zoeken?q=jongeren")
-    if page.locator(".pager a[rel=next]").count():
-        page.locator(".pager a[rel=next]").click()
-        page.wait_for_url(re.compile(r".*pagina=2.*"))
-        assert page.locator("article.finding").count() >= 1
+    first_page = page.locator("article.finding h3").all_inner_texts()
+    assert page.locator(".pager a[rel=next]").count() == 1  # 48 documents: more than one page of ten
+    page.locator(".pager a[rel=next]").click()
+    page.wait_for_url(re.compile(r".*pagina=2.*"))
+    second_page = page.locator("article.finding h3").all_inner_texts()
+    assert second_page and not set(second_page) & set(first_page)  # the next ten, not the same ones
 
 
 def test_document_and_expert_pages(page):
@@ -297,20 +299,3 @@ def test_script_in_a_document_or_question_renders_as_text(page, site):
     assert evil in page.locator("h1.question").inner_text()
     page.goto("/zoeken?q=" + "buurtkamers Heerlen")
     assert not [e for e in page.errors if e.startswith("dialog")], page.errors
-
-
-def test_headers_and_csrf(site):
-    import httpx
-
-    r = httpx.get(f"{site}/")
-    csp = r.headers["content-security-policy"]
-    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
-    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
-    assert r.headers["referrer-policy"] == "same-origin"
-    forged = httpx.post(f"{site}/vraag", data={"question": "vals"}, follow_redirects=False)
-    assert forged.status_code == 403
-    forged_login = httpx.post(f"{site}/coordinatie/inloggen", data={"token": TOKEN}, follow_redirects=False)
-    assert forged_login.status_code == 403
-    for path in ("/coordinatie/experts/health-coach", "/coordinatie/experts/ready-made/verwijderen",
-                 "/coordinatie/experts/api-tester"):  # the exemptions hold for the API's own paths only
-        assert httpx.post(f"{site}{path}", data={"name": "x"}, follow_redirects=False).status_code == 403, path
