@@ -63,11 +63,12 @@ def cluster_vectors(vectors: np.ndarray, threshold: float) -> list[list[int]]:
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
-    # cosine distance = 1 - similarity (the vectors are normalised), from one matrix product
-    v = np.asarray(vectors, dtype=np.float32)  # e5 vectors are float32: the product need not be wider
-    distance = np.clip(1.0 - (v @ v.T).astype(np.float64), 0.0, 2.0)
-    np.fill_diagonal(distance, 0.0)
-    tree = linkage(squareform(distance, checks=False), method="average")
+    # cosine distance = 1 - similarity (the vectors are normalised), from one float32 matrix product (e5 vectors
+    # are float32: the product need not be wider); only its upper triangle goes to double, as linkage wants
+    v = np.asarray(vectors, dtype=np.float32)
+    distance = 1.0 - squareform(v @ v.T, checks=False).astype(np.float64)
+    np.clip(distance, 0.0, 2.0, out=distance)
+    tree = linkage(distance, method="average")
     labels = fcluster(tree, t=1.0 - threshold + 1e-9, criterion="distance")
     groups: dict[int, list[int]] = {}
     for i, label in enumerate(labels):
