@@ -45,7 +45,6 @@ import sys
 import tempfile
 import threading
 import time
-import zipfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,6 +55,7 @@ import httpx
 
 from benchmarks.latency import QUESTIONS, percentile
 from benchmarks.load import _wait_ready
+from tests import docmaker  # the same hostile files as the tests
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -457,27 +457,6 @@ def phase_bodies(attack: Attack, p: Phase) -> None:
 # --- hostile uploads ------------------------------------------------------------------------------------
 
 
-def _docx(path: Path, title: str = "Verslag geldzorgen jongeren") -> Path:
-    import docx
-
-    d = docx.Document()
-    d.add_heading(title, 0)
-    d.add_paragraph("Jongeren in Heerlen-Noord met geldzorgen zoeken laat hulp. Schaamte speelt een grote rol.")
-    d.save(path)
-    return path
-
-
-def _zip_bomb(path: Path, megabytes: int = 150) -> Path:
-    """A real DOCX with one more member: ``megabytes`` of zeros, deflated to a few hundred kB."""
-    _docx(path)
-    chunk = bytes(1024 * 1024)
-    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive, \
-            archive.open("word/media/nullen.bin", "w", force_zip64=True) as member:
-        for _ in range(megabytes):
-            member.write(chunk)
-    return path
-
-
 GOOD_TEXT = ("---\ntitle: Verslag buurtmoestuin Schinveld\nkind: verslag\ndate: 2026-04-02\n---\n"
              "# Buurtmoestuin Schinveld\n\n## Wat we zagen\n\nIn de buurtmoestuin van Schinveld kweken bewoners "
              "samen pompoenen en tuinbonen; de composthoop is het gesprek van de dag.\n\n## Afspraken\n\n"
@@ -492,7 +471,8 @@ def _md(title: str, extra: str = "") -> bytes:
 def hostile_files(folder: Path) -> list[tuple[str, bytes, str]]:
     """(name as uploaded, content, what it is)."""
     return [
-        ("zipbom.docx", _zip_bomb(folder / "zipbom.docx").read_bytes(), "zip-bomb DOCX (150 MB of zeros inside)"),
+        ("zipbom.docx", docmaker.make_zip_bomb(folder / "zipbom.docx").read_bytes(),
+         "zip-bomb DOCX (150 MB of zeros inside)"),
         ("geen-zip.docx", b"Dit is platte tekst met de extensie .docx.\n" * 50, "DOCX that is no zip"),
         ("traag.md", ("[" * 20_000).encode(), "Markdown of 20,000 '[' (hangs the reader ~1 min)"),
         ("lachen.md", f"---\n{LAUGHS}---\n# Verslag\n\nTekst.\n".encode(), "billion-laughs YAML front matter"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -97,4 +98,15 @@ def make_pdf(path: Path, pages: int = 2, password: str | None = None) -> Path:
         writer = PdfWriter(clone_from=PdfReader(str(path)))
         writer.encrypt(user_password=password, owner_password=password + "x")
         writer.write(str(path))
+    return path
+
+
+def make_zip_bomb(path: Path, megabytes: int = 150) -> Path:
+    """A real DOCX with one more member: ``megabytes`` of zeros, deflated to a few hundred kB."""
+    make_docx(path)
+    chunk = bytes(1024 * 1024)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive, \
+            archive.open("word/media/nullen.bin", "w", force_zip64=True) as member:
+        for _ in range(megabytes):
+            member.write(chunk)
     return path

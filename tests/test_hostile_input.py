@@ -43,17 +43,6 @@ def _source(path: Path) -> SourceFile:
     return SourceFile(path, path.parent, path.name, path.stat().st_size)
 
 
-def make_zip_bomb(path: Path, megabytes: int = 150) -> Path:
-    """A real DOCX with one more member: ``megabytes`` of zeros, deflated to a few hundred kB."""
-    docmaker.make_docx(path)
-    chunk = bytes(1024 * 1024)
-    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive, \
-            archive.open("word/media/nullen.bin", "w", force_zip64=True) as member:
-        for _ in range(megabytes):
-            member.write(chunk)
-    return path
-
-
 def make_crowded_zip(path: Path, entries: int = containers.MAX_ENTRIES + 1) -> Path:
     docmaker.make_docx(path)
     with zipfile.ZipFile(path, "a") as archive:
@@ -111,7 +100,7 @@ def test_hostile_documents_are_refused_by_name_and_the_rest_goes_in(tmp_path, is
     root.mkdir()
     docmaker.make_md(root / "goed.md", front="title: Goed verslag\n")
     docmaker.make_docx(root / "goed.docx")
-    make_zip_bomb(root / "zipbom.docx")
+    docmaker.make_zip_bomb(root / "zipbom.docx")
     make_crowded_zip(root / "duizenden-delen.docx")
     (root / "geen-zip.docx").write_bytes(b"Dit is platte tekst met de extensie .docx.\n" * 50)
     (root / "traag.md").write_text(SLOW_MARKDOWN, "utf-8")
@@ -205,7 +194,7 @@ def test_a_worker_that_cannot_start_is_a_configuration_error(tmp_path):
 def test_zip_checks_in_process(tmp_path, monkeypatch):
     parser = Parser()
     with pytest.raises(UnsafeFileError, match=r"bom\.docx: .*keer samengeperst"):
-        parser.parse(_source(make_zip_bomb(tmp_path / "bom.docx", megabytes=2)))
+        parser.parse(_source(docmaker.make_zip_bomb(tmp_path / "bom.docx", megabytes=2)))
     with pytest.raises(CorruptFileError, match="geen geldig zip-bestand"):
         (tmp_path / "kapot.pptx").write_bytes(os.urandom(2048))
         parser.parse(_source(tmp_path / "kapot.pptx"))
