@@ -111,7 +111,7 @@ def goldstandard() -> tuple[list[dict], dict[str, dict], list[tuple[str, str, se
 
 
 def _clip(text: str, limit: int = 1800) -> str:
-    """The model reads 512 tokens at most; the broker takes questions of up to 2,000 characters."""
+    """The model reads 512 tokens at most; the broker takes questions of up to ``MAX_QUESTION_CHARS`` (2,000)."""
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0]
 
 

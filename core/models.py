@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The longest question or search text by default (KM_MAX_QUERY_CHARS overrides it): a case described in a few
+# paragraphs, about the 512 tokens the embedding model reads.
+MAX_QUESTION_CHARS = 2000
 
 @dataclass(frozen=True)
 class SourceFile:

@@ -17,6 +17,7 @@ import numpy as np
 from core.bm25 import DutchBm25
 from core.embedder import Embedder
 from core.errors import ValidationError
+from core.models import MAX_QUESTION_CHARS
 from core.names import redact
 from core.store.catalog import Catalog
 from core.store.types import Filter, MatchAny
@@ -32,8 +33,6 @@ from matching.questions import QuestionLog
 from matching.results import ExpertMatch, Finding
 from matching.retrieve import Encoded, Mode, Passage, Retriever
 from matching.scaling import minmax
-
-DEFAULT_MAX_CHARS = 1000  # the service passes KM_MAX_QUERY_CHARS
 
 
 @dataclass
@@ -62,7 +61,7 @@ class Answer:
 class Broker:
     def __init__(self, catalog: Catalog, embedder: Embedder, taxonomy: Taxonomy, *, bm25: DutchBm25 | None = None,
                  retriever: Retriever | None = None, experts: ExpertFinder | None = None,
-                 lambda_: float = 0.75, max_chars: int = DEFAULT_MAX_CHARS) -> None:
+                 lambda_: float = 0.75, max_chars: int = MAX_QUESTION_CHARS) -> None:
         self.catalog = catalog
         self.taxonomy = taxonomy
         self.bm25 = bm25 or DutchBm25()

@@ -23,6 +23,7 @@ from pydantic import ValidationError as SchemaError
 
 from core.embedder import DEFAULT_MODEL
 from core.errors import ConfigError
+from core.models import MAX_QUESTION_CHARS
 
 _log = logging.getLogger("kennismakelaar.settings")
 _YES, _NO = {"1", "true", "yes", "ja", "j", "on", "waar"}, {"0", "false", "no", "nee", "n", "off", "onwaar"}
@@ -53,11 +54,10 @@ class StoreSettings(_Section):
     data_dir: UserPath = _setting("KM_DATA_DIR", "Folder of the embedded store (Qdrant Edge), the uploaded "
                               "files and the embedding cache.", Path("data"))
     qdrant_url: str | None = _setting("KM_QDRANT_URL", "URL of a Qdrant server or cluster; when set, it is "
-                                      "used instead of the embedded store.", None, pattern=r"^https?://\S+$")
+                                      "used instead of the embedded store.", None, min_length=1)
     qdrant_api_key: str | None = _setting("KM_QDRANT_API_KEY", "API key for the Qdrant server.", None)
     collection_prefix: str = _setting("KM_COLLECTION_PREFIX", "Prefix of the collection names on a "
-                                      "Qdrant server (several instances can share one server).", "km",
-                                      pattern=r"^[A-Za-z0-9_-]{1,40}$")
+                                      "Qdrant server (several instances can share one server).", "km", min_length=1)
 
 
 class EmbeddingSettings(_Section):
@@ -105,12 +105,13 @@ class ServiceSettings(_Section):
     secret_key: str | None = _setting("KM_SECRET_KEY", "The service's secret: signs coordinator sessions and CSRF "
                                       "tokens, and keys the markers of removed people (HMAC). Unset: a random "
                                       "key kept in KM_DATA_DIR/secret.key. Required with more than one worker.",
-                                      None, min_length=16)
+                                      None, min_length=1)
     max_body_kb: int = _setting("KM_MAX_BODY_KB", "Largest JSON request body, in kB.", 64, ge=1)
     max_upload_mb: int = _setting("KM_MAX_UPLOAD_MB", "Largest upload request (all files together), in MB.", 200,
                                   ge=1)
-    max_query_chars: int = _setting("KM_MAX_QUERY_CHARS", "Longest question or search text, in characters.",
-                                    1000, ge=10, le=100_000)
+    max_query_chars: int = _setting("KM_MAX_QUERY_CHARS", "Longest question or search text, in characters "
+                                    "(the question form, search, panels; API and CLI alike).",
+                                    MAX_QUESTION_CHARS, ge=10, le=100_000)
     ask_per_minute: int = _setting("KM_ASK_PER_MINUTE", "Questions per minute one client may ask (/api/ask "
                                    "and the question form).", 20, ge=1)
     requests_per_minute: int = _setting("KM_REQUESTS_PER_MINUTE", "Requests per minute one client may make to "
@@ -183,14 +184,22 @@ def _section_from_env(section: type[_Section], env: Mapping[str, str]) -> _Secti
     """One section from the variables that are set (an empty value counts as unset)."""
     given = {var: env[var].strip() for var in _variables(section).values() if env.get(var, "").strip()}
     try:
-        return section.model_validate(given)
+        values = section.model_validate(given)
     except SchemaError as exc:
         first = exc.errors()[0]
         var = str(first["loc"][0])
-        raise ConfigError(f"De instelling {var}={given.get(var)!r} is ongeldig.", hint=_expected(first)) from None
+        raise ConfigError(f"De instelling {var}={given.get(var)!r} is ongeldig.", hint=_expected(var, first)) from None
+    if 0 < len(given.get("KM_SECRET_KEY", "")) < SHORT_SECRET:
+        # refusing it would lock an existing store out (its markers are keyed by it): say it, don't stop
+        _log.warning("KM_SECRET_KEY is korter dan %d tekens: kies een lange willekeurige waarde.", SHORT_SECRET)
+    return values
 
 
-def _expected(error: Any) -> str:
+SHORT_SECRET = 16
+_FORMS = {"KM_CONTACT_EMAIL": "een e-mailadres (naam@organisatie.nl)"}
+
+
+def _expected(var: str, error: Any) -> str:
     """What the schema wanted, in the user's language."""
     ctx = error.get("ctx", {})
     kind = error["type"]
@@ -198,7 +207,7 @@ def _expected(error: Any) -> str:
              "bool_parsing": "ja of nee", "greater_than_equal": f"minstens {ctx.get('ge')}",
              "greater_than": f"meer dan {ctx.get('gt')}", "less_than_equal": f"hooguit {ctx.get('le')}",
              "string_too_short": f"minstens {ctx.get('min_length')} tekens",
-             "string_pattern_mismatch": f"de vorm {ctx.get('pattern')}"}
+             "string_pattern_mismatch": _FORMS.get(var, f"de vorm {ctx.get('pattern')}")}
     return "Verwacht: " + words.get(kind, str(error.get("msg", kind))) + "."
 
 

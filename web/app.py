@@ -45,6 +45,7 @@ def _template_globals(settings: Settings) -> Any:
     def configure(engine: JinjaTemplateEngine) -> None:
         env = engine.engine
         env.autoescape = True  # every template, whatever its extension
+        env.globals["max_query_chars"] = settings.service.max_query_chars  # the forms' limit is the service's
         for name, fn in filters(Taxonomy.load(settings.ingest.taxonomy_file)).items():
             env.filters[name] = fn
     return configure

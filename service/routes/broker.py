@@ -19,7 +19,7 @@ from service.routes.deps import COORDINATOR, errors, expert_json
 from service.validation import check_slug, check_text
 
 Q = Annotated[str, Parameter(min_length=1,
-                             description="De vraag of zoektekst (hooguit KM_MAX_QUERY_CHARS tekens, standaard 1000).")]
+                             description="De vraag of zoektekst (hooguit KM_MAX_QUERY_CHARS tekens, standaard 2000).")]
 Limit = Annotated[int, Parameter(ge=1, le=50)]
 
 
