@@ -66,35 +66,9 @@ def _respond(status: int, body: dict[str, Any], headers: dict[str, str] | None =
     return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
-_API_PREFIXES = ("/api/", "/schema", "/health", "/ready", "/static/")
-_PAGE_TITLES = {400: "Dat ging niet goed", 401: "Inloggen nodig", 403: "Geen toegang", 404: "Niet gevonden",
-                413: "Te groot", 415: "Bestandstype niet ondersteund", 429: "Even geduld",
-                500: "Er ging iets mis", 503: "Even niet beschikbaar"}
-
-
 def exception_to_http_response(request: Request, exc: Exception) -> Response:
-    """JSON for the API; for the web pages the same status with a Dutch page (or the login form)."""
-    response = _api_response(request, exc)
-    if request.url.path.startswith(_API_PREFIXES) or request.url.path == "/schema":
-        return response
-    return _page_response(request, exc, response)
-
-
-def _page_response(request: Request, exc: Exception, response: Response) -> Response:
-    from litestar.response import Redirect, Template
-
-    status = response.status_code or 500
-    if status == 401:
-        return Redirect("/coordinatie/inloggen", status_code=303)
-    error = response.content.get("error", {}) if isinstance(response.content, dict) else {}
-    message = error.get("message") or "Er ging iets mis aan onze kant."
-    if status == 403 and "csrf" in str(getattr(exc, "detail", "")).lower():
-        message = "Het formulier is verlopen. Ga terug, vernieuw de pagina en probeer het opnieuw."
-    wait = {k.lower(): v for k, v in (response.headers or {}).items()}.get("retry-after")
-    retry = {"Retry-After": wait} if wait else None
-    return Template("error.html", status_code=status, headers=retry,
-                    context={"title": _PAGE_TITLES.get(status, "Er ging iets mis"), "message": message,
-                             "page": ""})
+    """The API's answer to an exception: a status and the one JSON error shape."""
+    return _api_response(request, exc)
 
 
 def _api_response(request: Request, exc: Exception) -> Response:

@@ -40,6 +40,7 @@ def test_every_rule_of_the_guide_is_a_contract():
     ("service/cli.py", "import web.pages", "service.cli -> web.pages"),  # the service imports the pages
     ("web/pages.py", "import service.routes.health", "web.pages -> service.routes.health"),  # a route module
     ("matching/broker.py", "import litestar", "matching.broker -> litestar"),
+    ("web/charts.py", "import service.api", "web.charts -> service.api"),  # a page module assembling the app
 ])
 def test_a_wrong_import_breaks_a_contract(tmp_path, module, line, broken):
     """The same contracts on a copy of the packages with one wrong import added: import-linter must refuse."""
@@ -55,6 +56,21 @@ def test_a_wrong_import_breaks_a_contract(tmp_path, module, line, broken):
     done = subprocess.run([*LINT, "--no-cache"], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode != 0, done.stdout
     assert "BROKEN" in done.stdout and broken in done.stdout, done.stdout
+
+
+def test_serve_names_a_composition_root_that_exists(tmp_path):
+    """``serve`` names the app factory by its import path (uvicorn imports it in every worker): a rename of the
+    composition root must fail here, not in production."""
+    from importlib import import_module
+
+    from litestar import Litestar
+
+    from service.cli import APP_FACTORY
+    from service.settings import Settings
+
+    module, name = APP_FACTORY.split(":")
+    factory = getattr(import_module(module), name)
+    assert isinstance(factory(Settings.from_env({"KM_DATA_DIR": str(tmp_path)})), Litestar)
 
 
 # --- only the catalog knows the store's collections ---------------------------------------------------

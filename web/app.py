@@ -19,6 +19,7 @@ from service.api import UPLOADS, api_config, upload_router
 from service.container import Kennismakelaar
 from service.settings import Settings
 from web import coordination, pages
+from web.errors import page_or_api_error
 from web.recent import RecentAnswers
 from web.security import csrf_config, security_headers
 from web.views import filters
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, km: Kennismakelaar | None = Non
     config.template_config = TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,
                                             engine_callback=_template_globals(settings))
     config.csrf_config = csrf_config(settings)
+    config.exception_handlers = {Exception: page_or_api_error}  # pages get a page, the API its JSON
     config.before_send.append(security_headers)
     config.state["answers"] = RecentAnswers()
     return Litestar.from_config(config)
