@@ -71,3 +71,29 @@ def profile_view(km: Kennismakelaar, expert_id: str, *, coordinator: bool) -> s.
         consent=expert.get("consent") if coordinator else None,
         # a coordinator edits the whole profile (a PUT replaces it): they see the address, consent or not
         email=(expert.get("email") or None) if coordinator else None)
+
+
+# what the public directory may show of a person: never contact details, consent or matching keys
+DIRECTORY_FIELDS = ("expert_id", "name", "role", "organization", "ateliers", "themes", "expertise")
+
+
+def directory(km: Kennismakelaar, *, atelier: str | None = None,
+              role: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """The public directory: people who consented, by surname (of one atelier or role when asked), and every
+    role among them (for the filter)."""
+    public = Filter.where(visibility="public")
+    flt = public
+    if atelier:
+        flt = flt.and_(Filter.where(ateliers=km.taxonomy.resolve_atelier(atelier) or atelier))
+    if role:
+        flt = flt.and_(Filter.where(role=role))
+    catalog = km.catalog()
+    people = sorted(catalog.experts(filter=flt, fields=DIRECTORY_FIELDS), key=by_surname)
+    roles = sorted({e["role"] for e in catalog.experts(filter=public, fields=["role"]) if e.get("role")})
+    return people, roles
+
+
+def by_surname(person: dict[str, Any]) -> str:
+    """Sort key for people: the last word of the name (a blank name sorts first instead of failing)."""
+    return (person.get("name", "").split() or [""])[-1]
+

@@ -145,3 +145,20 @@ def test_panel_for_a_meeting(broker):
     assert len(orgs) == len(set(orgs))
     assert {JEUGD, ARMOEDE, VEERKRACHT} <= {a for e in members for a in e.ateliers}
     assert all(len(m.why) >= 2 for m in panel.members)
+
+
+def test_the_public_directory_shows_consenting_people_and_nothing_private(samples_km):
+    from service.views import DIRECTORY_FIELDS, directory
+
+    people, roles = directory(samples_km)
+    everyone = list(samples_km.catalog().experts())
+    consenting = {e["expert_id"] for e in everyone if e.get("visibility") == "public"}
+    assert len(everyone) > len(consenting) > 10  # the demo corpus has people without consent
+    assert {p["expert_id"] for p in people} == consenting
+    assert all(set(p) <= set(DIRECTORY_FIELDS) for p in people)  # no e-mail, consent or keys reach a page
+    assert [p["name"].split()[-1] for p in people] == sorted(p["name"].split()[-1] for p in people)
+    assert roles and len(roles) == len(set(roles))
+    youth, _ = directory(samples_km, atelier="Kansrijk met jeugd")
+    assert youth and all("kansrijk-met-jeugd" in p["ateliers"] for p in youth) and len(youth) < len(people)
+    students, _ = directory(samples_km, role=roles[0])
+    assert students and all(p["role"] == roles[0] for p in students)

@@ -30,8 +30,8 @@ from service.http_errors import status_of
 from service.profiles import save_profile
 from service.uploads import take_in, uploaded_files
 from service.validation import check_slug, check_text
+from service.views import by_surname
 from web.charts import stacked_bars
-from web.views import by_surname
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]

@@ -12,14 +12,12 @@ from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 
 from core.errors import RateLimitedError, ValidationError
-from core.store.types import Filter
 from matching.filters import SearchFilters
 from matching.questions import ROLES
 from service.container import Kennismakelaar
 from service.ratelimit import client_of, limited
 from service.validation import check_slug, check_text
-from service.views import document_view, profile_view
-from web.views import by_surname
+from service.views import directory, document_view, profile_view
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PAGE_SIZE = 10
@@ -124,15 +122,7 @@ def document(km: Kennismakelaar, document_id: str) -> Template:
 
 @get("/experts", sync_to_thread=True, include_in_schema=False, guards=[limited("public")])
 def experts(km: Kennismakelaar, atelier: str | None = None, rol: str | None = None) -> Template:
-    flt = Filter.where(visibility="public")
-    if atelier:
-        slug = km.taxonomy.resolve_atelier(atelier)
-        flt = flt.and_(Filter.where(ateliers=slug or atelier))
-    if rol:
-        flt = flt.and_(Filter.where(role=rol))
-    people = sorted(km.catalog().experts(filter=flt), key=by_surname)
-    roles = sorted({e["role"] for e in km.catalog().experts(filter=Filter.where(visibility="public"),
-                                                            fields=["role"]) if e.get("role")})
+    people, roles = directory(km, atelier=atelier, role=rol)
     return Template("experts.html", context={"page": "experts", "people": people, "taxonomy": km.taxonomy,
                                              "atelier": atelier, "rol": rol, "roles": roles})
 

@@ -45,11 +45,6 @@ def highlighted(text: str, words: Sequence[str]) -> Markup:
     return Markup(pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", safe))
 
 
-def by_surname(person: dict[str, Any]) -> str:
-    """Sort key for people: the last word of the name (a blank name sorts first instead of failing)."""
-    return (person.get("name", "").split() or [""])[-1]
-
-
 def clip(text: str, n: int = 420) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + " …"
