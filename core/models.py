@@ -8,6 +8,8 @@ from pathlib import Path
 # The longest question or search text by default (KM_MAX_QUERY_CHARS overrides it): a case described in a few
 # paragraphs, about the 512 tokens the embedding model reads.
 MAX_QUESTION_CHARS = 2000
+# the root of profiles made or edited through the service: no folder prunes them, a recreate keeps them
+API_ROOT = "(api)"
 
 @dataclass(frozen=True)
 class SourceFile:

@@ -26,7 +26,7 @@ from core.bm25 import IDENTITY as BM25_IDENTITY
 from core.bm25 import DutchBm25
 from core.embedder import Embedder
 from core.errors import EmptyFileError, FileRejected, MetadataError, UnreadableFileError
-from core.models import Document, Expert, SourceFile
+from core.models import API_ROOT, Document, Expert, SourceFile
 from core.names import name_key, name_variants, redact
 from core.store.catalog import Catalog
 from core.store.types import DENSE, SPARSE, Point
@@ -41,7 +41,6 @@ from ingestion.records import chunk_payload, document_record, expert_payload, in
 from ingestion.removal import Remover
 
 PIPELINE_VERSION = "1"
-API_ROOT = "(api)"  # the root of profiles managed through the API: no folder prunes them
 Progress = Callable[[str, int, int], None]
 
 

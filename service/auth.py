@@ -2,7 +2,7 @@
 agenda and contact details.
 
 The API knows coordinators by a bearer token from the settings only (no cookies: nothing to forge across
-sites). The web pages know them by a session that a token opened (``web.session``), behind CSRF protection.
+sites). The web pages know them by a session that a token opened (``session_value``), behind CSRF protection.
 Tokens are compared in constant time, against every configured token (no early exit).
 """
 

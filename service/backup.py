@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ConfigError, ValidationError
+from core.models import API_ROOT
 from core.names import name_key
 from core.store.catalog import EXPERTS, QUESTIONS, SCHEMA_VERSION, Catalog
 from core.store.ledger import LEDGER
 from core.store.types import DENSE, SPARSE, Filter, MatchAny, Point
-from ingestion.pipeline import API_ROOT
 from ingestion.removal import Scrubbed
 
 if TYPE_CHECKING:

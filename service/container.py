@@ -108,6 +108,9 @@ class Kennismakelaar:
         """Load model and store now (service start-up) instead of on the first request."""
         getattr(self.embedder, "warm_up", lambda: None)()
         self.catalog()
+        from matching.agenda import prepare
+
+        prepare()
 
     def close(self) -> None:
         with self._lock:

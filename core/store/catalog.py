@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from core.errors import ConfigError, ModelMismatchError
+from core.models import API_ROOT
 from core.names import name_key
 from core.store.base import Store
 from core.store.ledger import LEDGER, Ledger
@@ -136,7 +137,7 @@ class Catalog:
         if self.store.exists(EXPERTS):
             self.store.ensure(CollectionSpec(EXPERTS))
             profiles = [p for p in (h.payload for h in self.store.scroll(EXPERTS))
-                        if p.get("edited") or p.get("root") == "(api)"]
+                        if p.get("edited") or p.get("root") == API_ROOT]
         if self.store.exists(QUESTIONS):
             self.store.ensure(CollectionSpec(QUESTIONS))
             questions = [h.payload for h in self.store.scroll(QUESTIONS)]
