@@ -38,7 +38,7 @@ class Scrubbed:
     passages: int = 0
     questions: int = 0
     profiles: int = 0
-    jobs: int = 0
+    records: int = 0  # the ledger's records of the service: upload jobs, …
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -79,7 +79,7 @@ class Remover:
         if documents is None:
             self._questions(marked, done)
             self._profiles(marked, done)
-            self._jobs(marked, done)
+            self._records(marked, done)
         return done
 
     # --- the parts -----------------------------------------------------------------------------------
@@ -159,12 +159,9 @@ class Remover:
                                                      sparse={SPARSE: self.bm25.embed_document(text)})])
                 done.profiles += 1
 
-    def _jobs(self, marked: Marked, done: Scrubbed) -> None:
-        for job in list(self.catalog.ledger.all("job")):
-            errors = [{k: redact(str(v), marked)[0] for k, v in e.items()} for e in job.get("errors", [])]
-            if errors != job.get("errors", []):
-                self.catalog.ledger.put("job", job["key"], {**_plain(job), "errors": errors})
-                done.jobs += 1
+    def _records(self, marked: Marked, done: Scrubbed) -> None:
+        """The ledger's records of the service (upload jobs, and any later kind): every text, whatever its shape."""
+        done.records += self.catalog.scrub_ledger(lambda text: redact(text, marked)[0])
 
 
 def person_keys(expert: dict[str, Any]) -> set[str]:
@@ -175,10 +172,6 @@ def person_keys(expert: dict[str, Any]) -> set[str]:
     if expert.get("email"):
         keys.add(email_key(expert["email"]))
     return {k for k in keys if k}
-
-
-def _plain(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k not in ("kind", "key", "at")}
 
 
 def _evict(embedder: Embedder, texts: Sequence[str]) -> None:

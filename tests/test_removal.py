@@ -76,7 +76,7 @@ def test_removing_a_person_leaves_no_trace_on_any_surface(fresh_samples, tmp_pat
         r = c.delete(f"/api/experts/{PERSON}", headers=COORD)
         assert r.status_code == 200, r.text
         details = r.json()["details"]
-        assert details["passages"] >= len(named) and details["questions"] == 1 and details["jobs"] == 1
+        assert details["passages"] >= len(named) and details["questions"] == 1 and details["records"] == 1
 
         # stored: nowhere, in any collection (the ledger's markers are keyed hashes)
         assert _traces(_stored(km)) == []

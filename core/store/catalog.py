@@ -360,6 +360,12 @@ class Catalog:
         with self._changing():
             self.ledger.unforget(keys)
 
+    def scrub_ledger(self, clean: Callable[[str], str]) -> int:
+        """Pass the texts of the ledger's records through ``clean`` (a removal's scrub; markers and counters
+        hold no text and are left as they are)."""
+        with self._changing():
+            return self.ledger.scrub(clean)
+
     def forgotten(self) -> frozenset[str]:
         return self.ledger.forgotten()
 

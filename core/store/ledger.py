@@ -19,15 +19,17 @@ import hashlib
 import hmac
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from core.store.base import Store
-from core.store.types import CollectionSpec, Filter, Point, Range
+from core.store.types import CollectionSpec, Filter, MatchAny, Point, Range
 
 LEDGER = "ledger"
 SPEC = CollectionSpec(LEDGER, indexes={"kind": "keyword", "key": "keyword", "at": "float",
                                         "question_id": "keyword", "item_type": "keyword", "item_id": "keyword"})
+# kinds whose records hold hashes and ids, no text: markers, rate-limit counters, tombstones, feedback marks
+IDS_ONLY = ("forgotten", "hit", "deleted", "feedback")
 _SWEEP_EVERY = 500  # hits between two sweeps of expired hits (per process)
 _KEEP_HITS = 24 * 3600.0  # the longest window any limit uses
 
@@ -69,6 +71,22 @@ class Ledger:
 
     def all(self, kind: str, **where: str) -> Iterator[dict[str, Any]]:
         return (h.payload for h in self.store.scroll(LEDGER, filter=Filter.where(kind=kind, **where)))
+
+    def scrub(self, clean: Callable[[str], str], *, skip: Iterable[str] = IDS_ONLY) -> int:
+        """Pass every text in every record (of the kinds not in ``skip``) through ``clean``; a record whose texts
+        changed is written back under its own id. Returns how many changed. Any kind of record — upload jobs
+        today, whatever comes later — is covered without knowing its shape.
+
+        >>> _scrubbed({"errors": [{"file": "anna.docx", "n": 2}], "kind": "job"}, str.upper)
+        {'errors': [{'file': 'ANNA.DOCX', 'n': 2}], 'kind': 'job'}
+        """
+        skipped = tuple(skip)
+        flt = Filter(must_not=(MatchAny("kind", skipped),)) if skipped else None
+        changed = [Point(h.id, new) for h in self.store.scroll(LEDGER, filter=flt)
+                   if (new := _scrubbed(h.payload, clean)) != h.payload]
+        if changed:
+            self.store.upsert(LEDGER, changed)
+        return len(changed)
 
     def count(self, kind: str) -> int:
         return self.store.count(LEDGER, filter=Filter.where(kind=kind))
@@ -112,3 +130,16 @@ class Ledger:
         now = time.time() if now is None else now
         self.store.delete(LEDGER, filter=Filter.where(kind="hit").and_(
             Filter(must=(Range("at", lte=now - _KEEP_HITS),))))
+
+
+_STRUCTURE = frozenset({"kind", "key", "at"})  # what files a record in the ledger: never rewritten
+
+
+def _scrubbed(value: Any, clean: Callable[[str], str], top: bool = True) -> Any:
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, list):
+        return [_scrubbed(v, clean, False) for v in value]
+    if isinstance(value, dict):
+        return {k: v if top and k in _STRUCTURE else _scrubbed(v, clean, False) for k, v in value.items()}
+    return value
