@@ -93,6 +93,8 @@ class MatchingSettings(_Section):
                                         "one cluster on the agenda.", 0.9, gt=0, le=1)
     question_retention_days: int = _setting("KM_QUESTION_RETENTION_DAYS", "Asked questions are deleted after "
                                             "this many days.", 365, ge=1)
+    contact_retention_days: int = _setting("KM_CONTACT_RETENTION_DAYS", "Contact requests (with the asker's name "
+                                           "and e-mail address) are deleted after this many days.", 365, ge=1)
 
 
 class ServiceSettings(_Section):

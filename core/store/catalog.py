@@ -442,6 +442,26 @@ class Catalog:
         """Make what was written durable now (the end of an ingest run)."""
         self.store.flush()
 
+    # --- contact requests: one ledger record each, changed field by field ------------------------------
+
+    def add_contact_request(self, request_id: str, record: dict[str, Any]) -> None:
+        with self._changing():
+            self.ledger.put("contact", request_id, record)
+
+    def contact_request(self, request_id: str) -> dict[str, Any] | None:
+        return self.ledger.get("contact", request_id)
+
+    def contact_requests(self) -> list[dict[str, Any]]:
+        return list(self.ledger.all("contact"))
+
+    def update_contact_request(self, request_id: str, fields: dict[str, Any]) -> None:
+        with self._changing():
+            self.ledger.update("contact", request_id, fields)
+
+    def delete_contact_requests(self, request_ids: Sequence[str]) -> None:
+        with self._changing():
+            self.ledger.remove("contact", request_ids)
+
     # --- overview ------------------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:

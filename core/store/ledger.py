@@ -64,6 +64,11 @@ class Ledger:
         found = self.store.retrieve(LEDGER, [f"{kind}:{key}"])
         return found[0].payload if found else None
 
+    def update(self, kind: str, key: str, fields: dict[str, Any]) -> None:
+        """Change some fields of one record in place: no read-modify-write, so two workers changing different
+        fields of the same record both keep their change."""
+        self.store.set_payload(LEDGER, fields, ids=[f"{kind}:{key}"])
+
     def remove(self, kind: str, keys: Iterable[str]) -> None:
         ids = [f"{kind}:{k}" for k in keys]
         if ids:

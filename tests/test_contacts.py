@@ -1,0 +1,98 @@
+"""Contact requests (issue 10, first part): stored in the real store, moved along the Werkplaats' path, never
+losing a coordinator's change to another worker, kept no longer than the retention, removable on request."""
+
+import datetime as dt
+
+import pytest
+from qdrant_client import QdrantClient
+
+from core.errors import NotFoundError, ValidationError
+from core.store.catalog import Catalog
+from core.store.server import ServerStore
+from service import contacts
+from service.container import Kennismakelaar
+from service.profiles import save_profile
+
+PERSON = "anna-de-vries"
+
+
+@pytest.fixture
+def km(km_factory):
+    km = km_factory()
+    save_profile(km, PERSON, name="Anna de Vries", role="onderzoeker", ateliers=["tweedeling-en-armoede"],
+                 expertise="Schulden en schaamte bij jongeren.", email="anna@example.org", consent=True)
+    save_profile(km, "piet-zonder-toestemming", name="Piet Jansen", consent=False)
+    return km
+
+
+def _ask(km: Kennismakelaar, **kw) -> contacts.ContactRequest:
+    return contacts.submit(km, **{"name": "Sara Bakker", "email": "sara@wijkteam.nl",
+                                  "message": "Ik zoek iemand die meedenkt over schulden bij jongeren.", **kw})
+
+
+def test_a_request_is_stored_and_moves_along_the_path(km):
+    request = _ask(km, expert_id=PERSON, organization="Wijkteam Heerlen-Noord")
+    stored = contacts.get(km, request.id)
+    assert (stored.status, stored.expert_id, stored.atelier, stored.organization) == (
+        "nieuw", PERSON, "tweedeling-en-armoede", "Wijkteam Heerlen-Noord")
+    assert "anna@example.org" not in str(stored.__dict__)  # the expert's address is no part of a request
+    for status in ("doorgestuurd", "verbonden", "afgerond"):
+        moved = contacts.move(km, request.id, status)
+        assert moved.status == status and status in moved.changed_at
+    with pytest.raises(ValidationError, match="kan een verzoek niet naar 'nieuw'") as err:
+        contacts.move(km, request.id, "nieuw")
+    assert err.value.field == "status"
+    assert [r.id for r in contacts.listing(km, status="afgerond")] == [request.id]
+    assert contacts.listing(km, status="nieuw") == []
+
+
+@pytest.mark.parametrize(("kw", "field"), [({"name": "  "}, "name"), ({"email": "sara@"}, "email"),
+                                          ({"message": ""}, "message")])
+def test_a_bad_request_names_its_field(km, kw, field):
+    with pytest.raises(ValidationError) as err:
+        _ask(km, **kw)
+    assert err.value.field == field
+    assert km.catalog().contact_requests() == []
+
+
+def test_no_request_for_a_person_without_consent_or_an_unknown_question(km):
+    with pytest.raises(NotFoundError):
+        _ask(km, expert_id="piet-zonder-toestemming")
+    with pytest.raises(NotFoundError):
+        _ask(km, question_id="00000000-0000-0000-0000-000000000000")
+    with pytest.raises(NotFoundError):
+        contacts.get(km, "../ledger")
+
+
+def test_two_coordinators_on_two_workers_keep_both_changes(tmp_path):
+    """A note written by one worker and a status set by another, on one server store: both stay."""
+    client = QdrantClient(":memory:")
+    one, two = (Catalog(ServerStore(client), "m@1", 4, marker_key=b"k" * 32) for _ in range(2))
+    for c in (one, two):
+        c.open()
+    one.add_contact_request("a" * 32, {"name": "Sara", "status": "nieuw", "note": ""})
+    one.update_contact_request("a" * 32, {"note": "Bel eerst het wijkteam."})
+    two.update_contact_request("a" * 32, {"status": "doorgestuurd"})
+    record = one.contact_request("a" * 32)
+    assert (record["status"], record["note"], record["name"]) == ("doorgestuurd", "Bel eerst het wijkteam.", "Sara")
+
+
+def test_requests_go_after_the_retention_and_on_the_askers_request(km):
+    old = _ask(km)
+    km.catalog().update_contact_request(old.id, {"created_at": (dt.datetime.now(dt.UTC) - dt.timedelta(days=400))
+                                                 .isoformat(timespec="seconds")})
+    kept = _ask(km, email="iemand@anders.nl")
+    assert contacts.purge(km, 365) == 1
+    assert [r.id for r in contacts.listing(km)] == [kept.id]
+    _ask(km, email="Iemand@Anders.nl")  # the same person, written otherwise
+    assert contacts.forget_asker(km, "iemand@anders.nl ") == 2
+    assert contacts.listing(km) == []
+
+
+def test_a_removed_person_is_gone_from_requests_too(km):
+    request = _ask(km, expert_id=PERSON, message="Graag contact met Anna de Vries over schaamte.")
+    km.ingestor().forget_expert(PERSON)
+    stored = contacts.get(km, request.id)
+    assert "Anna de Vries" not in stored.message and "[naam verwijderd]" in stored.message
+    later = _ask(km, message="Weet Anna de Vries hier meer van?")  # after the removal: redacted on the way in
+    assert "Anna de Vries" not in contacts.get(km, later.id).message
