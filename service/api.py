@@ -24,17 +24,19 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
+from service import contacts as contact_requests
 from service.container import Kennismakelaar
 from service.http_errors import exception_to_http_response, route_of
 from service.jobs import JobRunner
 from service.ratelimit import RateLimiter, limits_from
-from service.routes import broker, documents, experts, health
+from service.routes import broker, contacts, documents, experts, health
 from service.routes.deps import provide_km
 from service.settings import Settings
 
 log = logging.getLogger("kennismakelaar.access")
 _SWAGGER = "/schema/assets"
-ROUTES: list[ControllerRouterHandler] = [*broker.ROUTES, *documents.ROUTES, *experts.ROUTES, *health.ROUTES]
+ROUTES: list[ControllerRouterHandler] = [*broker.ROUTES, *contacts.ROUTES, *documents.ROUTES, *experts.ROUTES,
+                                         *health.ROUTES]
 UPLOADS = documents.UPLOADS  # mounted under the upload size limit, see ``upload_router``
 
 
@@ -49,6 +51,7 @@ def api_config(settings: Settings, km: Kennismakelaar | None = None) -> AppConfi
         core = km or Kennismakelaar(settings)
         core.warm_up()  # load the model and open the store now, not on the first request
         core.broker().questions.purge(settings.matching.question_retention_days)
+        contact_requests.purge(core, settings.matching.contact_retention_days)
         app.state.km = core
         app.state.jobs = JobRunner(settings.store.data_dir, core.ingestor)
         app.state.jobs.purge()

@@ -80,6 +80,7 @@ PARTS: tuple[Part, ...] = (
     Part("profiles", EXPERTS, "profielen bewerkt of gemaakt in de dienst", vectors="profile", keep=_made_in_service),
     Part("questions", QUESTIONS, "gestelde vragen", vectors="question"),
     Part("feedback", LEDGER, "feedback", kind="feedback"),
+    Part("contacts", LEDGER, "contactverzoeken (met naam en e-mailadres van de vrager)", kind="contact"),
     Part("jobs", LEDGER, "uploadtaken", kind="job"),
 )
 

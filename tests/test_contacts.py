@@ -18,7 +18,7 @@ PERSON = "anna-de-vries"
 
 @pytest.fixture
 def km(km_factory):
-    km = km_factory()
+    km = km_factory(KM_COORDINATOR_TOKENS="geheim-token")
     save_profile(km, PERSON, name="Anna de Vries", role="onderzoeker", ateliers=["tweedeling-en-armoede"],
                  expertise="Schulden en schaamte bij jongeren.", email="anna@example.org", consent=True)
     save_profile(km, "piet-zonder-toestemming", name="Piet Jansen", consent=False)
@@ -96,3 +96,30 @@ def test_a_removed_person_is_gone_from_requests_too(km):
     assert "Anna de Vries" not in stored.message and "[naam verwijderd]" in stored.message
     later = _ask(km, message="Weet Anna de Vries hier meer van?")  # after the removal: redacted on the way in
     assert "Anna de Vries" not in contacts.get(km, later.id).message
+
+
+def test_the_api_takes_a_request_from_anyone_and_shows_it_to_coordinators_only(km):
+    from litestar.testing import TestClient
+
+    from web.app import create_app
+
+    coord = {"Authorization": "Bearer geheim-token"}
+    with TestClient(create_app(km=km)) as c:
+        r = c.post("/api/contact-requests", json={"name": "Sara Bakker", "email": "sara@wijkteam.nl",
+                                                  "message": "Graag contact over schulden.", "expert_id": PERSON})
+        assert r.status_code == 201, r.text
+        made = r.json()
+        assert made["status"] == "nieuw" and "coördinator" in made["next"] and "anna@" not in r.text
+        assert c.get("/api/contact-requests").status_code == 401  # the public sees no one's request
+        assert c.get(f"/api/contact-requests/{made['id']}").status_code == 401
+        listed = c.get("/api/contact-requests", headers=coord).json()
+        assert [x["id"] for x in listed] == [made["id"]] and listed[0]["email"] == "sara@wijkteam.nl"
+        moved = c.patch(f"/api/contact-requests/{made['id']}", json={"status": "doorgestuurd", "note": "Via mail."},
+                        headers=coord)
+        assert moved.status_code == 200 and moved.json()["status"] == "doorgestuurd", moved.text
+        refused = c.patch(f"/api/contact-requests/{made['id']}", json={"status": "nieuw"}, headers=coord)
+        assert refused.status_code == 400 and refused.json()["error"]["field"] == "status"
+        bad = c.post("/api/contact-requests", json={"name": "X", "email": "geen-adres", "message": "hoi"})
+        assert bad.status_code == 400 and bad.json()["error"]["field"] == "email"
+        assert c.delete(f"/api/contact-requests/{made['id']}", headers=coord).status_code == 200
+        assert c.get(f"/api/contact-requests/{made['id']}", headers=coord).status_code == 404
