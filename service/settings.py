@@ -125,8 +125,8 @@ class ServiceSettings(_Section):
                                     "failed logins.", 15, ge=1)
     secure_cookies: YesNo = _setting("KM_SECURE_COOKIES", "Send the session and CSRF cookies only over HTTPS "
                                     "(set this when the service runs behind HTTPS).", False)
-    contact_email: str | None = _setting("KM_CONTACT_EMAIL", "Address of the coordinators: the web pages offer it "
-                                         "to reach an expert (people's own addresses are never public).", None,
+    contact_email: str | None = _setting("KM_CONTACT_EMAIL", "Address of the coordinators: the confirmation of a "
+                                         "contact request offers it (people's own addresses are never public).", None,
                                          pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
     @property

@@ -123,3 +123,34 @@ def test_the_api_takes_a_request_from_anyone_and_shows_it_to_coordinators_only(k
         assert bad.status_code == 400 and bad.json()["error"]["field"] == "email"
         assert c.delete(f"/api/contact-requests/{made['id']}", headers=coord).status_code == 200
         assert c.get(f"/api/contact-requests/{made['id']}", headers=coord).status_code == 404
+
+
+def test_the_contact_form_works_without_javascript_and_refuses_a_forged_post(km):
+    from litestar.testing import TestClient
+
+    from web.app import create_app
+
+    asked = km.broker().ask("Hoe praat je met jongeren over schulden en schaamte?")
+    with TestClient(create_app(km=km)) as c:
+        answer = c.get(f"/antwoord/{asked.question_id}").text
+        profile = c.get(f"/experts/{PERSON}").text
+        assert f'href="/contact?expert={PERSON}' in profile and "anna@example.org" not in profile
+        if asked.experts:  # the answer offers the form for each person it suggests
+            assert f"/contact?expert={asked.experts[0].id}&amp;vraag={asked.question_id}" in answer
+        form = c.get(f"/contact?expert={PERSON}&vraag={asked.question_id}")
+        assert form.status_code == 200 and "Vraag contact aan met Anna de Vries" in form.text
+        assert "schulden en schaamte" in form.text  # the question filled in
+        assert "anna@example.org" not in form.text
+        hidden = c.get("/contact?expert=piet-zonder-toestemming").text
+        assert "Piet Jansen" not in hidden  # no one without consent, not even by name
+        fields = {"name": "Sara Bakker", "email": "sara@wijkteam.nl", "message": "Graag even bellen.",
+                  "expert_id": PERSON, "question_id": asked.question_id}
+        assert c.post("/contact", data=fields).status_code == 403  # no CSRF token: refused
+        csrf = c.cookies.get("km_csrf")
+        wrong = c.post("/contact", data={**fields, "email": "sara", "_csrf_token": csrf})
+        assert wrong.status_code == 400 and 'aria-invalid="true"' in wrong.text and "Graag even bellen." in wrong.text
+        sent = c.post("/contact", data={**fields, "_csrf_token": csrf})
+        assert sent.status_code == 200 and "je verzoek is ontvangen" in sent.text, sent.text
+    (stored,) = contacts.listing(km)
+    assert (stored.expert_id, stored.question_id, stored.email) == (PERSON, asked.question_id, "sara@wijkteam.nl")
+    assert "schulden" in stored.question

@@ -130,7 +130,8 @@ def test_ask_a_question_and_see_findings_and_people(page):
     assert page.locator("article.person").count() >= 1
     assert page.get_by_role("heading", name="Uit andere ateliers").is_visible()
     assert page.locator(".elsewhere .badge").count() >= 1
-    assert page.locator("a.button[href^='mailto:coordinatie@example.org']").count() >= 1  # no personal addresses
+    assert page.locator("a.button[href^='/contact?expert=']").count() >= 1  # a request, no personal addresses
+    assert "mailto:" not in page.content()
     check_axe(page, shot="02-antwoord")
     # helpful / not helpful, enhanced by HTMX: the buttons give way to a thank-you in place
     first = page.locator("article.finding .feedback").first
@@ -158,6 +159,25 @@ def test_keyboard_only_use_of_the_question_form(page):
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*/antwoord/.+"))
     assert page.locator("article.finding").count() >= 1
+
+
+def test_ask_for_contact_from_an_answer(page):
+    """Question → a suggested person → the contact form, filled in without JavaScript → the confirmation."""
+    page.goto("/")
+    page.fill("#question", TRUST)
+    page.click("button.primary")
+    page.wait_for_url(re.compile(r".*/antwoord/.+"))
+    page.locator("article.person a.button[href^='/contact?expert=']").first.click()
+    page.wait_for_url(re.compile(r".*/contact\?expert=.+&vraag=.+"))
+    assert page.input_value("#question") == TRUST  # the question filled in
+    check_axe(page, shot="15-contact-aanvragen")
+    page.fill("#name", "Sara Bakker")
+    page.fill("#email", "sara@wijkteam.nl")
+    page.fill("#message", "Ik werk in een wijkteam en zoek iemand die meedenkt.")
+    page.get_by_role("button", name="Verstuur je verzoek").click()
+    page.get_by_role("heading", name=re.compile("je verzoek is ontvangen")).wait_for()
+    check_axe(page, shot="16-contact-verstuurd")
+    assert not page.errors, page.errors
 
 
 def test_search_with_a_facet_and_paging(page):

@@ -65,7 +65,7 @@ def answer(request: Request, km: Kennismakelaar, question_id: str) -> Template:
     others = [b for b in result.bridges if b["type"] == "finding"]
     return Template("answer.html", context={
         "page": "vraag", "question_id": question_id, "answer": result, "bridges": others, "marked": marked,
-        "taxonomy": km.taxonomy, "contact_email": km.settings.service.contact_email,
+        "taxonomy": km.taxonomy,
         "answered_poorly": result.best_score < km.settings.matching.answer_threshold})
 
 
@@ -130,8 +130,7 @@ def experts(km: Kennismakelaar, atelier: str | None = None, rol: str | None = No
 @get("/experts/{expert_id:str}", sync_to_thread=True, include_in_schema=False, guards=[limited("public")])
 def expert(km: Kennismakelaar, expert_id: str) -> Template:
     profile = profile_view(km, expert_id, coordinator=False)
-    return Template("expert.html", context={"page": "experts", "person": profile, "taxonomy": km.taxonomy,
-                                            "contact_email": km.settings.service.contact_email})
+    return Template("expert.html", context={"page": "experts", "person": profile, "taxonomy": km.taxonomy})
 
 
 ROUTES = [home, ask, answer, feedback, search, document, experts, expert]
