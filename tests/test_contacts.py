@@ -154,3 +154,29 @@ def test_the_contact_form_works_without_javascript_and_refuses_a_forged_post(km)
     (stored,) = contacts.listing(km)
     assert (stored.expert_id, stored.question_id, stored.email) == (PERSON, asked.question_id, "sara@wijkteam.nl")
     assert "schulden" in stored.question
+
+
+def test_the_coordinators_inbox_lists_filters_and_moves_requests(km):
+    from litestar.testing import TestClient
+
+    from web.app import create_app
+
+    first = _ask(km, expert_id=PERSON)
+    second = _ask(km, name="Ahmed Yilmaz", email="ahmed@school.nl")
+    with TestClient(create_app(km=km)) as c:
+        assert c.get("/coordinatie/verzoeken", follow_redirects=False).status_code in (302, 303)  # log in first
+        c.get("/coordinatie/inloggen")
+        csrf = c.cookies.get("km_csrf")
+        c.post("/coordinatie/inloggen", data={"token": "geheim-token", "_csrf_token": csrf})
+        page = c.get("/coordinatie/verzoeken")
+        assert page.status_code == 200 and "Sara Bakker" in page.text and "Ahmed Yilmaz" in page.text
+        assert "Anna de Vries" in page.text  # the person asked for, by name
+        assert c.post(f"/coordinatie/verzoeken/{first.id}", data={"status": "doorgestuurd"}).status_code == 403
+        moved = c.post(f"/coordinatie/verzoeken/{first.id}", data={"status": "doorgestuurd", "note": "Gemaild.",
+                                                                     "_csrf_token": csrf})
+        assert moved.status_code == 200, moved.text  # followed the redirect back to the inbox
+        assert (contacts.get(km, first.id).status, contacts.get(km, first.id).note) == ("doorgestuurd", "Gemaild.")
+        wrong = c.post(f"/coordinatie/verzoeken/{second.id}", data={"status": "afgerond", "_csrf_token": csrf})
+        assert wrong.status_code == 400 and contacts.get(km, second.id).status == "nieuw"
+        only_new = c.get("/coordinatie/verzoeken", params={"status": "nieuw"}).text
+        assert "Ahmed Yilmaz" in only_new and "Sara Bakker" not in only_new

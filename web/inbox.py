@@ -1,0 +1,57 @@
+"""The coordinator's inbox of contact requests (``/coordinatie/verzoeken``): filter, read, move, note."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Controller, get, post
+from litestar.response import Redirect, Template
+from litestar.types import ControllerRouterHandler
+
+from core.errors import ValidationError
+from service import contacts
+from service.container import Kennismakelaar
+from web.coordination import Form, session_guard
+
+
+class Inbox(Controller):
+    """Every request with its status and age; one form per request moves it along. (A controller: two
+    handlers share a path, see ``service.routes.experts.ExpertController``.)"""
+
+    path = "/coordinatie/verzoeken"
+    guards = [session_guard]  # noqa: RUF012
+    include_in_schema = False
+
+    @get(sync_to_thread=True)
+    def listing(self, km: Kennismakelaar, status: str | None = None, atelier: str | None = None) -> Template:
+        return _inbox(km, status=status or None, atelier=atelier or None)
+
+    @post("/{request_id:str}", sync_to_thread=True)
+    def change(self, km: Kennismakelaar, request_id: str, data: Form) -> Template | Redirect:
+        try:
+            contacts.move(km, request_id, str(data.get("status") or contacts.get(km, request_id).status),
+                          note=str(data.get("note", "")))
+        except ValidationError as exc:
+            return _inbox(km, status=None, atelier=None, error=exc.message, http_status=400)
+        return Redirect(f"/coordinatie/verzoeken#verzoek-{request_id}", status_code=303)
+
+
+def _inbox(km: Kennismakelaar, *, status: str | None, atelier: str | None, error: str | None = None,
+           http_status: int = 200) -> Template:
+    requests = contacts.listing(km, status=status if status in contacts.STATUSES else None, atelier=atelier)
+    today = dt.datetime.now(dt.UTC)
+    rows: list[dict[str, Any]] = [{**r.__dict__, "age_days": (today - dt.datetime.fromisoformat(r.created_at)).days,
+                                   "next": contacts.NEXT[r.status], "expert": _name(km, r.expert_id)}
+                                  for r in requests]
+    return Template("coordinatie/verzoeken.html", status_code=http_status, context={
+        "page": "coordinatie", "taxonomy": km.taxonomy, "rows": rows, "statuses": contacts.STATUSES,
+        "status": status, "atelier": atelier, "error": error})
+
+
+def _name(km: Kennismakelaar, expert_id: str | None) -> str:
+    expert = km.catalog().expert(expert_id) if expert_id else None
+    return expert["name"] if expert else ""
+
+
+ROUTES: list[ControllerRouterHandler] = [Inbox]
