@@ -81,8 +81,8 @@ def submit(km: Kennismakelaar, *, name: str, email: str, message: str, organizat
     catalog = km.catalog()
     atelier = None
     if expert_id:
-        expert = catalog.expert(expert_id)
-        if expert is None or expert.get("visibility") != "public":
+        expert = catalog.public_expert(expert_id)
+        if expert is None:
             raise NotFoundError(f"Expert {expert_id!r} bestaat niet of is niet openbaar.")
         atelier = (expert.get("ateliers") or [None])[0]
     if question_id:

@@ -57,8 +57,8 @@ def document_view(km: Kennismakelaar, document_id: str, *, coordinator: bool = F
 
 def profile_view(km: Kennismakelaar, expert_id: str, *, coordinator: bool) -> s.ExpertProfileOut:
     catalog = km.catalog()
-    expert = catalog.expert(expert_id)
-    if expert is None or (expert.get("visibility") != "public" and not coordinator):
+    expert = catalog.expert(expert_id) if coordinator else catalog.public_expert(expert_id)
+    if expert is None:
         raise NotFoundError(f"Expert {expert_id!r} bestaat niet of is niet openbaar.")
     docs = [{"document_id": d["document_id"], "title": d.get("title", ""), "date": d.get("date") or ""}
             for d in catalog.documents(filter=Filter(must=(MatchAny("people", tuple(expert["keys"])),)),

@@ -48,9 +48,7 @@ class ContactForm(Controller):
 def _page(km: Kennismakelaar, form: dict[str, str], *, status: int = 200, error: str | None = None,
           field: str | None = None) -> Template:
     """The form, with who and which question it is about (only what the public may see of them)."""
-    expert = km.catalog().expert(form["expert_id"]) if form.get("expert_id") else None
-    if expert is not None and expert.get("visibility") != "public":
-        expert = None
+    expert = km.catalog().public_expert(form["expert_id"]) if form.get("expert_id") else None
     question = form.get("question", "")
     if form.get("question_id") and not question:
         try:

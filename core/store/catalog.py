@@ -325,6 +325,11 @@ class Catalog:
         found = self.store.retrieve(EXPERTS, [self.expert_key(expert_id)])
         return found[0].payload if found else None
 
+    def public_expert(self, expert_id: str) -> dict[str, Any] | None:
+        """A profile the public may see: only of a person who consented (``visibility`` public)."""
+        expert = self.expert(expert_id)
+        return expert if expert is not None and expert.get("visibility") == "public" else None
+
     def experts(self, *, filter: Filter | None = None,
                 fields: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
         return (h.payload for h in self.store.scroll(EXPERTS, filter=filter, fields=fields))
