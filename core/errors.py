@@ -84,6 +84,12 @@ class ModelLoadError(KennismakelaarError):
     code = "model"
 
 
+class MailError(KennismakelaarError):
+    """The mail server refused or could not be reached: nothing was sent."""
+
+    code = "mail"
+
+
 # --- ingestion: one file could not be taken in -------------------------------------------------------
 
 

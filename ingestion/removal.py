@@ -59,6 +59,7 @@ class Remover:
             raise NotFoundError(f"Expert {expert_id!r} bestaat niet.")
         keys = person_keys(expert)
         self.catalog.forget(sorted(keys))  # first: see the module's docstring
+        self.catalog.unlink_person(expert_id)  # before the scrub, which would leave a "[naam verwijderd]" id
         done = self.scrub(keys.__contains__)
         self.catalog.delete_experts([expert_id])
         self.catalog.delete_feedback_on("expert", expert_id)

@@ -47,6 +47,9 @@ class Cluster:
 
 
 def is_open(question: Mapping[str, Any], threshold: float) -> bool:
+    """Not answered well enough — unless a contact request's outcome or a meeting closed it (``closed_by``)."""
+    if question.get("closed_by"):
+        return False
     return question.get("best_score", 0.0) < threshold or question.get("unhelpful", 0) > question.get("helpful", 0)
 
 

@@ -23,12 +23,13 @@ from core.store.catalog import Catalog
 from core.store.types import Filter, MatchAny
 from core.taxonomy import Taxonomy
 from matching.agenda import build_agenda, timeline
+from matching.availability import PassedOver
 from matching.bridges import Placement, TaxonomyVectors, bridge
 from matching.diversify import Candidate, mmr
 from matching.experts import ExpertFinder
 from matching.filters import SearchFilters
 from matching.highlight import matching_words
-from matching.panels import Panel, PanelConstraints, compose
+from matching.panels import Panel, PanelConstraints, compose, recent_invitations
 from matching.questions import QuestionLog
 from matching.results import ExpertMatch, Finding
 from matching.retrieve import Encoded, Mode, Passage, Retriever
@@ -128,11 +129,12 @@ class Broker:
     # --- experts -------------------------------------------------------------------------------------
 
     def experts(self, query: str, *, atelier: str | None = None, limit: int = 10, include_hidden: bool = False,
-                mode: Mode = "hybrid", exclude: Sequence[str] = ()) -> tuple[list[ExpertMatch], int]:
+                mode: Mode = "hybrid", exclude: Sequence[str] = (),
+                passed_over: list[PassedOver] | None = None) -> tuple[list[ExpertMatch], int]:
         question = self.encode(query)
         passages = self.retriever.passages(question, limit=120, filter=_exclude(None, exclude), mode=mode)
         found, hidden = self.finder.rank(question, passages, limit=limit, atelier=atelier,
-                                         include_hidden=include_hidden, mode=mode)
+                                         include_hidden=include_hidden, mode=mode, passed_over=passed_over)
         placement = self.places.place(question.dense, atelier)
         for e in found:
             e.bridge = bridge(e.ateliers, e.themes, placement, self.taxonomy)
@@ -204,15 +206,20 @@ class Broker:
     # --- panels and agenda ----------------------------------------------------------------------------
 
     def panel(self, topic: str, k: int, constraints: PanelConstraints | None = None) -> Panel:
-        """The best panel of ``k`` people for a meeting on ``topic`` (only people who consented)."""
+        """The best panel of ``k`` people for a meeting on ``topic`` (only people who consented and who are
+        available), spreading invitations over people: who sat on many recent panels gives way to others."""
         if not 1 <= k <= 20:
             raise ValidationError("Een panel heeft 1 tot 20 leden.", field="k")
         constraints = constraints or PanelConstraints()
         for slug in constraints.cover_ateliers:
             if slug not in {a.slug for a in self.taxonomy.ateliers}:
                 raise ValidationError(f"Onbekend atelier {slug!r}.", field="cover_ateliers")
-        candidates, _ = self.experts(topic, limit=max(30, 4 * k))
-        return compose(candidates, k, constraints, self.taxonomy)
+        passed: list[PassedOver] = []
+        candidates, _ = self.experts(topic, limit=max(30, 4 * k), passed_over=passed)
+        panel = compose(candidates, k, constraints, self.taxonomy,
+                        invitations=recent_invitations(self.catalog.meetings()))
+        panel.passed_over = passed
+        return panel
 
     def agenda(self, *, threshold: float, similarity: float = 0.9) -> dict[str, Any]:
         """The knowledge agenda: clusters of open questions, and open questions per month and atelier."""

@@ -21,6 +21,7 @@ from typing import Any
 from core.names import name_key
 from core.store.catalog import Catalog
 from core.store.types import Filter, MatchAny, Query
+from matching.availability import PassedOver, unavailable
 from matching.results import ExpertMatch, Reason
 from matching.retrieve import Encoded, Mode, Passage
 from matching.scaling import minmax
@@ -89,8 +90,10 @@ class ExpertFinder:
         self.complete = complete or (lambda passages: None)  # fetches the text of passages shown as reasons
 
     def rank(self, question: Encoded, passages: Sequence[Passage], *, limit: int = 10, atelier: str | None = None,
-             include_hidden: bool = False, mode: Mode = "hybrid") -> tuple[list[ExpertMatch], int]:
-        """Experts for a question, best first, and how many people without consent were left out."""
+             include_hidden: bool = False, mode: Mode = "hybrid",
+             passed_over: list[PassedOver] | None = None) -> tuple[list[ExpertMatch], int]:
+        """Experts for a question, best first, and how many people without consent were left out. People
+        unavailable today or full this month are left out too, and added to ``passed_over`` with the reason."""
         best: dict[str, Passage] = {}
         for p in passages:  # passages come best first: keep each document's best passage
             best.setdefault(p.document_id, p)
@@ -109,6 +112,7 @@ class ExpertFinder:
         ordered = sorted(fused, key=lambda e: -fused[e])
         chosen: list[str] = []
         hidden = 0
+        away = unavailable(self.catalog)
         for expert_id in ordered:
             expert = experts.get(expert_id)
             if expert is None:
@@ -119,6 +123,10 @@ class ExpertFinder:
                 continue
             if expert.get("visibility") != "public" and not include_hidden:
                 hidden += 1
+                continue
+            if expert_id in away:
+                if passed_over is not None:
+                    passed_over.append(PassedOver(expert_id, expert["name"], away[expert_id]))
                 continue
             chosen.append(expert_id)
             if len(chosen) >= limit:

@@ -4,18 +4,26 @@ Greedy maximisation of relevance plus the coverage a person adds (new ateliers, 
 taking a step after which the constraints can no longer be met; a repair pass swaps members when the
 greedy choice left a constraint open; what cannot be met is said, not hidden. Each member comes with
 the reasons for the choice, in Dutch.
+
+Invitations are spread: every seat someone had on one of the last ``RECENT_MEETINGS`` panels costs
+``FAIRNESS_WEIGHT`` of gain, so the same three people do not sit on every panel while others who know as
+much are never asked. The penalty is said, for those chosen anyway and for those who gave way.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.taxonomy import Taxonomy
+from matching.availability import PassedOver
 from matching.results import ExpertMatch
 
 COVERAGE_WEIGHT = 0.35
+FAIRNESS_WEIGHT = 0.12  # per recent seat: three seats cost about one new atelier's worth of coverage
+RECENT_MEETINGS = 10
 
 
 @dataclass(frozen=True)
@@ -37,13 +45,26 @@ class Panel:
     members: list[PanelMember]
     unmet: list[str]
     candidates: int
+    passed_over: list[PassedOver] = field(default_factory=list)  # unavailable, full, or giving way to others
+
+
+def recent_invitations(meetings: Sequence[Mapping[str, Any]], last: int = RECENT_MEETINGS) -> Counter[str]:
+    """Seats per person on the panels of the ``last`` meetings (by date, planned or held).
+
+    >>> recent_invitations([{"date": "2026-01-01", "panel": ["a", "b"]}, {"date": "2026-02-01", "panel": ["a"]}])
+    Counter({'a': 2, 'b': 1})
+    """
+    latest = sorted(meetings, key=lambda m: (str(m.get("date", "")), str(m.get("created_at", ""))))[-last:]
+    return Counter(p for m in latest for p in m.get("panel", []))
 
 
 def compose(candidates: Sequence[ExpertMatch], k: int, constraints: PanelConstraints,
-            taxonomy: Taxonomy) -> Panel:
-    """Choose ``k`` people from ``candidates`` (best first) and explain each choice."""
+            taxonomy: Taxonomy, *, invitations: Mapping[str, int] | None = None) -> Panel:
+    """Choose ``k`` people from ``candidates`` (best first) and explain each choice; ``invitations`` are the
+    seats each person had on recent panels (``recent_invitations``)."""
     if k < 1:
         raise ValueError("k must be at least 1")
+    seats = invitations or {}
     pool = [c for c in candidates if c.id not in constraints.exclude]
     top = max((c.score for c in pool), default=1.0) or 1.0
     chosen: list[ExpertMatch] = []
@@ -52,19 +73,30 @@ def compose(candidates: Sequence[ExpertMatch], k: int, constraints: PanelConstra
                    and _feasible([*chosen, c], k, constraints, pool)]
         if not options:
             break
-        chosen.append(max(options, key=lambda c: _gain(c, chosen, top)))
-    chosen = _repair(chosen, pool, k, constraints, top)
-    members = [PanelMember(c, _why(c, chosen, constraints, taxonomy, top)) for c in chosen]
-    return Panel(members, _unmet(chosen, constraints, taxonomy), len(pool))
+        chosen.append(max(options, key=lambda c: _gain(c, chosen, top, seats)))
+    chosen = _repair(chosen, pool, k, constraints, top, seats)
+    members = [PanelMember(c, _why(c, chosen, constraints, taxonomy, top, seats)) for c in chosen]
+    return Panel(members, _unmet(chosen, constraints, taxonomy), len(pool), _gave_way(chosen, pool, top, seats))
 
 
-def _gain(c: ExpertMatch, chosen: Sequence[ExpertMatch], top: float) -> float:
+def _gain(c: ExpertMatch, chosen: Sequence[ExpertMatch], top: float, seats: Mapping[str, int]) -> float:
     have_ateliers = {a for m in chosen for a in m.ateliers}
     have_themes = {t for m in chosen for t in m.themes}
     have_roles = {m.role for m in chosen}
     new = len(set(c.ateliers) - have_ateliers) + 0.5 * len(set(c.themes) - have_themes) \
         + 0.5 * (c.role not in have_roles)
-    return c.score / top + COVERAGE_WEIGHT * new
+    return c.score / top + COVERAGE_WEIGHT * new - FAIRNESS_WEIGHT * seats.get(c.id, 0)
+
+
+def _gave_way(chosen: Sequence[ExpertMatch], pool: Sequence[ExpertMatch], top: float,
+              seats: Mapping[str, int]) -> list[PassedOver]:
+    """People more relevant than the least relevant member, left out because of their recent seats."""
+    if not chosen:
+        return []
+    floor = min(c.score for c in chosen)
+    return [PassedOver(c.id, c.name, f"Zat al in {seats[c.id]} van de laatste {RECENT_MEETINGS} panels; "
+                                     "anderen krijgen voorrang.")
+            for c in pool if c not in chosen and seats.get(c.id) and c.score > floor]
 
 
 def _allowed(c: ExpertMatch, chosen: Sequence[ExpertMatch], constraints: PanelConstraints) -> bool:
@@ -93,7 +125,7 @@ def _feasible(team: Sequence[ExpertMatch], k: int, constraints: PanelConstraints
 
 
 def _repair(chosen: list[ExpertMatch], pool: Sequence[ExpertMatch], k: int, constraints: PanelConstraints,
-            top: float) -> list[ExpertMatch]:
+            top: float, seats: Mapping[str, int]) -> list[ExpertMatch]:
     """Swap members for candidates that close an open constraint, losing as little relevance as possible."""
     for _ in range(k):
         roles, uncovered = _deficit(chosen, constraints)
@@ -114,12 +146,12 @@ def _repair(chosen: list[ExpertMatch], pool: Sequence[ExpertMatch], k: int, cons
                         best = (loss, team)
         if best is None:
             break
-        chosen = sorted(best[1], key=lambda m: -_gain(m, [], top))
+        chosen = sorted(best[1], key=lambda m: -_gain(m, [], top, seats))
     return chosen
 
 
 def _why(c: ExpertMatch, team: Sequence[ExpertMatch], constraints: PanelConstraints, taxonomy: Taxonomy,
-         top: float) -> list[str]:
+         top: float, seats: Mapping[str, int]) -> list[str]:
     out = [f"Relevant voor het onderwerp ({round(100 * c.score / top)}% van de beste match)."]
     docs = [r.title for r in c.reasons if r.type == "document"][:2]
     if docs:
@@ -136,6 +168,8 @@ def _why(c: ExpertMatch, team: Sequence[ExpertMatch], constraints: PanelConstrai
     new_themes = [t for t in c.themes if t not in {x for m in others for x in m.themes}]
     if new_themes:
         out.append("Voegt het thema " + ", ".join(taxonomy.name_of(t) for t in new_themes) + " toe.")
+    if seats.get(c.id):
+        out.append(f"Zat al in {seats[c.id]} van de laatste {RECENT_MEETINGS} panels (telt als minpunt).")
     return out
 
 

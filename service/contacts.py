@@ -15,12 +15,19 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
+from email.message import EmailMessage
 from typing import Any
 
-from core.errors import NotFoundError, ValidationError
+import yaml
+
+from core.errors import ConfigError, NotFoundError, ValidationError
 from core.names import fold, redact
+from matching.availability import PassedOver, unavailable
+from service import mail
 from service.container import Kennismakelaar
+from service.jobs import ingest_text
 
 STATUSES = ("nieuw", "doorgestuurd", "verbonden", "afgewezen", "afgerond")
 NEXT: dict[str, tuple[str, ...]] = {
@@ -48,6 +55,10 @@ class ContactRequest:
     expert_id: str | None = None  # the person asked for, if any
     atelier: str | None = None
     note: str = ""  # the coordinator's
+    forwarded_to: str | None = None  # the person it was forwarded to (counts toward their monthly load)
+    outcome: str = ""  # what came of it, written when closed
+    answered: bool | None = None  # closed as answered (its outcome is then a finding, ``finding_id``)
+    finding_id: str | None = None
     changed_at: dict[str, str] = field(default_factory=dict)  # when each status was reached
 
     @classmethod
@@ -116,8 +127,10 @@ def listing(km: Kennismakelaar, *, status: str | None = None, atelier: str | Non
     return sorted(chosen, key=lambda r: r.created_at, reverse=True)
 
 
-def move(km: Kennismakelaar, request_id: str, status: str, *, note: str | None = None) -> ContactRequest:
-    """Move a request to ``status`` (along ``NEXT``), with an optional note of the coordinator."""
+def move(km: Kennismakelaar, request_id: str, status: str, *, note: str | None = None,
+         forwarded_to: str | None = None) -> ContactRequest:
+    """Move a request to ``status`` (along ``NEXT``), with an optional note of the coordinator; ``forwarded_to``
+    records who it went to (the coordinator sent the message themselves)."""
     current = get(km, request_id)
     if status not in STATUSES:
         raise ValidationError(f"Onbekende status {status!r}.", hint="Kies uit: " + ", ".join(STATUSES) + ".",
@@ -131,8 +144,133 @@ def move(km: Kennismakelaar, request_id: str, status: str, *, note: str | None =
         changes[f"{status}_at"] = now()
     if note is not None:
         changes["note"] = note.strip()
+    if forwarded_to:
+        if km.catalog().expert(forwarded_to) is None:
+            raise ValidationError(f"Expert {forwarded_to!r} bestaat niet.", field="forwarded_to")
+        changes["forwarded_to"] = forwarded_to
     km.catalog().update_contact_request(request_id, changes)
     return get(km, request_id)
+
+
+@dataclass
+class Forwarded:
+    """A forward: the message, and whether the mail server took it (without one, it waits to be copied)."""
+
+    mail: EmailMessage
+    sent: bool
+    request: ContactRequest
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sent": self.sent, "to": self.mail["To"], "cc": self.mail["Cc"], "subject": self.mail["Subject"],
+                "body": self.mail.get_content(), "mailto": mail.mailto(self.mail)}
+
+
+def forward(km: Kennismakelaar, request_id: str, *, expert_id: str, cc_asker: bool = False,
+            note: str = "") -> Forwarded:
+    """Write the Dutch message to ``expert_id`` and send it when a mail server is set (the request is then
+    ``doorgestuurd`` to that person); without one, the message comes back unsent, for the coordinator to copy."""
+    request = get(km, request_id)
+    if request.status not in ("nieuw", "doorgestuurd"):
+        raise ValidationError(f"Een verzoek met status '{request.status}' wordt niet meer doorgestuurd.",
+                              field="status")
+    expert = km.catalog().expert(expert_id)
+    if expert is None:
+        raise NotFoundError(f"Expert {expert_id!r} bestaat niet.")
+    if not expert.get("email"):
+        raise ValidationError(f"Van {expert['name']} is geen e-mailadres bekend.",
+                              hint="Vul het aan in het profiel, of kies iemand anders.", field="expert_id")
+    settings = km.settings
+    sender = settings.mail.smtp_from or settings.service.contact_email or ""
+    message = mail.compose(to=expert["email"], expert_name=expert["name"], asker_name=request.name,
+                           asker_email=request.email, organization=request.organization, role=request.role,
+                           question=request.question, message=request.message, sender=sender, cc_asker=cc_asker,
+                           note=note.strip())
+    if not settings.mail.configured:
+        return Forwarded(message, False, request)
+    if not sender:
+        raise ConfigError("Er is geen afzender ingesteld.", hint="Stel KM_SMTP_FROM (of KM_CONTACT_EMAIL) in.")
+    mail.send(settings.mail, message)
+    changes: dict[str, Any] = {"forwarded_to": expert_id, "forwarded_cc": cc_asker}
+    if request.status == "nieuw":
+        changes |= {"status": "doorgestuurd", "doorgestuurd_at": now()}
+    km.catalog().update_contact_request(request_id, changes)
+    return Forwarded(message, True, get(km, request_id))
+
+
+def suggestions(km: Kennismakelaar, request: ContactRequest, limit: int = 3) -> dict[str, Any]:
+    """The people to forward a request to: the person asked for first, then the best matches for its question
+    — each with a reason when they are passed over (unavailable, full this month). Remembered until the
+    store changes (the inbox shows them for every request)."""
+    memo = km.catalog().memo("suggestions")
+    if request.id not in memo:
+        passed: list[PassedOver] = []
+        text = request.question or request.message
+        found, _ = km.broker().experts(text, limit=limit, passed_over=passed)
+        people = [{"id": e.id, "name": e.name, "role": e.role, "organization": e.organization,
+                   "has_email": bool(e.email)} for e in found]
+        away = unavailable(km.catalog())
+        asked = km.catalog().expert(request.expert_id) if request.expert_id else None
+        if asked is not None and asked["expert_id"] not in {p["id"] for p in people}:
+            if asked["expert_id"] in away:
+                passed.insert(0, PassedOver(asked["expert_id"], asked["name"], away[asked["expert_id"]]))
+            else:
+                people.insert(0, {"id": asked["expert_id"], "name": asked["name"], "role": asked.get("role", ""),
+                                  "organization": asked.get("organization", ""), "has_email": bool(asked.get("email"))})
+        memo[request.id] = {"people": people, "passed_over": [p.to_json() for p in passed]}
+    return dict(memo[request.id])
+
+
+def close(km: Kennismakelaar, request_id: str, *, outcome: str, answered: bool,
+          themes: Sequence[str] = ()) -> ContactRequest:
+    """Close a request (``afgerond``) with what came of it. Answered, its outcome becomes a finding of kind
+    ``kennisvraag`` — the question, what was learnt, the atelier and themes, the expert as participant, never
+    the asker — so the next person with the same question finds it; its question leaves the agenda."""
+    request = get(km, request_id)
+    outcome = " ".join(outcome.split()) if "\n" not in outcome else outcome.strip()
+    if not allowed(request.status, "afgerond"):
+        raise ValidationError(f"Van '{request.status}' kan een verzoek niet naar 'afgerond'.",
+                              hint="Eerst verbonden of afgewezen.", field="status")
+    if answered and not outcome:
+        raise ValidationError("Schrijf kort wat de vraag beantwoordde: dat wordt vindbaar voor de volgende.",
+                              field="outcome")
+    resolved = [km.taxonomy.resolve_theme(t) for t in themes]
+    if None in resolved:
+        raise ValidationError("Onbekend thema.", field="themes")
+    clean = _redactor(km)
+    outcome = clean(outcome)
+    changes: dict[str, Any] = {"status": "afgerond", "afgerond_at": now(), "outcome": outcome, "answered": answered}
+    if answered:
+        changes["finding_id"] = _finding(km, request, outcome, [t for t in resolved if t])
+        if request.question_id:
+            km.catalog().close_questions([request.question_id], f"contact:{request.id}")
+    km.catalog().update_contact_request(request_id, changes)
+    return get(km, request_id)
+
+
+def _finding(km: Kennismakelaar, request: ContactRequest, outcome: str, themes: list[str]) -> str:
+    """Write the outcome as a Markdown file in the uploads folder and ingest it now (findable at once)."""
+    expert_id = request.forwarded_to or request.expert_id
+    expert = km.catalog().expert(expert_id) if expert_id else None
+    question = request.question or request.message
+    doc_id = f"kennisvraag-{request.id[:12]}"
+    meta: dict[str, Any] = {"id": doc_id, "title": _title(question), "kind": "kennisvraag",
+                            "date": dt.date.today().isoformat(),
+                            "participants": [expert["name"]] if expert else []}
+    if request.atelier:
+        meta["ateliers"] = [request.atelier]
+    if themes:
+        meta["themes"] = themes
+    body = f"## De vraag\n\n{question}\n\n## Wat we leerden\n\n{outcome}\n"
+    text = "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n\n" + body
+    return ingest_text(km.ingestor(), km.settings.store.data_dir, f"{doc_id}.md", text)
+
+
+def _title(question: str, limit: int = 120) -> str:
+    """>>> _title("Hoe bereik je jongeren met schulden die geen hulp zoeken, en wat werkt dan?", 40)
+    'Hoe bereik je jongeren met schulden die…'
+    """
+    one = " ".join(question.split())
+    return one if len(one) <= limit else one[:limit].rsplit(" ", 1)[0] + "…"
 
 
 def forget_asker(km: Kennismakelaar, email: str) -> int:

@@ -31,6 +31,7 @@ STATUS: tuple[tuple[type[e.KennismakelaarError], int], ...] = (
     (e.ModelMismatchError, 503),
     (e.StoreError, 503),
     (e.ModelLoadError, 503),
+    (e.MailError, 502),
     (e.ConfigError, 500),
 )
 _HTTP_CODES = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",

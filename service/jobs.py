@@ -61,9 +61,32 @@ def safe_name(name: str) -> str:
     return (slugify(stem) or "bestand") + (f".{slugify(ext)}" if ext else "")
 
 
+def files_dir(data_dir: Path) -> Path:
+    """Where uploaded files live (resolved: compared with the resolved paths files are stored under)."""
+    return (data_dir / "files").resolve()
+
+
+def ingest_text(ingestor: Ingestor, data_dir: Path, name: str, text: str) -> str:
+    """Ingest one file the service wrote itself (a closed request's outcome) as an upload, now rather than in
+    the background: it is findable when this returns. Returns the document id; ``FileRejected`` if refused."""
+    staging = (data_dir / "staging" / uuid.uuid4().hex).resolve()
+    staging.mkdir(parents=True)
+    try:
+        staged = staging / safe_name(name)
+        staged.write_text(text, "utf-8")
+        final = files_dir(data_dir) / staged.name
+        final.parent.mkdir(parents=True, exist_ok=True)
+        (source,) = discover([staged], max_bytes=ingestor.max_bytes).documents
+        outcome = ingestor.ingest_document(replace(source, root=final.parent), restore_deleted=True, stored_at=final)
+        _put_in_place(staged, final)
+        return outcome.document_id or ""
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 class JobRunner:
     def __init__(self, data_dir: Path, ingestor: Callable[[], Ingestor]) -> None:
-        self.files_dir = (data_dir / "files").resolve()  # compared with the resolved paths files are stored under
+        self.files_dir = files_dir(data_dir)
         self.staging = (data_dir / "staging").resolve()
         for folder in (self.files_dir, self.staging):
             folder.mkdir(parents=True, exist_ok=True)

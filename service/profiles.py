@@ -4,11 +4,14 @@ the service (``Ingestor.save_expert``: a profile file never overwrites it again)
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from core.errors import ValidationError
+from core.errors import NotFoundError, ValidationError
 from core.models import Expert
 from core.names import slugify
+from matching.availability import unavailable
 from service.container import Kennismakelaar
 
 
@@ -33,3 +36,35 @@ def save_profile(km: Kennismakelaar, expert_id: str, *, name: str, role: str = "
                     expertise=" ".join(expertise.split()), email=email.strip(), consent=consent, source=source)
     km.ingestor().save_expert(expert)
     return expert
+
+
+def set_availability(km: Kennismakelaar, expert_id: str, *, unavailable_until: str | None = None,
+                     max_per_month: int | None = None) -> dict[str, Any]:
+    """Mark someone unavailable until a day (inclusive) and/or cap the requests forwarded to them per month;
+    both empty clears the setting. It lives in the store beside the profile, so no profile file touches it.
+
+    Returns the setting with today's reason, if the person is passed over now."""
+    if km.catalog().expert(expert_id) is None:
+        raise NotFoundError(f"Expert {expert_id!r} bestaat niet.")
+    until = (unavailable_until or "").strip() or None
+    if until is not None:
+        try:
+            dt.date.fromisoformat(until)
+        except ValueError:
+            raise ValidationError("Geef een datum als JJJJ-MM-DD.", field="unavailable_until") from None
+    if max_per_month is not None and not 0 <= max_per_month <= 100:
+        raise ValidationError("Het maximum per maand ligt tussen 0 en 100.", field="max_per_month")
+    catalog = km.catalog()
+    if until is None and max_per_month is None:
+        catalog.delete_availability([expert_id])
+    else:
+        catalog.set_availability(expert_id, {"expert_id": expert_id, "unavailable_until": until,
+                                             "max_per_month": max_per_month})
+    return availability_of(km, expert_id)
+
+
+def availability_of(km: Kennismakelaar, expert_id: str) -> dict[str, Any]:
+    """What is set for one person, and why they are passed over today (``reason``, or None)."""
+    setting = km.catalog().availability().get(expert_id, {})
+    return {"unavailable_until": setting.get("unavailable_until"), "max_per_month": setting.get("max_per_month"),
+            "reason": unavailable(km.catalog()).get(expert_id)}

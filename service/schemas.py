@@ -131,11 +131,18 @@ class PanelMemberOut(Struct):
     why: list[str]
 
 
+class PassedOverOut(Struct):
+    id: str
+    name: str
+    reason: str
+
+
 class PanelOut(Struct):
     topic: str
     members: list[PanelMemberOut]
     unmet: list[str]
     candidates: int
+    passed_over: list[PassedOverOut] = []
 
 
 class FeedbackIn(Struct, forbid_unknown_fields=True):
@@ -311,8 +318,103 @@ class ContactRequestOut(Struct):
     atelier: str | None
     note: str
     changed_at: dict[str, str]
+    forwarded_to: str | None = None
+    outcome: str = ""
+    answered: bool | None = None
+    finding_id: str | None = None
 
 
 class ContactUpdateIn(Struct, forbid_unknown_fields=True):
     status: Annotated[str, Meta(pattern=r"^(nieuw|doorgestuurd|verbonden|afgewezen|afgerond)$")] | None = None
     note: Annotated[str, Meta(max_length=4000)] | None = None
+    forwarded_to: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+
+
+class ForwardIn(Struct, forbid_unknown_fields=True):
+    expert_id: Annotated[str, Meta(min_length=1, max_length=200)]
+    cc_asker: bool = False
+    note: Annotated[str, Meta(max_length=4000)] = ""
+
+
+class ForwardOut(Struct):
+    """The message to the expert; ``sent`` false: no mail server is set, copy it (or open ``mailto``)."""
+
+    sent: bool
+    to: str
+    cc: str | None
+    subject: str
+    body: str
+    mailto: str
+    request: ContactRequestOut
+
+
+class CloseIn(Struct, forbid_unknown_fields=True):
+    answered: bool
+    outcome: Annotated[str, Meta(max_length=4000)] = ""
+    themes: list[Slug] = []
+
+
+class SuggestedOut(Struct):
+    id: str
+    name: str
+    role: str
+    organization: str
+    has_email: bool
+
+
+class SuggestionsOut(Struct):
+    people: list[SuggestedOut]
+    passed_over: list[PassedOverOut]
+
+
+class AvailabilityIn(Struct, forbid_unknown_fields=True):
+    unavailable_until: Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    max_per_month: Annotated[int, Meta(ge=0, le=100)] | None = None
+
+
+class AvailabilityOut(Struct):
+    unavailable_until: str | None
+    max_per_month: int | None
+    reason: str | None  # why this person is passed over today, if they are
+
+
+# --- the coordinator's overview (service.overview) --------------------------------------------------------
+
+
+class OverviewBucketOut(Struct):
+    """The counts of one period (``period``: YYYY-MM, YYYY-Qn, YYYY or "totaal")."""
+
+    period: str
+    questions: int
+    answered_well: int
+    answered_poorly: int
+    contact_requests: int
+    by_status: dict[str, int]
+    answered_by_contact: int
+    connected: int
+    median_days_to_connection: float | None
+    meetings_held: int
+
+
+class OverviewThemeOut(Struct):
+    """A recurring theme: alike questions, the one nearest their centre, and when and where they were asked."""
+
+    representative: str
+    size: int
+    ateliers: dict[str, int]
+    periods: dict[str, int]
+    first_asked: str
+    last_asked: str
+
+
+class OverviewOut(Struct):
+    """The coordinator's overview: per period and in total, and the largest recurring themes."""
+
+    period: str
+    atelier: str | None
+    since: str | None
+    until: str | None
+    answer_threshold: float
+    buckets: list[OverviewBucketOut]
+    total: OverviewBucketOut
+    themes: list[OverviewThemeOut]

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
 from pydantic import ValidationError as SchemaError
 
 from core.embedder import DEFAULT_MODEL
@@ -134,6 +134,24 @@ class ServiceSettings(_Section):
         return tuple(t.strip() for t in (self.coordinator_tokens or "").split(",") if t.strip())
 
 
+class MailSettings(_Section):
+    smtp_host: str | None = _setting("KM_SMTP_HOST", "Mail server through which the inbox forwards contact requests "
+                                     "to experts; without it the inbox shows the message to copy.", None)
+    smtp_port: int = _setting("KM_SMTP_PORT", "Port of the mail server.", 587, ge=1, le=65535)
+    smtp_user: str | None = _setting("KM_SMTP_USER", "User name on the mail server (none: no login).", None)
+    smtp_password: SecretStr | None = _setting("KM_SMTP_PASSWORD", "Password on the mail server (never logged).",
+                                               None)
+    smtp_from: str | None = _setting("KM_SMTP_FROM", "Sender of forwarded requests, e.g. the Werkplaats' own "
+                                     "address (default: KM_CONTACT_EMAIL).", None,
+                                     pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    smtp_starttls: YesNo = _setting("KM_SMTP_STARTTLS", "Encrypt the connection with STARTTLS before logging in.",
+                                    True)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.smtp_host)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -142,6 +160,7 @@ class Settings(BaseModel):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -154,7 +173,7 @@ class Settings(BaseModel):
 
 _SECTIONS: dict[str, type[_Section]] = {"store": StoreSettings, "embedding": EmbeddingSettings,
                                         "ingest": IngestSettings, "matching": MatchingSettings,
-                                        "service": ServiceSettings}
+                                        "service": ServiceSettings, "mail": MailSettings}
 
 
 def _variables(section: type[_Section]) -> dict[str, str]:
@@ -198,7 +217,8 @@ def _section_from_env(section: type[_Section], env: Mapping[str, str]) -> _Secti
 
 
 SHORT_SECRET = 16
-_FORMS = {"KM_CONTACT_EMAIL": "een e-mailadres (naam@organisatie.nl)"}
+_FORMS = {"KM_CONTACT_EMAIL": "een e-mailadres (naam@organisatie.nl)",
+          "KM_SMTP_FROM": "een e-mailadres (naam@organisatie.nl)"}
 
 
 def _expected(var: str, error: Any) -> str:

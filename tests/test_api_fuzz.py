@@ -51,6 +51,7 @@ QUESTIONS = ["Hoe herstel je vertrouwen in een wijk waar projecten steeds kwamen
 THROWAWAY_EXPERTS = [f"fuzz-wegwerp-{i}" for i in range(4)]  # made by the seed and by PUT, deleted by DELETE
 THROWAWAY_DOCUMENTS = 3  # uploaded by the seed; only these are deleted
 THROWAWAY_CONTACTS = 4  # contact requests made by the seed and deleted by DELETE
+CLOSABLE = 3
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Seed:
     jobs: list[str]
     contacts: list[str]  # contact requests: read and changed
     throwaway_contacts: list[str]
+    closable: list[str]  # contact requests moved to "verbonden" by the seed: each can be closed once
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +93,10 @@ def seed(live_url) -> Seed:
         job = _ok(c.post("/api/documents", files=files, data={"metadata": json.dumps({"kind": "notitie"})}))
         contacts = [_ok(c.post("/api/contact-requests", json={
             "name": f"Vrager {i}", "email": f"vrager{i}@example.org", "message": "Graag contact.",
-            "question_id": question_ids[0]}))["id"] for i in range(2 + THROWAWAY_CONTACTS)]
+            "question_id": question_ids[0]}))["id"] for i in range(2 + THROWAWAY_CONTACTS + CLOSABLE)]
+        for request_id in contacts[-CLOSABLE:]:
+            for status in ("doorgestuurd", "verbonden"):
+                _ok(c.patch(f"/api/contact-requests/{request_id}", json={"status": status}))
         deadline = time.monotonic() + 120
         while job["status"] not in ("done", "failed") and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -101,7 +106,8 @@ def seed(live_url) -> Seed:
     return Seed(ateliers=[a["slug"] for a in taxonomy["ateliers"]], themes=[t["slug"] for t in taxonomy["themes"]],
                 question_ids=question_ids, documents=sorted({r["document_id"] for r in found["results"]}),
                 throwaway_documents=job["documents"], experts=sorted({e["id"] for e in people["experts"]}),
-                jobs=[job["id"]], contacts=contacts[:2], throwaway_contacts=contacts[2:])
+                jobs=[job["id"]], contacts=contacts[:2], throwaway_contacts=contacts[2:-CLOSABLE],
+                closable=contacts[-CLOSABLE:])
 
 
 def _ok(response: httpx.Response) -> Any:
@@ -265,6 +271,36 @@ def _contact_change(seed: Seed) -> Anchor:
     }).map(lambda parts: _with(case, **parts))
 
 
+def _forward(seed: Seed) -> Anchor:
+    """No mail server in this run: a forward answers with the message to copy (200, ``sent`` false)."""
+    return lambda case: st.fixed_dictionaries({
+        "path": st.fixed_dictionaries({"request_id": st.sampled_from(seed.contacts)}),
+        "body": st.fixed_dictionaries({"expert_id": st.sampled_from(seed.experts), "cc_asker": st.booleans(),
+                                       "note": st.one_of(st.just(""), TEXT)}),
+    }).map(lambda parts: _with(case, **parts))
+
+
+def _close(seed: Seed) -> Anchor:
+    return lambda case: st.fixed_dictionaries({
+        "path": st.fixed_dictionaries({"request_id": st.sampled_from(seed.closable)}),
+        "body": st.fixed_dictionaries({"answered": st.booleans(), "outcome": TEXT, "themes": _some(seed.themes)}),
+    }).map(lambda parts: _with(case, **parts))
+
+
+def _availability(seed: Seed) -> Anchor:
+    return lambda case: st.fixed_dictionaries({
+        "path": st.fixed_dictionaries({"expert_id": st.sampled_from(THROWAWAY_EXPERTS)}),
+        "body": st.fixed_dictionaries({"unavailable_until": _optional(DATES),
+                                       "max_per_month": _optional(st.integers(0, 100))}),
+    }).map(lambda parts: _with(case, **parts))
+
+
+def _overview(seed: Seed) -> Anchor:
+    return lambda case: st.fixed_dictionaries({
+        "period": st.sampled_from(["maand", "kwartaal", "jaar"]),
+        "atelier": _optional(st.sampled_from(seed.ateliers))}).map(lambda query: _with(case, query=query))
+
+
 UPLOAD_NAMES = st.tuples(st.from_regex(r"[a-z0-9][a-z0-9-]{0,30}", fullmatch=True),
                          st.sampled_from([("md", "text/markdown"), ("txt", "text/plain")]))
 
@@ -308,4 +344,11 @@ ANCHORS: dict[str, Callable[[Seed], Anchor]] = {
     "GET /api/contact-requests/{request_id}": lambda seed: _path("request_id", seed.contacts),
     "PATCH /api/contact-requests/{request_id}": _contact_change,
     "DELETE /api/contact-requests/{request_id}": lambda seed: _path("request_id", seed.throwaway_contacts),
+    "POST /api/contact-requests/{request_id}/forward": _forward,
+    "POST /api/contact-requests/{request_id}/close": _close,
+    "GET /api/contact-requests/{request_id}/suggestions": lambda seed: _path("request_id", seed.contacts),
+    "GET /api/experts/{expert_id}/availability": lambda seed: _path("expert_id", seed.experts),
+    "PUT /api/experts/{expert_id}/availability": _availability,
+    "GET /api/overview": _overview,
+    "GET /api/overview.csv": _overview,
 }

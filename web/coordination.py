@@ -27,7 +27,7 @@ from service.auth import (
 )
 from service.container import Kennismakelaar
 from service.http_errors import status_of
-from service.profiles import save_profile
+from service.profiles import availability_of, save_profile, set_availability
 from service.uploads import take_in, uploaded_files
 from service.validation import check_slug, check_text
 from service.views import by_surname
@@ -161,7 +161,8 @@ class ExpertEditor(Controller):
     @get(sync_to_thread=True)
     def form(self, km: Kennismakelaar, expert_id: str) -> Template:
         person = km.catalog().expert(expert_id) if expert_id != "nieuw" else None
-        return _page("expert_form", km, person=person or {}, new=person is None)
+        return _page("expert_form", km, person=person or {}, new=person is None,
+                     availability=availability_of(km, expert_id) if person else None)
 
     @post(sync_to_thread=True)
     def save(self, km: Kennismakelaar, expert_id: str, data: Form) -> Template | Redirect:
@@ -183,6 +184,22 @@ def _save_expert(km: Kennismakelaar, expert_id: str, data: dict[str, Any]) -> Te
     return Redirect("/coordinatie/experts", status_code=303)
 
 
+@post("/coordinatie/experts/{expert_id:str}/beschikbaarheid", sync_to_thread=True, guards=[session_guard],
+      include_in_schema=False)
+def availability(km: Kennismakelaar, expert_id: str, data: Form) -> Template | Redirect:
+    cap = str(data.get("max_per_month") or "").strip()
+    try:
+        if cap and not cap.isdigit():
+            raise ValidationError("Het maximum per maand is een geheel getal.", field="max_per_month")
+        set_availability(km, expert_id, unavailable_until=str(data.get("unavailable_until") or "") or None,
+                         max_per_month=int(cap) if cap else None)
+    except ValidationError as exc:
+        person = km.catalog().expert(expert_id) or {}
+        return _page("expert_form", km, 400, person=person, new=False, availability=availability_of(km, expert_id),
+                     error=exc.message)
+    return Redirect(f"/coordinatie/experts/{expert_id}", status_code=303)
+
+
 @post("/coordinatie/experts/{expert_id:str}/verwijderen", sync_to_thread=True, guards=[session_guard],
       include_in_schema=False)
 def delete_expert(km: Kennismakelaar, expert_id: str) -> Template:
@@ -191,6 +208,6 @@ def delete_expert(km: Kennismakelaar, expert_id: str) -> Template:
 
 
 ROUTES: list[ControllerRouterHandler] = [login_form, login, logout, dashboard, panel_form, panel, agenda, job, experts,
-                                         ExpertEditor, delete_expert]
+                                         ExpertEditor, availability, delete_expert]
 # under the upload size limit (service.api.upload_router); the form's GET too: one path lives in one router
 UPLOADS: list[ControllerRouterHandler] = [upload_form, upload]

@@ -9,10 +9,12 @@ from litestar import Controller, get, post
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
-from core.errors import ValidationError
+from core.errors import ConfigError, MailError, NotFoundError, ValidationError
 from service import contacts
 from service.container import Kennismakelaar
 from web.coordination import Form, session_guard
+
+FORWARDABLE = ("nieuw", "doorgestuurd")
 
 
 class Inbox(Controller):
@@ -31,10 +33,40 @@ class Inbox(Controller):
     def change(self, km: Kennismakelaar, request_id: str, data: Form) -> Template | Redirect:
         try:
             contacts.move(km, request_id, str(data.get("status") or contacts.get(km, request_id).status),
-                          note=str(data.get("note", "")))
+                          note=str(data.get("note", "")), forwarded_to=str(data.get("forwarded_to") or "") or None)
         except ValidationError as exc:
             return _inbox(km, status=None, atelier=None, error=exc.message, http_status=400)
-        return Redirect(f"/coordinatie/verzoeken#verzoek-{request_id}", status_code=303)
+        return _back(request_id)
+
+    @post("/{request_id:str}/doorsturen", sync_to_thread=True)
+    def forward(self, km: Kennismakelaar, request_id: str, data: Form) -> Template | Redirect:
+        """Send the message to the chosen person; without a mail server, show it ready to copy."""
+        try:
+            done = contacts.forward(km, request_id, expert_id=str(data.get("expert_id") or ""),
+                                    cc_asker=bool(data.get("cc_asker")), note=str(data.get("note", "")))
+        except (ValidationError, NotFoundError, MailError, ConfigError) as exc:
+            return _inbox(km, status=None, atelier=None, error=exc.message, http_status=400)
+        if done.sent:
+            return _back(request_id)
+        return Template("coordinatie/doorsturen.html", context={
+            "page": "coordinatie", "taxonomy": km.taxonomy, "request": done.request,
+            "expert_id": str(data.get("expert_id")), "mail": done.to_json()})
+
+    @post("/{request_id:str}/afronden", sync_to_thread=True)
+    def close(self, km: Kennismakelaar, request_id: str, data: Form) -> Template | Redirect:
+        """Close with the outcome; answered, the outcome becomes a findable kennisvraag."""
+        themes = data.get("themes")
+        try:
+            contacts.close(km, request_id, outcome=str(data.get("outcome", "")), answered=data.get("answered") == "ja",
+                           themes=[str(t) for t in themes] if isinstance(themes, list) else [str(themes)] if themes
+                           else [])
+        except ValidationError as exc:
+            return _inbox(km, status=None, atelier=None, error=exc.message, http_status=400)
+        return _back(request_id)
+
+
+def _back(request_id: str) -> Redirect:
+    return Redirect(f"/coordinatie/verzoeken#verzoek-{request_id}", status_code=303)
 
 
 def _inbox(km: Kennismakelaar, *, status: str | None, atelier: str | None, error: str | None = None,
@@ -42,11 +74,13 @@ def _inbox(km: Kennismakelaar, *, status: str | None, atelier: str | None, error
     requests = contacts.listing(km, status=status if status in contacts.STATUSES else None, atelier=atelier)
     today = dt.datetime.now(dt.UTC)
     rows: list[dict[str, Any]] = [{**r.__dict__, "age_days": (today - dt.datetime.fromisoformat(r.created_at)).days,
-                                   "next": contacts.NEXT[r.status], "expert": _name(km, r.expert_id)}
+                                   "next": contacts.NEXT[r.status], "expert": _name(km, r.expert_id),
+                                   "forwarded": _name(km, r.forwarded_to),
+                                   "suggested": contacts.suggestions(km, r) if r.status in FORWARDABLE else None}
                                   for r in requests]
     return Template("coordinatie/verzoeken.html", status_code=http_status, context={
         "page": "coordinatie", "taxonomy": km.taxonomy, "rows": rows, "statuses": contacts.STATUSES,
-        "status": status, "atelier": atelier, "error": error})
+        "status": status, "atelier": atelier, "error": error, "mail_ready": km.settings.mail.configured})
 
 
 def _name(km: Kennismakelaar, expert_id: str | None) -> str:

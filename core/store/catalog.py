@@ -443,6 +443,12 @@ class Catalog:
             self.store.delete(QUESTIONS, ids=list(question_ids))
             self.delete_feedback_of(question_ids)
 
+    def close_questions(self, question_ids: Sequence[str], by: str) -> None:
+        """Mark questions as answered (``by``: ``contact:<id>`` or ``meeting:<id>``): the agenda leaves them out."""
+        if question_ids:
+            with self._changing():
+                self.store.set_payload(QUESTIONS, {"closed_by": by}, ids=list(question_ids))
+
     def flush(self) -> None:
         """Make what was written durable now (the end of an ingest run)."""
         self.store.flush()
@@ -466,6 +472,57 @@ class Catalog:
     def delete_contact_requests(self, request_ids: Sequence[str]) -> None:
         with self._changing():
             self.ledger.remove("contact", request_ids)
+
+    # --- meetings planned from the agenda, and people's availability: ledger records too --------------
+
+    def add_meeting(self, meeting_id: str, record: dict[str, Any]) -> None:
+        with self._changing():
+            self.ledger.put("meeting", meeting_id, record)
+
+    def meeting(self, meeting_id: str) -> dict[str, Any] | None:
+        return self.ledger.get("meeting", meeting_id)
+
+    def meetings(self) -> list[dict[str, Any]]:
+        return list(self.ledger.all("meeting"))
+
+    def update_meeting(self, meeting_id: str, fields: dict[str, Any]) -> None:
+        with self._changing():
+            self.ledger.update("meeting", meeting_id, fields)
+
+    def delete_meetings(self, meeting_ids: Sequence[str]) -> None:
+        with self._changing():
+            self.ledger.remove("meeting", meeting_ids)
+
+    def availability(self) -> dict[str, dict[str, Any]]:
+        """What coordinators set about people's availability, by expert id (only people with a setting)."""
+        return {r["key"]: r for r in self.ledger.all("availability")}
+
+    def set_availability(self, expert_id: str, record: dict[str, Any]) -> None:
+        with self._changing():
+            self.ledger.put("availability", expert_id, record)
+
+    def delete_availability(self, expert_ids: Sequence[str]) -> None:
+        with self._changing():
+            self.ledger.remove("availability", expert_ids)
+
+    def unlink_person(self, expert_id: str) -> int:
+        """Take a removed person's id out of every record that points at them (requests, panels, availability);
+        returns how many records changed. Names in texts are the scrub's work (``Ledger.scrub``)."""
+        changed = 0
+        with self._changing():
+            for r in self.contact_requests():
+                fields = {f: None for f in ("expert_id", "forwarded_to") if r.get(f) == expert_id}
+                if fields:
+                    self.ledger.update("contact", r["key"], fields)
+                    changed += 1
+            for m in self.meetings():
+                if expert_id in m.get("panel", []):
+                    self.ledger.update("meeting", m["key"], {"panel": [p for p in m["panel"] if p != expert_id]})
+                    changed += 1
+            if self.ledger.get("availability", expert_id) is not None:
+                self.ledger.remove("availability", [expert_id])
+                changed += 1
+        return changed
 
     # --- overview ------------------------------------------------------------------------------------
 

@@ -91,7 +91,7 @@ def panels(data: s.PanelIn, km: Kennismakelaar) -> s.PanelOut:
     panel = km.broker().panel(topic, data.k, constraints)
     return s.PanelOut(topic=topic, unmet=panel.unmet, candidates=panel.candidates, members=[
         s.PanelMemberOut(expert=s.convert(m.expert.to_json(contact=True), s.ExpertOut), why=m.why)
-        for m in panel.members])
+        for m in panel.members], passed_over=[s.PassedOverOut(**p.to_json()) for p in panel.passed_over])
 
 
 @get("/api/agenda", sync_to_thread=True, guards=[coordinator_guard], responses=errors(*COORDINATOR),

@@ -50,8 +50,27 @@ class ContactController(Controller):
            summary="Status of notitie van een contactverzoek wijzigen (coördinator)")
     def change(self, km: Kennismakelaar, request_id: str, data: s.ContactUpdateIn) -> s.ContactRequestOut:
         current = contacts.get(km, request_id)
-        moved = contacts.move(km, request_id, data.status or current.status, note=data.note)
+        moved = contacts.move(km, request_id, data.status or current.status, note=data.note,
+                              forwarded_to=data.forwarded_to)
         return s.convert(moved.__dict__, s.ContactRequestOut)
+
+    @post("/forward", status_code=200, sync_to_thread=True, responses=errors(*COORDINATOR, 404, 413, 502),
+          summary="Een contactverzoek per e-mail doorsturen naar een expert (coördinator)")
+    def forward(self, km: Kennismakelaar, request_id: str, data: s.ForwardIn) -> s.ForwardOut:
+        done = contacts.forward(km, request_id, expert_id=data.expert_id, cc_asker=data.cc_asker, note=data.note)
+        return s.ForwardOut(**done.to_json(), request=s.convert(done.request.__dict__, s.ContactRequestOut))
+
+    @post("/close", status_code=200, sync_to_thread=True, responses=errors(*COORDINATOR, 404, 413),
+          summary="Een contactverzoek afronden met de uitkomst; beantwoord wordt het een vindbare kennisvraag "
+                  "(coördinator)")
+    def close(self, km: Kennismakelaar, request_id: str, data: s.CloseIn) -> s.ContactRequestOut:
+        closed = contacts.close(km, request_id, outcome=data.outcome, answered=data.answered, themes=data.themes)
+        return s.convert(closed.__dict__, s.ContactRequestOut)
+
+    @get("/suggestions", sync_to_thread=True, responses=errors(*COORDINATOR, 404),
+         summary="Wie dit verzoek kan beantwoorden, en wie nu niet wordt voorgesteld en waarom (coördinator)")
+    def suggestions(self, km: Kennismakelaar, request_id: str) -> s.SuggestionsOut:
+        return s.convert(contacts.suggestions(km, contacts.get(km, request_id)), s.SuggestionsOut)
 
     @delete(status_code=200, sync_to_thread=True, responses=errors(*COORDINATOR, 404),
             summary="Een contactverzoek verwijderen, op verzoek van de vrager (coördinator)")

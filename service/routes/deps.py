@@ -11,7 +11,8 @@ from service.container import Kennismakelaar
 
 _DESCRIPTIONS = {400: "Ongeldige invoer (het veld staat in error.field)", 401: "Inloggen nodig",
                  403: "Geen coördinatorrechten", 404: "Niet gevonden", 413: "Te groot",
-                 415: "Bestandstype niet ondersteund", 429: "Te veel verzoeken", 503: "Dienst niet gereed"}
+                 415: "Bestandstype niet ondersteund", 429: "Te veel verzoeken",
+                 502: "De mailserver weigerde of was onbereikbaar", 503: "Dienst niet gereed"}
 
 
 def errors(*codes: int) -> dict[int, ResponseSpec]:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from litestar import Controller, Request, delete, get, put
 
+from core.errors import NotFoundError
 from service import schemas as s
 from service.auth import coordinator_guard, is_coordinator
 from service.container import Kennismakelaar
-from service.profiles import save_profile
+from service.profiles import availability_of, save_profile, set_availability
 from service.ratelimit import limited
 from service.routes.deps import COORDINATOR, errors
 from service.views import profile_view
@@ -40,6 +41,26 @@ class ExpertController(Controller):
         return s.DeletedOut(id=expert_id, deleted=True, details=details)
 
 
+class AvailabilityController(Controller):
+    """When someone may be suggested: away until a day, or a cap on requests per month (coordinator)."""
+
+    path = "/api/experts/{expert_id:str}/availability"
+    guards = [coordinator_guard]  # noqa: RUF012
+
+    @get(sync_to_thread=True, responses=errors(*COORDINATOR, 404), summary="Beschikbaarheid van een expert "
+         "(coördinator)")
+    def read(self, km: Kennismakelaar, expert_id: str) -> s.AvailabilityOut:
+        if km.catalog().expert(expert_id) is None:
+            raise NotFoundError(f"Expert {expert_id!r} bestaat niet.")
+        return s.convert(availability_of(km, expert_id), s.AvailabilityOut)
+
+    @put(sync_to_thread=True, responses=errors(*COORDINATOR, 404, 413),
+         summary="Afwezig tot een datum, of een maximum aantal verzoeken per maand (coördinator)")
+    def set(self, km: Kennismakelaar, expert_id: str, data: s.AvailabilityIn) -> s.AvailabilityOut:
+        return s.convert(set_availability(km, expert_id, unavailable_until=data.unavailable_until,
+                                          max_per_month=data.max_per_month), s.AvailabilityOut)
+
+
 def _save(km: Kennismakelaar, expert_id: str, data: s.ExpertIn) -> s.ExpertProfileOut:
     save_profile(km, expert_id, name=data.name, role=data.role, organization=data.organization,
                  ateliers=data.ateliers, themes=data.themes, expertise=data.expertise, email=data.email,
@@ -47,4 +68,4 @@ def _save(km: Kennismakelaar, expert_id: str, data: s.ExpertIn) -> s.ExpertProfi
     return profile_view(km, expert_id, coordinator=True)
 
 
-ROUTES = [ExpertController]
+ROUTES = [ExpertController, AvailabilityController]

@@ -1,0 +1,322 @@
+"""The coordinator's overview (issue 10): per period and atelier, what was asked and how well it was answered,
+contact requests and their outcomes, time to connection, meetings held, and the themes that recur.
+
+Reading (``overview``) is kept apart from counting (``aggregate``, a function over plain lists of dicts), so the
+counting can be tested without a store. The overview holds counts and question texts only — never a person's
+name: question texts are already stored without the names of people removed on request, and nothing of a
+contact request but its dates, status and atelier is read.
+
+Periods are calendar buckets of the UTC timestamps the store keeps:
+
+>>> [bucket_of("2026-05-31T23:30:00+00:00", p) for p in PERIODS]
+['2026-05', '2026-Q2', '2026']
+>>> following("2026-12", "maand"), following("2026-Q4", "kwartaal"), following("2026", "jaar")
+('2027-01', '2027-Q1', '2027')
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from core.errors import ValidationError
+from matching.agenda import cluster_vectors, is_open
+from matching.filters import parse_date
+from service.contacts import STATUSES
+from service.container import Kennismakelaar
+from service.validation import check_slug
+
+PERIODS = ("maand", "kwartaal", "jaar")
+THEMES = 5  # the largest recurring themes shown
+THEME_MIN_SIZE = 2  # a theme "recurs" when at least two questions share it
+
+
+@dataclass
+class Bucket:
+    """The counts of one period (or of the whole selection: ``period == "totaal"``)."""
+
+    period: str
+    questions: int = 0
+    answered_well: int = 0
+    answered_poorly: int = 0
+    contact_requests: int = 0
+    by_status: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+    answered_by_contact: int = 0  # requests a coordinator closed as answered
+    connected: int = 0  # requests that reached "verbonden" (whatever their status now)
+    median_days_to_connection: float | None = None
+    meetings_held: int = 0
+
+
+@dataclass
+class Theme:
+    """A recurring theme: a cluster of alike questions, with the question nearest its centre."""
+
+    representative: str
+    size: int
+    ateliers: dict[str, int]
+    periods: dict[str, int]
+    first_asked: str
+    last_asked: str
+
+
+@dataclass
+class Overview:
+    period: str
+    atelier: str | None
+    since: str | None
+    until: str | None
+    answer_threshold: float
+    buckets: list[Bucket]
+    total: Bucket
+    themes: list[Theme]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def bucket_of(timestamp: str, period: str) -> str:
+    """The period label of an ISO date or timestamp: ``YYYY-MM``, ``YYYY-Qn`` or ``YYYY``."""
+    year, month = timestamp[:4], int(timestamp[5:7])
+    if period == "maand":
+        return f"{year}-{month:02d}"
+    if period == "kwartaal":
+        return f"{year}-Q{(month - 1) // 3 + 1}"
+    return year
+
+
+def following(label: str, period: str) -> str:
+    """The period after ``label`` (to fill the gaps between periods with data)."""
+    year = int(label[:4])
+    if period == "maand":
+        month = int(label[5:7])
+        return f"{year + month // 12}-{month % 12 + 1:02d}"
+    if period == "kwartaal":
+        quarter = int(label[6])
+        return f"{year + quarter // 4}-Q{quarter % 4 + 1}"
+    return str(year + 1)
+
+
+def answered_well(question: Mapping[str, Any], threshold: float) -> bool:
+    """Answered well: closed through a contact request or a meeting, marked helpful more often than unhelpful,
+    or a close passage (``best_score`` at the threshold) that people did not mark unhelpful more often.
+
+    >>> answered_well({"best_score": 0.9, "helpful": 0, "unhelpful": 0}, 0.85)
+    True
+    >>> answered_well({"best_score": 0.5, "helpful": 2, "unhelpful": 1}, 0.85)
+    True
+    >>> answered_well({"best_score": 0.9, "helpful": 0, "unhelpful": 1}, 0.85)
+    False
+    >>> answered_well({"best_score": 0.5, "closed_by": "meeting:m1"}, 0.85)
+    True
+    """
+    if question.get("closed_by"):
+        return True
+    return question.get("helpful", 0) > question.get("unhelpful", 0) or not is_open(question, threshold)
+
+
+def aggregate(questions: Sequence[Mapping[str, Any]], requests: Sequence[Mapping[str, Any]],
+              meetings: Sequence[Mapping[str, Any]], *, period: str = "maand", threshold: float,
+              similarity: float, atelier: str | None = None, since: str | None = None,
+              until: str | None = None) -> Overview:
+    """The overview of plain records (question log, contact requests, meetings), already validated arguments.
+
+    ``since`` and ``until`` are inclusive ISO dates; questions count by ``asked_at``, requests by
+    ``created_at`` (with everything that happened to them since), meetings by ``date``.
+
+    >>> qs = [{"question_id": "a", "text": "Schulden?", "asked_at": "2026-01-05T10:00:00+00:00",
+    ...        "atelier": "x", "best_score": 0.9, "helpful": 0, "unhelpful": 0, "_vector": np.array([1.0, 0.0])},
+    ...       {"question_id": "b", "text": "Schulden bij jongeren?", "asked_at": "2026-02-01T10:00:00+00:00",
+    ...        "atelier": "x", "best_score": 0.5, "helpful": 0, "unhelpful": 0, "_vector": np.array([1.0, 0.01])}]
+    >>> rs = [{"created_at": "2026-01-06T09:00:00+00:00", "verbonden_at": "2026-01-08T21:00:00+00:00",
+    ...        "status": "afgerond", "atelier": "x", "answered": True}]
+    >>> ms = [{"date": "2026-02-10", "status": "gehouden", "ateliers": ["x", "y"]},
+    ...       {"date": "2026-02-11", "status": "gepland", "ateliers": ["x"]}]
+    >>> o = aggregate(qs, rs, ms, threshold=0.85, similarity=0.9)
+    >>> [(b.period, b.questions, b.answered_well, b.answered_poorly, b.connected, b.meetings_held) for b in o.buckets]
+    [('2026-01', 1, 1, 0, 1, 0), ('2026-02', 1, 0, 1, 0, 1)]
+    >>> o.total.median_days_to_connection, o.total.by_status["afgerond"], o.total.answered_by_contact
+    (2.5, 1, 1)
+    >>> [(t.size, t.periods) for t in o.themes]
+    [(2, {'2026-01': 1, '2026-02': 1})]
+    >>> aggregate(qs, rs, ms, threshold=0.85, similarity=0.9, atelier="y").total.questions
+    0
+    """
+
+    def chosen(day: str | None, ateliers: Iterable[str | None]) -> bool:
+        if not day:
+            return False
+        day = day[:10]
+        return ((since is None or day >= since) and (until is None or day <= until)
+                and (atelier is None or atelier in ateliers))
+
+    asked = [q for q in questions if chosen(q.get("asked_at"), [q.get("atelier")])]
+    made = [r for r in requests if chosen(r.get("created_at"), [r.get("atelier")])]
+    held = [m for m in meetings if m.get("status") == "gehouden" and chosen(m.get("date"), m.get("ateliers") or [])]
+
+    buckets: dict[str, Bucket] = {}
+    total = Bucket("totaal")
+
+    def count(label: str) -> list[Bucket]:
+        return [buckets.setdefault(label, Bucket(label)), total]
+
+    for q in asked:
+        well = answered_well(q, threshold)
+        for b in count(bucket_of(q["asked_at"], period)):
+            b.questions += 1
+            b.answered_well += well
+            b.answered_poorly += not well
+    waits: dict[str, list[float]] = {}
+    for r in made:
+        label = bucket_of(r["created_at"], period)
+        wait = _days_between(r["created_at"], r.get("verbonden_at"))
+        for b in count(label):
+            b.contact_requests += 1
+            b.by_status[r.get("status", "nieuw")] = b.by_status.get(r.get("status", "nieuw"), 0) + 1
+            b.answered_by_contact += bool(r.get("answered"))
+            b.connected += bool(r.get("verbonden_at"))
+            if wait is not None:
+                waits.setdefault(b.period, []).append(wait)
+    for m in held:
+        for b in count(bucket_of(m["date"], period)):
+            b.meetings_held += 1
+    for b in [*buckets.values(), total]:
+        if waits.get(b.period):
+            b.median_days_to_connection = round(statistics.median(waits[b.period]), 1)
+
+    return Overview(period=period, atelier=atelier, since=since, until=until, answer_threshold=threshold,
+                    buckets=_contiguous(buckets, period), total=total,
+                    themes=recurring_themes(asked, similarity=similarity, period=period))
+
+
+def recurring_themes(questions: Sequence[Mapping[str, Any]], *, similarity: float, period: str = "maand",
+                     limit: int = THEMES) -> list[Theme]:
+    """The largest clusters of alike questions (at least two), largest and then newest first; questions
+    carry ``_vector``. Every question counts here, answered or not: a theme recurs either way."""
+    with_vector = [q for q in questions if q.get("_vector") is not None]
+    if len(with_vector) < THEME_MIN_SIZE:
+        return []
+    vectors = np.vstack([np.asarray(q["_vector"], dtype=np.float32) for q in with_vector])
+    # cluster_vectors takes cosine as a dot product: unit length, whatever the store gave back
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    themes = []
+    for members in cluster_vectors(vectors, similarity):
+        if len(members) < THEME_MIN_SIZE:
+            continue
+        group = [with_vector[i] for i in members]
+        centre = vectors[members].mean(axis=0)
+        medoid = group[int(np.argmax(vectors[members] @ centre))]
+        dates = sorted(q["asked_at"] for q in group)
+        themes.append(Theme(
+            representative=str(medoid.get("text", "")), size=len(group),
+            ateliers=dict(Counter(q.get("atelier") or "onbekend" for q in group).most_common()),
+            periods=dict(sorted(Counter(bucket_of(q["asked_at"], period) for q in group).items())),
+            first_asked=dates[0], last_asked=dates[-1]))
+    themes.sort(key=lambda t: t.last_asked, reverse=True)
+    themes.sort(key=lambda t: t.size, reverse=True)  # stable: the newest first among equals
+    return themes[:limit]
+
+
+def overview(km: Kennismakelaar, *, period: str = "maand", atelier: str | None = None, since: str | None = None,
+             until: str | None = None) -> Overview:
+    """The overview of everything in the store, checked arguments first (a ``ValidationError`` names the field:
+    ``period``, ``atelier``, ``since`` or ``until``)."""
+    period = check_period(period)
+    atelier = check_slug(km, atelier, "atelier", "atelier")
+    since, until = parse_date(since, "since"), parse_date(until, "until")
+    if since and until and since > until:
+        raise ValidationError("De einddatum ligt vóór de begindatum.", field="until")
+    m = km.settings.matching
+    catalog = km.catalog()
+    return aggregate(km.broker().questions.all(with_vectors=True), catalog.contact_requests(), catalog.meetings(),
+                     period=period, threshold=m.answer_threshold, similarity=m.agenda_similarity, atelier=atelier,
+                     since=since, until=until)
+
+
+def check_period(value: str | None) -> str:
+    """``maand`` (the default), ``kwartaal`` or ``jaar``.
+
+    >>> check_period(""), check_period("Kwartaal")
+    ('maand', 'kwartaal')
+    """
+    period = (value or "maand").strip().lower()
+    if period not in PERIODS:
+        raise ValidationError(f"Onbekende periode {value!r}.", hint="Kies uit: " + ", ".join(PERIODS) + ".",
+                              field="period")
+    return period
+
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("period", "periode"), ("questions", "vragen"), ("answered_well", "goed beantwoord"),
+    ("answered_poorly", "onvoldoende beantwoord"), ("contact_requests", "contactverzoeken"),
+    *((f"status:{s}", f"status {s}") for s in STATUSES),
+    ("answered_by_contact", "beantwoord via contact"), ("connected", "in contact gebracht"),
+    ("median_days_to_connection", "mediaan dagen tot verbinding"), ("meetings_held", "bijeenkomsten gehouden"))
+"""The CSV's columns: (field of ``Bucket``, Dutch header)."""
+
+
+def to_csv(data: Overview) -> str:
+    """One row per period, with Dutch headers (comma-separated, for the API and the page alike).
+
+    >>> text = to_csv(Overview("jaar", None, None, None, 0.85, [Bucket("2026", questions=3)], Bucket("totaal"), []))
+    >>> header, row = text.splitlines()
+    >>> header.split(",")[:5], header.split(",")[-1]
+    (['periode', 'vragen', 'goed beantwoord', 'onvoldoende beantwoord', 'contactverzoeken'], 'bijeenkomsten gehouden')
+    >>> row
+    '2026,3,0,0,0,0,0,0,0,0,0,0,,0'
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([header for _, header in COLUMNS])
+    for b in data.buckets:
+        writer.writerow([_cell(b, name) for name, _ in COLUMNS])
+    return out.getvalue()
+
+
+CSV_MEDIA_TYPE = "text/csv"  # Litestar adds "; charset=utf-8" to text types
+
+
+def download_headers(data: Overview) -> dict[str, str]:
+    """The CSV as a download named after its selection (the atelier is a slug, the dates are checked ISO dates).
+
+    >>> download_headers(Overview("maand", "kansrijk-met-jeugd", "2026-01-01", None, 0.85, [], Bucket("totaal"), []))
+    {'Content-Disposition': 'attachment; filename="overzicht-maand-kansrijk-met-jeugd-2026-01-01.csv"'}
+    """
+    parts = ["overzicht", data.period, data.atelier, data.since, data.until]
+    return {"Content-Disposition": f'attachment; filename="{"-".join(p for p in parts if p)}.csv"'}
+
+
+def _cell(bucket: Bucket, name: str) -> Any:
+    if name.startswith("status:"):
+        return bucket.by_status.get(name.removeprefix("status:"), 0)
+    value = getattr(bucket, name)
+    return "" if value is None else value
+
+
+def _days_between(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    try:
+        seconds = (dt.datetime.fromisoformat(end) - dt.datetime.fromisoformat(start)).total_seconds()
+    except (TypeError, ValueError):  # a record written by hand, or a naive and an aware time
+        return None
+    return max(seconds, 0.0) / 86400
+
+
+def _contiguous(buckets: dict[str, Bucket], period: str) -> list[Bucket]:
+    """The buckets from the first to the last with data, empty periods in between included (a chart's axis)."""
+    if not buckets:
+        return []
+    labels = sorted(buckets)
+    out, label = [], labels[0]
+    while label <= labels[-1]:
+        out.append(buckets.get(label) or Bucket(label))
+        label = following(label, period)
+    return out

@@ -1,0 +1,221 @@
+"""Issue 10, outcomes 2, 3 and 5: a request forwarded by real e-mail (an SMTP server in-process), people who are
+away or full passed over with the reason, and an answered request coming back as a findable finding — on the
+demo corpus, with the real model and the real store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import socket
+from collections.abc import Iterator
+from email.message import Message
+
+import pytest
+from aiosmtpd.controller import Controller
+from litestar.testing import TestClient
+
+from core.errors import ValidationError
+from service import contacts
+from service.profiles import availability_of, set_availability
+from tests.conftest import make_settings
+
+QUESTION = "Hoe bereik je gezinnen die uit schaamte geen gebruik maken van minimaregelingen?"
+COORD = {"Authorization": "Bearer geheim-token"}
+
+
+class Inbox:
+    """What the SMTP server received."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], Message]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    with socket.socket() as s:  # a free port (aiosmtpd checks its server by connecting: port 0 will not do)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def demo(fresh_samples, km_factory):
+    """The demo corpus, a coordinator token, and (given) a mail server."""
+
+    def make(**env: str):
+        return km_factory(fresh_samples, KM_COORDINATOR_TOKENS="geheim-token",
+                          KM_CONTACT_EMAIL="werkplaats@example.org", **env)
+
+    return make
+
+
+def _ask(km, **kw) -> contacts.ContactRequest:
+    asked = km.broker().ask(QUESTION)
+    return contacts.submit(km, **{"name": "Sara Bakker", "email": "sara@wijkteam.nl", "message": "Graag even sparren.",
+                                  "question_id": asked.question_id, **kw})
+
+
+def test_a_request_is_forwarded_by_mail_and_the_message_arrives(demo, smtp):
+    inbox, port = smtp
+    km = demo(KM_SMTP_HOST="127.0.0.1", KM_SMTP_PORT=str(port), KM_SMTP_STARTTLS="nee")
+    request = _ask(km)
+    suggested = contacts.suggestions(km, request)["people"]
+    assert suggested, "the demo corpus knows people about non-take-up"
+    expert = km.catalog().expert(suggested[0]["id"])
+    done = contacts.forward(km, request.id, expert_id=expert["expert_id"], cc_asker=True, note="Zij weet er veel van.")
+    assert done.sent and done.request.status == "doorgestuurd" and done.request.forwarded_to == expert["expert_id"]
+    ((recipients, message),) = inbox.messages
+    assert set(recipients) == {expert["email"], "sara@wijkteam.nl"}  # the asker in copy
+    assert message["To"] == expert["email"] and message["Reply-To"] == "sara@wijkteam.nl"
+    assert message["From"] == "werkplaats@example.org"
+    body = message.get_payload(decode=True).decode()
+    assert f"Beste {expert['name']}" in body and "schaamte" in body and "Zij weet er veel van." in body
+
+
+def test_without_a_mail_server_the_inbox_shows_the_message_to_copy(demo):
+    km = demo()
+    request = _ask(km)
+    expert_id = contacts.suggestions(km, request)["people"][0]["id"]
+    with TestClient(_app(km)) as c:
+        csrf = _login(c)
+        page = c.get("/coordinatie/verzoeken").text
+        assert "Maak het bericht klaar" in page and f'value="{expert_id}"' in page
+        ready = c.post(f"/coordinatie/verzoeken/{request.id}/doorsturen",
+                       data={"expert_id": expert_id, "_csrf_token": csrf})
+        assert ready.status_code == 200 and "geen mailserver ingesteld" in ready.text and "mailto:" in ready.text
+        assert contacts.get(km, request.id).status == "nieuw"  # nothing was sent: nothing moved
+        done = c.post(f"/coordinatie/verzoeken/{request.id}", data={"status": "doorgestuurd",
+                                                                     "forwarded_to": expert_id, "_csrf_token": csrf})
+        assert done.status_code == 200
+        assert contacts.get(km, request.id).forwarded_to == expert_id
+        api = c.post(f"/api/contact-requests/{request.id}/forward", json={"expert_id": expert_id}, headers=COORD)
+        assert api.status_code == 200 and api.json()["sent"] is False and api.json()["body"].startswith("Beste")
+
+
+def test_a_refusing_mail_server_is_a_clear_error_and_nothing_moves(demo):
+    km = demo(KM_SMTP_HOST="127.0.0.1", KM_SMTP_PORT="9", KM_SMTP_STARTTLS="nee")  # nothing listens on 9
+    request = _ask(km)
+    expert_id = contacts.suggestions(km, request)["people"][0]["id"]
+    with TestClient(_app(km)) as c:
+        r = c.post(f"/api/contact-requests/{request.id}/forward", json={"expert_id": expert_id}, headers=COORD)
+        assert r.status_code == 502 and r.json()["error"]["code"] == "mail", r.text
+    assert contacts.get(km, request.id).status == "nieuw"
+
+
+def test_people_away_or_full_are_passed_over_with_the_reason(demo):
+    km = demo()
+    first = km.broker().ask(QUESTION).experts
+    assert len(first) >= 2
+    away, full = first[0].id, first[1].id
+    set_availability(km, away, unavailable_until=(dt.date.today() + dt.timedelta(days=10)).isoformat())
+    set_availability(km, full, max_per_month=1)
+    request = _ask(km)
+    contacts.move(km, request.id, "doorgestuurd", forwarded_to=full)  # one forwarded this month: full
+    assert availability_of(km, full)["reason"] == "Vol: 1 van 1 verzoeken deze maand."
+    assert availability_of(km, away)["reason"].startswith("Afwezig tot en met ")
+    now = {e.id for e in km.broker().ask(QUESTION).experts}
+    assert away not in now and full not in now  # not suggested in answers
+    panel = km.broker().panel(QUESTION, 3)
+    assert {away, full}.isdisjoint({m.expert.id for m in panel.members})  # nor on panels
+    reasons = {p.id: p.reason for p in panel.passed_over}
+    assert reasons[away].startswith("Afwezig") and reasons[full].startswith("Vol")  # and the coordinator sees why
+    later = _ask(km, expert_id=away)
+    passed = contacts.suggestions(km, later)["passed_over"]
+    assert passed[0]["id"] == away and "Afwezig" in passed[0]["reason"]  # the one asked for, passed over, said so
+    set_availability(km, away)  # cleared: back in
+    assert away in {e.id for e in km.broker().ask(QUESTION).experts}
+    with pytest.raises(ValidationError, match="JJJJ-MM-DD"):
+        set_availability(km, away, unavailable_until="morgen")
+
+
+def test_availability_through_the_api_and_the_profile_form(demo):
+    km = demo()
+    person = km.broker().ask(QUESTION).experts[0].id
+    until = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    with TestClient(_app(km)) as c:
+        assert c.put(f"/api/experts/{person}/availability", json={"max_per_month": 2}).status_code == 401
+        r = c.put(f"/api/experts/{person}/availability", json={"unavailable_until": until}, headers=COORD)
+        assert r.status_code == 200 and r.json()["reason"].startswith("Afwezig"), r.text
+        csrf = _login(c)
+        form = c.get(f"/coordinatie/experts/{person}").text
+        assert f'value="{until}"' in form and "Afwezig tot en met" in form
+        saved = c.post(f"/coordinatie/experts/{person}/beschikbaarheid",
+                       data={"unavailable_until": "", "max_per_month": "4", "_csrf_token": csrf})
+        assert saved.status_code == 200
+    assert availability_of(km, person) == {"unavailable_until": None, "max_per_month": 4, "reason": None}
+
+
+def test_an_answered_request_becomes_a_finding_and_leaves_the_agenda(demo):
+    km = demo()
+    outcome = ("Werk met een vaste buurtvertrouwenspersoon die zelf langsgaat; schaamte zakt als iemand het "
+               "formulier samen invult. Het wijkteam Heerlen-Noord deed dit met de formulierenbrigade.")
+    request = _ask(km, message="Ik zoek iemand die weet wat werkt tegen schaamte bij minimaregelingen.")
+    assert request.question_id in _agenda_questions(km)
+    expert_id = contacts.suggestions(km, request)["people"][0]["id"]
+    contacts.move(km, request.id, "doorgestuurd", forwarded_to=expert_id)
+    with pytest.raises(ValidationError, match="afgerond"):
+        contacts.close(km, request.id, outcome=outcome, answered=True)  # not connected yet
+    contacts.move(km, request.id, "verbonden")
+    with pytest.raises(ValidationError, match="Schrijf kort"):
+        contacts.close(km, request.id, outcome="  ", answered=True)
+    closed = contacts.close(km, request.id, outcome=outcome, answered=True, themes=["impact"])
+    assert closed.status == "afgerond" and closed.answered and closed.finding_id
+    doc = km.catalog().document(closed.finding_id)
+    expert = km.catalog().expert(expert_id)
+    assert doc["kind"] == "kennisvraag" and "impact" in doc["themes"] and expert["name"] in doc["participants"]
+    assert "Sara Bakker" not in str(doc) and "sara@" not in str(doc)  # never the asker
+    found = km.broker().search("vaste buurtvertrouwenspersoon die het formulier samen invult tegen schaamte")
+    assert found.results[0].document_id == closed.finding_id  # the next person finds the answer
+    assert request.question_id not in _agenda_questions(km)  # and the agenda no longer lists the question
+
+
+def test_a_removed_person_leaves_requests_panels_and_availability(demo):
+    km = demo()
+    person = km.broker().ask(QUESTION).experts[0].id
+    request = _ask(km, expert_id=person)
+    contacts.move(km, request.id, "doorgestuurd", forwarded_to=person)
+    set_availability(km, person, max_per_month=3)
+    km.catalog().add_meeting("m1", {"id": "m1", "title": "Expertmeeting", "panel": [person, "iemand-anders"]})
+    km.ingestor().forget_expert(person)
+    stored = contacts.get(km, request.id)
+    assert stored.expert_id is None and stored.forwarded_to is None
+    assert km.catalog().meeting("m1")["panel"] == ["iemand-anders"]
+    assert person not in km.catalog().availability()
+
+
+def _agenda_questions(km) -> set[str]:
+    m = km.settings.matching
+    agenda = km.broker().agenda(threshold=1.01, similarity=m.agenda_similarity)  # every question counts as open
+    return {q for c in agenda["clusters"] for q in c["question_ids"]}
+
+
+def _app(km):
+    from web.app import create_app
+
+    return create_app(km=km)
+
+
+def _login(c) -> str:
+    c.get("/coordinatie/inloggen")
+    csrf = c.cookies.get("km_csrf")
+    c.post("/coordinatie/inloggen", data={"token": "geheim-token", "_csrf_token": csrf})
+    return csrf
+
+
+def test_mail_settings_are_checked(tmp_path):
+    from core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="KM_SMTP_PORT"):
+        make_settings(tmp_path, KM_SMTP_PORT="geen-poort")
+    s = make_settings(tmp_path, KM_SMTP_HOST="mail.example.org", KM_SMTP_PASSWORD="zeer-geheim")
+    assert s.mail.configured and "zeer-geheim" not in repr(s)

@@ -1,0 +1,5 @@
+"""(being written)"""
+
+from litestar.types import ControllerRouterHandler
+
+ROUTES: list[ControllerRouterHandler] = []
