@@ -378,6 +378,42 @@ class AvailabilityOut(Struct):
     reason: str | None  # why this person is passed over today, if they are
 
 
+# --- meetings planned from the agenda (service.meetings) ------------------------------------------------------
+
+
+class MeetingIn(Struct, forbid_unknown_fields=True):
+    title: Annotated[str, Meta(min_length=1, max_length=200)]
+    date: Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    step: Annotated[str, Meta(min_length=1, max_length=40)]
+    ateliers: list[Slug] = []
+    question_ids: list[Annotated[str, Meta(max_length=64)]] = []
+    topic: Annotated[str, Meta(max_length=4000)] = ""
+    k: Annotated[int, Meta(ge=1, le=20)] = 4
+
+
+class MeetingMemberOut(Struct):
+    id: str
+    name: str
+    why: list[str]
+
+
+class MeetingOut(Struct):
+    id: str
+    title: str
+    date: str
+    step: str
+    step_label: str
+    ateliers: list[str]
+    question_ids: list[str]
+    topic: str
+    status: str
+    panel: list[MeetingMemberOut]
+    passed_over: list[PassedOverOut]
+    created_at: str
+    report_id: str | None = None
+    gehouden_at: str | None = None
+
+
 # --- the coordinator's overview (service.overview) --------------------------------------------------------
 
 

@@ -34,6 +34,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from matching.agenda import LADDER
 from matching.questions import ROLES
 from tests.conftest import live_server, make_settings, pristine_copy
 
@@ -68,6 +69,8 @@ class Seed:
     contacts: list[str]  # contact requests: read and changed
     throwaway_contacts: list[str]
     closable: list[str]  # contact requests moved to "verbonden" by the seed: each can be closed once
+    meetings: list[str]
+    throwaway_meetings: list[str]
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +97,9 @@ def seed(live_url) -> Seed:
         contacts = [_ok(c.post("/api/contact-requests", json={
             "name": f"Vrager {i}", "email": f"vrager{i}@example.org", "message": "Graag contact.",
             "question_id": question_ids[0]}))["id"] for i in range(2 + THROWAWAY_CONTACTS + CLOSABLE)]
+        meetings = [_ok(c.post("/api/meetings", json={"title": f"Bijeenkomst {i}", "date": "2027-01-15",
+                                                      "step": "expertmeeting", "question_ids": question_ids[:1],
+                                                      "k": 2}))["id"] for i in range(3)]
         for request_id in contacts[-CLOSABLE:]:
             for status in ("doorgestuurd", "verbonden"):
                 _ok(c.patch(f"/api/contact-requests/{request_id}", json={"status": status}))
@@ -107,7 +113,7 @@ def seed(live_url) -> Seed:
                 question_ids=question_ids, documents=sorted({r["document_id"] for r in found["results"]}),
                 throwaway_documents=job["documents"], experts=sorted({e["id"] for e in people["experts"]}),
                 jobs=[job["id"]], contacts=contacts[:2], throwaway_contacts=contacts[2:-CLOSABLE],
-                closable=contacts[-CLOSABLE:])
+                closable=contacts[-CLOSABLE:], meetings=meetings[:1], throwaway_meetings=meetings[1:])
 
 
 def _ok(response: httpx.Response) -> Any:
@@ -301,6 +307,13 @@ def _overview(seed: Seed) -> Anchor:
         "atelier": _optional(st.sampled_from(seed.ateliers))}).map(lambda query: _with(case, query=query))
 
 
+def _meeting(seed: Seed) -> Anchor:
+    return lambda case: st.fixed_dictionaries({
+        "title": st.sampled_from(["Expertmeeting", "Werkplaats over schulden"]), "date": DATES,
+        "step": st.sampled_from(list(LADDER)), "ateliers": _some(seed.ateliers),
+        "question_ids": _some(seed.question_ids), "k": st.integers(1, 4)}).map(lambda body: _with(case, body=body))
+
+
 UPLOAD_NAMES = st.tuples(st.from_regex(r"[a-z0-9][a-z0-9-]{0,30}", fullmatch=True),
                          st.sampled_from([("md", "text/markdown"), ("txt", "text/plain")]))
 
@@ -351,4 +364,8 @@ ANCHORS: dict[str, Callable[[Seed], Anchor]] = {
     "PUT /api/experts/{expert_id}/availability": _availability,
     "GET /api/overview": _overview,
     "GET /api/overview.csv": _overview,
+    "POST /api/meetings": _meeting,
+    "GET /api/meetings": lambda seed: _unchanged,
+    "GET /api/meetings/{meeting_id}": lambda seed: _path("meeting_id", seed.meetings),
+    "DELETE /api/meetings/{meeting_id}": lambda seed: _path("meeting_id", seed.throwaway_meetings),
 }

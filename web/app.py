@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, km: Kennismakelaar | None = Non
     config = api_config(settings, km)
     config.route_handlers += [*pages.ROUTES, *contact.ROUTES, *coordination.ROUTES, *inbox.ROUTES, *meetings.ROUTES,
                               *overview.ROUTES,
-                              upload_router(settings, [*UPLOADS, *coordination.UPLOADS]),
+                              upload_router(settings, [*UPLOADS, *coordination.UPLOADS, *meetings.UPLOADS]),
                               create_static_files_router("/static", [WEB_DIR / "static"], include_in_schema=False)]
     config.template_config = TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,
                                             engine_callback=_template_globals(settings))

@@ -1,5 +1,91 @@
-"""(being written)"""
+"""Bijeenkomsten: plan a meeting from a cluster on the agenda (a panel proposed, invitations spread), see it,
+and upload its verslag — which closes its questions on the agenda and names the panel as participants."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
-ROUTES: list[ControllerRouterHandler] = []
+from core.errors import FileTooLargeError, NotFoundError, UnsupportedFileError, ValidationError
+from matching.agenda import LADDER
+from service import meetings
+from service.container import Kennismakelaar
+from service.http_errors import status_of
+from service.uploads import take_in, uploaded_files
+from web.coordination import Form, Multipart, _list, _page, session_guard
+
+BASE = "/coordinatie/bijeenkomsten"
+
+
+@get(BASE, sync_to_thread=True, guards=[session_guard], include_in_schema=False)
+def listing(km: Kennismakelaar) -> Template:
+    return _page("bijeenkomsten", km, meetings=[meetings.view(km, m) for m in meetings.listing(km)])
+
+
+@get(f"{BASE}/nieuw", sync_to_thread=True, guards=[session_guard], include_in_schema=False)
+def new(km: Kennismakelaar, request: Request) -> Template:
+    """The plan form, filled from the agenda's cluster (its questions, topic, ateliers and next step)."""
+    q = request.query_params
+    form = {"title": q.get("titel", ""), "topic": q.get("onderwerp", ""), "step": q.get("stap", "expertmeeting"),
+            "ateliers": q.getall("atelier", []), "question_ids": q.getall("vraag", []), "k": "4", "date": ""}
+    return _page("bijeenkomst_nieuw", km, form=form, ladder=LADDER)
+
+
+@post(BASE, sync_to_thread=True, guards=[session_guard], include_in_schema=False)
+def create(km: Kennismakelaar, data: Form) -> Template | Redirect:
+    form: dict[str, Any] = {**data, "ateliers": _list(data.get("ateliers")),
+                            "question_ids": _list(data.get("question_ids"))}
+    try:
+        k = str(form.get("k") or "4")
+        if not k.isdigit():
+            raise ValidationError("Kies een aantal tussen 1 en 20.", field="k")
+        meeting = meetings.plan(km, title=str(form.get("title", "")), date=str(form.get("date", "")),
+                                step=str(form.get("step", "")), ateliers=form["ateliers"],
+                                question_ids=form["question_ids"], topic=str(form.get("topic", "")), k=int(k))
+    except ValidationError as exc:
+        return _page("bijeenkomst_nieuw", km, 400, form=form, ladder=LADDER, error=exc.message, field=exc.field)
+    return Redirect(f"{BASE}/{meeting.id}", status_code=303)
+
+
+@get(f"{BASE}/{{meeting_id:str}}", sync_to_thread=True, guards=[session_guard], include_in_schema=False)
+def one(km: Kennismakelaar, meeting_id: str) -> Template:
+    return _meeting_page(km, meetings.get(km, meeting_id))
+
+
+def _meeting_page(km: Kennismakelaar, meeting: meetings.Meeting, status: int = 200,
+                  error: str | None = None) -> Template:
+    catalog = km.catalog()
+    questions = [q["text"] for q in (catalog.question(i) for i in meeting.question_ids) if q]
+    report = catalog.document(meeting.report_id) if meeting.report_id else None
+    return _page("bijeenkomst", km, status, meeting=meetings.view(km, meeting), questions=questions,
+                 report=report, error=error)
+
+
+@post(f"{BASE}/{{meeting_id:str}}/verwijderen", sync_to_thread=True, guards=[session_guard],
+      include_in_schema=False)
+def remove(km: Kennismakelaar, meeting_id: str) -> Redirect:
+    meetings.remove(km, meeting_id)
+    return Redirect(BASE, status_code=303)
+
+
+@post(f"{BASE}/{{meeting_id:str}}/verslag", guards=[session_guard], include_in_schema=False)
+async def report(request: Request, km: Kennismakelaar, meeting_id: str, data: Multipart) -> Template | Redirect:
+    """The verslag: one file, ingested in the background like any upload, linked to the meeting at once."""
+    files = uploaded_files(data.get("files"))
+    try:
+        metadata, _ = meetings.for_upload(km, {"meeting": meeting_id}, len(files))
+        job = await take_in(files, request.app.state.jobs, max_bytes=km.settings.ingest.max_file_bytes,
+                            metadata=metadata)
+    except NotFoundError:
+        raise
+    except (ValidationError, UnsupportedFileError, FileTooLargeError) as exc:
+        return _meeting_page(km, meetings.get(km, meeting_id), status_of(exc), error=exc.message)
+    meetings.link_report(km, meeting_id)
+    return Redirect(f"/coordinatie/taken/{job.id}", status_code=303)
+
+
+ROUTES: list[ControllerRouterHandler] = [listing, new, create, one, remove]
+UPLOADS: list[ControllerRouterHandler] = [report]  # under the upload size limit (service.api.upload_router)

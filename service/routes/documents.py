@@ -14,6 +14,7 @@ from litestar.response import File
 from litestar.types import ControllerRouterHandler
 
 from core.errors import NotFoundError, ValidationError
+from service import meetings
 from service import schemas as s
 from service.auth import coordinator_guard, is_coordinator
 from service.container import Kennismakelaar
@@ -27,18 +28,23 @@ MEDIA = {"pdf": "application/pdf", "html": "text/html", "htm": "text/html", "md"
          "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
          "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
          "odt": "application/vnd.oasis.opendocument.text"}
-META_KEYS = {"title", "kind", "ateliers", "themes", "date", "authors", "participants", "url", "id"}
+META_KEYS = {"title", "kind", "ateliers", "themes", "date", "authors", "participants", "url", "id", "meeting"}
 
 
 @post("/api/documents", status_code=202, guards=[coordinator_guard], responses=errors(*COORDINATOR, 413, 415),
       summary="Documenten uploaden (coördinator)",
       description="Multipart: één of meer `files`, en optioneel `metadata` (JSON: kind, ateliers, themes, date, "
-                  "authors, participants, url) die voor alle bestanden geldt. De verwerking loopt op de "
+                  "authors, participants, url) die voor alle bestanden geldt. Met `meeting` (het id van een "
+                  "bijeenkomst) is het ene bestand haar verslag: het krijgt de gegevens van de bijeenkomst, het "
+                  "panel als deelnemers, en haar vragen gaan van de agenda. De verwerking loopt op de "
                   "achtergrond; volg ze met GET /api/jobs/{id}.")
 async def upload(request: Request, km: Kennismakelaar,
                  data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]) -> s.JobOut:
-    job = await take_in(uploaded_files(data.get("files")), request.app.state.jobs,
-                        max_bytes=km.settings.ingest.max_file_bytes, metadata=_metadata(data.get("metadata")))
+    files = uploaded_files(data.get("files"))
+    metadata, meeting = meetings.for_upload(km, _metadata(data.get("metadata")), len(files))
+    job = await take_in(files, request.app.state.jobs, max_bytes=km.settings.ingest.max_file_bytes, metadata=metadata)
+    if meeting:
+        meetings.link_report(km, meeting)
     return s.convert(job.__dict__, s.JobOut)
 
 
