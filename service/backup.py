@@ -81,6 +81,8 @@ PARTS: tuple[Part, ...] = (
     Part("questions", QUESTIONS, "gestelde vragen", vectors="question"),
     Part("feedback", LEDGER, "feedback", kind="feedback"),
     Part("contacts", LEDGER, "contactverzoeken (met naam en e-mailadres van de vrager)", kind="contact"),
+    Part("meetings", LEDGER, "bijeenkomsten met hun panels", kind="meeting"),
+    Part("availability", LEDGER, "beschikbaarheid van experts", kind="availability"),
     Part("jobs", LEDGER, "uploadtaken", kind="job"),
 )
 

@@ -77,7 +77,8 @@ def plan(km: Kennismakelaar, *, title: str, date: str, step: str, ateliers: Sequ
     questions = [catalog.question(q) if _is_id(q) else None for q in question_ids]
     if None in questions:
         raise ValidationError("Een van de vragen bestaat niet (meer).", field="question_ids")
-    topic = " ".join(topic.split()) or (questions[0] or {}).get("text", "") or title
+    first = questions[0] if questions and questions[0] else {}
+    topic = " ".join(topic.split()) or first.get("text", "") or title
     chosen = list(dict.fromkeys(a for a in resolved if a))
     cover = tuple(chosen) if len(chosen) <= k else ()
     panel = km.broker().panel(topic, k, PanelConstraints(cover_ateliers=cover))

@@ -4,13 +4,16 @@ demo corpus ingested once for every test that needs a populated store."""
 from __future__ import annotations
 
 import contextlib
+import email
 import os
 import shutil
 import socket
 import subprocess
 import zlib
 from collections.abc import Callable, Iterator
+from email.message import Message
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -183,6 +186,34 @@ def live_server(settings: Settings, prepare: Callable[[Settings], None] | None =
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+class MailBox:
+    """What a real SMTP server in-process (aiosmtpd) received: (recipients, message) in order."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], Message]] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:  # aiosmtpd's hook name
+        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+@contextlib.contextmanager
+def smtp_server() -> Iterator[tuple[MailBox, int]]:
+    """A real SMTP server on a free loopback port; yields its mailbox and port."""
+    from aiosmtpd.controller import Controller
+
+    box = MailBox()
+    with socket.socket() as s:  # aiosmtpd checks its server by connecting to it: port 0 will not do
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
 
 
 def pristine_copy(samples_dir: Path, target: Path) -> Path:

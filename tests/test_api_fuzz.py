@@ -175,6 +175,7 @@ TEXT = st.one_of(st.sampled_from(QUESTIONS),
                  st.text(st.characters(categories=["L", "N", "P", "Zs"]), min_size=1, max_size=300)
                  .filter(str.strip))
 DATES = st.dates(dt.date(1990, 1, 1), dt.date(2030, 12, 31)).map(dt.date.isoformat)
+PAST = st.dates(dt.date(1990, 1, 1), dt.date(2020, 12, 31)).map(dt.date.isoformat)
 
 
 def _some(values: list[str], max_size: int = 2) -> st.SearchStrategy[list[str]]:
@@ -295,9 +296,11 @@ def _close(seed: Seed) -> Anchor:
 
 def _availability(seed: Seed) -> Anchor:
     return lambda case: st.fixed_dictionaries({
-        "path": st.fixed_dictionaries({"expert_id": st.sampled_from(THROWAWAY_EXPERTS)}),
-        "body": st.fixed_dictionaries({"unavailable_until": _optional(DATES),
-                                       "max_per_month": _optional(st.integers(0, 100))}),
+        # demo people (the throwaway ones are deleted before this runs); a day past and a cap above any load
+        # leave them available to the operations after this one
+        "path": st.fixed_dictionaries({"expert_id": st.sampled_from(seed.experts)}),
+        "body": st.fixed_dictionaries({"unavailable_until": _optional(PAST), "max_per_month": _optional(
+            st.integers(1, 100))}),
     }).map(lambda parts: _with(case, **parts))
 
 

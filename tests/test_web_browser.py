@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests import docmaker
-from tests.conftest import live_server, make_settings, pristine_copy
+from tests.conftest import MailBox, live_server, make_settings, pristine_copy, smtp_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 CHROMIUM = "/usr/bin/chromium"
@@ -25,10 +25,17 @@ TRUST = "Hoe herstel je vertrouwen in een wijk waar projecten steeds kwamen en g
 
 
 @pytest.fixture(scope="module")
-def site(samples_dir, tmp_path_factory) -> Iterator[str]:
+def mailbox() -> Iterator[tuple[MailBox, int]]:
+    with smtp_server() as box:
+        yield box
+
+
+@pytest.fixture(scope="module")
+def site(samples_dir, tmp_path_factory, mailbox) -> Iterator[str]:
     data = pristine_copy(samples_dir, tmp_path_factory.mktemp("web") / "data")
     settings = make_settings(data, KM_COORDINATOR_TOKENS=TOKEN, KM_CONTACT_EMAIL="coordinatie@example.org",
-                             KM_ASK_PER_MINUTE="1000")
+                             KM_ASK_PER_MINUTE="1000", KM_SMTP_HOST="127.0.0.1", KM_SMTP_PORT=str(mailbox[1]),
+                             KM_SMTP_STARTTLS="nee")
     with live_server(settings, prepare=_seed_questions) as url:
         yield url
 
@@ -178,6 +185,83 @@ def test_ask_for_contact_from_an_answer(page):
     page.get_by_role("heading", name=re.compile("je verzoek is ontvangen")).wait_for()
     check_axe(page, shot="16-contact-verstuurd")
     assert not page.errors, page.errors
+
+
+def test_the_whole_loop_from_question_to_findable_answer(page, mailbox):
+    """Question → contact request → forwarded by mail (received by a real SMTP server) → connected → closed with
+    an outcome → a new question finds that outcome. Timed from the first question to the last answer."""
+    box, _ = mailbox
+    start = time.monotonic()
+    question = "Hoe help je gezinnen die zich schamen om een minimaregeling aan te vragen?"
+    page.goto("/")
+    page.fill("#question", question)
+    page.click("button.primary")
+    page.wait_for_url(re.compile(r".*/antwoord/.+"))
+    page.locator("article.person a.button[href^='/contact?expert=']").first.click()
+    page.fill("#name", "Lotte Janssen")
+    page.fill("#email", "lotte@buurtteam.nl")
+    page.fill("#message", "Wie kan ons team helpen om deze gezinnen beter te bereiken?")
+    page.get_by_role("button", name="Verstuur je verzoek").click()
+    page.get_by_role("heading", name=re.compile("je verzoek is ontvangen")).wait_for()
+    login(page)
+    page.goto("/coordinatie/verzoeken")
+    card = page.locator("article.card", has_text="Lotte Janssen")
+    assert card.locator("input[name=expert_id]").count() >= 1  # suggested people to forward to
+    check_axe(page, shot="17-verzoeken-inbox")
+    card.locator("input[name=cc_asker]").check()
+    card.get_by_role("button", name=re.compile("^Stuur door per e-mail")).click()
+    page.wait_for_url(re.compile(r".*/coordinatie/verzoeken.*"))
+    deadline = time.monotonic() + 10
+    while not box.messages and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ((_, mail),) = box.messages
+    assert mail["Cc"] == "lotte@buurtteam.nl" and "schamen" in mail.get_payload(decode=True).decode()
+    card = page.locator("article.card", has_text="Lotte Janssen")
+    assert "doorgestuurd naar" in card.inner_text()
+    card.locator("select[name=status]").select_option("verbonden")
+    card.get_by_role("button", name=re.compile("^Opslaan")).click()
+    card = page.locator("article.card", has_text="Lotte Janssen")
+    card.locator("textarea[name=outcome]").fill(
+        "Ga samen met een ervaringsdeskundige op huisbezoek en vul de aanvraag voor de minimaregeling aan de "
+        "keukentafel in; noem het geen hulp maar recht. Zo durven gezinnen die zich schamen de regeling aan te vragen.")
+    check_axe(page, shot="18-verzoek-afronden")
+    card.get_by_role("button", name=re.compile("^Rond af")).click()
+    card = page.locator("article.card", has_text="Lotte Janssen")
+    card.get_by_role("link", name="als kennisvraag vindbaar").wait_for()
+    page.goto("/")  # someone else, later, with the same kind of question
+    page.fill("#question", "Hoe krijg je gezinnen die zich schamen zover dat ze een minimaregeling aanvragen?")
+    page.click("button.primary")
+    page.wait_for_url(re.compile(r".*/antwoord/.+"))
+    titles = page.locator("article.finding h3").all_inner_texts()
+    assert any("schamen om een minimaregeling" in t for t in titles[:3]), titles
+    elapsed = time.monotonic() - start
+    print(f"\nthe whole loop in the browser: {elapsed:.1f} s")  # the figure for the closing note
+    assert not page.errors, page.errors
+
+
+def test_coordinator_plans_a_meeting_and_reads_the_overview(page):
+    login(page)
+    page.goto("/coordinatie/agenda")
+    page.locator("article.cluster").first.get_by_role("button", name=re.compile("^Plan een bijeenkomst")).click()
+    page.wait_for_url(re.compile(r".*/coordinatie/bijeenkomsten/nieuw.*"))
+    check_axe(page, shot="19-bijeenkomst-plannen")
+    page.fill("#date", "2027-02-11")
+    page.fill("#k", "3")
+    page.get_by_role("button", name="Plan en stel een panel voor").click()
+    page.wait_for_url(re.compile(r".*/coordinatie/bijeenkomsten/[0-9a-f]{32}$"))
+    assert page.locator("ol.panel > li").count() == 3
+    check_axe(page, shot="20-bijeenkomst")
+    page.goto("/coordinatie/bijeenkomsten")
+    check_axe(page)
+    page.goto("/coordinatie/overzicht")
+    assert page.locator("svg").count() >= 2 and page.locator("table").count() >= 1
+    check_axe(page, shot="21-overzicht")
+    page.goto("/coordinatie/experts/petra-huijts")
+    page.fill("#max_per_month", "2")
+    page.get_by_role("button", name="Beschikbaarheid opslaan").click()
+    page.wait_for_url(re.compile(r".*/coordinatie/experts/petra-huijts$"))
+    assert page.input_value("#max_per_month") == "2"
+    check_axe(page, shot="22-beschikbaarheid")
 
 
 def test_search_with_a_facet_and_paging(page):
