@@ -55,6 +55,15 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 MAX_NAME_WORDS = 6
 
 
+def is_email(address: str) -> bool:
+    """One plain address, nothing around it (no second recipient, no display name, no line break).
+
+    >>> is_email("sara@wijkteam.nl"), is_email("x@y.nl,root"), is_email("a@b.nl\nBcc: c@d.nl")
+    (True, False, False)
+    """
+    return _EMAIL.fullmatch(address) is not None
+
+
 def name_variants(name: str) -> set[str]:
     """The keys under which a person's name may appear in a text: in full, and with the first name as an
     initial ("A. de Vries").

@@ -44,10 +44,11 @@ def dutch_date(day: dt.date) -> str:
 
 
 def loads(requests: Iterable[Mapping[str, Any]], today: dt.date) -> Counter[str]:
-    """Contact requests forwarded to each person in ``today``'s calendar month."""
+    """Contact requests forwarded to each person in ``today``'s calendar month (by when they were forwarded to
+    that person: a request forwarded again counts for the new person, in the month it went to them)."""
     month = today.isoformat()[:7]
-    return Counter(str(r["forwarded_to"]) for r in requests
-                   if r.get("forwarded_to") and str(r.get("doorgestuurd_at", "")).startswith(month))
+    return Counter(str(r["forwarded_to"]) for r in requests if r.get("forwarded_to")
+                   and str(r.get("forwarded_at") or r.get("doorgestuurd_at", "")).startswith(month))
 
 
 def reasons(settings: Mapping[str, Mapping[str, Any]], load: Mapping[str, int], today: dt.date) -> dict[str, str]:

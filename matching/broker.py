@@ -218,7 +218,7 @@ class Broker:
         candidates, _ = self.experts(topic, limit=max(30, 4 * k), passed_over=passed)
         panel = compose(candidates, k, constraints, self.taxonomy,
                         invitations=recent_invitations(self.catalog.meetings()))
-        panel.passed_over = passed
+        panel.passed_over = [*passed, *panel.passed_over]  # away or full, then those who gave way to others
         return panel
 
     def agenda(self, *, threshold: float, similarity: float = 0.9) -> dict[str, Any]:

@@ -198,6 +198,9 @@ def import_store(km: Kennismakelaar, directory: Path) -> dict[str, Any]:
             for expert_id in gone:
                 catalog.delete_feedback_on("expert", expert_id)
         profiles_gone = len(gone)
+        for expert_id in catalog.linked_people():  # requests, panels, availability of people removed since
+            if marked(name_key(expert_id)):
+                catalog.unlink_person(expert_id)
         scrubbed = remover.scrub(marked).as_dict()
     catalog.store.flush()
     return {"dir": str(directory), "model": catalog.model_identity, "exported_at": manifest.get("exported_at"),

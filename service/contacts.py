@@ -22,8 +22,8 @@ from typing import Any
 
 import yaml
 
-from core.errors import ConfigError, NotFoundError, ValidationError
-from core.names import fold, redact
+from core.errors import ConfigError, KennismakelaarError, NotFoundError, ValidationError
+from core.names import email_key, fold, is_email, name_key, name_variants, redact
 from matching.availability import PassedOver, unavailable
 from service import mail
 from service.container import Kennismakelaar
@@ -37,7 +37,6 @@ NEXT: dict[str, tuple[str, ...]] = {
     "afgewezen": ("afgerond",),
     "afgerond": (),
 }
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass
@@ -84,7 +83,7 @@ def submit(km: Kennismakelaar, *, name: str, email: str, message: str, organizat
     name, email, message = " ".join(name.split()), email.strip(), message.strip()
     if not name:
         raise ValidationError("Vul je naam in.", field="name")
-    if not _EMAIL.match(email):
+    if not is_email(email):
         raise ValidationError("Vul een geldig e-mailadres in.", hint="Bijvoorbeeld naam@organisatie.nl.",
                               field="email")
     if not message:
@@ -135,6 +134,9 @@ def move(km: Kennismakelaar, request_id: str, status: str, *, note: str | None =
     if status not in STATUSES:
         raise ValidationError(f"Onbekende status {status!r}.", hint="Kies uit: " + ", ".join(STATUSES) + ".",
                               field="status")
+    if status == "afgerond" and current.status != "afgerond":
+        raise ValidationError("Een verzoek wordt afgerond met zijn uitkomst.",
+                              hint="Gebruik 'Afronden' (POST /api/contact-requests/{id}/close).", field="status")
     if status != current.status and not allowed(current.status, status):
         raise ValidationError(f"Van '{current.status}' kan een verzoek niet naar '{status}'.",
                               hint="Mogelijk: " + (", ".join(NEXT[current.status]) or "niets meer") + ".",
@@ -147,7 +149,7 @@ def move(km: Kennismakelaar, request_id: str, status: str, *, note: str | None =
     if forwarded_to:
         if km.catalog().expert(forwarded_to) is None:
             raise ValidationError(f"Expert {forwarded_to!r} bestaat niet.", field="forwarded_to")
-        changes["forwarded_to"] = forwarded_to
+        changes |= {"forwarded_to": forwarded_to, "forwarded_at": now()}
     km.catalog().update_contact_request(request_id, changes)
     return get(km, request_id)
 
@@ -176,8 +178,8 @@ def forward(km: Kennismakelaar, request_id: str, *, expert_id: str, cc_asker: bo
     expert = km.catalog().expert(expert_id)
     if expert is None:
         raise NotFoundError(f"Expert {expert_id!r} bestaat niet.")
-    if not expert.get("email"):
-        raise ValidationError(f"Van {expert['name']} is geen e-mailadres bekend.",
+    if not is_email(expert.get("email") or ""):
+        raise ValidationError(f"Van {expert['name']} is geen (geldig) e-mailadres bekend.",
                               hint="Vul het aan in het profiel, of kies iemand anders.", field="expert_id")
     settings = km.settings
     sender = settings.mail.smtp_from or settings.service.contact_email or ""
@@ -190,7 +192,7 @@ def forward(km: Kennismakelaar, request_id: str, *, expert_id: str, cc_asker: bo
     if not sender:
         raise ConfigError("Er is geen afzender ingesteld.", hint="Stel KM_SMTP_FROM (of KM_CONTACT_EMAIL) in.")
     mail.send(settings.mail, message)
-    changes: dict[str, Any] = {"forwarded_to": expert_id, "forwarded_cc": cc_asker}
+    changes: dict[str, Any] = {"forwarded_to": expert_id, "forwarded_cc": cc_asker, "forwarded_at": now()}
     if request.status == "nieuw":
         changes |= {"status": "doorgestuurd", "doorgestuurd_at": now()}
     km.catalog().update_contact_request(request_id, changes)
@@ -202,10 +204,14 @@ def suggestions(km: Kennismakelaar, request: ContactRequest, limit: int = 3) -> 
     — each with a reason when they are passed over (unavailable, full this month). Remembered until the
     store changes (the inbox shows them for every request)."""
     memo = km.catalog().memo("suggestions")
-    if request.id not in memo:
+    key = f"{dt.date.today().isoformat()}:{request.id}"  # an absence that ends at midnight ends here too
+    if key not in memo:
         passed: list[PassedOver] = []
-        text = request.question or request.message
-        found, _ = km.broker().experts(text, limit=limit, passed_over=passed)
+        text = (request.question or request.message)[: km.settings.service.max_query_chars]
+        try:
+            found, _ = km.broker().experts(text, limit=limit, passed_over=passed)
+        except KennismakelaarError:  # a text with nothing to search on: the person asked for, if any
+            found = []
         people = [{"id": e.id, "name": e.name, "role": e.role, "organization": e.organization,
                    "has_email": bool(e.email)} for e in found]
         away = unavailable(km.catalog())
@@ -216,42 +222,44 @@ def suggestions(km: Kennismakelaar, request: ContactRequest, limit: int = 3) -> 
             else:
                 people.insert(0, {"id": asked["expert_id"], "name": asked["name"], "role": asked.get("role", ""),
                                   "organization": asked.get("organization", ""), "has_email": bool(asked.get("email"))})
-        memo[request.id] = {"people": people, "passed_over": [p.to_json() for p in passed]}
-    return dict(memo[request.id])
+        memo[key] = {"people": people, "passed_over": [p.to_json() for p in passed]}
+    return dict(memo[key])
 
 
-def close(km: Kennismakelaar, request_id: str, *, outcome: str, answered: bool,
-          themes: Sequence[str] = ()) -> ContactRequest:
+def close(km: Kennismakelaar, request_id: str, *, outcome: str, answered: bool, themes: Sequence[str] = (),
+          question: str | None = None) -> ContactRequest:
     """Close a request (``afgerond``) with what came of it. Answered, its outcome becomes a finding of kind
-    ``kennisvraag`` — the question, what was learnt, the atelier and themes, the expert as participant, never
-    the asker — so the next person with the same question finds it; its question leaves the agenda."""
+    ``kennisvraag`` — the question (as the coordinator words it; by default the one asked), what was learnt, the
+    atelier and themes, the expert as participant if they consented — and never the asker: their name and address
+    are taken out of both texts, and their message is never used. Its question leaves the agenda."""
     request = get(km, request_id)
-    outcome = " ".join(outcome.split()) if "\n" not in outcome else outcome.strip()
     if not allowed(request.status, "afgerond"):
         raise ValidationError(f"Van '{request.status}' kan een verzoek niet naar 'afgerond'.",
                               hint="Eerst verbonden of afgewezen.", field="status")
-    if answered and not outcome:
+    clean = _redactor(km, request)
+    outcome = clean(outcome.strip())
+    asked = clean(" ".join((request.question if question is None else question).split()))
+    if answered and not outcome.strip():
         raise ValidationError("Schrijf kort wat de vraag beantwoordde: dat wordt vindbaar voor de volgende.",
                               field="outcome")
+    if answered and not asked:
+        raise ValidationError("Schrijf de vraag op zoals anderen haar zouden stellen.", field="question")
     resolved = [km.taxonomy.resolve_theme(t) for t in themes]
     if None in resolved:
         raise ValidationError("Onbekend thema.", field="themes")
-    clean = _redactor(km)
-    outcome = clean(outcome)
     changes: dict[str, Any] = {"status": "afgerond", "afgerond_at": now(), "outcome": outcome, "answered": answered}
     if answered:
-        changes["finding_id"] = _finding(km, request, outcome, [t for t in resolved if t])
+        changes["finding_id"] = _finding(km, request, asked, outcome, [t for t in resolved if t])
         if request.question_id:
             km.catalog().close_questions([request.question_id], f"contact:{request.id}")
     km.catalog().update_contact_request(request_id, changes)
     return get(km, request_id)
 
 
-def _finding(km: Kennismakelaar, request: ContactRequest, outcome: str, themes: list[str]) -> str:
+def _finding(km: Kennismakelaar, request: ContactRequest, question: str, outcome: str, themes: list[str]) -> str:
     """Write the outcome as a Markdown file in the uploads folder and ingest it now (findable at once)."""
     expert_id = request.forwarded_to or request.expert_id
-    expert = km.catalog().expert(expert_id) if expert_id else None
-    question = request.question or request.message
+    expert = km.catalog().public_expert(expert_id) if expert_id else None  # named only with consent
     doc_id = f"kennisvraag-{request.id[:12]}"
     meta: dict[str, Any] = {"id": doc_id, "title": _title(question), "kind": "kennisvraag",
                             "date": dt.date.today().isoformat(),
@@ -291,6 +299,8 @@ def purge(km: Kennismakelaar, retention_days: int) -> int:
     return len(ids)
 
 
-def _redactor(km: Kennismakelaar) -> Any:
+def _redactor(km: Kennismakelaar, asker: ContactRequest | None = None) -> Any:
+    """Names of people removed on request out of a text — and, for a text made public, the asker's own."""
     marked = km.catalog().marked()
-    return lambda text: redact(text, marked)[0]
+    own = {*name_variants(asker.name), name_key(asker.name), email_key(asker.email)} if asker else set()
+    return lambda text: redact(text, lambda key: key in own or marked(key))[0]

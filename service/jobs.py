@@ -29,6 +29,7 @@ from ingestion.discover import discover
 from ingestion.pipeline import Ingestor
 
 log = logging.getLogger("kennismakelaar.jobs")
+INGESTING = threading.Lock()  # one file at a time per process: the upload worker, and a closed request's outcome
 JOB_RETENTION_DAYS = 30
 
 
@@ -77,8 +78,10 @@ def ingest_text(ingestor: Ingestor, data_dir: Path, name: str, text: str) -> str
         final = files_dir(data_dir) / staged.name
         final.parent.mkdir(parents=True, exist_ok=True)
         (source,) = discover([staged], max_bytes=ingestor.max_bytes).documents
-        outcome = ingestor.ingest_document(replace(source, root=final.parent), restore_deleted=True, stored_at=final)
-        _put_in_place(staged, final)
+        with INGESTING:
+            outcome = ingestor.ingest_document(replace(source, root=final.parent), restore_deleted=True,
+                                               stored_at=final)
+            _put_in_place(staged, final)
         return outcome.document_id or ""
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -95,9 +98,11 @@ class JobRunner:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
         self._futures: list[Future[None]] = []
 
-    def submit(self, files: Sequence[tuple[str, bytes]], metadata: dict[str, Any] | None = None) -> Job:
+    def submit(self, files: Sequence[tuple[str, bytes]], metadata: dict[str, Any] | None = None, *,
+               then: Callable[[Job], None] | None = None) -> Job:
         """Stage the files and queue their ingestion; returns the job at once. Two files that would be
-        stored under one name are refused for the second, by name (nothing overwrites anything)."""
+        stored under one name are refused for the second, by name (nothing overwrites anything). ``then`` runs
+        after a job that took in at least one document (a meeting's verslag links the meeting then)."""
         job = Job(id=uuid.uuid4().hex, files=len(files))
         folder = self.staging / job.id
         folder.mkdir(parents=True)
@@ -116,10 +121,10 @@ class JobRunner:
             if metadata:
                 Path(f"{target}.yaml").write_text(yaml.safe_dump(metadata, allow_unicode=True), "utf-8")
         self._save(job)
-        self._futures.append(self._pool.submit(self._run, job))
+        self._futures.append(self._pool.submit(self._run, job, then))
         return job
 
-    def _run(self, job: Job) -> None:
+    def _run(self, job: Job, then: Callable[[Job], None] | None = None) -> None:
         job.status = "running"
         self._save(job)
         staged = self.staging / job.id
@@ -127,9 +132,12 @@ class JobRunner:
             ingestor = self._ingestor()
             owners: dict[str, str] = {}
             for path in sorted(p for p in staged.iterdir() if not p.name.endswith(".yaml")):
-                self._one(ingestor, path, owners, job)
+                with INGESTING:
+                    self._one(ingestor, path, owners, job)
                 job.done += 1
                 self._save(job)
+            if then is not None and job.documents:
+                then(job)
             job.status = "done"
         except Exception as exc:  # a job must end with a status, whatever happened
             log.error("ingest job failed: %s", type(exc).__name__)  # not its text: it may carry a path

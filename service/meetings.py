@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -23,6 +23,7 @@ from core.errors import NotFoundError, ValidationError
 from matching.agenda import LADDER
 from matching.panels import PanelConstraints
 from service.container import Kennismakelaar
+from service.jobs import Job
 
 STATUSES = ("gepland", "gehouden")
 
@@ -63,9 +64,11 @@ def plan(km: Kennismakelaar, *, title: str, date: str, step: str, ateliers: Sequ
     if not title:
         raise ValidationError("Geef de bijeenkomst een titel.", field="title")
     try:
-        dt.date.fromisoformat(date)
+        day = dt.date.fromisoformat(date)
     except ValueError:
         raise ValidationError("Geef een datum als JJJJ-MM-DD.", field="date") from None
+    if not 2000 <= day.year <= 2100:
+        raise ValidationError("Kies een datum tussen 2000 en 2100.", field="date")
     if step not in LADDER:
         raise ValidationError(f"Onbekende stap {step!r}.", hint="Kies uit: " + ", ".join(LADDER) + ".", field="step")
     resolved = [km.taxonomy.resolve_atelier(a) for a in ateliers]
@@ -131,6 +134,8 @@ def link_report(km: Kennismakelaar, meeting_id: str) -> Meeting:
     """The verslag is in: the meeting is held, and its questions leave the agenda."""
     meeting = get(km, meeting_id)
     catalog = km.catalog()
+    if catalog.document(report_id(meeting.id)) is None:
+        raise NotFoundError("Het verslag van deze bijeenkomst is (nog) niet verwerkt.")
     catalog.update_meeting(meeting.id, {"report_id": report_id(meeting.id), "status": "gehouden",
                                         "gehouden_at": _now()})
     catalog.close_questions(meeting.question_ids, f"meeting:{meeting.id}")
@@ -150,17 +155,30 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def for_upload(km: Kennismakelaar, metadata: dict[str, Any] | None,
-               files: int) -> tuple[dict[str, Any] | None, str | None]:
+@dataclass
+class Upload:
+    """How to take in an upload: its metadata, the name to store its one file under, what to do once it is in."""
+
+    metadata: dict[str, Any] | None
+    name: str | None = None
+    then: Callable[[Job], None] | None = None
+
+
+def for_upload(km: Kennismakelaar, metadata: dict[str, Any] | None, files: int) -> Upload:
     """Upload metadata naming a ``meeting``: one file, its verslag, with the meeting's metadata (what the
-    coordinator gave otherwise, e.g. a title, is kept). Returns the metadata and the meeting's id, if any."""
+    coordinator gave otherwise, e.g. a title, is kept), stored under the verslag's own id (two meetings' files
+    called "verslag.pdf" must not replace each other), and linked to the meeting once it is in."""
     if not metadata or not metadata.get("meeting"):
-        return metadata, None
-    meeting_id = str(metadata["meeting"])
+        return Upload(metadata)
+    meeting = get(km, str(metadata["meeting"]))
     if files != 1:
         raise ValidationError("Upload bij een bijeenkomst precies één bestand: het verslag.", field="files")
     rest = {k: v for k, v in metadata.items() if k not in ("meeting", "id", "participants")}
-    return {**rest, **report_metadata(km, meeting_id)}, meeting_id
+
+    def link(job: Job) -> None:
+        link_report(km, meeting.id)
+
+    return Upload({**rest, **report_metadata(km, meeting.id)}, name=report_id(meeting.id), then=link)
 
 
 def view(km: Kennismakelaar, meeting: Meeting) -> dict[str, Any]:

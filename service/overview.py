@@ -82,6 +82,9 @@ class Overview:
         return asdict(self)
 
 
+MAX_PERIODS = 1200  # a century of months: more is a typing error in a date
+
+
 def bucket_of(timestamp: str, period: str) -> str:
     """The period label of an ISO date or timestamp: ``YYYY-MM``, ``YYYY-Qn`` or ``YYYY``."""
     year, month = timestamp[:4], int(timestamp[5:7])
@@ -315,8 +318,10 @@ def _contiguous(buckets: dict[str, Bucket], period: str) -> list[Bucket]:
     if not buckets:
         return []
     labels = sorted(buckets)
-    out, label = [], labels[0]
-    while label <= labels[-1]:
+    out: list[Bucket] = []
+    label = labels[0]
+    # compared as (year, rest): "10000-01" sorts before "9999-12" as text; and a bound, whatever the data says
+    while (len(label), label) <= (len(labels[-1]), labels[-1]) and len(out) < MAX_PERIODS:
         out.append(buckets.get(label) or Bucket(label))
         label = following(label, period)
     return out

@@ -352,6 +352,7 @@ class CloseIn(Struct, forbid_unknown_fields=True):
     answered: bool
     outcome: Annotated[str, Meta(max_length=4000)] = ""
     themes: list[Slug] = []
+    question: Annotated[str, Meta(max_length=2000)] | None = None  # as others would ask it; default: the one asked
 
 
 class SuggestedOut(Struct):

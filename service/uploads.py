@@ -3,7 +3,7 @@ within the size limit, then staged as a background job (``service.jobs``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,11 @@ def uploaded_files(value: Any) -> list[UploadFile]:
 
 
 async def take_in(files: Sequence[UploadFile], jobs: JobRunner, *, max_bytes: int,
-                  metadata: dict[str, Any] | None = None) -> Job:
+                  metadata: dict[str, Any] | None = None, name: str | None = None,
+                  then: Callable[[Job], None] | None = None) -> Job:
     """Check every file (415 for a type we do not read, 413 over the limit; nothing is staged then), and
-    queue their ingestion. The job is returned at once."""
+    queue their ingestion. The job is returned at once. ``name``: the one file is stored under this name (and
+    its own extension); ``then``: see ``JobRunner.submit``."""
     if not files:
         raise ValidationError("Kies een of meer bestanden (veld 'files').", field="files")
     unsupported = [f.filename for f in files if Path(f.filename or "").suffix.lower().lstrip(".") not in
@@ -37,5 +39,5 @@ async def take_in(files: Sequence[UploadFile], jobs: JobRunner, *, max_bytes: in
         if len(content) > max_bytes:
             raise FileTooLargeError(f"{f.filename}: te groot ({len(content) / 1e6:.1f} MB; de grens is "
                                     f"{max_bytes // (1024 * 1024)} MB).")
-        staged.append((f.filename, content))
-    return jobs.submit(staged, metadata)
+        staged.append((name + Path(f.filename or "").suffix.lower() if name else f.filename, content))
+    return jobs.submit(staged, metadata, then=then)

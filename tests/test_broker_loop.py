@@ -196,3 +196,46 @@ def test_mail_settings_are_checked(tmp_path):
         make_settings(tmp_path, KM_SMTP_PORT="geen-poort")
     s = make_settings(tmp_path, KM_SMTP_HOST="mail.example.org", KM_SMTP_PASSWORD="zeer-geheim")
     assert s.mail.configured and "zeer-geheim" not in repr(s)
+
+
+def test_the_asker_never_reaches_a_finding_even_through_their_own_words(demo):
+    """From a profile page a request has no question: its message — the asker's own words, often with their name
+    and number — is never published; the coordinator words the question, and the asker's name is taken out."""
+    km = demo()
+    person = km.broker().ask(QUESTION).experts[0].id
+    request = contacts.submit(km, name="Sara Bakker", email="sara@wijkteam.nl", expert_id=person,
+                              message="Ik ben Sara Bakker van wijkteam Noord, bel me op 06-12345678.")
+    contacts.move(km, request.id, "doorgestuurd", forwarded_to=person)
+    contacts.move(km, request.id, "verbonden")
+    with pytest.raises(ValidationError, match="Schrijf de vraag op") as err:
+        contacts.close(km, request.id, outcome="Een vaste contactpersoon helpt.", answered=True)
+    assert err.value.field == "question"
+    closed = contacts.close(km, request.id, answered=True, question="Wat helpt gezinnen die zich schamen?",
+                            outcome="Sara Bakker merkte: een vaste contactpersoon (sara@wijkteam.nl) helpt.")
+    doc = km.catalog().document(closed.finding_id)
+    text = str(doc) + "".join(p["text"] for p in km.catalog().chunks_of(closed.finding_id))
+    file = (km.settings.store.data_dir / "files" / f"{closed.finding_id}.md").read_text("utf-8")
+    for where in (text, file, closed.outcome):
+        assert "Sara Bakker" not in where and "sara@" not in where and "06-12345678" not in where
+    assert "[naam verwijderd]" in closed.outcome
+
+
+def test_the_panel_says_who_gave_way_to_others(demo):
+    km = demo()
+    first = km.broker().panel(QUESTION, 3)
+    for n in range(4):
+        km.catalog().add_meeting(f"m{n}", {"id": f"m{n}", "date": f"2026-0{n + 1}-01",
+                                           "panel": [m.expert.id for m in first.members]})
+    again = km.broker().panel(QUESTION, 3)
+    gave_way = [p for p in again.passed_over if "voorrang" in p.reason]
+    assert gave_way and {p.id for p in gave_way} <= {m.expert.id for m in first.members}
+
+
+def test_one_long_request_does_not_break_the_inbox(demo):
+    km = demo()
+    long = contacts.submit(km, name="Piet Lang", email="piet@example.org", message="schulden " * 450)
+    assert len(long.message) > km.settings.service.max_query_chars
+    assert contacts.suggestions(km, long)["people"] is not None
+    with TestClient(_app(km)) as c:
+        _login(c)
+        assert c.get("/coordinatie/verzoeken").status_code == 200

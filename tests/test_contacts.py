@@ -36,9 +36,13 @@ def test_a_request_is_stored_and_moves_along_the_path(km):
     assert (stored.status, stored.expert_id, stored.atelier, stored.organization) == (
         "nieuw", PERSON, "tweedeling-en-armoede", "Wijkteam Heerlen-Noord")
     assert "anna@example.org" not in str(stored.__dict__)  # the expert's address is no part of a request
-    for status in ("doorgestuurd", "verbonden", "afgerond"):
+    for status in ("doorgestuurd", "verbonden"):
         moved = contacts.move(km, request.id, status)
         assert moved.status == status and status in moved.changed_at
+    with pytest.raises(ValidationError, match="met zijn uitkomst"):
+        contacts.move(km, request.id, "afgerond")  # closing takes an outcome: contacts.close
+    closed = contacts.close(km, request.id, outcome="", answered=False)
+    assert closed.status == "afgerond" and "afgerond" in closed.changed_at and closed.finding_id is None
     with pytest.raises(ValidationError, match="kan een verzoek niet naar 'nieuw'") as err:
         contacts.move(km, request.id, "nieuw")
     assert err.value.field == "status"

@@ -78,7 +78,7 @@ def test_a_meeting_planned_from_the_agenda_closes_its_questions_with_its_verslag
     open_now = {q for cl in km.broker().agenda(threshold=1.01, similarity=0.85)["clusters"]
                 for q in cl["question_ids"]}
     assert open_now.isdisjoint(asked)  # the meeting's questions left the agenda
-    sidecar = (km.settings.store.data_dir / "files" / "verslag.md.yaml").read_text("utf-8")
+    sidecar = (km.settings.store.data_dir / "files" / f"{held.report_id}.md.yaml").read_text("utf-8")  # own name
     assert held.report_id in sidecar and names[0] in sidecar  # a re-ingest of the file keeps the link
 
 

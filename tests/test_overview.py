@@ -124,7 +124,10 @@ def filled(km_factory):
     def request(created, path=(), connected=None, **kw):
         made = contacts.submit(km, name=ASKER, email="sara@wijkteam.nl", message="Graag contact.", **kw)
         for status in path:
-            contacts.move(km, made.id, status)
+            if status == "afgerond":  # closing takes an outcome (answered: True is set below, no finding needed)
+                contacts.close(km, made.id, outcome="", answered=False)
+            else:
+                contacts.move(km, made.id, status)
         changes = {"created_at": f"{created}+00:00"} if created else {}
         if connected:
             changes["verbonden_at"] = f"{connected}+00:00"

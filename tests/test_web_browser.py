@@ -239,7 +239,7 @@ def test_the_whole_loop_from_question_to_findable_answer(page, mailbox):
     assert not page.errors, page.errors
 
 
-def test_coordinator_plans_a_meeting_and_reads_the_overview(page):
+def test_coordinator_plans_a_meeting_and_reads_the_overview(page, site):
     login(page)
     page.goto("/coordinatie/agenda")
     page.locator("article.cluster").first.get_by_role("button", name=re.compile("^Plan een bijeenkomst")).click()
@@ -256,6 +256,11 @@ def test_coordinator_plans_a_meeting_and_reads_the_overview(page):
     page.goto("/coordinatie/overzicht")
     assert page.locator("svg").count() >= 2 and page.locator("table").count() >= 1
     check_axe(page, shot="21-overzicht")
+    import httpx
+
+    total = httpx.get(f"{site}/api/overview", headers={"Authorization": f"Bearer {TOKEN}"}).json()["total"]
+    print("\noverview of the demo site after the journeys:", {k: v for k, v in total.items() if k != "period"})
+    assert total["questions"] >= len(EARLIER)
     page.goto("/coordinatie/experts/petra-huijts")
     page.fill("#max_per_month", "2")
     page.get_by_role("button", name="Beschikbaarheid opslaan").click()

@@ -9,7 +9,7 @@ from litestar import Controller, get, post
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
-from core.errors import ConfigError, MailError, NotFoundError, ValidationError
+from core.errors import ConfigError, KennismakelaarError, MailError, NotFoundError, ValidationError
 from service import contacts
 from service.container import Kennismakelaar
 from web.coordination import Form, session_guard
@@ -59,8 +59,8 @@ class Inbox(Controller):
         try:
             contacts.close(km, request_id, outcome=str(data.get("outcome", "")), answered=data.get("answered") == "ja",
                            themes=[str(t) for t in themes] if isinstance(themes, list) else [str(themes)] if themes
-                           else [])
-        except ValidationError as exc:
+                           else [], question=str(data.get("question", "")))
+        except KennismakelaarError as exc:  # a wrong field, or the outcome's file refused: said, not a 500
             return _inbox(km, status=None, atelier=None, error=exc.message, http_status=400)
         return _back(request_id)
 

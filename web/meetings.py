@@ -9,7 +9,7 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
-from core.errors import FileTooLargeError, NotFoundError, UnsupportedFileError, ValidationError
+from core.errors import FileTooLargeError, UnsupportedFileError, ValidationError
 from matching.agenda import LADDER
 from service import meetings
 from service.container import Kennismakelaar
@@ -76,14 +76,11 @@ async def report(request: Request, km: Kennismakelaar, meeting_id: str, data: Mu
     """The verslag: one file, ingested in the background like any upload, linked to the meeting at once."""
     files = uploaded_files(data.get("files"))
     try:
-        metadata, _ = meetings.for_upload(km, {"meeting": meeting_id}, len(files))
+        plan = meetings.for_upload(km, {"meeting": meeting_id}, len(files))  # an unknown meeting: 404
         job = await take_in(files, request.app.state.jobs, max_bytes=km.settings.ingest.max_file_bytes,
-                            metadata=metadata)
-    except NotFoundError:
-        raise
+                            metadata=plan.metadata, name=plan.name, then=plan.then)
     except (ValidationError, UnsupportedFileError, FileTooLargeError) as exc:
         return _meeting_page(km, meetings.get(km, meeting_id), status_of(exc), error=exc.message)
-    meetings.link_report(km, meeting_id)
     return Redirect(f"/coordinatie/taken/{job.id}", status_code=303)
 
 

@@ -445,9 +445,11 @@ class Catalog:
 
     def close_questions(self, question_ids: Sequence[str], by: str) -> None:
         """Mark questions as answered (``by``: ``contact:<id>`` or ``meeting:<id>``): the agenda leaves them out."""
-        if question_ids:
+        # only those still there: the retention may have taken some since they were asked
+        present = [h.payload["question_id"] for h in self.store.retrieve(QUESTIONS, list(question_ids))]
+        if present:
             with self._changing():
-                self.store.set_payload(QUESTIONS, {"closed_by": by}, ids=list(question_ids))
+                self.store.set_payload(QUESTIONS, {"closed_by": by}, ids=present)
 
     def flush(self) -> None:
         """Make what was written durable now (the end of an ingest run)."""
@@ -505,6 +507,13 @@ class Catalog:
         with self._changing():
             self.ledger.remove("availability", expert_ids)
 
+    def linked_people(self) -> set[str]:
+        """Every expert id a contact request, a meeting or an availability setting points at."""
+        ids = {r.get(f) for r in self.contact_requests() for f in ("expert_id", "forwarded_to")}
+        for m in self.meetings():
+            ids |= {*m.get("panel", []), *m.get("why", {}), *m.get("gave_way", {})}
+        return {i for i in ids | set(self.availability()) if i}
+
     def unlink_person(self, expert_id: str) -> int:
         """Take a removed person's id out of every record that points at them (requests, panels, availability);
         returns how many records changed. Names in texts are the scrub's work (``Ledger.scrub``)."""
@@ -516,8 +525,11 @@ class Catalog:
                     self.ledger.update("contact", r["key"], fields)
                     changed += 1
             for m in self.meetings():
-                if expert_id in m.get("panel", []):
-                    self.ledger.update("meeting", m["key"], {"panel": [p for p in m["panel"] if p != expert_id]})
+                if expert_id in {*m.get("panel", []), *m.get("why", {}), *m.get("gave_way", {})}:
+                    self.ledger.update("meeting", m["key"], {
+                        "panel": [p for p in m.get("panel", []) if p != expert_id],
+                        "why": {k: v for k, v in m.get("why", {}).items() if k != expert_id},
+                        "gave_way": {k: v for k, v in m.get("gave_way", {}).items() if k != expert_id}})
                     changed += 1
             if self.ledger.get("availability", expert_id) is not None:
                 self.ledger.remove("availability", [expert_id])

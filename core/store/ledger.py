@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from core.errors import NotFoundError
 from core.store.base import Store
 from core.store.types import CollectionSpec, Filter, MatchAny, Point, Range
 
@@ -66,7 +67,10 @@ class Ledger:
 
     def update(self, kind: str, key: str, fields: dict[str, Any]) -> None:
         """Change some fields of one record in place: no read-modify-write, so two workers changing different
-        fields of the same record both keep their change."""
+        fields of the same record both keep their change. A record that is gone (deleted meanwhile by another
+        worker, or by the retention) is a ``NotFoundError``."""
+        if not self.store.retrieve(LEDGER, [f"{kind}:{key}"]):
+            raise NotFoundError(f"{kind} {key!r} bestaat niet (meer).")
         self.store.set_payload(LEDGER, fields, ids=[f"{kind}:{key}"])
 
     def remove(self, kind: str, keys: Iterable[str]) -> None:

@@ -64,7 +64,8 @@ class ContactController(Controller):
           summary="Een contactverzoek afronden met de uitkomst; beantwoord wordt het een vindbare kennisvraag "
                   "(coördinator)")
     def close(self, km: Kennismakelaar, request_id: str, data: s.CloseIn) -> s.ContactRequestOut:
-        closed = contacts.close(km, request_id, outcome=data.outcome, answered=data.answered, themes=data.themes)
+        closed = contacts.close(km, request_id, outcome=data.outcome, answered=data.answered, themes=data.themes,
+                                question=data.question)
         return s.convert(closed.__dict__, s.ContactRequestOut)
 
     @get("/suggestions", sync_to_thread=True, responses=errors(*COORDINATOR, 404),

@@ -41,10 +41,9 @@ META_KEYS = {"title", "kind", "ateliers", "themes", "date", "authors", "particip
 async def upload(request: Request, km: Kennismakelaar,
                  data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]) -> s.JobOut:
     files = uploaded_files(data.get("files"))
-    metadata, meeting = meetings.for_upload(km, _metadata(data.get("metadata")), len(files))
-    job = await take_in(files, request.app.state.jobs, max_bytes=km.settings.ingest.max_file_bytes, metadata=metadata)
-    if meeting:
-        meetings.link_report(km, meeting)
+    plan = meetings.for_upload(km, _metadata(data.get("metadata")), len(files))
+    job = await take_in(files, request.app.state.jobs, max_bytes=km.settings.ingest.max_file_bytes,
+                        metadata=plan.metadata, name=plan.name, then=plan.then)
     return s.convert(job.__dict__, s.JobOut)
 
 
