@@ -58,7 +58,7 @@ MAX_NAME_WORDS = 6
 def is_email(address: str) -> bool:
     """One plain address, nothing around it (no second recipient, no display name, no line break).
 
-    >>> is_email("sara@wijkteam.nl"), is_email("x@y.nl,root"), is_email("a@b.nl\nBcc: c@d.nl")
+    >>> is_email("sara@wijkteam.nl"), is_email("x@y.nl,root"), is_email("a@b.nl\\nBcc: c@d.nl")
     (True, False, False)
     """
     return _EMAIL.fullmatch(address) is not None

@@ -37,7 +37,9 @@ class PassedOver:
 
 
 def dutch_date(day: dt.date) -> str:
-    """>>> dutch_date(dt.date(2027, 1, 6))
+    """A day as Dutch people write it.
+
+    >>> dutch_date(dt.date(2027, 1, 6))
     '6 januari 2027'
     """
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"

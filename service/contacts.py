@@ -274,7 +274,9 @@ def _finding(km: Kennismakelaar, request: ContactRequest, question: str, outcome
 
 
 def _title(question: str, limit: int = 120) -> str:
-    """>>> _title("Hoe bereik je jongeren met schulden die geen hulp zoeken, en wat werkt dan?", 40)
+    """A question as a title: whole words, at most ``limit`` characters.
+
+    >>> _title("Hoe bereik je jongeren met schulden die geen hulp zoeken, en wat werkt dan?", 40)
     'Hoe bereik je jongeren met schulden die…'
     """
     one = " ".join(question.split())
