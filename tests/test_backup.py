@@ -19,7 +19,7 @@ from core.models import Expert
 from core.store.catalog import CHUNKS, DOCUMENTS, EXPERTS, QUESTIONS
 from core.store.ledger import LEDGER
 from service import contacts, meetings
-from service.backup import MANIFEST, PARTS, import_store
+from service.backup import MANIFEST, PARTS, export_store, import_store
 from service.cli import main
 from service.container import Kennismakelaar
 from service.profiles import set_availability
@@ -75,6 +75,8 @@ def _build_up_state(km: Kennismakelaar) -> None:
                     message=f"Graag contact met {REMOVED_NAME} of iemand anders die dit kent.")
     meetings.plan(km, title="Expertmeeting buurtkamers", date="2027-03-04", step="expertmeeting",
                   question_ids=[asked[1]], k=3)
+    catalog.add_meeting("b" * 32, {"id": "b" * 32, "title": "Werkplaats", "date": "2027-02-02", "status": "gepland",
+                                   "panel": [REMOVED, CREATED], "why": {REMOVED: ["Relevant."]}, "gave_way": {}})
     set_availability(km, WITHDRAWN, unavailable_until="2027-01-31", max_per_month=2)
     assert ingestor.remove_document(DELETED_DOC)
     ingestor.forget_expert(REMOVED)  # after the questions: the one that names her is scrubbed too
@@ -130,7 +132,9 @@ def _fingerprint(km: Kennismakelaar) -> dict[str, Any]:
 def _nowhere(km: Kennismakelaar, *words: str) -> bool:
     catalog = km.catalog()
     dumped = json.dumps([*catalog.documents(), *catalog.experts(), *km.broker().questions.all(),
-                         *(h.payload for h in km.store.scroll(CHUNKS))], ensure_ascii=False).lower()
+                         *(h.payload for h in km.store.scroll(CHUNKS)),
+                         *(h.payload for h in km.store.scroll(LEDGER))],  # requests, meetings, availability, jobs
+                        ensure_ascii=False).lower()
     return not any(w in dumped for w in words)
 
 
@@ -157,7 +161,7 @@ def source(samples_dir: Path, e5, tmp_path_factory: pytest.TempPathFactory) -> S
 def test_export_holds_what_exists_only_in_the_store(source):
     counts = source.summary["exported"]
     assert counts == {"forgotten": counts["forgotten"], "deleted": 1, "profiles": 2, "questions": len(ASKED),
-                      "feedback": 2, "contacts": 1, "jobs": 1, "meetings": 1,
+                      "feedback": 2, "contacts": 1, "jobs": 1, "meetings": 2,
                       "availability": 1}  # no hits; the mark on her went with her
     assert counts["forgotten"] >= 3  # id, name and the initial form of the name, e-mail address
     manifest = json.loads((source.export / MANIFEST).read_text("utf-8"))
@@ -297,3 +301,19 @@ def test_import_with_another_model_embeds_again(source, km_factory, tmp_path):
     found, _ = km.broker().experts("buurtkamers met vrijwilligers en bewoners", limit=3)
     assert CREATED in [e.id for e in found]
 
+
+
+def test_an_export_from_before_a_removal_brings_no_id_back(samples_dir, e5, km_factory, tmp_path):
+    """Backed up while she was on a panel, asked for and set unavailable; removed; then the old backup imported:
+    her id is in no request, panel or availability setting (the import unlinks removed people too)."""
+    km = km_factory(pristine_copy(samples_dir, tmp_path / "data"))
+    request = contacts.submit(km, name="Sara Bakker", email="sara@wijkteam.nl", message="Graag.", expert_id=REMOVED)
+    km.catalog().add_meeting("c" * 32, {"id": "c" * 32, "title": "Werkplaats", "date": "2027-02-02",
+                                        "panel": [REMOVED], "why": {REMOVED: ["Relevant."]}, "gave_way": {}})
+    set_availability(km, REMOVED, max_per_month=3)
+    export_store(km, tmp_path / "old-backup")
+    km.ingestor().forget_expert(REMOVED)
+    import_store(km, tmp_path / "old-backup")
+    assert contacts.get(km, request.id).expert_id is None
+    assert km.catalog().meeting("c" * 32)["panel"] == [] and REMOVED not in km.catalog().availability()
+    assert _nowhere(km, REMOVED)

@@ -126,6 +126,7 @@ def test_availability_through_the_api_and_the_profile_form(demo):
         csrf = _login(c)
         form = c.get(f"/coordinatie/experts/{person}").text
         assert f'value="{until}"' in form and "Afwezig tot en met" in form
+        assert "Afwezig tot en met" in c.get("/coordinatie/experts").text  # the list says it too
         saved = c.post(f"/coordinatie/experts/{person}/beschikbaarheid",
                        data={"unavailable_until": "", "max_per_month": "4", "_csrf_token": csrf})
         assert saved.status_code == 200

@@ -16,6 +16,7 @@ from litestar.types import ControllerRouterHandler
 from core.errors import FileTooLargeError, KennismakelaarError, UnsupportedFileError, ValidationError
 from core.names import slugify
 from ingestion.discover import DOCUMENT_FORMATS
+from matching.availability import unavailable
 from matching.panels import PanelConstraints
 from service.auth import (
     SESSION_COOKIE,
@@ -148,7 +149,8 @@ def experts(km: Kennismakelaar) -> Template:
 
 
 def _experts_page(km: Kennismakelaar, notice: str | None = None) -> Template:
-    return _page("experts", km, people=sorted(km.catalog().experts(), key=by_surname), notice=notice)
+    return _page("experts", km, people=sorted(km.catalog().experts(), key=by_surname), notice=notice,
+                 away=unavailable(km.catalog()))
 
 
 class ExpertEditor(Controller):
