@@ -51,7 +51,8 @@ def as_list(value: object) -> list[str]:
 REDACTED = "[naam verwijderd]"
 _WORD = re.compile(r"\w+", re.UNICODE)
 _JOIN = re.compile(r"[\s\-_.]+")  # what may stand between the words of one name (as in ``name_key``)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+EMAIL_PATTERN = r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+"  # o'brien@gemeente.nl, not "a@b.nl,root"
+_EMAIL = re.compile(EMAIL_PATTERN)
 MAX_NAME_WORDS = 6
 
 

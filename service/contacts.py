@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from core.errors import ConfigError, KennismakelaarError, NotFoundError, ValidationError
+from core.errors import ConfigError, NotFoundError, ValidationError
 from core.names import email_key, fold, is_email, name_key, name_variants, redact
 from matching.availability import PassedOver, unavailable
 from service import mail
@@ -210,10 +210,10 @@ def suggestions(km: Kennismakelaar, request: ContactRequest, limit: int = 3) -> 
         text = (request.question or request.message)[: km.settings.service.max_query_chars]
         try:
             found, _ = km.broker().experts(text, limit=limit, passed_over=passed)
-        except KennismakelaarError:  # a text with nothing to search on: the person asked for, if any
+        except ValidationError:  # a text with nothing to search on: the person asked for, if any
             found = []
         people = [{"id": e.id, "name": e.name, "role": e.role, "organization": e.organization,
-                   "has_email": bool(e.email)} for e in found]
+                   "has_email": is_email(e.email or "")} for e in found]
         away = unavailable(km.catalog())
         asked = km.catalog().expert(request.expert_id) if request.expert_id else None
         if asked is not None and asked["expert_id"] not in {p["id"] for p in people}:
@@ -221,7 +221,8 @@ def suggestions(km: Kennismakelaar, request: ContactRequest, limit: int = 3) -> 
                 passed.insert(0, PassedOver(asked["expert_id"], asked["name"], away[asked["expert_id"]]))
             else:
                 people.insert(0, {"id": asked["expert_id"], "name": asked["name"], "role": asked.get("role", ""),
-                                  "organization": asked.get("organization", ""), "has_email": bool(asked.get("email"))})
+                                  "organization": asked.get("organization", ""),
+                                  "has_email": is_email(asked.get("email") or "")})
         memo[key] = {"people": people, "passed_over": [p.to_json() for p in passed]}
     return dict(memo[key])
 
@@ -236,7 +237,7 @@ def close(km: Kennismakelaar, request_id: str, *, outcome: str, answered: bool, 
     if not allowed(request.status, "afgerond"):
         raise ValidationError(f"Van '{request.status}' kan een verzoek niet naar 'afgerond'.",
                               hint="Eerst verbonden of afgewezen.", field="status")
-    clean = _redactor(km, request)
+    clean = _redactor(km, request, _unnamed(km, request))
     outcome = clean(outcome.strip())
     asked = clean(" ".join((request.question if question is None else question).split()))
     if answered and not outcome.strip():
@@ -301,8 +302,21 @@ def purge(km: Kennismakelaar, retention_days: int) -> int:
     return len(ids)
 
 
-def _redactor(km: Kennismakelaar, asker: ContactRequest | None = None) -> Any:
-    """Names of people removed on request out of a text — and, for a text made public, the asker's own."""
+def _unnamed(km: Kennismakelaar, request: ContactRequest) -> list[dict[str, Any]]:
+    """The people of a request who may not be named in public: those without consent."""
+    catalog = km.catalog()
+    ids = {i for i in (request.forwarded_to, request.expert_id) if i}
+    return [e for i in ids if (e := catalog.expert(i)) is not None and catalog.public_expert(i) is None]
+
+
+def _redactor(km: Kennismakelaar, asker: ContactRequest | None = None,
+              hidden: Sequence[dict[str, Any]] = ()) -> Any:
+    """Names of people removed on request out of a text — and, for a text made public, the asker's own and those
+    of people without consent."""
     marked = km.catalog().marked()
     own = {*name_variants(asker.name), name_key(asker.name), email_key(asker.email)} if asker else set()
+    for person in hidden:
+        own |= {*name_variants(person["name"]), name_key(person["name"])}
+        if person.get("email"):
+            own.add(email_key(person["email"]))
     return lambda text: redact(text, lambda key: key in own or marked(key))[0]

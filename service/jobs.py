@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from core.errors import FileRejected, NotFoundError
+from core.errors import FileRejected, KennismakelaarError, NotFoundError
 from core.names import slugify
 from ingestion.discover import discover
 from ingestion.pipeline import Ingestor
@@ -137,7 +137,10 @@ class JobRunner:
                 job.done += 1
                 self._save(job)
             if then is not None and job.documents:
-                then(job)
+                try:
+                    then(job)
+                except KennismakelaarError as exc:  # the files are in; only what follows did not happen
+                    job.errors.append({"file": "", "message": exc.message})
             job.status = "done"
         except Exception as exc:  # a job must end with a status, whatever happened
             log.error("ingest job failed: %s", type(exc).__name__)  # not its text: it may carry a path

@@ -100,11 +100,11 @@ def following(label: str, period: str) -> str:
     year = int(label[:4])
     if period == "maand":
         month = int(label[5:7])
-        return f"{year + month // 12}-{month % 12 + 1:02d}"
+        return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
     if period == "kwartaal":
         quarter = int(label[6])
-        return f"{year + quarter // 4}-Q{quarter % 4 + 1}"
-    return str(year + 1)
+        return f"{year + quarter // 4:04d}-Q{quarter % 4 + 1}"
+    return f"{year + 1:04d}"
 
 
 def answered_well(question: Mapping[str, Any], threshold: float) -> bool:
@@ -317,11 +317,12 @@ def _contiguous(buckets: dict[str, Bucket], period: str) -> list[Bucket]:
     """The buckets from the first to the last with data, empty periods in between included (a chart's axis)."""
     if not buckets:
         return []
-    labels = sorted(buckets)
+    labels = sorted(buckets, key=lambda x: (len(x), x))  # "10000-01" after "9999-12"
     out: list[Bucket] = []
     label = labels[0]
-    # compared as (year, rest): "10000-01" sorts before "9999-12" as text; and a bound, whatever the data says
-    while (len(label), label) <= (len(labels[-1]), labels[-1]) and len(out) < MAX_PERIODS:
+    while (len(label), label) <= (len(labels[-1]), labels[-1]):
+        if len(out) >= MAX_PERIODS:  # a date typed wrong spans centuries: the periods with data, no gaps filled
+            return [buckets[x] for x in labels]
         out.append(buckets.get(label) or Bucket(label))
         label = following(label, period)
     return out

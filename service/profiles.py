@@ -10,7 +10,7 @@ from typing import Any
 
 from core.errors import NotFoundError, ValidationError
 from core.models import Expert
-from core.names import slugify
+from core.names import is_email, slugify
 from matching.availability import unavailable
 from service.container import Kennismakelaar
 
@@ -21,6 +21,8 @@ def save_profile(km: Kennismakelaar, expert_id: str, *, name: str, role: str = "
     """Create (``new``: never over someone else) or replace the profile ``expert_id``; returns it."""
     if not name.strip():
         raise ValidationError("Een naam is verplicht.", field="name")
+    if email.strip() and not is_email(email.strip()):
+        raise ValidationError("Vul één geldig e-mailadres in (of laat het leeg).", field="email")
     if slugify(expert_id) != expert_id or not expert_id:
         raise ValidationError("Een expert-id bestaat uit kleine letters, cijfers en streepjes.", field="id")
     if new and km.catalog().expert(expert_id) is not None:

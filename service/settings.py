@@ -24,6 +24,7 @@ from pydantic import ValidationError as SchemaError
 from core.embedder import DEFAULT_MODEL
 from core.errors import ConfigError
 from core.models import MAX_QUESTION_CHARS
+from core.names import EMAIL_PATTERN
 
 _log = logging.getLogger("kennismakelaar.settings")
 _YES, _NO = {"1", "true", "yes", "ja", "j", "on", "waar"}, {"0", "false", "no", "nee", "n", "off", "onwaar"}
@@ -127,7 +128,7 @@ class ServiceSettings(_Section):
                                     "(set this when the service runs behind HTTPS).", False)
     contact_email: str | None = _setting("KM_CONTACT_EMAIL", "Address of the coordinators: the confirmation of a "
                                          "contact request offers it (people's own addresses are never public).", None,
-                                         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+                                         pattern=f"^{EMAIL_PATTERN}$")
 
     @property
     def tokens(self) -> tuple[str, ...]:
@@ -143,7 +144,7 @@ class MailSettings(_Section):
                                                None)
     smtp_from: str | None = _setting("KM_SMTP_FROM", "Sender of forwarded requests, e.g. the Werkplaats' own "
                                      "address (default: KM_CONTACT_EMAIL).", None,
-                                     pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+                                     pattern=f"^{EMAIL_PATTERN}$")
     smtp_starttls: YesNo = _setting("KM_SMTP_STARTTLS", "Encrypt the connection with STARTTLS before logging in.",
                                     True)
 

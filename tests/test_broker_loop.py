@@ -11,8 +11,10 @@ import pytest
 from litestar.testing import TestClient
 
 from core.errors import ValidationError
+from core.names import is_email
 from service import contacts
-from service.profiles import availability_of, set_availability
+from service.jobs import JobRunner
+from service.profiles import availability_of, save_profile, set_availability
 from tests.conftest import MailBox, make_settings, smtp_server
 
 QUESTION = "Hoe bereik je gezinnen die uit schaamte geen gebruik maken van minimaregelingen?"
@@ -240,3 +242,45 @@ def test_one_long_request_does_not_break_the_inbox(demo):
     with TestClient(_app(km)) as c:
         _login(c)
         assert c.get("/coordinatie/verzoeken").status_code == 200
+
+
+def test_a_person_without_consent_is_not_named_in_a_finding(demo):
+    km = demo()
+    save_profile(km, "jan-jansen", name="Jan Jansen", role="professional", email="jan@gemeente.nl", consent=False,
+                 expertise="Schaamte en minimaregelingen bij gezinnen.")
+    request = _ask(km)
+    contacts.move(km, request.id, "doorgestuurd", forwarded_to="jan-jansen")
+    contacts.move(km, request.id, "verbonden")
+    closed = contacts.close(km, request.id, answered=True,
+                            outcome="Jan Jansen legde uit dat een huisbezoek met een vaste contactpersoon werkt.")
+    assert "Jan Jansen" not in closed.outcome and "Jansen" not in str(km.catalog().document(closed.finding_id))
+    file = (km.settings.store.data_dir / "files" / f"{closed.finding_id}.md").read_text("utf-8")
+    assert "Jan Jansen" not in file
+
+
+def test_what_follows_an_upload_failing_does_not_fail_the_upload(demo):
+    from core.errors import NotFoundError
+
+    km = demo()
+    runner = JobRunner(km.settings.store.data_dir, km.ingestor)
+
+    def gone(job) -> None:
+        raise NotFoundError("Deze bijeenkomst bestaat niet meer.")
+
+    job = runner.submit([("notitie.md", b"# Notitie\n\nOver buurtkamers.\n")], then=gone)
+    runner.wait(timeout=120)
+    runner.close()
+    done = runner.get(job.id)
+    assert done.status == "done" and done.documents and done.errors[0]["message"].startswith("Deze bijeenkomst")
+
+
+@pytest.mark.parametrize("address", ["x@y.nl,root", "a@b.nl b@c.nl", "geen-adres"])
+def test_one_plain_address_only(demo, tmp_path, address):
+    from core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="KM_CONTACT_EMAIL"):
+        make_settings(tmp_path, KM_CONTACT_EMAIL=address)
+    with pytest.raises(ValidationError) as err:
+        save_profile(demo(), "iemand", name="Iemand", email=address)
+    assert err.value.field == "email"
+    assert is_email("o'brien@gemeente.nl")

@@ -9,7 +9,7 @@ from litestar import Controller, get, post
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
-from core.errors import ConfigError, KennismakelaarError, MailError, NotFoundError, ValidationError
+from core.errors import ConfigError, FileRejected, MailError, NotFoundError, ValidationError
 from service import contacts
 from service.container import Kennismakelaar
 from web.coordination import Form, session_guard
@@ -60,7 +60,7 @@ class Inbox(Controller):
             contacts.close(km, request_id, outcome=str(data.get("outcome", "")), answered=data.get("answered") == "ja",
                            themes=[str(t) for t in themes] if isinstance(themes, list) else [str(themes)] if themes
                            else [], question=str(data.get("question", "")))
-        except KennismakelaarError as exc:  # a wrong field, or the outcome's file refused: said, not a 500
+        except (ValidationError, FileRejected) as exc:  # a wrong field, or the outcome's file refused: said
             return _inbox(km, status=None, atelier=None, error=exc.message, http_status=400)
         return _back(request_id)
 

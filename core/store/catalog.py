@@ -16,6 +16,7 @@ shows half a document, and the sweep of orphans never deletes what another write
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -26,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from core.errors import ConfigError, ModelMismatchError
+from core.errors import ConfigError, ModelMismatchError, NotFoundError
 from core.models import API_ROOT
 from core.names import name_key
 from core.store.base import Store
@@ -522,15 +523,17 @@ class Catalog:
             for r in self.contact_requests():
                 fields = {f: None for f in ("expert_id", "forwarded_to") if r.get(f) == expert_id}
                 if fields:
-                    self.ledger.update("contact", r["key"], fields)
-                    changed += 1
+                    with contextlib.suppress(NotFoundError):  # purged or forgotten meanwhile: nothing to unlink
+                        self.ledger.update("contact", r["key"], fields)
+                        changed += 1
             for m in self.meetings():
                 if expert_id in {*m.get("panel", []), *m.get("why", {}), *m.get("gave_way", {})}:
-                    self.ledger.update("meeting", m["key"], {
-                        "panel": [p for p in m.get("panel", []) if p != expert_id],
-                        "why": {k: v for k, v in m.get("why", {}).items() if k != expert_id},
-                        "gave_way": {k: v for k, v in m.get("gave_way", {}).items() if k != expert_id}})
-                    changed += 1
+                    with contextlib.suppress(NotFoundError):
+                        self.ledger.update("meeting", m["key"], {
+                            "panel": [p for p in m.get("panel", []) if p != expert_id],
+                            "why": {k: v for k, v in m.get("why", {}).items() if k != expert_id},
+                            "gave_way": {k: v for k, v in m.get("gave_way", {}).items() if k != expert_id}})
+                        changed += 1
             if self.ledger.get("availability", expert_id) is not None:
                 self.ledger.remove("availability", [expert_id])
                 changed += 1
