@@ -33,6 +33,8 @@ class Discovery:
     profiles: list[SourceFile] = field(default_factory=list)
     rejected: list[FileRejected] = field(default_factory=list)
     roots: list[Path] = field(default_factory=list)
+    # files of a type we do not read, met in a folder (build sources, images…): skipped by name, no failure
+    ignored: list[tuple[str, str]] = field(default_factory=list)  # (relative path, extension)
 
 
 def discover(paths: Sequence[str | Path], *, max_bytes: int, exclude: Iterable[Path] = ()) -> Discovery:
@@ -50,7 +52,7 @@ def discover(paths: Sequence[str | Path], *, max_bytes: int, exclude: Iterable[P
         files = [root] if root.is_file() else _walk(root, excluded, found)
         base = root.parent if root.is_file() else root
         for file in files:
-            _classify(file, base, max_bytes, found)
+            _classify(file, base, max_bytes, found, named=root.is_file())
     return found
 
 
@@ -76,7 +78,9 @@ def os_reason(exc: OSError) -> str:
     return reasons.get(exc.errno or 0, exc.strerror or str(exc))
 
 
-def _classify(file: Path, base: Path, max_bytes: int, found: Discovery) -> None:
+def _classify(file: Path, base: Path, max_bytes: int, found: Discovery, *, named: bool = True) -> None:
+    """Sort one file: a document, a profile file, rejected (with the reason), or — met in a folder and of a
+    type we do not read — ignored. A file named explicitly that we cannot read stays an error."""
     rel = file.relative_to(base).as_posix() if file.is_relative_to(base) else file.name
     ext = file.suffix.lower().lstrip(".")
     if file.is_symlink():  # it may point anywhere (/etc, another user's files): only real files inside the root
@@ -92,6 +96,9 @@ def _classify(file: Path, base: Path, max_bytes: int, found: Discovery) -> None:
             raise PermissionError(13, "geen leesrechten")
     except OSError as exc:
         found.rejected.append(UnreadableFileError(f"{rel}: niet te lezen: {os_reason(exc)}.", path=str(file)))
+        return
+    if ext not in DOCUMENT_FORMATS and ext not in PROFILE_FORMATS and not named:
+        found.ignored.append((rel, ext))
         return
     if ext not in DOCUMENT_FORMATS and ext not in PROFILE_FORMATS:
         found.rejected.append(UnsupportedFileError(

@@ -26,7 +26,7 @@ from core.bm25 import IDENTITY as BM25_IDENTITY
 from core.bm25 import DutchBm25
 from core.embedder import Embedder
 from core.errors import EmptyFileError, FileRejected, MetadataError, UnreadableFileError
-from core.models import API_ROOT, Document, Expert, SourceFile
+from core.models import API_ROOT, Document, Element, Expert, SourceFile
 from core.names import name_key, name_variants, redact
 from core.store.catalog import Catalog
 from core.store.types import DENSE, SPARSE, Point
@@ -121,6 +121,9 @@ class Ingestor:
         report = IngestReport()
         found = discover(paths, max_bytes=self.max_bytes, exclude=self.exclude)
         report.outcomes.extend(_failed(r) for r in found.rejected)
+        report.outcomes.extend(FileOutcome(rel, "skipped", message=f"bestandstype '.{ext}' wordt niet gelezen"
+                                           if ext else "geen extensie: wordt niet gelezen")
+                               for rel, ext in found.ignored)
         total = len(found.profiles) + len(found.documents)
         done = 0
         expert_owner: dict[str, str] = {}
@@ -194,7 +197,12 @@ class Ingestor:
         if existing and existing.get("content_hash") == content_hash:
             return FileOutcome(source.relpath, "unchanged", document_id=doc_id, chunks=existing.get("chunks", 0))
 
-        parsed = self.parser.parse(source)
+        try:
+            parsed = self.parser.parse(source)
+        except EmptyFileError:
+            if not meta.title:  # a scan without a text layer, and nothing else known about it: refused
+                raise
+            parsed = Parsed([], title=meta.title)  # front matter only: the title carries it (below)
         elements = parsed.elements
         title = _title(meta.title, parsed, source)
         if forgotten:  # names of people removed on request do not come back with a new version of the file
@@ -207,6 +215,11 @@ class Ingestor:
                        format=source.extension, meta=meta, elements=elements, content_hash=content_hash,
                        pages=parsed.pages)
         chunks = chunk_elements(doc.id, doc.title, doc.elements, self.embedder.token_count, self.chunk_tokens)
+        if not chunks and (meta.title or any(e.is_title and e.text.strip() for e in doc.elements)):
+            # a title and nothing more (an entry of a publication list, a file of front matter): nothing is
+            # thrown away — the title is its text, so it can be found by what it is called
+            doc.elements = [Element(text=doc.title)]
+            chunks = chunk_elements(doc.id, doc.title, doc.elements, self.embedder.token_count, self.chunk_tokens)
         if not chunks:
             raise EmptyFileError(f"{source.relpath}: geen tekst gevonden.", path=str(source.path))
         texts = [c.context_text() for c in chunks]

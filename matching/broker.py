@@ -233,6 +233,26 @@ class Broker:
     def encode(self, text: str) -> Encoded:
         return self.retriever.encode(clean_text(text, self.max_chars))
 
+    def fit(self, text: str) -> str:
+        """A text cut to what the model reads (and to the character limit), at a word: for batch use, where a
+        long question is answered on its first part rather than refused. An empty text stays empty (refused
+        later, by ``clean_text``)."""
+        words = " ".join(text.split()).split(" ")
+        embedder = self.retriever.embedder
+        reach = embedder.max_tokens - 8  # the model's "query: " prefix and its special tokens
+
+        def fits(n: int) -> bool:
+            part = " ".join(words[:n])
+            return len(part) <= self.max_chars and embedder.token_count(part) <= reach
+
+        if fits(len(words)):
+            return " ".join(words)
+        lo, hi = 0, len(words)  # the longest prefix that fits: lo fits, hi does not
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+        return " ".join(words[:lo])
+
 
 def clean_text(text: str | None, limit: int, field: str = "question") -> str:
     """A question or search text without surplus space, within ``limit`` characters — the one rule for every

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -151,7 +151,9 @@ def _print_report(report: Any, out: TextIO) -> None:
 # --- search and experts -------------------------------------------------------------------------------
 
 
-def _queries(args: argparse.Namespace) -> Iterable[str]:
+def _queries(args: argparse.Namespace) -> list[tuple[int, str]]:
+    """The questions with their line numbers: one from the command line, or every line of ``--queries`` (blank
+    lines at the end of the file are no questions; a blank line between them is, and is reported)."""
     if args.queries is not None:
         if not args.json:
             raise ValidationError("--queries werkt alleen samen met --json.", field="json")
@@ -159,10 +161,43 @@ def _queries(args: argparse.Namespace) -> Iterable[str]:
             lines = args.queries.read_text("utf-8").splitlines()
         except OSError as exc:
             raise ValidationError(f"{args.queries}: niet te lezen ({exc.strerror}).", field="queries") from exc
-        return [q.strip() for q in lines if q.strip()]
+        except UnicodeDecodeError:
+            raise ValidationError(f"{args.queries}: geen UTF-8-tekst.", field="queries") from None
+        while lines and not lines[-1].strip():
+            lines.pop()
+        return list(enumerate(lines, start=1))
     if not args.query or not args.query.strip():
         raise ValidationError("Geef een vraag, of --queries FILE.", field="query")
-    return [args.query.strip()]
+    return [(0, args.query.strip())]
+
+
+def _answer_each(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO, key: str,
+                 answer: Callable[[str], tuple[list[Any], dict[str, Any]]],
+                 show: Callable[[str, list[Any], TextIO], None]) -> int:
+    """Answer every question; in a batch, a bad line (empty, nothing to search on) is reported with its number —
+    a JSON line with ``error`` in its place, and on stderr — while the rest is answered, and a long question is
+    cut to what the model reads instead of refused. Exit 1 when a line was bad."""
+    broker = km.broker()
+    batch = args.queries is not None
+    bad = 0
+    for number, text in _queries(args):
+        try:
+            query = broker.fit(text) if batch else text
+            found, extra = answer(query)
+        except ValidationError as exc:
+            if not batch:
+                raise
+            bad += 1
+            print(json.dumps({"query": text, "line": number, key: [], "error": {"code": exc.code,
+                              "message": exc.message}}, ensure_ascii=False), file=out)
+            print(f"{args.queries}, regel {number}: {exc.message}", file=err)
+            continue
+        if args.json:
+            print(json.dumps({"query": query, key: [r.to_json() for r in found], **extra}, ensure_ascii=False),
+                  file=out)
+        else:
+            show(query, found, out)
+    return EXIT_FAILED_FILES if bad else EXIT_OK
 
 
 def _search(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -173,27 +208,19 @@ def _search(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                             people=tuple(args.person), date_from=parse_date(args.date_from, "from"),
                             date_to=parse_date(args.date_to, "to"))
     broker = km.broker()
-    for query in _queries(args):
-        results = broker.search(query, filters, limit=args.limit).results
-        if args.json:
-            print(json.dumps({"query": query, "results": [r.to_json() for r in results]}, ensure_ascii=False),
-                  file=out)
-        else:
-            _print_findings(query, results, out)
-    return EXIT_OK
+    return _answer_each(km, args, out, err, "results",
+                        lambda q: (broker.search(q, filters, limit=args.limit).results, {}), _print_findings)
 
 
 def _experts(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ateliers = _slugs(km, args.atelier, "atelier")
     broker = km.broker()
-    for query in _queries(args):
+
+    def answer(query: str) -> tuple[list[Any], dict[str, Any]]:
         results, hidden = broker.experts(query, atelier=ateliers[0] if ateliers else None, limit=args.limit)
-        if args.json:
-            print(json.dumps({"query": query, "experts": [e.to_json() for e in results], "hidden": hidden},
-                             ensure_ascii=False), file=out)
-        else:
-            _print_experts(query, results, out)
-    return EXIT_OK
+        return results, {"hidden": hidden}
+
+    return _answer_each(km, args, out, err, "experts", answer, _print_experts)
 
 
 def _slugs(km: Any, values: list[str], kind: str) -> list[str]:

@@ -79,12 +79,33 @@ def test_experts_json_contract_hides_people_without_consent(cli):
 
 def test_batch_queries_one_json_line_each(cli, tmp_path):
     f = tmp_path / "vragen.txt"
-    f.write_text("geldzorgen\n\nvertrouwen in de wijk\njongerenwerk\n", "utf-8")
-    code, out, _ = cli("search", "--queries", str(f), "--json")
+    f.write_text("geldzorgen\nvertrouwen in de wijk\njongerenwerk\n\n\n", "utf-8")  # blank lines at the end: none
+    code, out, err = cli("search", "--queries", str(f), "--json")
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [d["query"] for d in lines] == ["geldzorgen", "vertrouwen in de wijk", "jongerenwerk"]
+    assert all(d["results"] for d in lines) and not err
     code, out, _ = cli("experts", "--queries", str(f), "--json")
     assert [json.loads(line)["query"] for line in out.splitlines()] == [d["query"] for d in lines]
+
+
+@pytest.mark.parametrize(("command", "key"), [("search", "results"), ("experts", "experts")])
+def test_a_bad_line_is_reported_by_number_and_the_rest_answers(cli, tmp_path, command, key):
+    long = "Hoe helpen we jongeren met geldzorgen en schulden in de wijk? " * 120  # 7,400 characters
+    f = tmp_path / "vragen.txt"
+    f.write_text(f"geldzorgen\n   \n{long}\njongerenwerk\n", "utf-8")
+    code, out, err = cli(command, "--queries", str(f), "--json")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and len(lines) == 4  # one line out for every line in, the bad one included
+    assert lines[1]["line"] == 2 and lines[1]["error"]["code"] == "invalid" and lines[1][key] == []
+    assert "regel 2" in err and "Lege tekst" in err
+    cut = lines[2]["query"]
+    assert lines[2][key] and long.startswith(cut) and 100 < len(cut) <= 2000  # cut to the model, not refused
+    assert lines[0][key] and lines[3][key] and "error" not in lines[3]
+
+
+def test_a_long_single_question_is_still_refused(cli):
+    code, _, err = cli("search", "geldzorgen " * 300)
+    assert code == 2 and "te lang" in err
 
 
 def test_status_json(cli):

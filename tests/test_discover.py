@@ -26,7 +26,9 @@ def test_files_are_sorted_into_documents_profiles_and_rejects(tmp_path):
     assert found.documents[1].sidecar == root / "b.docx.yaml"
     assert sorted(p.relpath for p in found.profiles) == ["experts.yaml", "mensen.csv"]
     kinds = {type(r): r for r in found.rejected}
-    assert "plaatje.png" in str(kinds[UnsupportedFileError]) and ".png" in str(kinds[UnsupportedFileError])
+    assert found.ignored == [("plaatje.png", "png")] and UnsupportedFileError not in kinds  # in a folder: skipped
+    named = discover([root / "plaatje.png"], max_bytes=1024)  # named explicitly: an error
+    assert ".png" in str(named.rejected[0]) and isinstance(named.rejected[0], UnsupportedFileError)
     assert "groot.pdf" in str(kinds[FileTooLargeError]) and "MB" in str(kinds[FileTooLargeError])
     assert not any(".verborgen" in d.relpath for d in found.documents)
 
