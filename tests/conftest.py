@@ -188,6 +188,14 @@ def live_server(settings: Settings, prepare: Callable[[Settings], None] | None =
         thread.join(timeout=30)
 
 
+def log_in(client: Any, token: str = "geheim-token") -> str:
+    """Log a test client in to the coordinators' pages (the form, with its CSRF token); returns that token."""
+    client.get("/coordinatie/inloggen")
+    csrf = client.cookies.get("km_csrf")
+    client.post("/coordinatie/inloggen", data={"token": token, "_csrf_token": csrf})
+    return str(csrf)
+
+
 class MailBox:
     """What a real SMTP server in-process (aiosmtpd) received: (recipients, message) in order."""
 

@@ -15,7 +15,7 @@ from core.names import is_email
 from service import contacts
 from service.jobs import JobRunner
 from service.profiles import availability_of, save_profile, set_availability
-from tests.conftest import MailBox, make_settings, smtp_server
+from tests.conftest import MailBox, log_in, make_settings, smtp_server
 
 QUESTION = "Hoe bereik je gezinnen die uit schaamte geen gebruik maken van minimaregelingen?"
 COORD = {"Authorization": "Bearer geheim-token"}
@@ -66,7 +66,7 @@ def test_without_a_mail_server_the_inbox_shows_the_message_to_copy(demo):
     request = _ask(km)
     expert_id = contacts.suggestions(km, request)["people"][0]["id"]
     with TestClient(_app(km)) as c:
-        csrf = _login(c)
+        csrf = log_in(c)
         page = c.get("/coordinatie/verzoeken").text
         assert "Maak het bericht klaar" in page and f'value="{expert_id}"' in page
         ready = c.post(f"/coordinatie/verzoeken/{request.id}/doorsturen",
@@ -125,7 +125,7 @@ def test_availability_through_the_api_and_the_profile_form(demo):
         assert c.put(f"/api/experts/{person}/availability", json={"max_per_month": 2}).status_code == 401
         r = c.put(f"/api/experts/{person}/availability", json={"unavailable_until": until}, headers=COORD)
         assert r.status_code == 200 and r.json()["reason"].startswith("Afwezig"), r.text
-        csrf = _login(c)
+        csrf = log_in(c)
         form = c.get(f"/coordinatie/experts/{person}").text
         assert f'value="{until}"' in form and "Afwezig tot en met" in form
         assert "Afwezig tot en met" in c.get("/coordinatie/experts").text  # the list says it too
@@ -185,13 +185,6 @@ def _app(km):
     return create_app(km=km)
 
 
-def _login(c) -> str:
-    c.get("/coordinatie/inloggen")
-    csrf = c.cookies.get("km_csrf")
-    c.post("/coordinatie/inloggen", data={"token": "geheim-token", "_csrf_token": csrf})
-    return csrf
-
-
 def test_mail_settings_are_checked(tmp_path):
     from core.errors import ConfigError
 
@@ -240,7 +233,7 @@ def test_one_long_request_does_not_break_the_inbox(demo):
     assert len(long.message) > km.settings.service.max_query_chars
     assert contacts.suggestions(km, long)["people"] is not None
     with TestClient(_app(km)) as c:
-        _login(c)
+        log_in(c)
         assert c.get("/coordinatie/verzoeken").status_code == 200
 
 

@@ -12,6 +12,7 @@ from core.store.server import ServerStore
 from service import contacts
 from service.container import Kennismakelaar
 from service.profiles import save_profile
+from tests.conftest import log_in
 
 PERSON = "anna-de-vries"
 
@@ -169,9 +170,7 @@ def test_the_coordinators_inbox_lists_filters_and_moves_requests(km):
     second = _ask(km, name="Ahmed Yilmaz", email="ahmed@school.nl")
     with TestClient(create_app(km=km)) as c:
         assert c.get("/coordinatie/verzoeken", follow_redirects=False).status_code in (302, 303)  # log in first
-        c.get("/coordinatie/inloggen")
-        csrf = c.cookies.get("km_csrf")
-        c.post("/coordinatie/inloggen", data={"token": "geheim-token", "_csrf_token": csrf})
+        csrf = log_in(c)
         page = c.get("/coordinatie/verzoeken")
         assert page.status_code == 200 and "Sara Bakker" in page.text and "Ahmed Yilmaz" in page.text
         assert "Anna de Vries" in page.text  # the person asked for, by name

@@ -13,6 +13,7 @@ from core.errors import ValidationError
 from matching.panels import FAIRNESS_WEIGHT, PanelConstraints, compose, recent_invitations
 from matching.results import ExpertMatch
 from service import meetings
+from tests.conftest import log_in
 
 COORD = {"Authorization": "Bearer geheim-token"}
 QUESTIONS = ["Hoe begeleid je statushouders naar een eigen horecabedrijf?",  # nothing in the demo corpus on this
@@ -25,19 +26,12 @@ def km(fresh_samples, km_factory):
     return km_factory(fresh_samples, KM_COORDINATOR_TOKENS="geheim-token")
 
 
-def _login(c) -> str:
-    c.get("/coordinatie/inloggen")
-    csrf = c.cookies.get("km_csrf")
-    c.post("/coordinatie/inloggen", data={"token": "geheim-token", "_csrf_token": csrf})
-    return csrf
-
-
 def test_a_meeting_planned_from_the_agenda_closes_its_questions_with_its_verslag(km):
     from web.app import create_app
 
     asked = [km.broker().ask(q).question_id for q in QUESTIONS]
     with TestClient(create_app(km=km)) as c:
-        csrf = _login(c)
+        csrf = log_in(c)
         agenda = c.get("/coordinatie/agenda").text
         assert "Plan een bijeenkomst" in agenda
         m = km.settings.matching

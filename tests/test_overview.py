@@ -11,6 +11,7 @@ import pytest
 from core.errors import ValidationError
 from service import contacts
 from service import overview as ov
+from tests.conftest import log_in
 
 JEUGD, ARMOEDE, VEERKRACHT = "kansrijk-met-jeugd", "tweedeling-en-armoede", "veerkracht-in-gemeenschappen"
 ASKER = "Sara Bakker"
@@ -252,9 +253,7 @@ def test_the_page_shows_tables_charts_and_themes_after_login(filled):
     with TestClient(create_app(km=km)) as c:
         assert c.get("/coordinatie/overzicht", follow_redirects=False).status_code in (302, 303)  # log in first
         assert c.get("/coordinatie/overzicht.csv", follow_redirects=False).status_code in (302, 303)
-        c.get("/coordinatie/inloggen")
-        csrf = c.cookies.get("km_csrf")
-        c.post("/coordinatie/inloggen", data={"token": "geheim-token", "_csrf_token": csrf})
+        log_in(c)
         page = c.get("/coordinatie/overzicht")
         assert page.status_code == 200, page.text
         text = page.text

@@ -45,11 +45,7 @@ def stacked_bars(series: Mapping[str, Mapping[str, int]], keys: Sequence[str], l
                          f"{n} × {escape(labels.get(key, key))}</title></rect>")
         parts.append(f'<text x="{left + (m + 0.5) * bar:.1f}" y="{top_pad + plot_h + 16}" text-anchor="middle" '
                      f'font-size="11" fill="#444">{escape(month)}</text>')
-    for k, key in enumerate(keys):
-        x, y = left + (k % 3) * (plot_w / 3), height + (k // 3) * 24
-        parts.append(f'<rect x="{x:.1f}" y="{y - 10}" width="12" height="12" fill="{PALETTE[k % len(PALETTE)]}"/>'
-                     f'<text x="{x + 18:.1f}" y="{y}" font-size="12" fill="#222">{escape(labels.get(key, key))}'
-                     "</text>")
+    parts += _legend(keys, labels, left, plot_w, height)
     parts.append("</svg>")
     return "".join(parts)
 
@@ -101,13 +97,19 @@ def grouped_bars(series: Mapping[str, Mapping[str, float]], keys: Sequence[str],
                          f"{escape(labels.get(key, key))} {_number(n)}</title></rect>")
         parts.append(f'<text x="{left + (p + 0.5) * slot:.1f}" y="{top_pad + plot_h + 16}" text-anchor="middle" '
                      f'font-size="11" fill="#444">{escape(period)}</text>')
-    for k, key in enumerate(keys):
-        x, y = left + (k % 3) * (plot_w / 3), height + (k // 3) * 24
-        parts.append(f'<rect x="{x:.1f}" y="{y - 10}" width="12" height="12" fill="{PALETTE[k % len(PALETTE)]}"/>'
-                     f'<text x="{x + 18:.1f}" y="{y}" font-size="12" fill="#222">{escape(labels.get(key, key))}'
-                     "</text>")
+    parts += _legend(keys, labels, left, plot_w, height)
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _legend(keys: Sequence[str], labels: Mapping[str, str], left: float, plot_w: float, height: int) -> list[str]:
+    """The colour key under a chart, three to a row."""
+    out = []
+    for k, key in enumerate(keys):
+        x, y = left + (k % 3) * (plot_w / 3), height + (k // 3) * 24
+        out.append(f'<rect x="{x:.1f}" y="{y - 10}" width="12" height="12" fill="{PALETTE[k % len(PALETTE)]}"/>'
+                   f'<text x="{x + 18:.1f}" y="{y}" font-size="12" fill="#222">{escape(labels.get(key, key))}</text>')
+    return out
 
 
 def _number(value: float) -> str:
