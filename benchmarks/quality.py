@@ -35,7 +35,9 @@ from typing import Any
 
 import yaml
 
-from matching.retrieve import Mode
+from benchmarks import ranking_lab
+from ingestion.titles import from_name
+from matching.retrieve import FINDINGS, Mode
 from service.container import Kennismakelaar
 from service.settings import Settings
 
@@ -46,7 +48,7 @@ MODES = ("bm25", "dense", "plain", "hybrid")
 LABEL = {"bm25": "BM25 only", "dense": "dense only", "plain": "plain hybrid", "hybrid": "ours"}
 # (retrievers, ours on top: the blend, the document vectors and MMR)
 SEARCH: dict[str, tuple[Mode, bool]] = {"bm25": ("bm25", False), "dense": ("dense", False),
-                                        "plain": ("hybrid", False), "hybrid": ("hybrid", True)}
+                                        "plain": ("plain", False), "hybrid": ("hybrid", True)}
 
 
 def _km(name: str) -> Kennismakelaar:
@@ -107,22 +109,55 @@ def _jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
-def sections_benchmark(limit: int | None, split: str = "dev") -> dict:
-    docs, queries = policyqa_sections(split)
-    folder = WORK / "policyqa-sections" / "files"
+def _sections_store(name: str, docs: Sequence[tuple[str, str, str]], *, id_titles: bool = False
+                    ) -> tuple[Kennismakelaar, float]:
+    """The sections ingested as Markdown files; with ``id_titles`` an untitled section is titled by its file
+    name, as the pipeline did before issue 11 (``Train000 0``) — the ablation of the title rule."""
+    folder = WORK / name / "files"
     folder.mkdir(parents=True, exist_ok=True)
     for doc_id, title, text in docs:
         path = folder / f"{doc_id}.md"
         if not path.exists():
+            title = title or (from_name(doc_id) if id_titles else "")
             meta = {"id": doc_id, "kind": "antwoord", **({"title": title} if title else {})}
             path.write_text(f"---\n{yaml.safe_dump(meta, allow_unicode=True)}---\n{text}\n", "utf-8")
-    km = _km("policyqa-sections")
-    report = km.ingestor().run([folder])
+    km = _km(name)
+    return km, km.ingestor().run([folder]).seconds
+
+
+def sections_benchmark(limit: int | None, split: str = "dev") -> dict:
+    docs, queries = policyqa_sections(split)
     queries = queries[:limit] if limit else queries
-    out = {"documents": len(docs), "queries": len(queries), "split": split, "ingest_seconds": round(report.seconds, 1)}
-    out |= _rank_documents(km.broker(), queries)
+    km, seconds = _sections_store("policyqa-sections", docs)
+    out: dict[str, Any] = {"documents": len(docs), "queries": len(queries), "split": split,
+                           "ingest_seconds": round(seconds, 1)}
+    broker = km.broker()
+    out |= _rank_documents(broker, queries)
+    ablations = {"ours, equal say (1:1)": _rank(broker, queries, weights=(1.0, 1.0)),
+                 "ours without the title signal": _rank(broker, queries, title=0.0),
+                 "ours without diversity": _rank(broker, queries, diversify=False)}
+    km_ids, _ = _sections_store("policyqa-sections-idtitles", docs, id_titles=True)
+    ablations["ours, file ids as titles"] = _rank(km_ids.broker(), queries)
+    km_ids.close()
+    out["ablations"] = ablations
+    out["not kept"] = ranking_lab.sections_rows(km, queries)
     km.close()
     return out
+
+
+def _rank(broker: Any, queries: Sequence[tuple[str, set[str]]], *, weights: tuple[float, float] | None = None,
+          title: float | None = None, diversify: bool = True) -> dict:
+    """Ours with one kept method taken out."""
+    retriever = broker.retriever
+    kept = (retriever.weights, retriever.title)
+    retriever.weights = weights or retriever.weights
+    retriever.title = retriever.title if title is None else title
+    try:
+        rankings = [[r.document_id for r in broker.search(q, limit=10, diversify=diversify).results]
+                    for q, _ in queries]
+    finally:
+        retriever.weights, retriever.title = kept
+    return _doc_metrics(rankings, [rel for _, rel in queries])
 
 
 def _rank_documents(broker: Any, queries: Sequence[tuple[str, set[str]]]) -> dict:
@@ -206,31 +241,51 @@ def experts_benchmark(limit: int | None) -> dict:
     queries = queries[:limit] if limit else queries
     out: dict[str, Any] = {"people": len(people), "documents": len(authored), "queries": len(queries),
            "ingest_seconds": round(report.seconds, 1)}
-    for mode in MODES:
-        ranks: list[int | None] = []
-        if mode == "plain":  # people have no "plain" form of ours: the row is the documents' baseline only
-            continue
+    for mode in MODES:  # plain: the engine's fusion and the votes as they were before issue 11 (k = 5)
         engine, _ = SEARCH[mode]
-        for paper_id, text, relevant in queries:
-            found, _ = broker.experts(text, limit=len(people), mode=engine, exclude=[paper_id])
-            ids = [e.id for e in found]
-            ranks.append(next((i + 1 for i, e in enumerate(ids) if e in relevant), None))
-        out[mode] = {"mrr": round(sum(1 / r for r in ranks if r) / len(ranks), 4),
-                     "p@1": round(sum(r == 1 for r in ranks) / len(ranks), 4)}
+        out[mode] = _rank_people(broker, queries, len(people), mode=engine, rank_k=5.0 if mode == "plain" else None)
+    out["ablations"] = {
+        "ours, findings' weights (4:1)": _rank_people(broker, queries, len(people), weights=FINDINGS),
+        "ours, votes k = 5 (before)": _rank_people(broker, queries, len(people), rank_k=5.0)}
+    keys = {k: e["expert_id"] for e in km.catalog().experts() for k in e["keys"]}
+    out["not kept"] = ranking_lab.experts_rows(km, queries, keys)
     km.close()
     return out
 
 
+def _rank_people(broker: Any, queries: Sequence[tuple[str, str, set[str]]], n: int, *, mode: Mode = "hybrid",
+                 weights: tuple[float, float] | None = None, rank_k: float | None = None) -> dict:
+    """MRR and P@1 of the first relevant person, with ``mode``, or ours with one kept method taken out."""
+    kept = (broker.people_weights, broker.finder.rank_k)
+    ranks: list[int | None] = []
+    try:
+        broker.people_weights = weights or broker.people_weights
+        broker.finder.rank_k = rank_k or broker.finder.rank_k
+        for paper_id, text, relevant in queries:
+            found, _ = broker.experts(text, limit=n, mode=mode, exclude=[paper_id])
+            ranks.append(next((i + 1 for i, e in enumerate(found) if e.id in relevant), None))
+    finally:
+        broker.people_weights, broker.finder.rank_k = kept
+    return {"mrr": round(sum(1 / r for r in ranks if r) / len(ranks), 4),
+            "p@1": round(sum(r == 1 for r in ranks) / len(ranks), 4)}
+
+
 def _table(title: str, result: dict, metrics: Sequence[str]) -> str:
-    lines = [f"\n{title}", f"{'':>12}" + "".join(f"{m:>12}" for m in metrics)]
+    width = 36
+    def row(label: str, values: dict) -> str:
+        return f"{label:>{width}}" + "".join(f"{values[m]:>12.4f}" for m in metrics)
+    lines = [f"\n{title}", f"{'':>{width}}" + "".join(f"{m:>12}" for m in metrics)]
     modes = [m for m in MODES if m in result]
-    for mode in modes:
-        lines.append(f"{LABEL[mode]:>12}" + "".join(f"{result[mode][m]:>12.4f}" for m in metrics))
+    lines += [row(LABEL[mode], result[mode]) for mode in modes]
     for m in metrics:
         ours, best = result["hybrid"][m], max(result[x][m] for x in modes if x != "hybrid")
         verdict = "beats both baselines" if ours > best else \
             "ties at the ceiling" if ours == best == 1.0 else "does NOT beat both baselines"
         lines.append(f"{m}: ours {verdict} ({ours:.4f} against {best:.4f})")
+    for block, heading in (("ablations", "ours with one kept method taken out"),
+                           ("not kept", "methods tried and dropped (benchmarks/ranking_lab.py)")):
+        if result.get(block):
+            lines += [f"-- {heading}", *(row(label, values) for label, values in result[block].items())]
     return "\n".join(lines)
 
 

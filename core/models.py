@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 # The longest question or search text by default (KM_MAX_QUERY_CHARS overrides it): a case described in a few
 # paragraphs, about the 512 tokens the embedding model reads.
@@ -64,6 +65,7 @@ class Document:
     elements: list[Element]
     content_hash: str
     pages: int | None = None
+    title_from_text: bool = False  # nobody titled it: its first words, shown but not embedded as context
     ateliers_inferred: bool = False
     themes_inferred: bool = False
 
@@ -87,6 +89,14 @@ class Chunk:
         """The text that gets embedded: title and section path give the passage its context."""
         head = " › ".join(p for p in (self.title, *self.section) if p)
         return f"{head}\n{self.text}" if head else self.text
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Chunk:
+        """The chunk a stored passage was made from (a title made from the text is no context: see
+        ``Document.title_from_text``)."""
+        return cls(payload["document_id"], payload.get("chunk_index", 0), payload.get("text", ""),
+                   tuple(payload.get("section", [])), payload.get("page"),
+                   "" if payload.get("title_from_text") else payload.get("title", ""))
 
 
 @dataclass

@@ -39,8 +39,9 @@ from ingestion.parse import Parsed, Parser
 from ingestion.profiles import EDITABLE, load_profiles, merge_profile, same_value
 from ingestion.records import chunk_payload, document_record, expert_payload, infer_terms, mean_vector
 from ingestion.removal import Remover
+from ingestion.titles import titled
 
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "3"  # 3: no file name that reads as an id in the embedded context; a title vector
 Progress = Callable[[str, int, int], None]
 
 
@@ -204,7 +205,7 @@ class Ingestor:
                 raise
             parsed = Parsed([], title=meta.title)  # front matter only: the title carries it (below)
         elements = parsed.elements
-        title = _title(meta.title, parsed, source)
+        title, title_from_text = _title(meta.title, parsed, source)
         if forgotten:  # names of people removed on request do not come back with a new version of the file
             marked = self.catalog.marked(forgotten)
             redacted = [redact(e.text, marked) for e in elements]
@@ -213,8 +214,9 @@ class Ingestor:
             names_removed += n + sum(n for _, n in redacted)
         doc = Document(id=doc_id, title=title, source=source_name or source.relpath,
                        format=source.extension, meta=meta, elements=elements, content_hash=content_hash,
-                       pages=parsed.pages)
-        chunks = chunk_elements(doc.id, doc.title, doc.elements, self.embedder.token_count, self.chunk_tokens)
+                       pages=parsed.pages, title_from_text=title_from_text)
+        context_title = "" if title_from_text else doc.title
+        chunks = chunk_elements(doc.id, context_title, doc.elements, self.embedder.token_count, self.chunk_tokens)
         if not chunks and (meta.title or any(e.is_title and e.text.strip() for e in doc.elements)):
             # a title and nothing more (an entry of a publication list, a file of front matter): nothing is
             # thrown away — the title is its text, so it can be found by what it is called
@@ -223,10 +225,13 @@ class Ingestor:
         if not chunks:
             raise EmptyFileError(f"{source.relpath}: geen tekst gevonden.", path=str(source.path))
         texts = [c.context_text() for c in chunks]
+        titled = not title_from_text and bool(doc.title.strip())
         t0 = time.perf_counter()
-        vectors = self.embedder.embed_documents(texts)
+        # the title once more on its own: a signal of its own for the ranking (``matching.retrieve.TITLE``)
+        embedded = self.embedder.embed_documents([*texts, doc.title] if titled else texts)
         report.embed_seconds += time.perf_counter() - t0
         report.chunks_embedded += len(chunks)
+        vectors, title_vector = embedded[:len(texts)], embedded[len(texts)] if titled else None
         doc_vector = mean_vector(vectors)
         self._infer(doc, doc_vector)
         self.catalog.write_chunks([
@@ -234,7 +239,7 @@ class Ingestor:
                   dense={DENSE: vectors[i]}, sparse={SPARSE: self.bm25.embed_document(texts[i])})
             for i, c in enumerate(chunks)])
         record = document_record(doc, chunks=len(chunks), root=str(source.root), path=str(stored_at or source.path),
-                                 size=source.size)
+                                 size=source.size, title_vector=title_vector)
         if names_removed:
             record["file_withheld"] = True
         self.catalog.commit_document(record, doc_vector)
@@ -448,13 +453,15 @@ def _failed(exc: FileRejected, source: SourceFile | None = None) -> FileOutcome:
     return FileOutcome(path, "failed", message=message)
 
 
-def _title(given: str | None, parsed: Parsed, source: SourceFile) -> str:
+def _title(given: str | None, parsed: Parsed, source: SourceFile) -> tuple[str, bool]:
+    """The title and whether it was made from the text (the given one, the file's own, its first heading, a
+    file name that reads as words, or else the text's first words)."""
     if given:
-        return given
+        return given, False
     if parsed.title:
-        return parsed.title
+        return parsed.title, False
     for element in parsed.elements[:5]:
         if element.is_title and 3 <= len(element.text) <= 150:
-            return element.text
-    stem = source.path.name.split(".")[0]
-    return stem.replace("_", " ").replace("-", " ").strip().capitalize() or source.path.name
+            return element.text, False
+    made = titled(source.path.name.split(".")[0], (e.text for e in parsed.elements[:5]))
+    return made.text or source.path.name, made.from_text

@@ -11,6 +11,7 @@ import numpy as np
 from core.models import Chunk, Document, Expert
 from core.names import name_key
 from core.taxonomy import Term
+from core.vector_codec import pack
 
 
 def people_keys(names: Sequence[str]) -> list[str]:
@@ -23,6 +24,7 @@ def _shared(doc: Document) -> dict[str, Any]:
     return {
         "document_id": doc.id,
         "title": doc.title,
+        "title_from_text": doc.title_from_text,
         "kind": meta.kind or "document",
         "ateliers": list(meta.ateliers),
         "themes": list(meta.themes),
@@ -41,7 +43,8 @@ def chunk_payload(doc: Document, chunk: Chunk) -> dict[str, Any]:
             "page": chunk.page}
 
 
-def document_record(doc: Document, *, chunks: int, root: str, path: str, size: int) -> dict[str, Any]:
+def document_record(doc: Document, *, chunks: int, root: str, path: str, size: int,
+                    title_vector: np.ndarray | None = None) -> dict[str, Any]:
     return {
         **_shared(doc),
         "authors": list(doc.meta.authors),
@@ -54,6 +57,7 @@ def document_record(doc: Document, *, chunks: int, root: str, path: str, size: i
         "path": path,
         "size": size,
         "warnings": list(doc.meta.warnings),
+        "title_vector": pack(title_vector) if title_vector is not None else None,
         "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
 

@@ -27,6 +27,7 @@ from core.models import Chunk
 from core.names import email_key, name_key, name_variants, redact
 from core.store.catalog import Catalog
 from core.store.types import DENSE, SPARSE, Filter, Point
+from core.vector_codec import pack
 
 Marked = Callable[[str], bool]
 _BATCH = 64
@@ -89,11 +90,15 @@ class Remover:
         touched = set()
         flt = Filter.where(document_id=list(only)) if only is not None else None
         for record in list(self.catalog.documents(filter=flt)):
-            clean = {"people": [k for k in record.get("people", []) if not marked(k)],
+            title = redact(record.get("title", ""), marked)[0]
+            clean: dict[str, Any] = {"people": [k for k in record.get("people", []) if not marked(k)],
                      "authors": [n for n in record.get("authors", []) if not marked(name_key(n))],
                      "participants": [n for n in record.get("participants", []) if not marked(name_key(n))],
-                     "title": redact(record.get("title", ""), marked)[0]}
+                     "title": title}
             if any(clean[k] != record.get(k, [] if k != "title" else "") for k in clean):
+                if record.get("title_vector") and title != record.get("title"):
+                    clean["title_vector"] = pack(self.embedder.embed_documents([title])[0])
+                    _evict(self.embedder, [record["title"]])
                 self.catalog.update_document(record["document_id"], clean)
                 touched.add(record["document_id"])
         done.documents += len(touched)
@@ -111,8 +116,7 @@ class Remover:
             people = [k for k in p.get("people", []) if not marked(k)]
             if not (n_text or n_title or section != p.get("section", []) or people != p.get("people", [])):
                 continue
-            old = Chunk(p["document_id"], p.get("chunk_index", 0), p.get("text", ""), tuple(p.get("section", [])),
-                        title=p.get("title", "")).context_text()
+            old = Chunk.from_payload(p).context_text()
             batch.append((hit, {**p, "text": text, "title": title, "section": section, "people": people}, old))
             touched.add(p["document_id"])
             if len(batch) >= _BATCH:
@@ -125,8 +129,7 @@ class Remover:
         return touched
 
     def _rewrite_passages(self, batch: list[tuple[Any, dict[str, Any], str]]) -> None:
-        texts = [Chunk(p["document_id"], p.get("chunk_index", 0), p["text"], tuple(p["section"]),
-                       title=p["title"]).context_text() for _, p, _ in batch]
+        texts = [Chunk.from_payload(p).context_text() for _, p, _ in batch]
         vectors = self.embedder.embed_documents(texts)
         # written back onto what is stored *now*: a passage a commit made live (or deleted) meanwhile keeps
         # its state (or stays deleted); only the scrubbed fields and the vectors change

@@ -32,7 +32,7 @@ from matching.highlight import matching_words
 from matching.panels import Panel, PanelConstraints, compose, recent_invitations
 from matching.questions import QuestionLog
 from matching.results import ExpertMatch, Finding
-from matching.retrieve import Encoded, Mode, Passage, Retriever
+from matching.retrieve import PEOPLE, Encoded, Mode, Passage, Retriever
 from matching.scaling import minmax
 
 
@@ -59,6 +59,10 @@ class Answer:
     hidden_experts: int = 0
 
 
+DEPTH = 120  # passages fused for a search's first pages
+POOL = 30  # documents that diversification reorders
+
+
 class Broker:
     def __init__(self, catalog: Catalog, embedder: Embedder, taxonomy: Taxonomy, *, bm25: DutchBm25 | None = None,
                  retriever: Retriever | None = None, experts: ExpertFinder | None = None,
@@ -72,6 +76,7 @@ class Broker:
         self.questions = QuestionLog(catalog)
         self.lambda_ = lambda_
         self.max_chars = max_chars
+        self.people_weights = PEOPLE  # the retrievers' say when documents vote for people (``retrieve.PEOPLE``)
 
     # --- search --------------------------------------------------------------------------------------
 
@@ -81,31 +86,37 @@ class Broker:
         question = self.encode(query)
         filters = filters or SearchFilters()
         placement = self.places.place(question.dense, filters.ateliers[0] if len(filters.ateliers) == 1 else None)
-        passages = self.retriever.passages(question, limit=max(80, 6 * (offset + limit)),
+        # the same depth for the first pages, so that page two continues page one (see ``_rank``)
+        passages = self.retriever.passages(question, limit=max(DEPTH, 6 * (offset + limit)),
                                            filter=_exclude(filters.to_store_filter(), exclude), mode=mode)
         return self._rank(question, passages, placement, offset + limit, mode=mode, diversify=diversify,
                           skip=offset)
 
     def _rank(self, question: Encoded, passages: list[Passage], placement: Placement, n: int, *,
               mode: Mode = "hybrid", diversify: bool = True, skip: int = 0) -> SearchPage:
-        """The top ``n`` documents in order (MMR needs all of them), of which the first ``skip`` — earlier
-        pages — are left out before their texts are fetched."""
+        """The top ``n`` documents in order, of which the first ``skip`` — earlier pages — are left out before
+        their texts are fetched.
+
+        MMR reorders a fixed pool of the first ``POOL`` documents, whatever the page: greedy selection over
+        the same pool gives every page a continuation of the one before (a pool that grew with the page once
+        showed documents of page one again on page two). Beyond the pool, documents follow by relevance.
+        """
         best: dict[str, Passage] = {}
         for p in passages:
             best.setdefault(p.document_id, p)
         docs = list(best.values())
         if diversify and len(docs) > 1:
-            pool = docs[: max(3 * n, 30)]
+            pool = docs[:POOL]
             vectors = self._document_vectors([p.document_id for p in pool])
             rel = _blend([p.score for p in pool], [p.dense_score for p in pool]) if mode != "bm25" else \
                 [p.score for p in pool]
             ranked = [c.item for c in mmr([Candidate(p.document_id, r, vectors.get(p.document_id),
                                                      tuple(p.payload.get("ateliers", [])), p)
-                                           for p, r in zip(pool, rel, strict=True)], n, lambda_=self.lambda_,
-                                          keep_first=True)]
+                                           for p, r in zip(pool, rel, strict=True)], min(n, len(pool)),
+                                          lambda_=self.lambda_, keep_first=True)] + docs[len(pool):]
         else:
-            ranked = docs[:n]
-        ranked = ranked[skip:]
+            ranked = docs
+        ranked = ranked[skip:n]
         self.retriever.complete(ranked)
         results = [self._finding(p, question, placement) for p in ranked]
         return SearchPage(question.text, results, total=len(docs), facets=_facets(docs), placement=placement,
@@ -132,7 +143,8 @@ class Broker:
                 mode: Mode = "hybrid", exclude: Sequence[str] = (),
                 passed_over: list[PassedOver] | None = None) -> tuple[list[ExpertMatch], int]:
         question = self.encode(query)
-        passages = self.retriever.passages(question, limit=120, filter=_exclude(None, exclude), mode=mode)
+        passages = self.retriever.passages(question, limit=120, filter=_exclude(None, exclude), mode=mode,
+                                           weights=self.people_weights, title=0.0)
         found, hidden = self.finder.rank(question, passages, limit=limit, atelier=atelier,
                                          include_hidden=include_hidden, mode=mode, passed_over=passed_over)
         placement = self.places.place(question.dense, atelier)
@@ -147,9 +159,10 @@ class Broker:
         """Findings, people and bridges for one question; the question is recorded for the agenda."""
         question = self.encode(text)
         placement = self.places.place(question.dense, atelier)
-        passages = self.retriever.passages(question, limit=80)
+        both = self.retriever.find(question, limit=self.retriever.prefetch)
+        passages = self.retriever.fuse(both, self.retriever.weights, 80, title=self.retriever.title)
         page = self._rank(question, passages, placement, findings)
-        found, hidden = self.finder.rank(question, passages, limit=people)
+        found, hidden = self.finder.rank(question, self.retriever.fuse(both, self.people_weights, 120), limit=people)
         for e in found:
             e.bridge = bridge(e.ateliers, e.themes, placement, self.taxonomy)
         bridges = self._bridges(question, placement, page, found, passages)

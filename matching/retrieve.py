@@ -1,18 +1,19 @@
-"""Passage retrieval: dense and Dutch BM25 fused inside the engine (prefetch + fusion).
+"""Passage retrieval: dense and Dutch BM25, each asked of the engine, fused here with weights.
 
-The default fusion is distribution-based score fusion (DBSF: each retriever's scores normalised by their
-spread, then summed), which keeps how *sure* each retriever is; on the Dutch PolicyQA set it beat
-reciprocal rank fusion (nDCG@10 0.967 against 0.960, dense alone 0.963 — ``benchmarks/quality.py``).
+The fusion is distribution-based (DBSF: each retriever's scores normalised by their spread, then summed),
+which keeps how *sure* each retriever is; the engine's own DBSF gives both lists the same say, so the two
+lists are fused here (``matching.fusion``) with ``WEIGHTS``.
 
-``mode`` selects a single retriever for the baselines of the quality benchmark. Every hit carries the
-cosine similarity of its passage to the question (``dense_score``): rank fusion scores say nothing about
-how *well* the store answers, the cosine does — the knowledge agenda and the bridges need that.
+``mode`` selects a single retriever for the baselines of the quality benchmark, or ``plain`` for the engine's
+unweighted fusion (the plain-hybrid baseline). Every hit carries the cosine similarity of its passage to the
+question (``dense_score``): fused scores say nothing about how *well* the store answers, the cosine does —
+the knowledge agenda and the bridges need that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -20,10 +21,25 @@ import numpy as np
 from core.bm25 import DutchBm25
 from core.embedder import Embedder
 from core.store.catalog import Catalog
-from core.store.types import Filter, Query
+from core.store.types import Filter, Hit, Query
+from core.vector_codec import unpack
+from matching.fusion import dbsf
 
-Mode = Literal["hybrid", "dense", "bm25"]
-MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
+Mode = Literal["hybrid", "dense", "bm25", "plain"]
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25", "plain")
+# (dense, BM25) weights, chosen on the development part of each set and confirmed on what was held back
+# (``python -m benchmarks.quality``; the README's table). Findings answer a question: meaning decides, the
+# words help (policyqa-sections nDCG@10: 0.787 with equal say, 0.830 at 4:1). People are found through their
+# documents, where sharing the exact terms of a field is evidence of working in it: equal say ranks them best
+# (expertise set MRR 0.563 at 1:1, 0.539 at 4:1).
+FINDINGS = (4.0, 1.0)
+PEOPLE = (1.0, 1.0)
+# The title's own cosine to the question, added to the passage's with this weight (findings only): a title
+# says in a few words what a whole text is about, and glued to a long passage it is drowned. policyqa-sections
+# nDCG@10 0.830 → 0.88 (dev and held alike; higher weights gain more there, but a report's title is not
+# always as telling as a web page's heading, so half the passage's say). On the expertise set a paper's title
+# added nothing to finding its authors (MRR 0.563 → 0.548 at 0.2), so people are found without it.
+TITLE = 0.5
 LIGHT = ("document_id", "chunk_index", "title", "kind", "ateliers", "themes", "date", "year", "people", "source",
          "page", "section", "url")
 
@@ -41,6 +57,17 @@ class Passage:
 
 
 @dataclass
+class Found:
+    """What each retriever found for one question, before fusion: fused more than once (findings and people
+    weigh the two differently) for the price of one search."""
+
+    question: Encoded
+    by_dense: list[Hit]
+    by_words: list[Hit]
+    cosines: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
 class Encoded:
     """A question encoded once, reused by every retrieval of one request."""
 
@@ -51,42 +78,84 @@ class Encoded:
 
 class Retriever:
     def __init__(self, catalog: Catalog, embedder: Embedder, bm25: DutchBm25, *, prefetch: int = 120,
-                 rrf_k: int = 60, weights: tuple[float, float] = (1.0, 1.0), fusion: str = "dbsf") -> None:
-        if prefetch < 1 or rrf_k < 1:
-            raise ValueError("prefetch and rrf_k must be positive")
+                 weights: tuple[float, float] = FINDINGS, title: float = TITLE) -> None:
+        if prefetch < 1:
+            raise ValueError("prefetch must be positive")
         self.catalog = catalog
         self.embedder = embedder
         self.bm25 = bm25
         self.prefetch = prefetch
-        self.rrf_k = rrf_k
         self.weights = weights
-        self.fusion = fusion
+        self.title = title
 
     def encode(self, text: str) -> Encoded:
         return Encoded(text, self.embedder.embed_query(text), self.bm25.embed_query(text))
 
     def passages(self, question: Encoded, *, limit: int = 60, filter: Filter | None = None,
-                 mode: Mode = "hybrid") -> list[Passage]:
+                 mode: Mode = "hybrid", weights: tuple[float, float] | None = None,
+                 title: float | None = None) -> list[Passage]:
         """The best passages, light: everything but their text (``complete`` adds it to the ones shown).
 
-        The cosine of each passage is asked of the engine too (one dense query over exactly these ids),
-        which is cheaper than shipping every passage's vector back to compute it here.
+        Hybrid: the best ``prefetch`` passages of each retriever, fused with ``weights`` and the ``title``
+        signal (by default the retriever's own: those for findings).
         """
-        query = Query(dense=question.dense if mode != "bm25" else None,
-                      sparse=question.sparse if mode != "dense" and question.sparse.indices else None,
-                      limit=limit, filter=filter, prefetch_limit=max(self.prefetch, limit),
-                      rrf_k=self.rrf_k,
-                      fusion="dbsf" if self.fusion == "dbsf" else "rrf",
-                      weights=self.weights if mode == "hybrid" else None, fields=LIGHT)
-        if query.dense is None and query.sparse is None:
+        dense = question.dense if mode != "bm25" else None
+        sparse = question.sparse if mode != "dense" and question.sparse.indices else None
+        if dense is None and sparse is None:
             return []  # a question of stopwords only has nothing to match in BM25
-        hits = self.catalog.search_passages(query)
-        if not hits:
-            return []
-        if query.sparse is None:  # a dense query's scores are the cosines already
-            return [Passage(h.id, h.score, h.score, h.payload) for h in hits]
-        cosines = self.catalog.passage_cosines(question.dense, [h.id for h in hits])
-        return [Passage(h.id, h.score, cosines.get(h.id, 0.0), h.payload) for h in hits]
+        if dense is None or sparse is None:
+            hits = self.catalog.search_passages(Query(dense=dense, sparse=sparse, limit=limit, filter=filter,
+                                                      fields=LIGHT))
+            if sparse is None:  # a dense query's scores are the cosines already
+                return [Passage(h.id, h.score, h.score, h.payload) for h in hits]
+            return self._with_cosines(question, [(h, h.score) for h in hits])
+        deep = max(self.prefetch, limit)
+        if mode == "plain":  # the engine's own fusion: both lists with the same say
+            hits = self.catalog.search_passages(Query(dense=dense, sparse=sparse, limit=limit, filter=filter,
+                                                      prefetch_limit=deep, fusion="dbsf", fields=LIGHT))
+            return self._with_cosines(question, [(h, h.score) for h in hits])
+        return self.fuse(self.find(question, limit=deep, filter=filter), weights or self.weights, limit,
+                         title=self.title if title is None else title)
+
+    def find(self, question: Encoded, *, limit: int, filter: Filter | None = None) -> Found:
+        """The best ``limit`` passages of each retriever, unfused (``fuse`` ranks them)."""
+        by_dense = self.catalog.search_passages(Query(dense=question.dense, limit=limit, filter=filter,
+                                                      fields=LIGHT))
+        by_words = self.catalog.search_passages(Query(sparse=question.sparse, limit=limit, filter=filter,
+                                                      fields=LIGHT)) if question.sparse.indices else []
+        return Found(question, by_dense, by_words, {h.id: h.score for h in by_dense})
+
+    def fuse(self, found: Found, weights: tuple[float, float], limit: int, *, title: float = 0.0
+             ) -> list[Passage]:
+        """The passages of both retrievers in one ranking (``matching.fusion.dbsf`` with ``weights``); with
+        ``title``, each passage's cosine gains that share of its document's title's cosine (of its own, for a
+        document without a title of its own)."""
+        hits = {h.id: h for h in (*found.by_words, *found.by_dense)}
+        by_meaning = [(h.id, h.score) for h in found.by_dense]
+        if title:
+            titles = self._title_cosines(found.question, {h.payload["document_id"] for h in found.by_dense})
+            by_meaning = [(i, s + title * titles.get(hits[i].payload["document_id"], s)) for i, s in by_meaning]
+        fused = dbsf([by_meaning, [(h.id, h.score) for h in found.by_words]], weights)[:limit]
+        return self._with_cosines(found.question, [(hits[i], score) for i, score in fused], found.cosines)
+
+    def _title_cosines(self, question: Encoded, documents: set[str]) -> dict[str, float]:
+        """The cosine of each document's title vector to the question (documents without one left out)."""
+        records = self.catalog.document_records(sorted(documents))
+        packed = {d: h.payload["title_vector"] for d, h in records.items() if h.payload.get("title_vector")}
+        if not packed:
+            return {}
+        vectors = np.vstack([unpack(v) for v in packed.values()])
+        return dict(zip(packed, (vectors @ np.asarray(question.dense, np.float32)).tolist(), strict=True))
+
+    def _with_cosines(self, question: Encoded, ranked: Sequence[tuple[Hit, float]],
+                      known: dict[str, float] | None = None) -> list[Passage]:
+        """Passages with their cosine to the question: a passage only BM25 found has it asked of the engine
+        (one dense query over exactly those ids — cheaper than shipping vectors back); ``known`` is filled."""
+        known = {} if known is None else known
+        missing = [h.id for h, _ in ranked if h.id not in known]
+        if missing:
+            known.update(self.catalog.passage_cosines(question.dense, missing))
+        return [Passage(h.id, score, known.get(h.id, 0.0), h.payload) for h, score in ranked]
 
     def complete(self, passages: Sequence[Passage]) -> None:
         """Fetch the full payload (the text) of the passages that will be shown."""

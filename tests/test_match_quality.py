@@ -1,0 +1,143 @@
+"""Issue 11, the methods kept for match quality, each tried against the real model, engine and pipeline:
+
+- a file name that reads as an id is no title: the document is titled by its first words, and no made-up
+  title enters the embedded context (nor comes back after a removal re-embeds the passage);
+- the two retrievers are fused here with weights, and with equal weights our fusion is the engine's own;
+- BM25 keeps its voice: a word only it can find still brings its document up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.models import Chunk
+from matching.retrieve import Retriever
+
+pytestmark = pytest.mark.slow
+
+TEXT = ("voor particulieren geldt geen wettelijke bewaarplicht. maar voor naheffingen door de belastingdienst is "
+        "het slim om uw administratie 5 jaar te bewaren.")
+
+
+def _passage(km, document_id):
+    [hit] = [h for h in km.catalog().scan_passages() if h.payload["document_id"] == document_id]
+    [full] = km.catalog().store.retrieve("chunks", [hit.id], with_vectors=True)
+    return full
+
+
+def test_an_id_like_file_name_is_no_title_and_no_context(km_factory, tmp_path, e5):
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "train000-0.md").write_text(TEXT + "\n", "utf-8")
+    (root / "verslag-moestuin-bekkerveld.md").write_text("Wij spraken met tien bewoners over de tuin.\n", "utf-8")
+    km = km_factory()
+    report = km.ingestor().run([root])
+    assert report.ok, report.summary()
+    ids = {o.path: o.document_id for o in report.outcomes}
+    made = _passage(km, ids["train000-0.md"])
+    assert made.payload["title"] == "Voor particulieren geldt geen wettelijke bewaarplicht"
+    assert made.payload["title_from_text"] is True
+    # the vector is that of the text alone: no "Train000 0", and not the opening twice
+    assert np.allclose(made.dense, e5.embed_documents([made.payload["text"]])[0], atol=1e-5)
+    named = _passage(km, ids["verslag-moestuin-bekkerveld.md"])
+    assert named.payload["title"] == "Verslag moestuin bekkerveld" and not named.payload["title_from_text"]
+    assert np.allclose(named.dense, e5.embed_documents([Chunk.from_payload(named.payload).context_text()])[0],
+                       atol=1e-5)
+    assert Chunk.from_payload(named.payload).context_text().startswith("Verslag moestuin bekkerveld\n")
+    page = km.broker().search("hoe lang moet ik mijn administratie bewaren", limit=2)
+    assert page.results[0].title == "Voor particulieren geldt geen wettelijke bewaarplicht"
+
+
+def test_a_removal_re_embeds_a_passage_with_the_same_context_rule(km_factory, tmp_path, e5):
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "scan-0012.md").write_text("Jan Modaal vertelde over zijn schulden en de hulp die hij kreeg.\n", "utf-8")
+    km = km_factory()
+    report = km.ingestor().run([root])
+    doc_id = report.outcomes[0].document_id
+    km.ingestor().remover().scrub({"jan modaal"}.__contains__, documents=[doc_id])
+    after = _passage(km, doc_id)
+    assert "Jan Modaal" not in after.payload["text"] and after.payload["title_from_text"]
+    assert after.payload["title"] == "[naam verwijderd] vertelde over zijn schulden en de hulp die hij kreeg"
+    assert np.allclose(after.dense, e5.embed_documents([after.payload["text"]])[0], atol=1e-5)
+
+
+def test_equal_weights_give_the_engines_own_fusion(samples_km):
+    """Our DBSF in Python is the engine's DBSF when both lists have the same say: the same passages in the
+    same order (so the weights and the title are the only things we changed)."""
+    broker = samples_km.broker()
+    equal = Retriever(broker.catalog, broker.retriever.embedder, broker.bm25, weights=(1.0, 1.0), title=0.0)
+    for text in ("Waarom laten ouders regelingen voor hun kinderen liggen?", "vertrouwen in de wijk herstellen",
+                 "schulden jongeren"):
+        question = equal.encode(text)
+        ours = [p.id for p in equal.passages(question, limit=20)]
+        engine = [p.id for p in equal.passages(question, limit=20, mode="plain")]
+        assert ours[:10] == engine[:10], text
+
+
+def test_a_word_only_bm25_knows_still_finds_its_document(km_factory, tmp_path):
+    """Dense has most of the say, but a rare word (a project's code name) that only BM25 matches still brings
+    the one document that carries it into the first results."""
+    root = tmp_path / "docs"
+    root.mkdir()
+    for i, topic in enumerate(["armoede onder gezinnen", "eenzaamheid bij ouderen", "jongeren en schulden",
+                               "samenwerking tussen wijkteams", "vertrouwen in de buurt"]):
+        (root / f"notitie-{i}.md").write_text(f"# Notitie over {topic}\n\nWe bespraken {topic} in de werkplaats "
+                                               f"en wat professionals daarin tegenkomen.\n", "utf-8")
+    (root / "project.md").write_text("# Verslag\n\nHet project Zwaluwstaart liep een jaar in Heerlen-Noord; "
+                                     "bewoners kookten samen.\n", "utf-8")
+    km = km_factory()
+    assert km.ingestor().run([root]).ok
+    first = km.broker().search("Zwaluwstaart", limit=3).results
+    assert first[0].title == "Verslag", [r.title for r in first]
+
+
+def test_the_title_is_a_signal_of_its_own_for_findings_not_for_people(km_factory, tmp_path, e5):
+    """A document's own title is embedded once more, on its own, and its cosine to the question is added to its
+    passages' (half their say) when findings are ranked; a title made from the text has no vector."""
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "a.md").write_text("---\ntitle: Schulden bij jongeren in Heerlen\nauthors: [Anna de Vries]\n---\n"
+                               "We spraken met twaalf jongvolwassenen over hun rekeningen.\n", "utf-8")
+    (root / "train001-0.md").write_text("Een belastingverdrag is een overeenkomst tussen twee landen.\n", "utf-8")
+    km = km_factory()
+    report = km.ingestor().run([root])
+    ids = {o.path: o.document_id for o in report.outcomes}
+    catalog = km.catalog()
+    from core.vector_codec import unpack
+    record = catalog.document(ids["a.md"])
+    assert np.dot(unpack(record["title_vector"]), e5.embed_documents(["Schulden bij jongeren in Heerlen"])[0]) > 0.999
+    assert catalog.document(ids["train001-0.md"])["title_vector"] is None
+    retriever = km.broker().retriever
+    question = retriever.encode("jongeren met schulden")
+    found = retriever.find(question, limit=10)
+    plain = {p.id: p.score for p in retriever.fuse(found, (1.0, 0.0), 10)}
+    titled = {p.id: p for p in retriever.fuse(found, (1.0, 0.0), 10, title=0.5)}
+    title_cos = float(np.dot(unpack(record["title_vector"]), question.dense))
+    [a] = [p for p in titled.values() if p.document_id == ids["a.md"]]
+    [b] = [p for p in titled.values() if p.document_id == ids["train001-0.md"]]
+    # with one list, DBSF is a linear map: the order follows cosine + 0.5 × title cosine (or × its own cosine)
+    assert (a.dense_score + 0.5 * title_cos > 1.5 * b.dense_score) == (a.score > b.score)
+    assert (a.dense_score > b.dense_score) == (plain[a.id] > plain[b.id])  # without it: the cosine alone
+    people, _ = km.broker().experts("jongeren met schulden")  # people: no title signal (and no error)
+    assert isinstance(people, list)
+
+
+def test_a_removed_name_leaves_the_title_vector_and_the_cache(km_factory, tmp_path, e5):
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "a.md").write_text("---\ntitle: Gesprek met Jan Modaal over schulden\n---\nHet ging over rekeningen.\n",
+                               "utf-8")
+    km = km_factory()
+    doc_id = km.ingestor().run([root]).outcomes[0].document_id
+    km.ingestor().remover().scrub({"jan modaal"}.__contains__, documents=[doc_id])
+    from core.vector_codec import unpack
+    record = km.catalog().document(doc_id)
+    assert record["title"] == "Gesprek met [naam verwijderd] over schulden"
+    assert np.dot(unpack(record["title_vector"]),
+                  e5.embed_documents(["Gesprek met [naam verwijderd] over schulden"])[0]) > 0.999
+    cache = km.embedder
+    before = cache.misses
+    cache.embed_documents(["Gesprek met Jan Modaal over schulden"])
+    assert cache.misses == before + 1  # the old title was not in the cache any more
