@@ -205,13 +205,16 @@ class Ingestor:
                 raise
             parsed = Parsed([], title=meta.title)  # front matter only: the title carries it (below)
         elements = parsed.elements
-        title, title_from_text = _title(meta.title, parsed, source)
         if forgotten:  # names of people removed on request do not come back with a new version of the file
             marked = self.catalog.marked(forgotten)
             redacted = [redact(e.text, marked) for e in elements]
             elements = [replace(e, text=text) for e, (text, _) in zip(elements, redacted, strict=True)]
-            title, n = redact(title, marked)
-            names_removed += n + sum(n for _, n in redacted)
+            names_removed += sum(n for _, n in redacted)
+        # after the redaction: a title made from the first words must not be cut in the middle of a name
+        title, title_from_text = _title(meta.title, replace(parsed, elements=elements), source)
+        if forgotten:
+            title, n = redact(title, self.catalog.marked(forgotten))
+            names_removed += n
         doc = Document(id=doc_id, title=title, source=source_name or source.relpath,
                        format=source.extension, meta=meta, elements=elements, content_hash=content_hash,
                        pages=parsed.pages, title_from_text=title_from_text)
@@ -221,17 +224,18 @@ class Ingestor:
             # a title and nothing more (an entry of a publication list, a file of front matter): nothing is
             # thrown away — the title is its text, so it can be found by what it is called
             doc.elements = [Element(text=doc.title)]
-            chunks = chunk_elements(doc.id, doc.title, doc.elements, self.embedder.token_count, self.chunk_tokens)
+            chunks = chunk_elements(doc.id, context_title, doc.elements, self.embedder.token_count,
+                                    self.chunk_tokens)
         if not chunks:
             raise EmptyFileError(f"{source.relpath}: geen tekst gevonden.", path=str(source.path))
         texts = [c.context_text() for c in chunks]
-        titled = not title_from_text and bool(doc.title.strip())
+        has_title = bool(context_title.strip())
         t0 = time.perf_counter()
         # the title once more on its own: a signal of its own for the ranking (``matching.retrieve.TITLE``)
-        embedded = self.embedder.embed_documents([*texts, doc.title] if titled else texts)
+        embedded = self.embedder.embed_documents([*texts, doc.title] if has_title else texts)
         report.embed_seconds += time.perf_counter() - t0
         report.chunks_embedded += len(chunks)
-        vectors, title_vector = embedded[:len(texts)], embedded[len(texts)] if titled else None
+        vectors, title_vector = embedded[:len(texts)], embedded[len(texts)] if has_title else None
         doc_vector = mean_vector(vectors)
         self._infer(doc, doc_vector)
         self.catalog.write_chunks([

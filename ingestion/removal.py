@@ -28,6 +28,7 @@ from core.names import email_key, name_key, name_variants, redact
 from core.store.catalog import Catalog
 from core.store.types import DENSE, SPARSE, Filter, Point
 from core.vector_codec import pack
+from ingestion.titles import opening
 
 Marked = Callable[[str], bool]
 _BATCH = 64
@@ -89,8 +90,9 @@ class Remover:
     def _documents(self, marked: Marked, only: Sequence[str] | None, done: Scrubbed) -> set[str]:
         touched = set()
         flt = Filter.where(document_id=list(only)) if only is not None else None
+        made: dict[str, str] = {}
         for record in list(self.catalog.documents(filter=flt)):
-            title = redact(record.get("title", ""), marked)[0]
+            title = self._title(record, marked, made)
             clean: dict[str, Any] = {"people": [k for k in record.get("people", []) if not marked(k)],
                      "authors": [n for n in record.get("authors", []) if not marked(name_key(n))],
                      "participants": [n for n in record.get("participants", []) if not marked(name_key(n))],
@@ -108,13 +110,15 @@ class Remover:
         touched: set[str] = set()
         flt = Filter.where(document_id=list(only)) if only is not None else None
         batch: list[tuple[Any, dict[str, Any], str]] = []
+        made: dict[str, str] = {}
         for hit in self.catalog.scan_passages(filter=flt):
             p = hit.payload
             text, n_text = redact(p.get("text", ""), marked)
-            title, n_title = redact(p.get("title", ""), marked)
+            title = self._title(p, marked, made)
             section = [redact(s, marked)[0] for s in p.get("section", [])]
             people = [k for k in p.get("people", []) if not marked(k)]
-            if not (n_text or n_title or section != p.get("section", []) or people != p.get("people", [])):
+            if not (n_text or title != p.get("title", "") or section != p.get("section", [])
+                    or people != p.get("people", [])):
                 continue
             old = Chunk.from_payload(p).context_text()
             batch.append((hit, {**p, "text": text, "title": title, "section": section, "people": people}, old))
@@ -127,6 +131,19 @@ class Remover:
             self._rewrite_passages(batch)
             done.passages += len(batch)
         return touched
+
+    def _title(self, payload: dict[str, Any], marked: Marked, made: dict[str, str]) -> str:
+        """A document's title without marked names. A title made from the text's first words is made again
+        from its redacted first passage: cut at a word, it may hold part of a name ("… vertelde Jan") that
+        redaction, which looks for whole names, would not see."""
+        if not payload.get("title_from_text"):
+            return redact(payload.get("title", ""), marked)[0]
+        key = f"{payload['document_id']}\0{payload.get('content_hash', '')}"
+        if key not in made:
+            first = self.catalog.chunks_of(payload["document_id"], payload.get("content_hash"))[:1]
+            made[key] = opening([redact(c.get("text", ""), marked)[0] for c in first]) or \
+                redact(payload.get("title", ""), marked)[0]
+        return made[key]
 
     def _rewrite_passages(self, batch: list[tuple[Any, dict[str, Any], str]]) -> None:
         texts = [Chunk.from_payload(p).context_text() for _, p, _ in batch]

@@ -59,7 +59,6 @@ class Answer:
     hidden_experts: int = 0
 
 
-DEPTH = 120  # passages fused for a search's first pages
 POOL = 30  # documents that diversification reorders
 
 
@@ -77,6 +76,7 @@ class Broker:
         self.lambda_ = lambda_
         self.max_chars = max_chars
         self.people_weights = PEOPLE  # the retrievers' say when documents vote for people (``retrieve.PEOPLE``)
+        self.depth = 2 * self.retriever.prefetch  # passages ranked for a question: all that both lists found
 
     # --- search --------------------------------------------------------------------------------------
 
@@ -86,8 +86,8 @@ class Broker:
         question = self.encode(query)
         filters = filters or SearchFilters()
         placement = self.places.place(question.dense, filters.ateliers[0] if len(filters.ateliers) == 1 else None)
-        # the same depth for the first pages, so that page two continues page one (see ``_rank``)
-        passages = self.retriever.passages(question, limit=max(DEPTH, 6 * (offset + limit)),
+        # every page ranks the same passages, so that each continues the one before (see ``_rank``)
+        passages = self.retriever.passages(question, limit=self.depth,
                                            filter=_exclude(filters.to_store_filter(), exclude), mode=mode)
         return self._rank(question, passages, placement, offset + limit, mode=mode, diversify=diversify,
                           skip=offset)
@@ -160,7 +160,7 @@ class Broker:
         question = self.encode(text)
         placement = self.places.place(question.dense, atelier)
         both = self.retriever.find(question, limit=self.retriever.prefetch)
-        passages = self.retriever.fuse(both, self.retriever.weights, 80, title=self.retriever.title)
+        passages = self.retriever.fuse(both, self.retriever.weights, self.depth, title=self.retriever.title)
         page = self._rank(question, passages, placement, findings)
         found, hidden = self.finder.rank(question, self.retriever.fuse(both, self.people_weights, 120), limit=people)
         for e in found:

@@ -96,9 +96,14 @@ class Retriever:
                  title: float | None = None) -> list[Passage]:
         """The best passages, light: everything but their text (``complete`` adds it to the ones shown).
 
-        Hybrid: the best ``prefetch`` passages of each retriever, fused with ``weights`` and the ``title``
-        signal (by default the retriever's own: those for findings).
+        Hybrid: the best ``prefetch`` passages of each retriever — always that many, whatever ``limit``:
+        each list is normalised by its own spread, so a deeper list would reorder the top (and page three
+        would not continue page two) — fused with ``weights`` and the ``title`` signal (by default the
+        retriever's own: those for findings); at most ``limit`` of them.
         """
+        if mode == "hybrid":
+            return self.fuse(self.find(question, limit=self.prefetch, filter=filter), weights or self.weights,
+                             limit, title=self.title if title is None else title)
         dense = question.dense if mode != "bm25" else None
         sparse = question.sparse if mode != "dense" and question.sparse.indices else None
         if dense is None and sparse is None:
@@ -109,13 +114,10 @@ class Retriever:
             if sparse is None:  # a dense query's scores are the cosines already
                 return [Passage(h.id, h.score, h.score, h.payload) for h in hits]
             return self._with_cosines(question, [(h, h.score) for h in hits])
-        deep = max(self.prefetch, limit)
-        if mode == "plain":  # the engine's own fusion: both lists with the same say
-            hits = self.catalog.search_passages(Query(dense=dense, sparse=sparse, limit=limit, filter=filter,
-                                                      prefetch_limit=deep, fusion="dbsf", fields=LIGHT))
-            return self._with_cosines(question, [(h, h.score) for h in hits])
-        return self.fuse(self.find(question, limit=deep, filter=filter), weights or self.weights, limit,
-                         title=self.title if title is None else title)
+        # plain: the engine's own fusion, both lists with the same say (the baseline of the benchmarks)
+        hits = self.catalog.search_passages(Query(dense=dense, sparse=sparse, limit=limit, filter=filter,
+                                                  prefetch_limit=self.prefetch, fusion="dbsf", fields=LIGHT))
+        return self._with_cosines(question, [(h, h.score) for h in hits])
 
     def find(self, question: Encoded, *, limit: int, filter: Filter | None = None) -> Found:
         """The best ``limit`` passages of each retriever, unfused (``fuse`` ranks them)."""
