@@ -118,8 +118,7 @@ def test_removing_a_person_leaves_no_trace_on_any_surface(fresh_samples, tmp_pat
         for hit in rewritten:
             p = hit.payload
             assert "[naam verwijderd]" in p["text"] + p["title"] + " ".join(p["section"])
-            text = Chunk(p["document_id"], p["chunk_index"], p["text"], tuple(p["section"]),
-                         title=p["title"]).context_text()
+            text = Chunk.from_payload(p).context_text()
             assert float(np.dot(hit.dense, km.embedder.embed_documents([text])[0])) > 0.999
 
 
