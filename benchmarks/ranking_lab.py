@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from core.bm25 import DutchBm25
 from core.models import Chunk
 from core.store.catalog import CHUNKS
+from matching.fusion import normalise
 from matching.retrieve import FINDINGS, TITLE
 
 PREFETCH = 120
@@ -80,9 +81,7 @@ def dbsf(lists: Sequence[np.ndarray], weights: Sequence[float], limit: int = PRE
     out = np.full(len(lists[0]), -np.inf)
     for scores, weight in zip(lists, weights, strict=True):
         top = np.argsort(-scores)[:limit]
-        vals = scores[top]
-        sd = vals.std(ddof=1) if len(vals) > 1 else 0.0
-        norm = (vals - vals.mean() + 3 * sd) / (6 * sd) if sd > 0 else np.full(len(vals), 0.5)
+        norm = np.asarray(normalise(scores[top].tolist()))  # the broker's formula, over whole corpora
         out[top] = np.where(np.isinf(out[top]), 0.0, out[top]) + weight * norm
     return out
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from core.bm25 import IDENTITY as BM25_IDENTITY
 from core.bm25 import DutchBm25
 from core.embedder import Embedder
 from core.errors import EmptyFileError, FileRejected, MetadataError, UnreadableFileError
-from core.models import API_ROOT, Document, Element, Expert, SourceFile
+from core.models import API_ROOT, Document, DocumentMeta, Element, Expert, SourceFile
 from core.names import name_key, name_variants, redact
 from core.store.catalog import Catalog
 from core.store.types import DENSE, SPARSE, Point
@@ -87,6 +89,22 @@ class IngestReport:
         }
 
 
+@dataclass
+class _Plan:
+    """A document file that will be read: what is known of it before its parse."""
+
+    source: SourceFile
+    meta: DocumentMeta
+    doc_id: str
+    content_hash: str
+    deleted: str | None  # the content hash its tombstone holds, if a coordinator deleted it
+    existing: dict[str, Any] | None  # the record of the version it replaces
+    forgotten: frozenset[str]  # the markers of people removed on request, as read before the parse
+    names_removed: int
+    source_name: str | None
+    stored_at: Path | None
+
+
 class Ingestor:
     """Runs the pipeline against one catalog with one embedder."""
 
@@ -134,11 +152,7 @@ class Ingestor:
             if progress:
                 progress(source.relpath, done, total)
         owners: dict[str, str] = {}
-        for source in found.documents:
-            report.outcomes.append(self._document(source, owners, report, restore_deleted))
-            done += 1
-            if progress:
-                progress(source.relpath, done, total)
+        self._documents(found.documents, owners, report, restore_deleted, progress, done, total)
         self._drop_superseded(owners)
         if prune:
             report.outcomes.extend(self._prune(found, expert_owner))
@@ -157,12 +171,39 @@ class Ingestor:
 
     # --- documents -----------------------------------------------------------------------------------
 
-    def _document(self, source: SourceFile, owners: dict[str, str], report: IngestReport,
-                  restore_deleted: bool) -> FileOutcome:
-        try:
-            return self.ingest_document(source, owners, report, restore_deleted=restore_deleted)
-        except FileRejected as exc:
-            return _failed(exc, source)
+    def _documents(self, sources: Sequence[SourceFile], owners: dict[str, str], report: IngestReport,
+                   restore_deleted: bool, progress: Progress | None, done: int, total: int) -> None:
+        """Every document in order, the next file read while this one is embedded.
+
+        Reading happens in a worker process (``IsolatedParser``) and embedding in the model's own threads,
+        so the wait for the next file's elements overlaps the model's work instead of following it. Only a
+        file that will be taken in is read ahead: an unchanged file is still skipped before its parse."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="km-read-ahead") as reader:
+            def start(source: SourceFile) -> tuple[SourceFile, FileOutcome | tuple[_Plan, Future[Parsed]]]:
+                try:
+                    plan = self._plan(source, owners, restore_deleted=restore_deleted)
+                except FileRejected as exc:
+                    return source, _failed(exc, source)
+                if isinstance(plan, FileOutcome):
+                    return source, plan
+                return source, (plan, reader.submit(self._parse, plan))
+
+            ahead = deque([start(s) for s in sources[:1]])
+            for i in range(len(sources)):
+                source, step = ahead.popleft()
+                if i + 1 < len(sources):
+                    ahead.append(start(sources[i + 1]))
+                if isinstance(step, FileOutcome):
+                    report.outcomes.append(step)
+                else:
+                    plan, parsing = step
+                    try:
+                        report.outcomes.append(self._take_in(plan, parsing.result(), report))
+                    except FileRejected as exc:
+                        report.outcomes.append(_failed(exc, source))
+                done += 1
+                if progress:
+                    progress(source.relpath, done, total)
 
     def ingest_document(self, source: SourceFile, owners: dict[str, str] | None = None,
                         report: IngestReport | None = None, *, source_name: str | None = None,
@@ -171,8 +212,15 @@ class Ingestor:
 
         ``stored_at``: where the file will live once this succeeds (an upload is read from its staging
         place and moved only after its passages are committed)."""
-        owners = {} if owners is None else owners
-        report = report or IngestReport()
+        step = self._plan(source, {} if owners is None else owners, restore_deleted=restore_deleted,
+                          source_name=source_name, stored_at=stored_at)
+        if isinstance(step, FileOutcome):
+            return step
+        return self._take_in(step, self._parse(step), report or IngestReport())
+
+    def _plan(self, source: SourceFile, owners: dict[str, str], *, restore_deleted: bool,
+              source_name: str | None = None, stored_at: Path | None = None) -> FileOutcome | _Plan:
+        """What is known before the file is read: its metadata, its id, and whether it must be read at all."""
         raw, body_hash = self._raw_metadata(source)
         meta = build_meta(raw, self.taxonomy, source.relpath)
         forgotten = self.catalog.forgotten()
@@ -197,13 +245,21 @@ class Ingestor:
         existing = self.catalog.document(doc_id)
         if existing and existing.get("content_hash") == content_hash:
             return FileOutcome(source.relpath, "unchanged", document_id=doc_id, chunks=existing.get("chunks", 0))
+        return _Plan(source, meta, doc_id, content_hash, deleted, existing, forgotten, names_removed,
+                     source_name, stored_at)
 
+    def _parse(self, plan: _Plan) -> Parsed:
         try:
-            parsed = self.parser.parse(source)
+            return self.parser.parse(plan.source)
         except EmptyFileError:
-            if not meta.title:  # a scan without a text layer, and nothing else known about it: refused
+            if not plan.meta.title:  # a scan without a text layer, and nothing else known about it: refused
                 raise
-            parsed = Parsed([], title=meta.title)  # front matter only: the title carries it (below)
+            return Parsed([], title=plan.meta.title)  # front matter only: the title carries it (below)
+
+    def _take_in(self, plan: _Plan, parsed: Parsed, report: IngestReport) -> FileOutcome:
+        """Redact, title, chunk, embed and commit one parsed document."""
+        source, meta, doc_id, content_hash = plan.source, plan.meta, plan.doc_id, plan.content_hash
+        forgotten, names_removed = plan.forgotten, plan.names_removed
         elements = parsed.elements
         if forgotten:  # names of people removed on request do not come back with a new version of the file
             marked = self.catalog.marked(forgotten)
@@ -215,7 +271,7 @@ class Ingestor:
         if forgotten:
             title, n = redact(title, self.catalog.marked(forgotten))
             names_removed += n
-        doc = Document(id=doc_id, title=title, source=source_name or source.relpath,
+        doc = Document(id=doc_id, title=title, source=plan.source_name or source.relpath,
                        format=source.extension, meta=meta, elements=elements, content_hash=content_hash,
                        pages=parsed.pages, title_from_text=title_from_text)
         context_title = "" if title_from_text else doc.title
@@ -242,12 +298,13 @@ class Ingestor:
             Point(self.catalog.chunk_key(doc.id, content_hash, c.index), chunk_payload(doc, c),
                   dense={DENSE: vectors[i]}, sparse={SPARSE: self.bm25.embed_document(texts[i])})
             for i, c in enumerate(chunks)])
-        record = document_record(doc, chunks=len(chunks), root=str(source.root), path=str(stored_at or source.path),
+        record = document_record(doc, chunks=len(chunks), root=str(source.root),
+                                 path=str(plan.stored_at or source.path),
                                  size=source.size, title_vector=title_vector)
         if names_removed:
             record["file_withheld"] = True
         self.catalog.commit_document(record, doc_vector)
-        if deleted is not None:
+        if plan.deleted is not None:
             self.catalog.lift_tombstone(doc_id)
         now_forgotten = self.catalog.forgotten()
         if now_forgotten - forgotten:
@@ -255,7 +312,7 @@ class Ingestor:
             # so their scrub runs again over what we just wrote
             remover = self.remover()
             remover.scrub(remover.marked_by_markers(now_forgotten), documents=[doc_id])
-        return FileOutcome(source.relpath, "updated" if existing else "added", document_id=doc_id,
+        return FileOutcome(source.relpath, "updated" if plan.existing else "added", document_id=doc_id,
                            chunks=len(chunks), warnings=list(meta.warnings))
 
     def remover(self) -> Remover:

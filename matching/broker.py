@@ -77,6 +77,7 @@ class Broker:
         self.max_chars = max_chars
         self.people_weights = PEOPLE  # the retrievers' say when documents vote for people (``retrieve.PEOPLE``)
         self.depth = 2 * self.retriever.prefetch  # passages ranked for a question: all that both lists found
+        self.voters = self.retriever.prefetch  # fused passages whose documents vote for people
 
     # --- search --------------------------------------------------------------------------------------
 
@@ -143,7 +144,7 @@ class Broker:
                 mode: Mode = "hybrid", exclude: Sequence[str] = (),
                 passed_over: list[PassedOver] | None = None) -> tuple[list[ExpertMatch], int]:
         question = self.encode(query)
-        passages = self.retriever.passages(question, limit=120, filter=_exclude(None, exclude), mode=mode,
+        passages = self.retriever.passages(question, limit=self.voters, filter=_exclude(None, exclude), mode=mode,
                                            weights=self.people_weights, title=0.0)
         found, hidden = self.finder.rank(question, passages, limit=limit, atelier=atelier,
                                          include_hidden=include_hidden, mode=mode, passed_over=passed_over)
@@ -162,7 +163,8 @@ class Broker:
         both = self.retriever.find(question, limit=self.retriever.prefetch)
         passages = self.retriever.fuse(both, self.retriever.weights, self.depth, title=self.retriever.title)
         page = self._rank(question, passages, placement, findings)
-        found, hidden = self.finder.rank(question, self.retriever.fuse(both, self.people_weights, 120), limit=people)
+        voters = self.retriever.fuse(both, self.people_weights, self.voters)
+        found, hidden = self.finder.rank(question, voters, limit=people)
         for e in found:
             e.bridge = bridge(e.ateliers, e.themes, placement, self.taxonomy)
         bridges = self._bridges(question, placement, page, found, passages)

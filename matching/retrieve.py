@@ -22,7 +22,6 @@ from core.bm25 import DutchBm25
 from core.embedder import Embedder
 from core.store.catalog import Catalog
 from core.store.types import Filter, Hit, Query
-from core.vector_codec import unpack
 from matching.fusion import dbsf
 
 Mode = Literal["hybrid", "dense", "bm25", "plain"]
@@ -142,12 +141,11 @@ class Retriever:
 
     def _title_cosines(self, question: Encoded, documents: set[str]) -> dict[str, float]:
         """The cosine of each document's title vector to the question (documents without one left out)."""
-        records = self.catalog.document_records(sorted(documents))
-        packed = {d: h.payload["title_vector"] for d, h in records.items() if h.payload.get("title_vector")}
-        if not packed:
+        vectors = self.catalog.title_vectors(sorted(documents))
+        if not vectors:
             return {}
-        vectors = np.vstack([unpack(v) for v in packed.values()])
-        return dict(zip(packed, (vectors @ np.asarray(question.dense, np.float32)).tolist(), strict=True))
+        cosines = np.vstack(list(vectors.values())) @ np.asarray(question.dense, np.float32)
+        return dict(zip(vectors, cosines.tolist(), strict=True))
 
     def _with_cosines(self, question: Encoded, ranked: Sequence[tuple[Hit, float]],
                       known: dict[str, float] | None = None) -> list[Passage]:

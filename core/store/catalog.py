@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
+
 from core.errors import ConfigError, ModelMismatchError, NotFoundError
 from core.models import API_ROOT
 from core.names import name_key
@@ -34,6 +36,7 @@ from core.store.base import Store
 from core.store.ledger import LEDGER, Ledger
 from core.store.ledger import SPEC as LEDGER_SPEC
 from core.store.types import DENSE, CollectionSpec, Filter, HasId, Hit, MatchAny, Point, Query, Vector
+from core.vector_codec import unpack
 
 CHUNKS, DOCUMENTS, EXPERTS, QUESTIONS, META = "chunks", "documents", "experts", "questions", "meta"
 SCHEMA_VERSION = 1
@@ -193,6 +196,21 @@ class Catalog:
         if len(cache) + len(fetched) <= _RECORD_CACHE:
             cache.update(fetched)
         return {d: h for d in document_ids if (h := cache.get(d) or fetched.get(d)) is not None}
+
+    def title_vectors(self, document_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The title vector of each of these documents that has one, unpacked once while ``freshness`` holds
+        (every question compares its candidates' titles)."""
+        cache = self.memo("title vectors")
+        missing = [d for d in dict.fromkeys(document_ids) if d not in cache]
+        fresh: dict[str, np.ndarray | None] = {}
+        if missing:
+            records = self.document_records(missing)
+            for d in missing:
+                packed = records[d].payload.get("title_vector") if d in records else None
+                fresh[d] = unpack(packed) if packed else None
+            if len(cache) + len(fresh) <= _RECORD_CACHE:
+                cache.update(fresh)
+        return {d: v for d in document_ids if (v := cache.get(d, fresh.get(d))) is not None}
 
     def documents(self, *, filter: Filter | None = None,
                   fields: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
