@@ -93,6 +93,47 @@ def test_rerun_on_unchanged_files_embeds_nothing(km, tmp_path):
     assert again.summary()["unchanged"] == 4 and again.summary()["added"] == 0
 
 
+class _Timed:
+    """Passes calls through to the real parser or embedder and notes when each began and ended; ``slower``
+    makes each call last a little longer, as a larger file would."""
+
+    def __init__(self, inner, method: str, log: list, slower: float = 0.0) -> None:
+        self.inner, self.method, self.log, self.slower = inner, method, log, slower
+
+    def __getattr__(self, name):
+        found = getattr(self.inner, name)
+        if name != self.method:
+            return found
+
+        def timed(arg):
+            began = time.perf_counter()
+            try:
+                result = found(arg)
+                time.sleep(self.slower)
+                return result
+            finally:
+                self.log.append((name, getattr(arg, "relpath", None), began, time.perf_counter()))
+        return timed
+
+
+def test_the_next_file_is_read_while_this_one_is_embedded(km, tmp_path):
+    root = corpus(tmp_path / "c")
+    log: list = []
+    ingestor = km.ingestor()
+    ingestor.parser = _Timed(ingestor.parser, "parse", log, slower=0.5)
+    ingestor.embedder = _Timed(ingestor.embedder, "embed_documents", log)
+    report = ingestor.run([root])
+    assert report.ok and report.summary()["added"] == 4
+    parses = sorted((began, end, path) for name, path, began, end in log if name == "parse")
+    embeds = [(began, end) for name, _, began, end in log if name == "embed_documents"]
+    assert [p for _, _, p in parses] == ["notitie.docx", "pagina.html", "verslag.md"]  # in order, each once
+    for began, end, path in parses[1:]:  # read one after another, the model busy with the file before
+        assert any(began < e_end and e_start < end for e_start, e_end in embeds), f"{path}: read, nothing embedded"
+    log.clear()
+    again = ingestor.run([root])
+    assert again.summary()["unchanged"] == 4 and not [e for e in log if e[0] == "parse"]  # unchanged: not read
+
+
 @pytest.mark.slow
 def test_changed_file_replaces_its_chunks(km, tmp_path):
     root = corpus(tmp_path / "c")
