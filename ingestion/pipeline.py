@@ -28,7 +28,7 @@ from core.bm25 import IDENTITY as BM25_IDENTITY
 from core.bm25 import DutchBm25
 from core.embedder import Embedder
 from core.errors import EmptyFileError, FileRejected, MetadataError, UnreadableFileError
-from core.models import API_ROOT, Document, DocumentMeta, Element, Expert, SourceFile
+from core.models import API_ROOT, Chunk, Document, DocumentMeta, Element, Expert, SourceFile
 from core.names import name_key, name_variants, redact
 from core.store.catalog import Catalog
 from core.store.types import DENSE, SPARSE, Point
@@ -40,7 +40,7 @@ from ingestion.metadata import FRONT_MATTER_FORMATS, build_meta, decode_text, re
 from ingestion.parse import Parsed, Parser
 from ingestion.profiles import EDITABLE, load_profiles, merge_profile, same_value
 from ingestion.records import chunk_payload, document_record, expert_payload, infer_terms, mean_vector
-from ingestion.removal import Remover
+from ingestion.removal import Remover, evict
 from ingestion.titles import titled
 
 PIPELINE_VERSION = "3"  # 3: no file name that reads as an id in the embedded context; a title vector
@@ -303,7 +303,11 @@ class Ingestor:
                                  size=source.size, title_vector=title_vector)
         if names_removed:
             record["file_withheld"] = True
+        replaced = self._texts_of(plan.existing) if plan.existing else set()
         self.catalog.commit_document(record, doc_vector)
+        # the replaced version's texts leave the embedding cache: an edit that took a name out of a file
+        # must not leave that name's passage behind, where a later removal could no longer find it
+        evict(self.embedder, sorted(replaced - {*texts, doc.title}))
         if plan.deleted is not None:
             self.catalog.lift_tombstone(doc_id)
         now_forgotten = self.catalog.forgotten()
@@ -314,6 +318,12 @@ class Ingestor:
             remover.scrub(remover.marked_by_markers(now_forgotten), documents=[doc_id])
         return FileOutcome(source.relpath, "updated" if plan.existing else "added", document_id=doc_id,
                            chunks=len(chunks), warnings=list(meta.warnings))
+
+    def _texts_of(self, record: dict[str, Any]) -> set[str]:
+        """The texts embedded for a stored version of a document: its passages in context, and its title."""
+        texts = {Chunk.from_payload(p).context_text()
+                 for p in self.catalog.chunks_of(record["document_id"], record.get("content_hash"))}
+        return texts | ({record["title"]} if record.get("title_vector") else set())
 
     def remover(self) -> Remover:
         return Remover(self.catalog, self.embedder, self.bm25, self._profile_payload_text)

@@ -100,7 +100,7 @@ class Remover:
             if any(clean[k] != record.get(k, [] if k != "title" else "") for k in clean):
                 if record.get("title_vector") and title != record.get("title"):
                     clean["title_vector"] = pack(self.embedder.embed_documents([title])[0])
-                    _evict(self.embedder, [record["title"]])
+                    evict(self.embedder, [record["title"]])
                 self.catalog.update_document(record["document_id"], clean)
                 touched.add(record["document_id"])
         done.documents += len(touched)
@@ -156,7 +156,7 @@ class Remover:
             Point(hit.id, {**now[hit.id], **{k: payload[k] for k in scrubbed}}, dense={DENSE: vectors[i]},
                   sparse={SPARSE: self.bm25.embed_document(texts[i])})
             for i, (hit, payload, _) in enumerate(batch) if hit.id in now])
-        _evict(self.embedder, [old for _, _, old in batch])
+        evict(self.embedder, [old for _, _, old in batch])
 
     def _questions(self, marked: Marked, done: Scrubbed) -> None:
         for hit in self.catalog.questions():
@@ -195,7 +195,8 @@ def person_keys(expert: dict[str, Any]) -> set[str]:
     return {k for k in keys if k}
 
 
-def _evict(embedder: Embedder, texts: Sequence[str]) -> None:
+def evict(embedder: Embedder, texts: Sequence[str]) -> None:
+    """Forget the cached vectors of ``texts``, when ``embedder`` keeps a cache."""
     evict = getattr(embedder, "evict", None)
     if evict is not None:
         evict(texts)

@@ -128,6 +128,33 @@ def test_a_removed_name_leaves_the_title_vector_and_the_cache(km_factory, tmp_pa
     assert cache.misses == before + 1  # the old title was not in the cache any more
 
 
+def test_an_edited_file_leaves_no_old_text_in_the_cache(km_factory, tmp_path):
+    """An edit that takes a name out of a file takes the old passage and old title out of the embedding cache
+    too: a later removal of that person could no longer find them there. What did not change stays cached."""
+    root = tmp_path / "docs"
+    root.mkdir()
+    kept = "Een tweede alinea die niet verandert, over huur en toeslagen en wat wijkteams daarmee doen."
+    (root / "a.md").write_text(f"---\ntitle: Gesprek met Jan Modaal\n---\nJan Modaal vertelde over rekeningen.\n\n"
+                               f"{kept}\n", "utf-8")
+    km = km_factory()
+    km.ingestor().run([root])
+    old = km.ingestor()._texts_of(km.catalog().document("a.md"))
+    (root / "a.md").write_text(f"---\ntitle: Gesprek over schulden\n---\nIemand vertelde over rekeningen.\n\n"
+                               f"{kept}\n", "utf-8")
+    assert km.ingestor().run([root]).outcomes[0].status == "updated"
+    new = km.ingestor()._texts_of(km.catalog().document("a.md"))
+    gone = sorted(old - new)
+    assert "Gesprek met Jan Modaal" in gone and any("Jan Modaal vertelde" in t for t in gone)
+    cache = km.embedder
+    for text in gone:  # each is embedded afresh: the cache had forgotten it
+        before = cache.misses
+        cache.embed_documents([text])
+        assert cache.misses == before + 1, text
+    before = cache.misses
+    cache.embed_documents(sorted(new))
+    assert cache.misses == before  # the new version is cached
+
+
 def test_pages_continue_each_other(samples_km):
     """Every page ranks the same passages: pages one to four of a broad question repeat no document, and
     the total does not change from page to page."""
