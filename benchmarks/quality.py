@@ -135,7 +135,8 @@ def sections_benchmark(limit: int | None, split: str = "dev") -> dict:
     out |= _rank_documents(broker, queries)
     ablations = {"ours, equal say (1:1)": _rank(broker, queries, weights=(1.0, 1.0)),
                  "ours without the title signal": _rank(broker, queries, title=0.0),
-                 "ours without diversity": _rank(broker, queries, diversify=False)}
+                 "ours without diversity": _rank(broker, queries, diversify=False),
+                 "ours, each question word once (no k3)": _rank(broker, queries, k3=0.0)}
     km_ids, _ = _sections_store("policyqa-sections-idtitles", docs, id_titles=True)
     ablations["ours, file ids as titles"] = _rank(km_ids.broker(), queries)
     km_ids.close()
@@ -146,17 +147,18 @@ def sections_benchmark(limit: int | None, split: str = "dev") -> dict:
 
 
 def _rank(broker: Any, queries: Sequence[tuple[str, set[str]]], *, weights: tuple[float, float] | None = None,
-          title: float | None = None, diversify: bool = True) -> dict:
+          title: float | None = None, diversify: bool = True, k3: float | None = None) -> dict:
     """Ours with one kept method taken out."""
     retriever = broker.retriever
-    kept = (retriever.weights, retriever.title)
+    kept = (retriever.weights, retriever.title, retriever.bm25.query_k3)
     retriever.weights = weights or retriever.weights
     retriever.title = retriever.title if title is None else title
+    retriever.bm25.query_k3 = retriever.bm25.query_k3 if k3 is None else k3
     try:
         rankings = [[r.document_id for r in broker.search(q, limit=10, diversify=diversify).results]
                     for q, _ in queries]
     finally:
-        retriever.weights, retriever.title = kept
+        retriever.weights, retriever.title, retriever.bm25.query_k3 = kept
     return _doc_metrics(rankings, [rel for _, rel in queries])
 
 
@@ -246,7 +248,8 @@ def experts_benchmark(limit: int | None) -> dict:
         out[mode] = _rank_people(broker, queries, len(people), mode=engine, rank_k=5.0 if mode == "plain" else None)
     out["ablations"] = {
         "ours, findings' weights (4:1)": _rank_people(broker, queries, len(people), weights=FINDINGS),
-        "ours, votes k = 5 (before)": _rank_people(broker, queries, len(people), rank_k=5.0)}
+        "ours, votes k = 5 (before)": _rank_people(broker, queries, len(people), rank_k=5.0),
+        "ours, each question word once (no k3)": _rank_people(broker, queries, len(people), k3=0.0)}
     keys = {k: e["expert_id"] for e in km.catalog().experts() for k in e["keys"]}
     out["not kept"] = ranking_lab.experts_rows(km, queries, keys)
     km.close()
@@ -254,18 +257,20 @@ def experts_benchmark(limit: int | None) -> dict:
 
 
 def _rank_people(broker: Any, queries: Sequence[tuple[str, str, set[str]]], n: int, *, mode: Mode = "hybrid",
-                 weights: tuple[float, float] | None = None, rank_k: float | None = None) -> dict:
+                 weights: tuple[float, float] | None = None, rank_k: float | None = None,
+                 k3: float | None = None) -> dict:
     """MRR and P@1 of the first relevant person, with ``mode``, or ours with one kept method taken out."""
-    kept = (broker.people_weights, broker.finder.rank_k)
+    kept = (broker.people_weights, broker.finder.rank_k, broker.bm25.query_k3)
     ranks: list[int | None] = []
     try:
         broker.people_weights = weights or broker.people_weights
         broker.finder.rank_k = rank_k or broker.finder.rank_k
+        broker.bm25.query_k3 = broker.bm25.query_k3 if k3 is None else k3
         for paper_id, text, relevant in queries:
             found, _ = broker.experts(text, limit=n, mode=mode, exclude=[paper_id])
             ranks.append(next((i + 1 for i, e in enumerate(found) if e.id in relevant), None))
     finally:
-        broker.people_weights, broker.finder.rank_k = kept
+        broker.people_weights, broker.finder.rank_k, broker.bm25.query_k3 = kept
     return {"mrr": round(sum(1 / r for r in ranks if r) / len(ranks), 4),
             "p@1": round(sum(r == 1 for r in ranks) / len(ranks), 4)}
 

@@ -21,14 +21,21 @@ IDENTITY = "bm25-dutch-snowball-ascii-folded"
 
 
 _WORD_CACHE = 100_000
+# Robertson's query-term saturation (Okapi BM25's k3): a word a long question repeats weighs more, but never
+# more than k3 + 1 times a word it uses once. A word used once weighs 1, as before. Measured on the expertise
+# gold standard (questions are whole abstracts): experts MRR 0.568 → 0.591, flat for k3 from 2 to 32;
+# short questions, which repeat nothing, rank as before.
+QUERY_K3 = 8.0
 
 
 class DutchBm25:
     """Lazily built ``qdrant_edge.Bm25`` with Dutch stopwords, stemming and accent folding."""
 
-    def __init__(self, avg_len: float = 150.0) -> None:
+    def __init__(self, avg_len: float = 150.0, query_k3: float = QUERY_K3) -> None:
         self.avg_len = avg_len
+        self.query_k3 = query_k3  # 0: every word of a question weighs 1, however often it is used
         self._model: Any = None
+        self._query_model: Any = None
         self._lock = threading.Lock()
         self._words: dict[str, frozenset[int]] = {}
 
@@ -38,14 +45,25 @@ class DutchBm25:
                 if self._model is None:
                     from qdrant_edge import Bm25, Bm25Config
                     self._model = Bm25(Bm25Config(language="dutch", ascii_folding=True, avg_len=self.avg_len))
+                    # a question's term weights are BM25's document weights with k = k3 and no length
+                    # normalisation (b = 0): (k3 + 1)·tf / (k3 + tf); the engine multiplies in the IDF
+                    self._query_model = Bm25(Bm25Config(language="dutch", ascii_folding=True,
+                                                        k=self.query_k3 or 1.0, b=0.0))
         return self._model
 
     def embed_document(self, text: str) -> SparseVector:
         vec = self._get().embed_document(text)
         return SparseVector(tuple(vec.indices), tuple(vec.values))
 
-    def embed_query(self, text: str) -> SparseVector:
-        vec = self._get().embed_query(text)
+    def embed_query(self, text: str, *, repeats: bool = True) -> SparseVector:
+        """The question's terms, weighted by how often it uses them (``query_k3``); with ``repeats=False``,
+        each once (the engine's plain BM25 query).
+
+        >>> [round(v, 2) for v in sorted(DutchBm25().embed_query("schulden, schulden en jongeren").values)]
+        [1.0, 1.8]
+        """
+        model = self._get()
+        vec = self._query_model.embed_document(text) if repeats and self.query_k3 else model.embed_query(text)
         return SparseVector(tuple(vec.indices), tuple(vec.values))
 
     def terms(self, text: str) -> set[int]:

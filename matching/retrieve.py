@@ -105,6 +105,8 @@ class Retriever:
                              limit, title=self.title if title is None else title)
         dense = question.dense if mode != "bm25" else None
         sparse = question.sparse if mode != "dense" and question.sparse.indices else None
+        if mode == "plain" and sparse is not None:  # the plainest BM25 question: every word once
+            sparse = self.bm25.embed_query(question.text, repeats=False)
         if dense is None and sparse is None:
             return []  # a question of stopwords only has nothing to match in BM25
         if dense is None or sparse is None:
