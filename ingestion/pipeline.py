@@ -13,10 +13,11 @@ Idempotent and crash-safe by construction:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -146,13 +147,27 @@ class Ingestor:
         total = len(found.profiles) + len(found.documents)
         done = 0
         expert_owner: dict[str, str] = {}
-        for source in found.profiles:
-            report.outcomes.extend(self._profiles(source, expert_owner, report))
-            done += 1
-            if progress:
-                progress(source.relpath, done, total)
         owners: dict[str, str] = {}
-        self._documents(found.documents, owners, report, restore_deleted, progress, done, total)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="km-read-ahead") as reader:
+            documents = self._read_ahead(found.documents, owners, reader, restore_deleted=restore_deleted)
+            first = next(documents, None)  # the reader starts (and its worker process with it) during the profiles
+            for source in found.profiles:
+                report.outcomes.extend(self._profiles(source, expert_owner, report))
+                done += 1
+                if progress:
+                    progress(source.relpath, done, total)
+            for source, step in itertools.chain([first] if first else [], documents):
+                if isinstance(step, FileOutcome):
+                    report.outcomes.append(step)
+                else:
+                    plan, parsing = step
+                    try:
+                        report.outcomes.append(self._take_in(plan, parsing.result(), report))
+                    except FileRejected as exc:
+                        report.outcomes.append(_failed(exc, source))
+                done += 1
+                if progress:
+                    progress(source.relpath, done, total)
         self._drop_superseded(owners)
         if prune:
             report.outcomes.extend(self._prune(found, expert_owner))
@@ -171,39 +186,27 @@ class Ingestor:
 
     # --- documents -----------------------------------------------------------------------------------
 
-    def _documents(self, sources: Sequence[SourceFile], owners: dict[str, str], report: IngestReport,
-                   restore_deleted: bool, progress: Progress | None, done: int, total: int) -> None:
-        """Every document in order, the next file read while this one is embedded.
+    def _read_ahead(self, sources: Sequence[SourceFile], owners: dict[str, str], reader: ThreadPoolExecutor, *,
+                    restore_deleted: bool) -> Iterator[tuple[SourceFile, FileOutcome | tuple[_Plan, Future[Parsed]]]]:
+        """Every document in order, planned, and read by ``reader`` one file ahead of the one handed out.
 
         Reading happens in a worker process (``IsolatedParser``) and embedding in the model's own threads,
-        so the wait for the next file's elements overlaps the model's work instead of following it. Only a
-        file that will be taken in is read ahead: an unchanged file is still skipped before its parse."""
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="km-read-ahead") as reader:
-            def start(source: SourceFile) -> tuple[SourceFile, FileOutcome | tuple[_Plan, Future[Parsed]]]:
-                try:
-                    plan = self._plan(source, owners, restore_deleted=restore_deleted)
-                except FileRejected as exc:
-                    return source, _failed(exc, source)
-                if isinstance(plan, FileOutcome):
-                    return source, plan
-                return source, (plan, reader.submit(self._parse, plan))
+        so the next file's elements are being read while this file is embedded, instead of after. Only a
+        file that will be taken in is read: an unchanged file is still skipped before its parse."""
+        def start(source: SourceFile) -> tuple[SourceFile, FileOutcome | tuple[_Plan, Future[Parsed]]]:
+            try:
+                plan = self._plan(source, owners, restore_deleted=restore_deleted)
+            except FileRejected as exc:
+                return source, _failed(exc, source)
+            if isinstance(plan, FileOutcome):
+                return source, plan
+            return source, (plan, reader.submit(self._parse, plan))
 
-            ahead = deque([start(s) for s in sources[:1]])
-            for i in range(len(sources)):
-                source, step = ahead.popleft()
-                if i + 1 < len(sources):
-                    ahead.append(start(sources[i + 1]))
-                if isinstance(step, FileOutcome):
-                    report.outcomes.append(step)
-                else:
-                    plan, parsing = step
-                    try:
-                        report.outcomes.append(self._take_in(plan, parsing.result(), report))
-                    except FileRejected as exc:
-                        report.outcomes.append(_failed(exc, source))
-                done += 1
-                if progress:
-                    progress(source.relpath, done, total)
+        ahead = deque(start(s) for s in sources[:1])
+        for following in sources[1:]:
+            ahead.append(start(following))
+            yield ahead.popleft()
+        yield from ahead
 
     def ingest_document(self, source: SourceFile, owners: dict[str, str] | None = None,
                         report: IngestReport | None = None, *, source_name: str | None = None,
