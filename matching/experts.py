@@ -160,7 +160,7 @@ class ExpertFinder:
     def _profiles(self, question: Encoded, mode: Mode) -> list[tuple[dict[str, Any], float]]:
         """Profiles close to the question, with the engine's score: fused (dense + BM25, so that a rare
         word of a profile counts) or of the single retriever a baseline asks for."""
-        sparse = question.sparse if mode != "dense" and question.sparse.indices else None
+        sparse = question.sparse_for(mode)
         dense = question.dense if mode != "bm25" else None
         if dense is None and sparse is None:
             return []

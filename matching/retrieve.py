@@ -73,6 +73,13 @@ class Encoded:
     text: str
     dense: np.ndarray
     sparse: Any
+    each_word_once: Any = None  # the plain baseline's BM25 question (``DutchBm25.embed_query(repeats=False)``)
+
+    def sparse_for(self, mode: Mode) -> Any:
+        """The BM25 question of ``mode``: None where it asks for none, or where nothing is left to match (a
+        question of stopwords only)."""
+        sparse = self.each_word_once if mode == "plain" and self.each_word_once is not None else self.sparse
+        return sparse if mode != "dense" and sparse.indices else None
 
 
 class Retriever:
@@ -88,7 +95,8 @@ class Retriever:
         self.title = title
 
     def encode(self, text: str) -> Encoded:
-        return Encoded(text, self.embedder.embed_query(text), self.bm25.embed_query(text))
+        return Encoded(text, self.embedder.embed_query(text), self.bm25.embed_query(text),
+                       self.bm25.embed_query(text, repeats=False))
 
     def passages(self, question: Encoded, *, limit: int = 60, filter: Filter | None = None,
                  mode: Mode = "hybrid", weights: tuple[float, float] | None = None,
@@ -104,9 +112,7 @@ class Retriever:
             return self.fuse(self.find(question, limit=self.prefetch, filter=filter), weights or self.weights,
                              limit, title=self.title if title is None else title)
         dense = question.dense if mode != "bm25" else None
-        sparse = question.sparse if mode != "dense" and question.sparse.indices else None
-        if mode == "plain" and sparse is not None:  # the plainest BM25 question: every word once
-            sparse = self.bm25.embed_query(question.text, repeats=False)
+        sparse = question.sparse_for(mode)
         if dense is None and sparse is None:
             return []  # a question of stopwords only has nothing to match in BM25
         if dense is None or sparse is None:

@@ -134,6 +134,18 @@ def test_the_next_file_is_read_while_this_one_is_embedded(km, tmp_path):
     assert again.summary()["unchanged"] == 4 and not [e for e in log if e[0] == "parse"]  # unchanged: not read
 
 
+def test_a_broken_file_read_ahead_fails_alone_and_in_its_place(km, tmp_path):
+    root = tmp_path / "c"
+    root.mkdir()
+    docmaker.make_md(root / "a-goed.md", front="title: Eerste verslag\n")
+    (root / "b-kapot.docx").write_bytes(b"PK\x03\x04 geen echte docx")
+    docmaker.make_md(root / "c-goed.md", front="title: Tweede verslag\n")
+    report = km.ingestor().run([root])
+    assert [(o.path, o.status) for o in report.outcomes] == [
+        ("a-goed.md", "added"), ("b-kapot.docx", "failed"), ("c-goed.md", "added")]
+    assert "b-kapot.docx" in report.outcomes[1].message
+
+
 @pytest.mark.slow
 def test_changed_file_replaces_its_chunks(km, tmp_path):
     root = corpus(tmp_path / "c")

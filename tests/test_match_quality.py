@@ -155,6 +155,64 @@ def test_an_edited_file_leaves_no_old_text_in_the_cache(km_factory, tmp_path):
     assert cache.misses == before  # the new version is cached
 
 
+def test_a_deleted_document_leaves_nothing_in_the_cache(km_factory, tmp_path):
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "a.md").write_text("---\ntitle: Gesprek met Jan Modaal\n---\nJan Modaal vertelde over rekeningen.\n",
+                               "utf-8")
+    km = km_factory()
+    km.ingestor().run([root])
+    texts = sorted(km.ingestor()._texts_of(km.catalog().document("a.md")))
+    assert km.ingestor().remove_document("a.md")
+    before = km.embedder.misses
+    km.embedder.embed_documents(texts)
+    assert km.embedder.misses == before + len(texts)  # every text embedded afresh: none was still cached
+
+
+def test_a_question_weighs_the_words_it_repeats_and_the_plain_baseline_does_not(km_factory):
+    retriever = km_factory().broker().retriever
+    question = retriever.encode("schulden, schulden, schulden en nog eens schulden bij jongeren")
+    weights = dict(zip(question.sparse.indices, question.sparse.values, strict=True))
+    assert sorted(round(w, 2) for w in weights.values()) == [1.0, 3.0]  # jongeren once; schulden 4×: 9·4 / 12
+    assert sorted(question.sparse_for("plain").values) == [1.0, 1.0]
+    assert question.sparse_for("hybrid") is question.sparse and question.sparse_for("dense") is None
+
+
+def test_the_first_questions_at_once_all_get_their_terms(monkeypatch):
+    """The BM25 models are built on first use; questions arriving together while they are built all wait
+    for them (a slow build widens the window in which a half-built state would show)."""
+    import threading
+    import time as clock
+
+    import qdrant_edge
+
+    from core.bm25 import DutchBm25
+
+    real = qdrant_edge.Bm25
+
+    def slow(*args, **kwargs):
+        clock.sleep(0.2)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(qdrant_edge, "Bm25", slow)
+    bm25 = DutchBm25()
+    results, errors = [], []
+
+    def ask() -> None:
+        try:
+            results.append(bm25.embed_query("schulden schulden jongeren"))
+        except Exception as exc:  # the failure this test is about
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:  # arriving one after another, while the first is still building
+        t.start()
+        clock.sleep(0.06)
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 8 and len({r.values for r in results}) == 1
+
+
 def test_pages_continue_each_other(samples_km):
     """Every page ranks the same passages: pages one to four of a broad question repeat no document, and
     the total does not change from page to page."""
