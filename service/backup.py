@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 FORMAT = "kennismakelaar-export"
 VERSION = 1
 MANIFEST = "manifest.json"
-NOT_EXPORTED = frozenset({"hit"})  # ledger kinds not worth keeping: rate-limit counters of the last day
+# ledger kinds not worth keeping: rate-limit counters of the last day; sessions (after a restore, log in again)
+NOT_EXPORTED = frozenset({"hit", "session"})
 _BATCH = 256
 
 
@@ -84,6 +85,9 @@ PARTS: tuple[Part, ...] = (
     Part("meetings", LEDGER, "bijeenkomsten met hun panels", kind="meeting"),
     Part("availability", LEDGER, "beschikbaarheid van experts", kind="availability"),
     Part("jobs", LEDGER, "uploadtaken", kind="job"),
+    Part("coordinators", LEDGER, "coördinatoren", kind="coordinator"),
+    Part("coordinator-tokens", LEDGER, "persoonlijke tokens (alleen hun sleutel-hash)", kind="coordinator-token"),
+    Part("audit", LEDGER, "logboek: wie wat veranderde, en wanneer", kind="audit"),
 )
 
 

@@ -7,6 +7,7 @@ Exit status: 0 all went well, 1 some files could not be ingested, 2 a usage or c
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from core.errors import ConfigError, KennismakelaarError, ValidationError
+from service.coordinators import COMMAND_LINE
 from service.settings import Settings, settings_table
 
 EXIT_OK, EXIT_FAILED_FILES, EXIT_ERROR = 0, 1, 2
@@ -62,6 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="een export terugzetten (na het opnieuw opnemen van de bestanden)")
     p.add_argument("dir", type=Path, metavar="DIR", help="de map van 'kennismakelaar export'")
     p.add_argument("--json", action="store_true", help="samenvatting als JSON")
+
+    p = sub.add_parser("coordinator", help="coördinatoren: toevoegen (met een persoonlijk token), tonen, verwijderen")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTIE")
+    q = actions.add_parser("add", help="een coördinator toevoegen; het token wordt één keer getoond")
+    q.add_argument("name", metavar="NAAM", help="de naam van de coördinator")
+    q.add_argument("--json", action="store_true")
+    q = actions.add_parser("list", help="de coördinatoren")
+    q.add_argument("--removed", action="store_true", help="ook wie verwijderd is")
+    q.add_argument("--json", action="store_true")
+    q = actions.add_parser("remove", help="een coördinator verwijderen: token en sessies werken meteen niet meer")
+    q.add_argument("coordinator_id", metavar="ID", help="het id uit 'coordinator list'")
+    q.add_argument("--json", action="store_true")
 
     p = sub.add_parser("serve", help="de webdienst starten")
     p.add_argument("--host", default=None, help="standaard KM_HOST (127.0.0.1)")
@@ -114,6 +128,9 @@ def _ingest(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             bar.update(task, completed=done, total=total, description=path[-50:])
 
         report = ingestor.run(args.paths, prune=args.prune, restore_deleted=args.restore_deleted, progress=progress)
+    changed = sum(1 for o in report.outcomes if o.status in ("added", "updated", "removed"))
+    if changed:  # documents and profiles from files: one entry for the run, with how many changed
+        km.audit().record(COMMAND_LINE, "bestanden-opgenomen", "bestanden", "", count=changed)
     if args.json:
         print(json.dumps({**report.summary(), "files": [o.__dict__ for o in report.outcomes]},
                          ensure_ascii=False), file=out)
@@ -307,14 +324,59 @@ def _serve(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _export(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from service.backup import export_store
 
-    _print_backup(export_store(km, args.dir), "exported", args.json, out)
+    summary = export_store(km, args.dir)
+    km.audit().record(COMMAND_LINE, "export", "back-up", str(args.dir.name), count=sum(summary["exported"].values()))
+    _print_backup(summary, "exported", args.json, out)
     return EXIT_OK
 
 
 def _import(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from service.backup import import_store
 
-    _print_backup(import_store(km, args.dir), "imported", args.json, out)
+    summary = import_store(km, args.dir)
+    km.audit().record(COMMAND_LINE, "import", "back-up", str(args.dir.name), count=sum(summary["imported"].values()))
+    _print_backup(summary, "imported", args.json, out)
+    return EXIT_OK
+
+
+# --- coordinators (service.coordinators) ----------------------------------------------------------------
+
+
+def _coordinator(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    coordinators = km.coordinators()
+    if args.action == "add":
+        actor, token = coordinators.add(args.name)
+        km.audit().record(COMMAND_LINE, "coordinator-toegevoegd", "coordinator", actor.id)
+        if args.json:
+            print(json.dumps({"id": actor.id, "name": actor.name, "token": token}, ensure_ascii=False), file=out)
+        else:
+            print(f"Coördinator {actor.name} ({actor.id}) toegevoegd. Het persoonlijke token — het wordt niet nog "
+                  f"eens getoond, bewaar het in een wachtwoordmanager:\n\n  {token}\n", file=out)
+        return EXIT_OK
+    if args.action == "remove":
+        actor = coordinators.remove(args.coordinator_id)
+        km.audit().record(COMMAND_LINE, "coordinator-verwijderd", "coordinator", actor.id)
+        if args.json:
+            print(json.dumps({"id": actor.id, "removed": True}), file=out)
+        else:
+            print(f"Coördinator {actor.name} ({actor.id}) verwijderd: het token en alle sessies werken niet meer.",
+                  file=out)
+        return EXIT_OK
+    people = coordinators.all(removed=args.removed)
+    if args.json:
+        print(json.dumps([{"id": c["coordinator_id"], "name": c["name"], "created_at": c["created_at"],
+                           "removed_at": c.get("removed_at")} for c in people], ensure_ascii=False), file=out)
+        return EXIT_OK
+    if not people:
+        print("Nog geen coördinatoren met een persoonlijk token (kennismakelaar coordinator add NAAM).", file=out)
+    for c in people:
+        when = dt.datetime.fromtimestamp(c["created_at"]).strftime("%Y-%m-%d")
+        gone = f", verwijderd {dt.datetime.fromtimestamp(c['removed_at']).strftime('%Y-%m-%d')}" \
+            if c.get("removed_at") else ""
+        print(f"  {c['coordinator_id']:<30} {c['name']} (sinds {when}{gone})", file=out)
+    if km.settings.service.tokens:
+        print("Let op: KM_COORDINATOR_TOKENS (gedeelde sleutel) is ook gezet; wie die gebruikt, staat in het "
+              "logboek niet bij naam.", file=out)
     return EXIT_OK
 
 
@@ -336,7 +398,7 @@ def _print_backup(summary: dict[str, Any], key: str, as_json: bool, out: TextIO)
 
 
 _COMMANDS = {"ingest": _ingest, "search": _search, "experts": _experts, "status": _status, "serve": _serve,
-             "export": _export, "import": _import}
+             "export": _export, "import": _import, "coordinator": _coordinator}
 
 
 if __name__ == "__main__":

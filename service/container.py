@@ -22,6 +22,8 @@ from core.store.catalog import Catalog
 from core.taxonomy import Taxonomy
 from ingestion.isolation import IsolatedParser
 from ingestion.pipeline import Ingestor
+from service.audit import AuditLog
+from service.coordinators import Coordinators
 from service.keys import derive
 from service.settings import Settings
 
@@ -38,6 +40,7 @@ class Kennismakelaar:
         self._parser = parser
         self._catalog: Catalog | None = None
         self._broker: Broker | None = None
+        self._audit: AuditLog | None = None
         self._lock = threading.RLock()
 
     @cached_property
@@ -87,6 +90,19 @@ class Kennismakelaar:
                 if recreate:  # what exists only in the store comes back, embedded by the new model
                     self.ingestor().restore(*kept)
             return self._catalog
+
+    def coordinators(self) -> Coordinators:
+        """Personal tokens and sessions of coordinators, in the store (``service.coordinators``)."""
+        service = self.settings.service
+        return Coordinators(self.catalog().ledger, service.tokens, service.session_hours * 3600.0)
+
+    def audit(self) -> AuditLog:
+        """Who changed what, and when (``service.audit``); one per catalog (it counts entries between sweeps)."""
+        catalog = self.catalog()
+        with self._lock:
+            if self._audit is None or self._audit.ledger is not catalog.ledger:
+                self._audit = AuditLog(catalog.ledger, self.settings.service.audit_retention_days)
+            return self._audit
 
     def ingestor(self) -> Ingestor:
         ingest = self.settings.ingest

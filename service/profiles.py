@@ -10,15 +10,20 @@ from typing import Any
 
 from core.errors import NotFoundError, ValidationError
 from core.models import Expert
-from core.names import is_email, slugify
+from core.names import is_email, name_key, slugify
+from ingestion.profiles import EDITABLE
 from matching.availability import unavailable
 from service.container import Kennismakelaar
+from service.coordinators import COMMAND_LINE, Actor
+
+PERSON = "persoon"  # the audit log's name for a profile as a target
 
 
 def save_profile(km: Kennismakelaar, expert_id: str, *, name: str, role: str = "", organization: str = "",
                  ateliers: Sequence[str] = (), themes: Sequence[str] = (), expertise: str = "", email: str = "",
-                 consent: bool = False, source: str = "api", new: bool = False) -> Expert:
-    """Create (``new``: never over someone else) or replace the profile ``expert_id``; returns it."""
+                 consent: bool = False, source: str = "api", new: bool = False, actor: Actor = COMMAND_LINE) -> Expert:
+    """Create (``new``: never over someone else) or replace the profile ``expert_id``; returns it. The audit log
+    records ``actor``: a consent given or withdrawn apart from the rest of the edit."""
     if not name.strip():
         raise ValidationError("Een naam is verplicht.", field="name")
     if email.strip() and not is_email(email.strip()):
@@ -36,12 +41,37 @@ def save_profile(km: Kennismakelaar, expert_id: str, *, name: str, role: str = "
                     ateliers=list(dict.fromkeys(a for a in resolved_ateliers if a)),
                     themes=list(dict.fromkeys(t for t in resolved_themes if t)),
                     expertise=" ".join(expertise.split()), email=email.strip(), consent=consent, source=source)
+    before = km.catalog().expert(expert_id)
     km.ingestor().save_expert(expert)
+    log = km.audit()
+    if before is None:
+        log.record(actor, "profiel-aangemaakt", PERSON, expert_id)
+        return expert
+    if bool(before.get("consent")) != consent:
+        log.record(actor, "toestemming-gegeven" if consent else "toestemming-ingetrokken", PERSON, expert_id)
+    if any(before.get(f, "" if f not in ("ateliers", "themes") else []) != getattr(expert, f) for f in EDITABLE
+           if f != "consent"):
+        log.record(actor, "profiel-bewerkt", PERSON, expert_id)
     return expert
 
 
+def remove_person(km: Kennismakelaar, expert_id: str, actor: Actor = COMMAND_LINE) -> dict[str, int]:
+    """Remove a person everywhere (``Ingestor.forget_expert``). The audit log keeps that it happened, who did
+    it and when — under the removal's keyed marker, never the id (a name in slug form): their earlier entries
+    are pointed at the marker first."""
+    catalog = km.catalog()
+    if catalog.expert(expert_id) is None:
+        raise NotFoundError(f"Expert {expert_id!r} bestaat niet.")
+    marker = catalog.ledger.keyed(name_key(expert_id))
+    log = km.audit()
+    log.rename_target(PERSON, expert_id, marker)
+    details = km.ingestor().forget_expert(expert_id)
+    log.record(actor, "persoon-verwijderd", PERSON, marker)
+    return details
+
+
 def set_availability(km: Kennismakelaar, expert_id: str, *, unavailable_until: str | None = None,
-                     max_per_month: int | None = None) -> dict[str, Any]:
+                     max_per_month: int | None = None, actor: Actor = COMMAND_LINE) -> dict[str, Any]:
     """Mark someone unavailable until a day (inclusive) and/or cap the requests forwarded to them per month;
     both empty clears the setting. It lives in the store beside the profile, so no profile file touches it.
 
@@ -62,6 +92,7 @@ def set_availability(km: Kennismakelaar, expert_id: str, *, unavailable_until: s
     else:
         catalog.set_availability(expert_id, {"expert_id": expert_id, "unavailable_until": until,
                                              "max_per_month": max_per_month})
+    km.audit().record(actor, "beschikbaarheid-gewijzigd", PERSON, expert_id)
     return availability_of(km, expert_id)
 
 

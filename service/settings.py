@@ -103,8 +103,9 @@ class ServiceSettings(_Section):
     port: int = _setting("KM_PORT", "Port of the web service.", 8000, ge=1, le=65535)
     workers: int = _setting("KM_WORKERS", "Worker processes (more than one needs KM_QDRANT_URL).", 1, ge=1, le=64)
     coordinator_tokens: str | None = _setting(
-        "KM_COORDINATOR_TOKENS", "Comma-separated bearer tokens of coordinators (uploads, deletes, panels, "
-        "agenda, contact details, expert management). Keep them out of the repository.", None)
+        "KM_COORDINATOR_TOKENS", "Comma-separated shared bearer tokens of coordinators (uploads, deletes, panels, "
+        "agenda, contact details, expert management), logged as the \"gedeelde sleutel\". Prefer personal tokens "
+        "(kennismakelaar coordinator add NAME). Keep them out of the repository.", None)
     secret_key: str | None = _setting("KM_SECRET_KEY", "The service's secret: signs coordinator sessions and CSRF "
                                       "tokens, and keys the markers of removed people (HMAC). Unset: a random "
                                       "key kept in KM_DATA_DIR/secret.key. Required with more than one worker.",
@@ -124,6 +125,11 @@ class ServiceSettings(_Section):
                                    "within KM_LOCKOUT_MINUTES before it is locked out for that long.", 10, ge=1)
     lockout_minutes: int = _setting("KM_LOCKOUT_MINUTES", "The window and the length of a lock-out after too many "
                                     "failed logins.", 15, ge=1)
+    session_hours: int = _setting("KM_SESSION_HOURS", "How long a coordinator's web session lasts, in hours "
+                                  "(logging out, or removing the coordinator, ends it at once).", 8, ge=1, le=720)
+    audit_retention_days: int = _setting("KM_AUDIT_RETENTION_DAYS", "Entries of the audit log (who changed "
+                                         "people's data or the collection, and when) are deleted after this many "
+                                         "days.", 730, ge=1)
     secure_cookies: YesNo = _setting("KM_SECURE_COOKIES", "Send the session and CSRF cookies only over HTTPS "
                                     "(set this when the service runs behind HTTPS).", False)
     contact_email: str | None = _setting("KM_CONTACT_EMAIL", "Address of the coordinators: the confirmation of a "

@@ -11,6 +11,8 @@ from litestar.datastructures import UploadFile
 
 from core.errors import FileTooLargeError, UnsupportedFileError, ValidationError
 from ingestion.discover import DOCUMENT_FORMATS
+from service.audit import AuditLog
+from service.coordinators import Actor
 from service.jobs import Job, JobRunner
 
 
@@ -22,10 +24,11 @@ def uploaded_files(value: Any) -> list[UploadFile]:
 
 async def take_in(files: Sequence[UploadFile], jobs: JobRunner, *, max_bytes: int,
                   metadata: dict[str, Any] | None = None, name: str | None = None,
-                  then: Callable[[Job], None] | None = None) -> Job:
+                  then: Callable[[Job], None] | None = None, actor: Actor, audit: AuditLog) -> Job:
     """Check every file (415 for a type we do not read, 413 over the limit; nothing is staged then), and
     queue their ingestion. The job is returned at once. ``name``: the one file is stored under this name (and
-    its own extension); ``then``: see ``JobRunner.submit``."""
+    its own extension); ``then``: see ``JobRunner.submit``. Each document taken in is logged as ``actor``'s
+    upload."""
     if not files:
         raise ValidationError("Kies een of meer bestanden (veld 'files').", field="files")
     unsupported = [f.filename for f in files if Path(f.filename or "").suffix.lower().lstrip(".") not in
@@ -40,4 +43,11 @@ async def take_in(files: Sequence[UploadFile], jobs: JobRunner, *, max_bytes: in
             raise FileTooLargeError(f"{f.filename}: te groot ({len(content) / 1e6:.1f} MB; de grens is "
                                     f"{max_bytes // (1024 * 1024)} MB).")
         staged.append((name + Path(f.filename or "").suffix.lower() if name else f.filename, content))
-    return jobs.submit(staged, metadata, then=then)
+
+    def logged(job: Job) -> None:
+        for document_id in job.documents:
+            audit.record(actor, "document-geupload", "document", document_id)
+        if then is not None:
+            then(job)
+
+    return jobs.submit(staged, metadata, then=logged)

@@ -18,17 +18,11 @@ from core.names import slugify
 from ingestion.discover import DOCUMENT_FORMATS
 from matching.availability import unavailable
 from matching.panels import PanelConstraints
-from service.auth import (
-    SESSION_COOKIE,
-    SESSION_SECONDS,
-    attempt_login,
-    has_session,
-    session_secret,
-    session_value,
-)
+from service.auth import SESSION_COOKIE, acting, attempt_login, session_coordinator
 from service.container import Kennismakelaar
+from service.coordinators import Actor
 from service.http_errors import status_of
-from service.profiles import availability_of, save_profile, set_availability
+from service.profiles import availability_of, remove_person, save_profile, set_availability
 from service.uploads import take_in, uploaded_files
 from service.validation import check_slug, check_text
 from service.views import by_surname
@@ -39,7 +33,7 @@ Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_
 
 
 def session_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    if not has_session(connection):
+    if session_coordinator(connection) is None:
         raise NotAuthorizedException("login")  # the error mapping sends web pages to the login form
 
 
@@ -48,30 +42,43 @@ def _page(name: str, km: Kennismakelaar, status: int = 200, **context: Any) -> T
                     context={"page": "coordinatie", "taxonomy": km.taxonomy, **context})
 
 
-@get("/coordinatie/inloggen", sync_to_thread=False, include_in_schema=False)
+@get("/coordinatie/inloggen", sync_to_thread=True, include_in_schema=False)
 def login_form(request: Request, km: Kennismakelaar) -> Template | Redirect:
-    if has_session(request):
+    if session_coordinator(request) is not None:
         return Redirect("/coordinatie")
-    return _page("login", km, configured=bool(km.settings.service.tokens))
+    return _page("login", km, configured=_configured(km))
 
 
-@post("/coordinatie/inloggen", sync_to_thread=False, include_in_schema=False)
+@post("/coordinatie/inloggen", sync_to_thread=True, include_in_schema=False)
 def login(request: Request, km: Kennismakelaar, data: Form) -> Template | Redirect:
-    tokens = km.settings.service.tokens
-    if attempt_login(request, str(data.get("token", "")).strip()):
-        response = Redirect("/coordinatie", status_code=303)
-        response.set_cookie(SESSION_COOKIE, session_value(session_secret(km.settings), tokens), httponly=True,
-                            samesite="lax", secure=km.settings.service.secure_cookies, max_age=SESSION_SECONDS,
-                            path="/")
-        return response
-    return _page("login", km, 401, configured=bool(km.settings.service.tokens), error="Dit token klopt niet.")
+    token = str(data.get("token", "")).strip()
+    actor = attempt_login(request, token)
+    if actor is None:
+        return _page("login", km, 401, configured=_configured(km), error="Dit token klopt niet.")
+    coordinators = km.coordinators()
+    response = Redirect("/coordinatie", status_code=303)
+    response.set_cookie(SESSION_COOKIE, coordinators.open_session(actor, token), httponly=True, samesite="lax",
+                        secure=km.settings.service.secure_cookies, max_age=int(coordinators.session_seconds),
+                        path="/")
+    km.audit().record(actor, "ingelogd")
+    return response
 
 
-@post("/coordinatie/uitloggen", sync_to_thread=False, include_in_schema=False)
-def logout() -> Redirect:
+@post("/coordinatie/uitloggen", sync_to_thread=True, include_in_schema=False)
+def logout(request: Request, km: Kennismakelaar) -> Redirect:
+    """The session ends on the server, not only in this browser: a copied cookie opens nothing any more."""
+    actor = session_coordinator(request)
+    km.coordinators().close_session(request.cookies.get(SESSION_COOKIE))
+    if actor is not None:
+        km.audit().record(actor, "uitgelogd")
     response = Redirect("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+def _configured(km: Kennismakelaar) -> bool:
+    """Whether anyone can log in at all: a shared token in the settings, or a personal one."""
+    return bool(km.settings.service.tokens) or bool(km.coordinators().all())
 
 
 @get("/coordinatie", sync_to_thread=True, guards=[session_guard], include_in_schema=False)
@@ -130,7 +137,8 @@ async def upload(request: Request, km: Kennismakelaar, data: Multipart) -> Templ
             if v}
     try:
         job = await take_in(uploaded_files(data.get("files")), request.app.state.jobs,
-                            max_bytes=km.settings.ingest.max_file_bytes, metadata=meta or None)
+                            max_bytes=km.settings.ingest.max_file_bytes, metadata=meta or None,
+                            actor=acting(request), audit=km.audit())
     except (ValidationError, UnsupportedFileError, FileTooLargeError) as exc:
         return _page("upload", km, status_of(exc), formats=sorted(DOCUMENT_FORMATS), error=exc.message)
     return Redirect(f"/coordinatie/taken/{job.id}", status_code=303)
@@ -167,11 +175,11 @@ class ExpertEditor(Controller):
                      availability=availability_of(km, expert_id) if person else None)
 
     @post(sync_to_thread=True)
-    def save(self, km: Kennismakelaar, expert_id: str, data: Form) -> Template | Redirect:
-        return _save_expert(km, expert_id, data)
+    def save(self, request: Request, km: Kennismakelaar, expert_id: str, data: Form) -> Template | Redirect:
+        return _save_expert(km, expert_id, data, acting(request))
 
 
-def _save_expert(km: Kennismakelaar, expert_id: str, data: dict[str, Any]) -> Template | Redirect:
+def _save_expert(km: Kennismakelaar, expert_id: str, data: dict[str, Any], actor: Actor) -> Template | Redirect:
     form = {k: v for k, v in data.items()}
     name = str(form.get("name", "")).strip()
     new = expert_id == "nieuw"
@@ -180,7 +188,7 @@ def _save_expert(km: Kennismakelaar, expert_id: str, data: dict[str, Any]) -> Te
                      role=str(form.get("role", "")), organization=str(form.get("organization", "")),
                      ateliers=_list(form.get("ateliers")), themes=_list(form.get("themes")),
                      expertise=str(form.get("expertise", "")), email=str(form.get("email", "")),
-                     consent=bool(form.get("consent")), source="web", new=new)
+                     consent=bool(form.get("consent")), source="web", new=new, actor=actor)
     except ValidationError as exc:
         return _page("expert_form", km, 400, person=form, new=new, error=exc.message)
     return Redirect("/coordinatie/experts", status_code=303)
@@ -188,13 +196,13 @@ def _save_expert(km: Kennismakelaar, expert_id: str, data: dict[str, Any]) -> Te
 
 @post("/coordinatie/experts/{expert_id:str}/beschikbaarheid", sync_to_thread=True, guards=[session_guard],
       include_in_schema=False)
-def availability(km: Kennismakelaar, expert_id: str, data: Form) -> Template | Redirect:
+def availability(request: Request, km: Kennismakelaar, expert_id: str, data: Form) -> Template | Redirect:
     cap = str(data.get("max_per_month") or "").strip()
     try:
         if cap and not cap.isdigit():
             raise ValidationError("Het maximum per maand is een geheel getal.", field="max_per_month")
         set_availability(km, expert_id, unavailable_until=str(data.get("unavailable_until") or "") or None,
-                         max_per_month=int(cap) if cap else None)
+                         max_per_month=int(cap) if cap else None, actor=acting(request))
     except ValidationError as exc:
         person = km.catalog().expert(expert_id) or {}
         return _page("expert_form", km, 400, person=person, new=False, availability=availability_of(km, expert_id),
@@ -204,8 +212,8 @@ def availability(km: Kennismakelaar, expert_id: str, data: Form) -> Template | R
 
 @post("/coordinatie/experts/{expert_id:str}/verwijderen", sync_to_thread=True, guards=[session_guard],
       include_in_schema=False)
-def delete_expert(km: Kennismakelaar, expert_id: str) -> Template:
-    details = km.ingestor().forget_expert(expert_id)
+def delete_expert(request: Request, km: Kennismakelaar, expert_id: str) -> Template:
+    details = remove_person(km, expert_id, acting(request))
     return _experts_page(km, f"Verwijderd, met alle koppelingen ({details['documents']} documenten bijgewerkt).")
 
 

@@ -12,6 +12,7 @@ from litestar.types import ControllerRouterHandler
 from core.errors import FileTooLargeError, UnsupportedFileError, ValidationError
 from matching.agenda import LADDER
 from service import meetings
+from service.auth import acting
 from service.container import Kennismakelaar
 from service.http_errors import status_of
 from service.uploads import take_in, uploaded_files
@@ -78,7 +79,8 @@ async def report(request: Request, km: Kennismakelaar, meeting_id: str, data: Mu
     try:
         plan = meetings.for_upload(km, {"meeting": meeting_id}, len(files))  # an unknown meeting: 404
         job = await take_in(files, request.app.state.jobs, max_bytes=km.settings.ingest.max_file_bytes,
-                            metadata=plan.metadata, name=plan.name, then=plan.then)
+                            metadata=plan.metadata, name=plan.name, then=plan.then, actor=acting(request),
+                            audit=km.audit())
     except (ValidationError, UnsupportedFileError, FileTooLargeError) as exc:
         return _meeting_page(km, meetings.get(km, meeting_id), status_of(exc), error=exc.message)
     return Redirect(f"/coordinatie/taken/{job.id}", status_code=303)

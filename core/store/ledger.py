@@ -29,8 +29,9 @@ from core.store.types import CollectionSpec, Filter, MatchAny, Point, Range
 LEDGER = "ledger"
 SPEC = CollectionSpec(LEDGER, indexes={"kind": "keyword", "key": "keyword", "at": "float",
                                         "question_id": "keyword", "item_type": "keyword", "item_id": "keyword"})
-# kinds whose records hold hashes and ids, no text: markers, rate-limit counters, tombstones, feedback marks
-IDS_ONLY = ("forgotten", "hit", "deleted", "feedback")
+# kinds whose records hold hashes and ids, no text: markers, rate-limit counters, tombstones, feedback marks,
+# audit entries (a removed person's are pointed at their marker: service.audit), sessions, token hashes
+IDS_ONLY = ("forgotten", "hit", "deleted", "feedback", "audit", "session", "coordinator-token")
 _SWEEP_EVERY = 500  # hits between two sweeps of expired hits (per process)
 _KEEP_HITS = 24 * 3600.0  # the longest window any limit uses
 

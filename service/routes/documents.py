@@ -16,8 +16,9 @@ from litestar.types import ControllerRouterHandler
 from core.errors import NotFoundError, ValidationError
 from service import meetings
 from service import schemas as s
-from service.auth import coordinator_guard, is_coordinator
+from service.auth import acting, coordinator_guard, is_coordinator
 from service.container import Kennismakelaar
+from service.coordinators import Actor
 from service.ratelimit import limited
 from service.routes.deps import COORDINATOR, errors
 from service.uploads import take_in, uploaded_files
@@ -43,7 +44,8 @@ async def upload(request: Request, km: Kennismakelaar,
     files = uploaded_files(data.get("files"))
     plan = meetings.for_upload(km, _metadata(data.get("metadata")), len(files))
     job = await take_in(files, request.app.state.jobs, max_bytes=km.settings.ingest.max_file_bytes,
-                        metadata=plan.metadata, name=plan.name, then=plan.then)
+                        metadata=plan.metadata, name=plan.name, then=plan.then, actor=acting(request),
+                        audit=km.audit())
     return s.convert(job.__dict__, s.JobOut)
 
 
@@ -89,7 +91,7 @@ class DocumentController(Controller):
     @delete(status_code=200, sync_to_thread=True, guards=[coordinator_guard], responses=errors(*COORDINATOR, 404),
             summary="Een document verwijderen (coördinator)")
     def remove_document(self, request: Request, km: Kennismakelaar, document_id: str) -> s.DeletedOut:
-        return _remove(km, document_id, request.app.state.jobs.files_dir)
+        return _remove(km, document_id, request.app.state.jobs.files_dir, acting(request))
 
 
 def _file(km: Kennismakelaar, doc_id: str, uploads: Path, *, coordinator: bool) -> File:
@@ -102,12 +104,13 @@ def _file(km: Kennismakelaar, doc_id: str, uploads: Path, *, coordinator: bool) 
                 content_disposition_type="attachment")
 
 
-def _remove(km: Kennismakelaar, document_id: str, uploads: Path) -> s.DeletedOut:
+def _remove(km: Kennismakelaar, document_id: str, uploads: Path, actor: Actor) -> s.DeletedOut:
     doc_id = document_id.lstrip("/")
     record = km.catalog().document(doc_id)
     if record is None:
         raise NotFoundError(f"Document {doc_id!r} bestaat niet.")
     km.ingestor().remove_document(doc_id)  # with a tombstone: its unchanged file does not bring it back
+    km.audit().record(actor, "document-verwijderd", "document", doc_id)
     path = Path(record.get("path", ""))
     removed_file = 0
     if path.is_file() and path.parent == uploads:  # an upload: its file goes too

@@ -10,9 +10,10 @@ from litestar import Controller, Request, delete, get, put
 
 from core.errors import NotFoundError
 from service import schemas as s
-from service.auth import coordinator_guard, is_coordinator
+from service.auth import acting, coordinator_guard, is_coordinator
 from service.container import Kennismakelaar
-from service.profiles import availability_of, save_profile, set_availability
+from service.coordinators import Actor
+from service.profiles import availability_of, remove_person, save_profile, set_availability
 from service.ratelimit import limited
 from service.routes.deps import COORDINATOR, errors
 from service.views import profile_view
@@ -31,13 +32,14 @@ class ExpertController(Controller):
 
     @put(sync_to_thread=True, guards=[coordinator_guard], responses=errors(*COORDINATOR, 413),
          summary="Een expertprofiel aanmaken of vervangen (coördinator)")
-    def save_profile(self, km: Kennismakelaar, expert_id: str, data: s.ExpertIn) -> s.ExpertProfileOut:
-        return _save(km, expert_id, data)
+    def save_profile(self, request: Request, km: Kennismakelaar, expert_id: str, data: s.ExpertIn
+                     ) -> s.ExpertProfileOut:
+        return _save(km, expert_id, data, acting(request))
 
     @delete(status_code=200, sync_to_thread=True, guards=[coordinator_guard], responses=errors(*COORDINATOR, 404),
             summary="Een persoon volledig verwijderen (coördinator)")
-    def remove_profile(self, km: Kennismakelaar, expert_id: str) -> s.DeletedOut:
-        details = km.ingestor().forget_expert(expert_id)
+    def remove_profile(self, request: Request, km: Kennismakelaar, expert_id: str) -> s.DeletedOut:
+        details = remove_person(km, expert_id, acting(request))
         return s.DeletedOut(id=expert_id, deleted=True, details=details)
 
 
@@ -56,15 +58,17 @@ class AvailabilityController(Controller):
 
     @put(sync_to_thread=True, responses=errors(*COORDINATOR, 404, 413),
          summary="Afwezig tot een datum, of een maximum aantal verzoeken per maand (coördinator)")
-    def set(self, km: Kennismakelaar, expert_id: str, data: s.AvailabilityIn) -> s.AvailabilityOut:
+    def set(self, request: Request, km: Kennismakelaar, expert_id: str, data: s.AvailabilityIn
+            ) -> s.AvailabilityOut:
         return s.convert(set_availability(km, expert_id, unavailable_until=data.unavailable_until,
-                                          max_per_month=data.max_per_month), s.AvailabilityOut)
+                                          max_per_month=data.max_per_month, actor=acting(request)),
+                         s.AvailabilityOut)
 
 
-def _save(km: Kennismakelaar, expert_id: str, data: s.ExpertIn) -> s.ExpertProfileOut:
+def _save(km: Kennismakelaar, expert_id: str, data: s.ExpertIn, actor: Actor) -> s.ExpertProfileOut:
     save_profile(km, expert_id, name=data.name, role=data.role, organization=data.organization,
                  ateliers=data.ateliers, themes=data.themes, expertise=data.expertise, email=data.email,
-                 consent=data.consent, source="api")
+                 consent=data.consent, source="api", actor=actor)
     return profile_view(km, expert_id, coordinator=True)
 
 

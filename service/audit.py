@@ -1,0 +1,137 @@
+"""The audit log: every change to people's data and to the collection, with who did it and when.
+
+One ledger record per entry (``kind = "audit"``, ``key`` = the action, ``at`` = the time), holding ids only:
+the coordinator's id, the action, the kind and id of what it touched, and counts. For a person removed on
+request the target is the keyed marker of the removal, never the name: their earlier entries are rewritten
+to that marker when they are removed. Entries older than ``KM_AUDIT_RETENTION_DAYS`` are deleted.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from core.store.ledger import LEDGER, Ledger
+from core.store.types import Filter, Point, Range
+from service.coordinators import Actor
+
+AUDIT = "audit"
+# action → what the Logboek says
+ACTIONS: dict[str, str] = {
+    "profiel-aangemaakt": "profiel aangemaakt",
+    "profiel-bewerkt": "profiel bewerkt",
+    "toestemming-gegeven": "toestemming gegeven",
+    "toestemming-ingetrokken": "toestemming ingetrokken",
+    "beschikbaarheid-gewijzigd": "beschikbaarheid gewijzigd",
+    "persoon-verwijderd": "persoon verwijderd",
+    "document-geupload": "document geüpload",
+    "document-verwijderd": "document verwijderd",
+    "bestanden-opgenomen": "bestanden opgenomen (opdrachtregel)",
+    "export": "back-up geëxporteerd",
+    "import": "back-up teruggezet",
+    "contactverzoek-gewijzigd": "contactverzoek: status gewijzigd",
+    "contactverzoek-doorgestuurd": "contactverzoek doorgestuurd",
+    "contactverzoek-afgerond": "contactverzoek afgerond",
+    "contactverzoek-verwijderd": "contactverzoek verwijderd",
+    "bijeenkomst-gepland": "bijeenkomst gepland",
+    "bijeenkomst-verwijderd": "bijeenkomst verwijderd",
+    "coordinator-toegevoegd": "coördinator toegevoegd",
+    "coordinator-verwijderd": "coördinator verwijderd",
+    "ingelogd": "ingelogd",
+    "uitgelogd": "uitgelogd",
+}
+FIELDS = ("at", "time", "coordinator", "action", "label", "target_type", "target", "count")
+_SWEEP_EVERY = 200  # entries written (per process) between two sweeps of expired ones
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: float
+    coordinator: str  # the actor's id: a coordinator, "gedeelde-sleutel" or "opdrachtregel"
+    action: str
+    target_type: str
+    target: str
+    count: int | None = None
+
+    @property
+    def time(self) -> str:
+        """Local time, to the second (for people reading the log)."""
+        return dt.datetime.fromtimestamp(self.at).astimezone().isoformat(timespec="seconds")
+
+    def row(self) -> dict[str, Any]:
+        return {"at": self.at, "time": self.time, "coordinator": self.coordinator, "action": self.action,
+                "label": ACTIONS.get(self.action, self.action), "target_type": self.target_type,
+                "target": self.target, "count": self.count}
+
+
+class AuditLog:
+    """Writes and reads the log in the store's ledger."""
+
+    def __init__(self, ledger: Ledger, retention_days: int) -> None:
+        self.ledger = ledger
+        self.retention_days = retention_days
+        self._written = 0
+
+    def record(self, actor: Actor, action: str, target_type: str = "", target: str = "", *,
+               count: int | None = None) -> None:
+        """One entry: ``actor`` did ``action`` to ``target`` (an id) of ``target_type``."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown audit action {action!r}")
+        payload: dict[str, Any] = {"coordinator": actor.id, "target_type": target_type, "target": target}
+        if count is not None:
+            payload["count"] = count
+        self.ledger.put(AUDIT, action, payload, point_id=str(uuid.uuid4()))
+        self._written += 1
+        if self._written % _SWEEP_EVERY == 1:
+            self.sweep()
+
+    def entries(self, *, action: str | None = None, coordinator: str | None = None, since: float | None = None,
+                until: float | None = None, target: str | None = None) -> list[Entry]:
+        """The entries that match every filter given, newest first."""
+        where: dict[str, str] = {"kind": AUDIT}
+        if action:
+            where["key"] = action
+        flt = Filter.where(**where)
+        if since is not None or until is not None:
+            flt = flt.and_(Filter(must=(Range("at", gte=since, lte=until),)))
+        found = [_entry(h.payload) for h in self.ledger.store.scroll(LEDGER, filter=flt)]
+        found = [e for e in found if (not coordinator or e.coordinator == coordinator)
+                 and (not target or e.target == target)]
+        return sorted(found, key=lambda e: -e.at)
+
+    def rename_target(self, target_type: str, old: str, new: str) -> int:
+        """Point the entries about ``old`` at ``new`` (a removed person's id becomes their marker)."""
+        changed = [Point(h.id, {**h.payload, "target": new}) for h in self.ledger.store.scroll(
+            LEDGER, filter=Filter.where(kind=AUDIT, target_type=target_type, target=old))]
+        if changed:
+            self.ledger.store.upsert(LEDGER, changed)
+        return len(changed)
+
+    def sweep(self, *, now: float | None = None) -> None:
+        """Entries past the retention go."""
+        cutoff = (time.time() if now is None else now) - self.retention_days * 86400
+        self.ledger.store.delete(LEDGER, filter=Filter.where(kind=AUDIT).and_(
+            Filter(must=(Range("at", lte=cutoff),))))
+
+
+def to_csv(entries: Iterable[Entry]) -> str:
+    """The entries as CSV (UTF-8, a header row, the columns of ``FIELDS``)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\r\n")
+    writer.writeheader()
+    for e in entries:
+        writer.writerow(e.row())
+    return out.getvalue()
+
+
+def _entry(payload: dict[str, Any]) -> Entry:
+    count = payload.get("count")
+    return Entry(at=float(payload["at"]), coordinator=str(payload.get("coordinator", "")), action=payload["key"],
+                 target_type=str(payload.get("target_type", "")), target=str(payload.get("target", "")),
+                 count=int(count) if count is not None else None)

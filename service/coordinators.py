@@ -1,0 +1,164 @@
+"""Coordinators are people: each has a personal token (shown once, kept only as a keyed hash) and sessions
+held in the store, so that a coordinator who leaves loses access at once — on every worker — and everyone
+else keeps theirs.
+
+Records in the ledger (``core.store.ledger``), one fact per point:
+
+- ``coordinator``: ``{coordinator_id, name, created_at, removed_at?}``; a removed coordinator's record stays,
+  without a token, so that the audit log can still say who did what;
+- ``coordinator-token``: keyed by the keyed hash of the token, ``{coordinator_id}``: a token is checked by
+  looking up its hash, never by comparing it with every token;
+- ``session``: keyed by the keyed hash of the session id in the cookie, ``{coordinator_id, expires, shared?}``.
+
+The shared tokens of ``KM_COORDINATOR_TOKENS`` keep working as before; their holder is logged as the
+"gedeelde sleutel", and a session such a token opened ends when the token leaves the settings.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import ConflictError, NotFoundError, ValidationError
+from core.names import slugify
+from core.store.ledger import Ledger
+
+COORDINATOR = "coordinator"
+TOKEN = "coordinator-token"
+SESSION = "session"
+TOKEN_PREFIX = "kmc_"  # a personal token says what it is, so that a leaked one is recognised (secret scanners)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something in the service: a coordinator, the shared key, or the command line."""
+
+    id: str
+    name: str
+
+    @property
+    def personal(self) -> bool:
+        return self.id not in (SHARED.id, COMMAND_LINE.id)
+
+
+SHARED = Actor("gedeelde-sleutel", "gedeelde sleutel")
+COMMAND_LINE = Actor("opdrachtregel", "opdrachtregel (beheer)")
+
+
+class Coordinators:
+    """Personal tokens and sessions, in the store (``ledger``); ``shared`` are the tokens of the settings."""
+
+    def __init__(self, ledger: Ledger, shared: tuple[str, ...], session_seconds: float) -> None:
+        self.ledger = ledger
+        self.shared = shared
+        self.session_seconds = session_seconds
+
+    # --- coordinators --------------------------------------------------------------------------------
+
+    def add(self, name: str) -> tuple[Actor, str]:
+        """A new coordinator and their token — the only time the token exists in clear."""
+        name = " ".join(name.split())
+        coordinator_id = slugify(name)
+        if not coordinator_id or len(name) > 120:
+            raise ValidationError("Geef de coördinator een naam (hoogstens 120 tekens).")
+        if coordinator_id in (SHARED.id, COMMAND_LINE.id):
+            raise ValidationError(f"De naam {name!r} is gereserveerd.")
+        known = self.ledger.get(COORDINATOR, coordinator_id)
+        if known is not None and not known.get("removed_at"):
+            raise ConflictError(f"Er is al een coördinator {known['name']!r} ({coordinator_id}).",
+                                hint="Verwijder die eerst, of kies een andere naam.")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        # the token's record first: a crash in between leaves a token without a coordinator, which opens nothing
+        self.ledger.put(TOKEN, self._hash(token), {"coordinator_id": coordinator_id})
+        self.ledger.put(COORDINATOR, coordinator_id, {"coordinator_id": coordinator_id, "name": name,
+                                                      "created_at": time.time()})
+        return Actor(coordinator_id, name), token
+
+    def all(self, *, removed: bool = False) -> list[dict[str, Any]]:
+        """The coordinators, by name (the removed ones too when ``removed``)."""
+        found = [c for c in self.ledger.all(COORDINATOR) if removed or not c.get("removed_at")]
+        return sorted(found, key=lambda c: (c["name"].lower(), c["coordinator_id"]))
+
+    def get(self, coordinator_id: str) -> dict[str, Any] | None:
+        return self.ledger.get(COORDINATOR, coordinator_id)
+
+    def remove(self, coordinator_id: str) -> Actor:
+        """Their token and every session of theirs go at once; the record stays, marked removed."""
+        record = self.ledger.get(COORDINATOR, coordinator_id)
+        if record is None or record.get("removed_at"):
+            raise NotFoundError(f"Coördinator {coordinator_id!r} bestaat niet (meer).")
+        self.ledger.update(COORDINATOR, coordinator_id, {"removed_at": time.time()})
+        self.ledger.remove(TOKEN, [t["key"] for t in self.ledger.all(TOKEN) if t["coordinator_id"] == coordinator_id])
+        self.ledger.remove(SESSION, [s["key"] for s in self.ledger.all(SESSION)
+                                     if s.get("coordinator_id") == coordinator_id])
+        return Actor(coordinator_id, record["name"])
+
+    # --- tokens --------------------------------------------------------------------------------------
+
+    def by_token(self, token: str) -> Actor | None:
+        """Who ``token`` belongs to: a coordinator, the shared key, or nobody."""
+        if not token:
+            return None
+        if _shared_matches(token, self.shared):
+            return SHARED
+        if not token.startswith(TOKEN_PREFIX):
+            return None
+        found = self.ledger.get(TOKEN, self._hash(token))
+        return self._active(found["coordinator_id"]) if found else None
+
+    def _active(self, coordinator_id: str) -> Actor | None:
+        record = self.ledger.get(COORDINATOR, coordinator_id)
+        if record is None or record.get("removed_at"):
+            return None
+        return Actor(coordinator_id, record["name"])
+
+    # --- sessions ------------------------------------------------------------------------------------
+
+    def open_session(self, actor: Actor, token: str) -> str:
+        """A new session for ``actor`` (who logged in with ``token``); returns the cookie's value."""
+        value = secrets.token_urlsafe(32)
+        now = time.time()
+        record: dict[str, Any] = {"coordinator_id": actor.id, "expires": now + self.session_seconds}
+        if actor == SHARED:  # it ends when its token leaves the settings
+            record["shared"] = self._hash(token)
+        self.ledger.put(SESSION, self._hash(value), record)
+        self._sweep(now)
+        return value
+
+    def session(self, value: str | None) -> Actor | None:
+        """The coordinator of a live session, or None (expired, logged out, coordinator removed)."""
+        if not value:
+            return None
+        record = self.ledger.get(SESSION, self._hash(value))
+        if record is None or float(record.get("expires", 0)) < time.time():
+            return None
+        if record.get("shared"):
+            return SHARED if record["shared"] in {self._hash(t) for t in self.shared} else None
+        return self._active(record["coordinator_id"])
+
+    def close_session(self, value: str | None) -> None:
+        if value:
+            self.ledger.remove(SESSION, [self._hash(value)])
+
+    def _sweep(self, now: float) -> None:
+        """Expired sessions go (at each login: they are few)."""
+        self.ledger.remove(SESSION, [s["key"] for s in self.ledger.all(SESSION) if float(s.get("expires", 0)) < now])
+
+    def _hash(self, secret: str) -> str:
+        return self.ledger.keyed(secret, "coordinator")
+
+
+def _shared_matches(given: str, tokens: tuple[str, ...]) -> bool:
+    """True when ``given`` equals one of ``tokens``; the time taken does not depend on which or how much.
+
+    >>> _shared_matches("abc", ("xyz", "abc")), _shared_matches("ab", ("abc",)), _shared_matches("", ())
+    (True, False, False)
+    """
+    import hmac
+
+    ok = False
+    for token in tokens:
+        ok |= hmac.compare_digest(given.encode(), token.encode())
+    return ok and bool(given)

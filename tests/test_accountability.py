@@ -1,0 +1,179 @@
+"""Accountability: coordinators are people with their own tokens, their sessions live in the store, and every
+change to people's data has a name and a time in the audit log — the real app, the real store, the CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+from qdrant_client import QdrantClient
+
+from core.store.ledger import LEDGER
+from core.store.server import ServerStore
+from service.cli import main
+from service.container import Kennismakelaar
+from service.coordinators import COMMAND_LINE, SHARED
+from tests import docmaker
+from tests.conftest import log_in, make_settings
+from tests.test_workers import Serialised
+from web.app import create_app
+
+SHARED_TOKEN = "gedeeld-token-van-vroeger"
+PERSON = {"name": "Anna de Vries", "role": "onderzoeker", "expertise": "Schulden bij jonge gezinnen.",
+          "consent": True}
+
+
+@pytest.fixture
+def client(tmp_path, e5) -> Iterator[TestClient]:
+    settings = make_settings(tmp_path / "data", KM_COORDINATOR_TOKENS=SHARED_TOKEN)
+    with TestClient(create_app(settings, km=Kennismakelaar(settings, embedder=e5))) as c:
+        yield c
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _log(client: TestClient) -> list:
+    return client.app.state.km.audit().entries()
+
+
+def test_the_cli_adds_lists_and_removes_coordinators_and_shows_a_token_once(tmp_path, e5, monkeypatch):
+    from tests.conftest import give_the_cli
+
+    give_the_cli(monkeypatch, e5)
+    settings = make_settings(tmp_path / "data")
+    out = io.StringIO()
+    assert main(["coordinator", "add", "Fatima  El Amrani", "--json"], settings=settings, out=out) == 0
+    added = json.loads(out.getvalue())
+    assert added["id"] == "fatima-el-amrani" and added["token"].startswith("kmc_")
+    out = io.StringIO()
+    assert main(["coordinator", "list"], settings=settings, out=out) == 0
+    assert "fatima-el-amrani" in out.getvalue() and added["token"] not in out.getvalue()  # never again
+    assert main(["coordinator", "add", "Fatima El Amrani"], settings=settings, out=io.StringIO(),
+                err=io.StringIO()) != 0  # one of each
+    km = Kennismakelaar(settings, embedder=e5)
+    try:  # only a keyed hash is kept: the token itself is nowhere in the store
+        stored = json.dumps([h.payload for h in km.catalog().store.scroll(LEDGER)])
+        assert added["token"] not in stored and added["token"][4:] not in stored
+        assert km.coordinators().by_token(added["token"]).id == "fatima-el-amrani"
+    finally:
+        km.close()
+    out = io.StringIO()
+    assert main(["coordinator", "remove", "fatima-el-amrani"], settings=settings, out=out) == 0
+    km = Kennismakelaar(settings, embedder=e5)
+    try:
+        assert km.coordinators().by_token(added["token"]) is None
+        actions = [(e.coordinator, e.action, e.target) for e in km.audit().entries()]
+        assert actions == [(COMMAND_LINE.id, "coordinator-verwijderd", "fatima-el-amrani"),
+                           (COMMAND_LINE.id, "coordinator-toegevoegd", "fatima-el-amrani")]
+    finally:
+        km.close()
+
+
+def test_each_change_to_a_person_is_logged_with_its_coordinator(client):
+    km = client.app.state.km
+    anna, token = km.coordinators().add("Anna Coördinator")
+    me = _bearer(token)
+    assert client.put("/api/experts/anna-de-vries", json=PERSON, headers=me).status_code == 200
+    assert client.put("/api/experts/anna-de-vries", json={**PERSON, "consent": False}, headers=me).status_code == 200
+    assert client.put("/api/experts/anna-de-vries", json={**PERSON, "consent": False, "role": "lector"},
+                      headers=_bearer(SHARED_TOKEN)).status_code == 200
+    assert client.put("/api/experts/anna-de-vries/availability", json={"max_per_month": 2},
+                      headers=me).status_code == 200
+    entries = [(e.coordinator, e.action, e.target_type, e.target) for e in reversed(_log(client))]
+    assert entries == [
+        (anna.id, "profiel-aangemaakt", "persoon", "anna-de-vries"),
+        (anna.id, "toestemming-ingetrokken", "persoon", "anna-de-vries"),  # consent apart: nothing else changed
+        (SHARED.id, "profiel-bewerkt", "persoon", "anna-de-vries"),
+        (anna.id, "beschikbaarheid-gewijzigd", "persoon", "anna-de-vries"),
+    ]
+    assert all(time.time() - 60 < e.at <= time.time() for e in _log(client))
+
+
+def test_a_removed_person_is_in_the_log_only_as_the_removals_marker(client):
+    km = client.app.state.km
+    _, token = km.coordinators().add("Bert Coördinator")
+    client.put("/api/experts/anna-de-vries", json=PERSON, headers=_bearer(token))
+    client.put("/api/experts/anna-de-vries", json={**PERSON, "consent": False}, headers=_bearer(token))
+    assert client.delete("/api/experts/anna-de-vries", headers=_bearer(token)).status_code == 200
+    entries = _log(client)
+    assert entries[0].action == "persoon-verwijderd" and entries[0].coordinator == "bert-coordinator"
+    marker = entries[0].target
+    assert marker in km.catalog().forgotten()  # the removal's own keyed marker
+    assert {e.target for e in entries} == {marker}  # the earlier entries point at it too
+    everything = json.dumps([h.payload for h in km.catalog().store.scroll(LEDGER)])
+    assert "anna-de-vries" not in everything and "Anna de Vries" not in everything
+
+
+def test_document_uploads_and_deletions_are_logged(client, tmp_path):
+    km = client.app.state.km
+    carla, token = km.coordinators().add("Carla Coördinator")
+    path = docmaker.make_md(tmp_path / "verslag.md", front="id: verslag-logboek\ntitle: Verslag logboek\n")
+    r = client.post("/api/documents", files={"files": ("verslag.md", path.read_bytes(), "text/markdown")},
+                    headers=_bearer(token))
+    assert r.status_code == 202, r.text
+    client.app.state.jobs.wait(60)
+    assert client.delete("/api/documents/verslag-logboek", headers=_bearer(token)).status_code == 200
+    entries = [(e.coordinator, e.action, e.target) for e in reversed(_log(client))]
+    assert entries == [(carla.id, "document-geupload", "verslag-logboek"),
+                       (carla.id, "document-verwijderd", "verslag-logboek")]
+
+
+def test_logging_out_ends_the_session_on_the_server(client):
+    km = client.app.state.km
+    dirk, token = km.coordinators().add("Dirk Coördinator")
+    log_in(client, token)
+    cookie = client.cookies.get("km_coordinator")
+    assert cookie and client.get("/coordinatie", follow_redirects=False).status_code == 200
+    csrf = client.cookies.get("km_csrf")
+    client.post("/coordinatie/uitloggen", data={"_csrf_token": csrf}, follow_redirects=False)
+    client.cookies.set("km_coordinator", cookie)  # the same cookie, replayed (copied before the logout)
+    assert client.get("/coordinatie", follow_redirects=False).status_code in (302, 303, 401)
+    assert [e.action for e in reversed(_log(client)) if e.coordinator == dirk.id] == ["ingelogd", "uitgelogd"]
+
+
+@pytest.fixture
+def two_instances(tmp_path, e5) -> Iterator[tuple[TestClient, TestClient]]:
+    """Two application instances on one store, as two workers on one Qdrant server."""
+    store = ServerStore(Serialised(QdrantClient(":memory:")))
+    env = {"KM_SECRET_KEY": "gedeeld-geheim-van-alle-workers-samen"}
+    made = [Kennismakelaar(make_settings(tmp_path / name, **env), store=store, embedder=e5) for name in "ab"]
+    with TestClient(create_app(km=made[0])) as a, TestClient(create_app(km=made[1])) as b:
+        yield a, b
+
+
+def test_a_removed_coordinator_is_refused_at_once_by_every_instance(two_instances):
+    a, b = two_instances
+    eva, token = a.app.state.km.coordinators().add("Eva Coördinator")
+    _, other = a.app.state.km.coordinators().add("Frank Coördinator")
+    log_in(b, token)  # a session opened on the other instance
+    assert b.get("/coordinatie", follow_redirects=False).status_code == 200
+    assert b.get("/api/agenda", headers=_bearer(token)).status_code == 200
+    started = time.perf_counter()
+    a.app.state.km.coordinators().remove(eva.id)
+    api = b.get("/api/agenda", headers=_bearer(token)).status_code
+    page = b.get("/coordinatie", follow_redirects=False).status_code
+    revoked = time.perf_counter() - started
+    assert api == 403 and page in (302, 303, 401)
+    assert b.get("/api/agenda", headers=_bearer(other)).status_code == 200  # everyone else keeps access
+    assert revoked < 5, revoked
+    print(f"revoked across instances within {revoked * 1000:.0f} ms (removal and both refusals)")
+
+
+def test_the_log_is_in_the_backup_and_sessions_are_not(client, tmp_path):
+    km = client.app.state.km
+    _, token = km.coordinators().add("Gijs Coördinator")
+    log_in(client, token)
+    client.put("/api/experts/anna-de-vries", json=PERSON, headers=_bearer(token))
+    from service.backup import export_store
+
+    summary = export_store(km, tmp_path / "export")
+    assert summary["exported"]["audit"] >= 2 and summary["exported"]["coordinators"] == 1
+    exported = {p.stem for p in Path(tmp_path / "export").glob("*.jsonl")}
+    assert "ledger-session" not in exported and not any("session" in p for p in exported)
