@@ -13,13 +13,13 @@ import datetime as dt
 import io
 import time
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from core.errors import ValidationError
 from core.store.ledger import LEDGER, Ledger
 from core.store.types import Filter, Point, Range
-from service.coordinators import Actor
+from service.coordinators import COMMAND_LINE, SHARED, Actor, Coordinators
 
 AUDIT = "audit"
 # action → what the Logboek says
@@ -46,7 +46,7 @@ ACTIONS: dict[str, str] = {
     "ingelogd": "ingelogd",
     "uitgelogd": "uitgelogd",
 }
-FIELDS = ("at", "time", "coordinator", "action", "label", "target_type", "target", "count")
+FIELDS = ("at", "time", "coordinator", "coordinator_name", "action", "label", "target_type", "target", "count")
 _SWEEP_EVERY = 200  # entries written (per process) between two sweeps of expired ones
 
 
@@ -64,9 +64,10 @@ class Entry:
         """Local time, to the second (for people reading the log)."""
         return dt.datetime.fromtimestamp(self.at).astimezone().isoformat(timespec="seconds")
 
-    def row(self) -> dict[str, Any]:
-        return {"at": self.at, "time": self.time, "coordinator": self.coordinator, "action": self.action,
-                "label": ACTIONS.get(self.action, self.action), "target_type": self.target_type,
+    def row(self, names: dict[str, str] | None = None) -> dict[str, Any]:
+        return {"at": self.at, "time": self.time, "coordinator": self.coordinator,
+                "coordinator_name": (names or {}).get(self.coordinator, self.coordinator),
+                "action": self.action, "label": ACTIONS.get(self.action, self.action), "target_type": self.target_type,
                 "target": self.target, "count": self.count}
 
 
@@ -120,14 +121,71 @@ class AuditLog:
             Filter(must=(Range("at", lte=cutoff),))))
 
 
-def to_csv(entries: Iterable[Entry]) -> str:
+@dataclass
+class Found:
+    """One page of the log for the filters given, and what the filters may choose from."""
+
+    entries: list[Entry]
+    total: int
+    coordinators: dict[str, str]  # id → name, everyone who appears in the log or may log in
+
+
+def search(log: AuditLog, coordinators: Coordinators, *, action: str | None = None, coordinator: str | None = None,
+           since: str | None = None, until: str | None = None, limit: int | None = 100, offset: int = 0) -> Found:
+    """The entries for the filters of the Logboek and ``GET /api/audit``: an action, a coordinator, a first and a
+    last day (JJJJ-MM-DD, both inclusive, local time). A wrong filter is a ``ValidationError`` naming it."""
+    if action and action not in ACTIONS:
+        raise ValidationError(f"Onbekende handeling {action!r}.", hint="Kies uit: " + ", ".join(ACTIONS) + ".",
+                              field="action")
+    first, last = _day(since, "since"), _day(until, "until")
+    if first and last and first > last:
+        raise ValidationError("De begindatum ligt na de einddatum.", field="since")
+    start = dt.datetime.combine(first, dt.time.min).astimezone().timestamp() if first else None
+    end = dt.datetime.combine(last, dt.time.max).astimezone().timestamp() if last else None
+    entries = log.entries(action=action or None, coordinator=coordinator or None, since=start, until=end)
+    page = entries[offset:offset + limit] if limit is not None else entries[offset:]
+    return Found(page, len(entries), names(coordinators))
+
+
+def names(coordinators: Coordinators) -> dict[str, str]:
+    """Everyone who may appear in the log, id → name: the coordinators (removed ones too), the shared key and
+    the command line."""
+    return {SHARED.id: SHARED.name, COMMAND_LINE.id: COMMAND_LINE.name,
+            **{c["coordinator_id"]: c["name"] for c in coordinators.all(removed=True)}}
+
+
+def _day(value: str | None, field: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError("Geef een datum als JJJJ-MM-DD.", field=field) from None
+
+
+def download_headers() -> dict[str, str]:
+    """A file name with today's date: a coordinator keeps several."""
+    return {"Content-Disposition": f'attachment; filename="logboek-{dt.date.today().isoformat()}.csv"'}
+
+
+def to_csv(found: Found) -> str:
     """The entries as CSV (UTF-8, a header row, the columns of ``FIELDS``)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\r\n")
     writer.writeheader()
-    for e in entries:
-        writer.writerow(e.row())
+    for e in found.entries:
+        row = e.row(found.coordinators)
+        writer.writerow({**row, "coordinator_name": _plain(row["coordinator_name"])})
     return out.getvalue()
+
+
+def _plain(text: str) -> str:
+    """A name a spreadsheet will not run as a formula.
+
+    >>> _plain("=HYPERLINK(1)"), _plain("Anna")
+    ("'=HYPERLINK(1)", 'Anna')
+    """
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
 
 
 def _entry(payload: dict[str, Any]) -> Entry:

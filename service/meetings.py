@@ -23,7 +23,10 @@ from core.errors import NotFoundError, ValidationError
 from matching.agenda import LADDER
 from matching.panels import PanelConstraints
 from service.container import Kennismakelaar
+from service.coordinators import COMMAND_LINE, Actor
 from service.jobs import Job
+
+MEETING = "bijeenkomst"  # the audit log's name for a meeting as a target
 
 STATUSES = ("gepland", "gehouden")
 
@@ -57,7 +60,7 @@ def report_id(meeting_id: str) -> str:
 
 
 def plan(km: Kennismakelaar, *, title: str, date: str, step: str, ateliers: Sequence[str] = (),
-         question_ids: Sequence[str] = (), topic: str = "", k: int = 4) -> Meeting:
+         question_ids: Sequence[str] = (), topic: str = "", k: int = 4, actor: Actor = COMMAND_LINE) -> Meeting:
     """Plan a meeting on the questions of an agenda cluster, with a panel of ``k`` proposed for its topic (the
     given one, or the first question's text)."""
     title = " ".join(title.split())
@@ -90,6 +93,7 @@ def plan(km: Kennismakelaar, *, title: str, date: str, step: str, ateliers: Sequ
                       panel=[m.expert.id for m in panel.members], why={m.expert.id: m.why for m in panel.members},
                       gave_way={p.id: p.reason for p in panel.passed_over})
     catalog.add_meeting(meeting.id, dict(meeting.__dict__))
+    km.audit().record(actor, "bijeenkomst-gepland", MEETING, meeting.id)
     return meeting
 
 
@@ -142,9 +146,10 @@ def link_report(km: Kennismakelaar, meeting_id: str) -> Meeting:
     return get(km, meeting_id)
 
 
-def remove(km: Kennismakelaar, meeting_id: str) -> None:
+def remove(km: Kennismakelaar, meeting_id: str, actor: Actor = COMMAND_LINE) -> None:
     get(km, meeting_id)  # NotFoundError for an unknown id
     km.catalog().delete_meetings([meeting_id])
+    km.audit().record(actor, "bijeenkomst-verwijderd", MEETING, meeting_id)
 
 
 def _is_id(value: str) -> bool:

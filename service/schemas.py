@@ -455,3 +455,26 @@ class OverviewOut(Struct):
     buckets: list[OverviewBucketOut]
     total: OverviewBucketOut
     themes: list[OverviewThemeOut]
+
+
+class AuditEntryOut(Struct):
+    """One entry of the audit log: ids only (a removed person: the removal's marker)."""
+
+    at: float
+    time: str
+    coordinator: str
+    coordinator_name: str
+    action: str
+    label: str
+    target_type: str
+    target: str
+    count: int | None = None
+
+
+class AuditOut(Struct):
+    """A page of the audit log, newest first, with who may appear in it (id → name)."""
+
+    entries: list[AuditEntryOut]
+    total: int
+    coordinators: dict[str, str]
+    actions: dict[str, str]

@@ -177,3 +177,68 @@ def test_the_log_is_in_the_backup_and_sessions_are_not(client, tmp_path):
     assert summary["exported"]["audit"] >= 2 and summary["exported"]["coordinators"] == 1
     exported = {p.stem for p in Path(tmp_path / "export").glob("*.jsonl")}
     assert "ledger-session" not in exported and not any("session" in p for p in exported)
+
+
+def test_the_logboek_page_and_the_api_filter_and_export_the_same_rows(client):
+    km = client.app.state.km
+    hanna, token = km.coordinators().add("Hanna Coördinator")
+    client.put("/api/experts/anna-de-vries", json=PERSON, headers=_bearer(token))
+    client.put("/api/experts/anna-de-vries", json={**PERSON, "consent": False}, headers=_bearer(SHARED_TOKEN))
+    today = time.strftime("%Y-%m-%d")
+    api = client.get("/api/audit", params={"coordinator": hanna.id, "since": today, "until": today},
+                     headers=_bearer(token)).json()
+    assert api["total"] == 1 and api["entries"][0]["action"] == "profiel-aangemaakt"
+    assert api["entries"][0]["coordinator_name"] == "Hanna Coördinator"
+    withdrawn = client.get("/api/audit", params={"action": "toestemming-ingetrokken"}, headers=_bearer(token)).json()
+    assert [e["coordinator"] for e in withdrawn["entries"]] == [SHARED.id]
+    assert client.get("/api/audit", params={"action": "iets"}, headers=_bearer(token)).status_code == 400
+    assert client.get("/api/audit", params={"since": "gisteren"}, headers=_bearer(token)).status_code == 400
+    assert client.get("/api/audit").status_code == 401  # coordinators only
+    csv_text = client.get("/api/audit.csv", params={"coordinator": hanna.id}, headers=_bearer(token)).text
+    assert csv_text.splitlines()[0].startswith("at,time,coordinator,coordinator_name,action")
+    assert len(csv_text.splitlines()) == 2 and "profiel-aangemaakt" in csv_text
+    log_in(client, token)
+    page = client.get("/coordinatie/logboek", params={"action": "toestemming-ingetrokken"})
+    assert page.status_code == 200 and "gedeelde sleutel" in page.text and "toestemming ingetrokken" in page.text
+    assert "Hanna Coördinator" in page.text  # in the filter, and as the one who logged in
+    web_csv = client.get("/coordinatie/logboek.csv", params={"coordinator": hanna.id}).text
+    assert web_csv.splitlines()[-1] == csv_text.splitlines()[-1]  # the same row (the login came after it)
+    assert client.get("/coordinatie/logboek", params={"since": "morgen"}).status_code == 400
+
+
+def test_entries_past_the_retention_go(client):
+    km = client.app.state.km
+    log = km.audit()
+    log.record(SHARED, "document-verwijderd", "document", "oud")
+    log.record(SHARED, "document-verwijderd", "document", "nieuw")
+    old = next(h for h in km.catalog().store.scroll(LEDGER) if h.payload.get("target") == "oud")
+    km.catalog().store.set_payload(LEDGER, {"at": time.time() - (log.retention_days + 1) * 86400}, ids=[old.id])
+    log.sweep()
+    assert [e.target for e in log.entries()] == ["nieuw"]
+
+
+def test_contact_decisions_and_meetings_are_logged(client):
+    km = client.app.state.km
+    ines, token = km.coordinators().add("Ines Coördinator")
+    client.put("/api/experts/anna-de-vries", json={**PERSON, "email": "anna@example.org"}, headers=_bearer(token))
+    asked = client.post("/api/ask", json={"question": "Wie weet iets van schulden bij jonge gezinnen?"}).json()
+    request_id = client.post("/api/contact-requests", json={"name": "Vrager", "email": "vrager@example.org",
+                                                            "message": "Graag contact.",
+                                                            "question_id": asked["question_id"]}).json()["id"]
+    me = _bearer(token)
+    assert client.patch(f"/api/contact-requests/{request_id}", json={"status": "doorgestuurd",
+                                                                      "forwarded_to": "anna-de-vries"},
+                        headers=me).status_code == 200
+    assert client.patch(f"/api/contact-requests/{request_id}", json={"status": "verbonden"},
+                        headers=me).status_code == 200
+    assert client.post(f"/api/contact-requests/{request_id}/close", json={"outcome": "Geen vervolg.",
+                                                                          "answered": False},
+                       headers=me).status_code == 200
+    assert client.delete(f"/api/contact-requests/{request_id}", headers=me).status_code == 200
+    meeting = client.post("/api/meetings", json={"title": "Expertmeeting", "date": "2027-01-15",
+                                                 "step": "expertmeeting", "k": 1}, headers=me).json()
+    assert client.delete(f"/api/meetings/{meeting['id']}", headers=me).status_code == 200
+    entries = [(e.action, e.target) for e in reversed(_log(client)) if e.coordinator == ines.id][1:]
+    assert entries == [("contactverzoek-doorgestuurd", request_id), ("contactverzoek-gewijzigd", request_id),
+                       ("contactverzoek-afgerond", request_id), ("contactverzoek-verwijderd", request_id),
+                       ("bijeenkomst-gepland", meeting["id"]), ("bijeenkomst-verwijderd", meeting["id"])]

@@ -36,11 +36,12 @@ from schemathesis.specs.openapi.checks import (
 
 from matching.agenda import LADDER
 from matching.questions import ROLES
+from service.audit import ACTIONS
+from service.container import Kennismakelaar
 from tests.conftest import live_server, make_settings, pristine_copy
 
 pytestmark = pytest.mark.slow
-TOKEN = "fuzz-token"
-COORD = {"Authorization": f"Bearer {TOKEN}"}
+COORD = {"Authorization": ""}  # a personal token, made for the live service below
 FREE_EXAMPLES = 45  # per operation and round; 16 operations
 ANCHORED_EXAMPLES = 45
 MIN_2XX_SHARE = 0.25
@@ -76,8 +77,14 @@ class Seed:
 @pytest.fixture(scope="module")
 def live_url(samples_dir, tmp_path_factory) -> Iterator[str]:
     data = pristine_copy(samples_dir, tmp_path_factory.mktemp("fuzz") / "data")
-    with live_server(make_settings(data, KM_COORDINATOR_TOKENS=TOKEN, KM_ASK_PER_MINUTE="100000",
-                                   KM_REQUESTS_PER_MINUTE="100000")) as url:
+    settings = make_settings(data, KM_ASK_PER_MINUTE="100000", KM_REQUESTS_PER_MINUTE="100000")
+    km = Kennismakelaar(settings)  # as `kennismakelaar coordinator add` does, before the service starts
+    try:
+        _, token = km.coordinators().add("Fuzz Coördinator")
+    finally:
+        km.close()
+    COORD["Authorization"] = f"Bearer {token}"
+    with live_server(settings) as url:
         yield url
 
 
@@ -310,6 +317,14 @@ def _overview(seed: Seed) -> Anchor:
         "atelier": _optional(st.sampled_from(seed.ateliers))}).map(lambda query: _with(case, query=query))
 
 
+def _audit(seed: Seed) -> Anchor:
+    return lambda case: st.fixed_dictionaries({
+        "action": _optional(st.sampled_from(list(ACTIONS))),
+        "coordinator": _optional(st.sampled_from(["fuzz-coordinator", "gedeelde-sleutel", "opdrachtregel"])),
+        "since": _optional(PAST), "until": _optional(st.sampled_from(["2030-12-31"]))}).map(
+            lambda query: _with(case, query={k: v for k, v in query.items() if v is not None}))
+
+
 def _meeting(seed: Seed) -> Anchor:
     return lambda case: st.fixed_dictionaries({
         "title": st.sampled_from(["Expertmeeting", "Werkplaats over schulden"]), "date": DATES,
@@ -367,6 +382,8 @@ ANCHORS: dict[str, Callable[[Seed], Anchor]] = {
     "PUT /api/experts/{expert_id}/availability": _availability,
     "GET /api/overview": _overview,
     "GET /api/overview.csv": _overview,
+    "GET /api/audit": _audit,
+    "GET /api/audit.csv": _audit,
     "POST /api/meetings": _meeting,
     "GET /api/meetings": lambda seed: _unchanged,
     "GET /api/meetings/{meeting_id}": lambda seed: _path("meeting_id", seed.meetings),

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
 from core.errors import ConfigError, FileRejected, MailError, NotFoundError, ValidationError
 from service import contacts
+from service.auth import acting
 from service.container import Kennismakelaar
 from web.coordination import Form, session_guard
 
@@ -30,20 +31,22 @@ class Inbox(Controller):
         return _inbox(km, status=status or None, atelier=atelier or None)
 
     @post("/{request_id:str}", sync_to_thread=True)
-    def change(self, km: Kennismakelaar, request_id: str, data: Form) -> Template | Redirect:
+    def change(self, request: Request, km: Kennismakelaar, request_id: str, data: Form) -> Template | Redirect:
         try:
             contacts.move(km, request_id, str(data.get("status") or contacts.get(km, request_id).status),
-                          note=str(data.get("note", "")), forwarded_to=str(data.get("forwarded_to") or "") or None)
+                          note=str(data.get("note", "")), forwarded_to=str(data.get("forwarded_to") or "") or None,
+                          actor=acting(request))
         except ValidationError as exc:
             return _inbox(km, status=None, atelier=None, error=exc.message, http_status=400)
         return _back(request_id)
 
     @post("/{request_id:str}/doorsturen", sync_to_thread=True)
-    def forward(self, km: Kennismakelaar, request_id: str, data: Form) -> Template | Redirect:
+    def forward(self, request: Request, km: Kennismakelaar, request_id: str, data: Form) -> Template | Redirect:
         """Send the message to the chosen person; without a mail server, show it ready to copy."""
         try:
             done = contacts.forward(km, request_id, expert_id=str(data.get("expert_id") or ""),
-                                    cc_asker=bool(data.get("cc_asker")), note=str(data.get("note", "")))
+                                    cc_asker=bool(data.get("cc_asker")), note=str(data.get("note", "")),
+                                    actor=acting(request))
         except (ValidationError, NotFoundError, MailError, ConfigError) as exc:
             return _inbox(km, status=None, atelier=None, error=exc.message, http_status=400)
         if done.sent:
@@ -53,13 +56,13 @@ class Inbox(Controller):
             "expert_id": str(data.get("expert_id")), "mail": done.to_json()})
 
     @post("/{request_id:str}/afronden", sync_to_thread=True)
-    def close(self, km: Kennismakelaar, request_id: str, data: Form) -> Template | Redirect:
+    def close(self, request: Request, km: Kennismakelaar, request_id: str, data: Form) -> Template | Redirect:
         """Close with the outcome; answered, the outcome becomes a findable kennisvraag."""
         themes = data.get("themes")
         try:
             contacts.close(km, request_id, outcome=str(data.get("outcome", "")), answered=data.get("answered") == "ja",
                            themes=[str(t) for t in themes] if isinstance(themes, list) else [str(themes)] if themes
-                           else [], question=str(data.get("question", "")))
+                           else [], question=str(data.get("question", "")), actor=acting(request))
         except (ValidationError, FileRejected) as exc:  # a wrong field, or the outcome's file refused: said
             return _inbox(km, status=None, atelier=None, error=exc.message, http_status=400)
         return _back(request_id)

@@ -36,7 +36,7 @@ def new(km: Kennismakelaar, request: Request) -> Template:
 
 
 @post(BASE, sync_to_thread=True, guards=[session_guard], include_in_schema=False)
-def create(km: Kennismakelaar, data: Form) -> Template | Redirect:
+def create(request: Request, km: Kennismakelaar, data: Form) -> Template | Redirect:
     form: dict[str, Any] = {**data, "ateliers": _list(data.get("ateliers")),
                             "question_ids": _list(data.get("question_ids"))}
     try:
@@ -45,7 +45,8 @@ def create(km: Kennismakelaar, data: Form) -> Template | Redirect:
             raise ValidationError("Kies een aantal tussen 1 en 20.", field="k")
         meeting = meetings.plan(km, title=str(form.get("title", "")), date=str(form.get("date", "")),
                                 step=str(form.get("step", "")), ateliers=form["ateliers"],
-                                question_ids=form["question_ids"], topic=str(form.get("topic", "")), k=int(k))
+                                question_ids=form["question_ids"], topic=str(form.get("topic", "")), k=int(k),
+                                actor=acting(request))
     except ValidationError as exc:
         return _page("bijeenkomst_nieuw", km, 400, form=form, ladder=LADDER, error=exc.message, field=exc.field)
     return Redirect(f"{BASE}/{meeting.id}", status_code=303)
@@ -67,8 +68,8 @@ def _meeting_page(km: Kennismakelaar, meeting: meetings.Meeting, status: int = 2
 
 @post(f"{BASE}/{{meeting_id:str}}/verwijderen", sync_to_thread=True, guards=[session_guard],
       include_in_schema=False)
-def remove(km: Kennismakelaar, meeting_id: str) -> Redirect:
-    meetings.remove(km, meeting_id)
+def remove(request: Request, km: Kennismakelaar, meeting_id: str) -> Redirect:
+    meetings.remove(km, meeting_id, acting(request))
     return Redirect(BASE, status_code=303)
 
 

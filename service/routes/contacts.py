@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import Parameter
 from litestar.types import ControllerRouterHandler
 
 from service import contacts
 from service import schemas as s
-from service.auth import coordinator_guard
+from service.auth import acting, coordinator_guard
 from service.container import Kennismakelaar
 from service.ratelimit import limited
 from service.routes.deps import COORDINATOR, errors
@@ -48,24 +48,26 @@ class ContactController(Controller):
 
     @patch(sync_to_thread=True, responses=errors(*COORDINATOR, 404, 413),
            summary="Status of notitie van een contactverzoek wijzigen (coördinator)")
-    def change(self, km: Kennismakelaar, request_id: str, data: s.ContactUpdateIn) -> s.ContactRequestOut:
+    def change(self, request: Request, km: Kennismakelaar, request_id: str, data: s.ContactUpdateIn
+               ) -> s.ContactRequestOut:
         current = contacts.get(km, request_id)
         moved = contacts.move(km, request_id, data.status or current.status, note=data.note,
-                              forwarded_to=data.forwarded_to)
+                              forwarded_to=data.forwarded_to, actor=acting(request))
         return s.convert(moved.__dict__, s.ContactRequestOut)
 
     @post("/forward", status_code=200, sync_to_thread=True, responses=errors(*COORDINATOR, 404, 413, 502),
           summary="Een contactverzoek per e-mail doorsturen naar een expert (coördinator)")
-    def forward(self, km: Kennismakelaar, request_id: str, data: s.ForwardIn) -> s.ForwardOut:
-        done = contacts.forward(km, request_id, expert_id=data.expert_id, cc_asker=data.cc_asker, note=data.note)
+    def forward(self, request: Request, km: Kennismakelaar, request_id: str, data: s.ForwardIn) -> s.ForwardOut:
+        done = contacts.forward(km, request_id, expert_id=data.expert_id, cc_asker=data.cc_asker, note=data.note,
+                                actor=acting(request))
         return s.ForwardOut(**done.to_json(), request=s.convert(done.request.__dict__, s.ContactRequestOut))
 
     @post("/close", status_code=200, sync_to_thread=True, responses=errors(*COORDINATOR, 404, 413),
           summary="Een contactverzoek afronden met de uitkomst; beantwoord wordt het een vindbare kennisvraag "
                   "(coördinator)")
-    def close(self, km: Kennismakelaar, request_id: str, data: s.CloseIn) -> s.ContactRequestOut:
+    def close(self, request: Request, km: Kennismakelaar, request_id: str, data: s.CloseIn) -> s.ContactRequestOut:
         closed = contacts.close(km, request_id, outcome=data.outcome, answered=data.answered, themes=data.themes,
-                                question=data.question)
+                                question=data.question, actor=acting(request))
         return s.convert(closed.__dict__, s.ContactRequestOut)
 
     @get("/suggestions", sync_to_thread=True, responses=errors(*COORDINATOR, 404),
@@ -75,9 +77,8 @@ class ContactController(Controller):
 
     @delete(status_code=200, sync_to_thread=True, responses=errors(*COORDINATOR, 404),
             summary="Een contactverzoek verwijderen, op verzoek van de vrager (coördinator)")
-    def remove(self, km: Kennismakelaar, request_id: str) -> s.DeletedOut:
-        contacts.get(km, request_id)  # 404 for an unknown id
-        km.catalog().delete_contact_requests([request_id])
+    def remove(self, request: Request, km: Kennismakelaar, request_id: str) -> s.DeletedOut:
+        contacts.remove(km, request_id, acting(request))
         return s.DeletedOut(id=request_id, deleted=True)
 
 

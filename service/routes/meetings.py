@@ -3,12 +3,12 @@ A meeting's verslag is uploaded through ``POST /api/documents`` with ``{"meeting
 
 from __future__ import annotations
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.types import ControllerRouterHandler
 
 from service import meetings
 from service import schemas as s
-from service.auth import coordinator_guard
+from service.auth import acting, coordinator_guard
 from service.container import Kennismakelaar
 from service.routes.deps import COORDINATOR, errors
 
@@ -20,9 +20,10 @@ def _out(km: Kennismakelaar, meeting: meetings.Meeting) -> s.MeetingOut:
 @post("/api/meetings", status_code=201, sync_to_thread=True, guards=[coordinator_guard],
       responses=errors(*COORDINATOR, 413), summary="Een bijeenkomst plannen bij vragen van de agenda, met een "
                                                    "voorgesteld panel (coördinator)")
-def plan(km: Kennismakelaar, data: s.MeetingIn) -> s.MeetingOut:
+def plan(request: Request, km: Kennismakelaar, data: s.MeetingIn) -> s.MeetingOut:
     return _out(km, meetings.plan(km, title=data.title, date=data.date, step=data.step, ateliers=data.ateliers,
-                                  question_ids=data.question_ids, topic=data.topic, k=data.k))
+                                  question_ids=data.question_ids, topic=data.topic, k=data.k,
+                                  actor=acting(request)))
 
 
 @get("/api/meetings", sync_to_thread=True, guards=[coordinator_guard], responses=errors(*COORDINATOR),
@@ -43,8 +44,8 @@ class MeetingController(Controller):
 
     @delete(status_code=200, sync_to_thread=True, responses=errors(*COORDINATOR, 404),
             summary="Een bijeenkomst verwijderen (coördinator)")
-    def remove(self, km: Kennismakelaar, meeting_id: str) -> s.DeletedOut:
-        meetings.remove(km, meeting_id)
+    def remove(self, request: Request, km: Kennismakelaar, meeting_id: str) -> s.DeletedOut:
+        meetings.remove(km, meeting_id, acting(request))
         return s.DeletedOut(id=meeting_id, deleted=True)
 
 

@@ -1,0 +1,50 @@
+"""The Logboek (``/coordinatie/logboek``): the audit log with filters in a GET form, and the same rows as a CSV
+download (both built by ``service.audit``, as for the API)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Response, get
+from litestar.response import Template
+from litestar.types import ControllerRouterHandler
+
+from core.errors import ValidationError
+from service import audit
+from service.container import Kennismakelaar
+from service.overview import CSV_MEDIA_TYPE
+from web.coordination import session_guard
+
+SHOWN = 200  # rows on the page; the CSV holds them all
+
+
+@get("/coordinatie/logboek", sync_to_thread=True, guards=[session_guard], include_in_schema=False)
+def page(km: Kennismakelaar, action: str | None = None, coordinator: str | None = None, since: str | None = None,
+         until: str | None = None) -> Template:
+    """The log, newest first; a wrong filter comes back in the form with its message (400)."""
+    form = {"action": action or "", "coordinator": coordinator or "", "since": since or "", "until": until or ""}
+    context: dict[str, Any] = {"page": "coordinatie", "taxonomy": km.taxonomy, "form": form,
+                               "actions": audit.ACTIONS, "retention_days": km.settings.service.audit_retention_days,
+                               "coordinators": audit.names(km.coordinators())}
+    try:
+        found = audit.search(km.audit(), km.coordinators(), action=action or None, coordinator=coordinator or None,
+                             since=since or None, until=until or None, limit=SHOWN)
+    except ValidationError as exc:
+        return Template("coordinatie/logboek.html", status_code=400,
+                        context={**context, "error": exc.message, "field": exc.field})
+    query = {k: v for k, v in form.items() if v}
+    return Template("coordinatie/logboek.html", context={
+        **context, "found": found, "csv_url": "/coordinatie/logboek.csv?" + urlencode(query)})
+
+
+@get("/coordinatie/logboek.csv", sync_to_thread=True, guards=[session_guard], include_in_schema=False)
+def download(km: Kennismakelaar, action: str | None = None, coordinator: str | None = None,
+             since: str | None = None, until: str | None = None) -> Response[str]:
+    """The log as CSV, the same rows as ``GET /api/audit.csv``; a wrong filter is a 400 page."""
+    found = audit.search(km.audit(), km.coordinators(), action=action or None, coordinator=coordinator or None,
+                         since=since or None, until=until or None, limit=None)
+    return Response(audit.to_csv(found), media_type=CSV_MEDIA_TYPE, headers=audit.download_headers())
+
+
+ROUTES: list[ControllerRouterHandler] = [page, download]
