@@ -190,7 +190,7 @@ def live_server(settings: Settings, prepare: Callable[[Settings], None] | None =
 
 def log_in(client: Any, token: str = "geheim-token") -> str:
     """Log a test client in to the coordinators' pages (the form, with its CSRF token); returns that token."""
-    client.get("/coordinatie/inloggen")
+    assert client.get("/coordinatie/inloggen").status_code == 200  # the form (or, logged in, the dashboard)
     csrf = client.cookies.get("km_csrf")
     client.post("/coordinatie/inloggen", data={"token": token, "_csrf_token": csrf})
     return str(csrf)

@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 CHROMIUM = "/usr/bin/chromium"
 TOKEN = "browser-test-token"
 TRUST = "Hoe herstel je vertrouwen in een wijk waar projecten steeds kwamen en gingen?"
+PERSONAL: dict[str, str] = {}  # a coordinator's own token, made before the service starts (_seed_questions)
 
 
 
@@ -66,6 +67,7 @@ def _seed_questions(settings) -> None:
         page = broker.search(text, limit=3)
         broker.questions.record(text, broker.encode(text).dense, atelier=atelier, atelier_inferred=atelier is None,
                                 best_score=page.best_score, asked_at=now - dt.timedelta(days=days))
+    _, PERSONAL["token"] = km.coordinators().add("Lotte Logboek")
     km.close()
 
 
@@ -117,9 +119,9 @@ def check_axe(page, shot: str | None = None) -> None:
     assert not bad, [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in bad]
 
 
-def login(page) -> None:
+def login(page, token: str = TOKEN) -> None:
     page.goto("/coordinatie/inloggen")
-    page.fill("#token", TOKEN)
+    page.fill("#token", token)
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r".*/coordinatie$"))
 
@@ -382,6 +384,31 @@ def test_coordinator_manages_experts(page):
     assert "bestaat al" in page.content()
     page.goto("/coordinatie/experts/noor-de-test")
     assert page.input_value("#expertise") == "Voedselbanken en schaamte"
+
+
+def test_a_coordinator_withdraws_consent_and_finds_it_in_the_logboek_under_her_name(page):
+    login(page, PERSONAL["token"])
+    page.goto("/coordinatie/experts/nieuw")
+    page.fill("#name", "Kees Toestemming")
+    page.fill("#expertise", "Buurtbemiddeling")
+    page.check("#consent")
+    page.click("button.primary")
+    page.wait_for_url(re.compile(r".*/coordinatie/experts$"))
+    page.goto("/coordinatie/experts/kees-toestemming")
+    page.uncheck("#consent")
+    page.click("button.primary")
+    page.wait_for_url(re.compile(r".*/coordinatie/experts$"))
+    page.goto("/coordinatie/logboek")
+    page.select_option("#action", "toestemming-ingetrokken")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r".*action=toestemming-ingetrokken.*"))
+    rows = page.locator("#logboek tbody tr")
+    assert rows.count() == 1
+    assert "Lotte Logboek" in rows.first.inner_text() and "kees-toestemming" in rows.first.inner_text()
+    check_axe(page, shot="19-logboek")
+    page.click("nav.subnav form button")  # Uitloggen: the session ends on the server
+    page.goto("/coordinatie/logboek")
+    assert "/coordinatie/inloggen" in page.url or page.locator("#token").count() == 1
 
 
 # --- safety ----------------------------------------------------------------------------------------------------

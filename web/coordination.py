@@ -42,26 +42,32 @@ def _page(name: str, km: Kennismakelaar, status: int = 200, **context: Any) -> T
                     context={"page": "coordinatie", "taxonomy": km.taxonomy, **context})
 
 
-@get("/coordinatie/inloggen", sync_to_thread=True, include_in_schema=False)
-def login_form(request: Request, km: Kennismakelaar) -> Template | Redirect:
-    if session_coordinator(request) is not None:
-        return Redirect("/coordinatie")
-    return _page("login", km, configured=_configured(km))
+class Login(Controller):
+    """The login form and its post. (A controller: two sync handlers on one path, see
+    ``service.routes.experts.ExpertController``.)"""
 
+    path = "/coordinatie/inloggen"
+    include_in_schema = False
 
-@post("/coordinatie/inloggen", sync_to_thread=True, include_in_schema=False)
-def login(request: Request, km: Kennismakelaar, data: Form) -> Template | Redirect:
-    token = str(data.get("token", "")).strip()
-    actor = attempt_login(request, token)
-    if actor is None:
-        return _page("login", km, 401, configured=_configured(km), error="Dit token klopt niet.")
-    coordinators = km.coordinators()
-    response = Redirect("/coordinatie", status_code=303)
-    response.set_cookie(SESSION_COOKIE, coordinators.open_session(actor, token), httponly=True, samesite="lax",
-                        secure=km.settings.service.secure_cookies, max_age=int(coordinators.session_seconds),
-                        path="/")
-    km.audit().record(actor, "ingelogd")
-    return response
+    @get(sync_to_thread=True)
+    def form(self, request: Request, km: Kennismakelaar) -> Template | Redirect:
+        if session_coordinator(request) is not None:
+            return Redirect("/coordinatie")
+        return _page("login", km, configured=_configured(km))
+
+    @post(sync_to_thread=True)
+    def login(self, request: Request, km: Kennismakelaar, data: Form) -> Template | Redirect:
+        token = str(data.get("token", "")).strip()
+        actor = attempt_login(request, token)
+        if actor is None:
+            return _page("login", km, 401, configured=_configured(km), error="Dit token klopt niet.")
+        coordinators = km.coordinators()
+        response = Redirect("/coordinatie", status_code=303)
+        response.set_cookie(SESSION_COOKIE, coordinators.open_session(actor, token), httponly=True, samesite="lax",
+                            secure=km.settings.service.secure_cookies, max_age=int(coordinators.session_seconds),
+                            path="/")
+        km.audit().record(actor, "ingelogd")
+        return response
 
 
 @post("/coordinatie/uitloggen", sync_to_thread=True, include_in_schema=False)
@@ -217,7 +223,7 @@ def delete_expert(request: Request, km: Kennismakelaar, expert_id: str) -> Templ
     return _experts_page(km, f"Verwijderd, met alle koppelingen ({details['documents']} documenten bijgewerkt).")
 
 
-ROUTES: list[ControllerRouterHandler] = [login_form, login, logout, dashboard, panel_form, panel, agenda, job, experts,
+ROUTES: list[ControllerRouterHandler] = [Login, logout, dashboard, panel_form, panel, agenda, job, experts,
                                          ExpertEditor, availability, delete_expert]
 # under the upload size limit (service.api.upload_router); the form's GET too: one path lives in one router
 UPLOADS: list[ControllerRouterHandler] = [upload_form, upload]
