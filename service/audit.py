@@ -13,15 +13,18 @@ import datetime as dt
 import io
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from core.errors import ValidationError
+from core.names import name_key, redact
 from core.store.ledger import LEDGER, Ledger
 from core.store.types import Filter, Point, Range
 from service.coordinators import COMMAND_LINE, SHARED, Actor, Coordinators
 
 AUDIT = "audit"
+PERSON = "persoon"  # a profile as a target: its id is a name in slug form, so it is hidden at a removal
 # action → what the Logboek says
 ACTIONS: dict[str, str] = {
     "profiel-aangemaakt": "profiel aangemaakt",
@@ -47,7 +50,7 @@ ACTIONS: dict[str, str] = {
     "uitgelogd": "uitgelogd",
 }
 FIELDS = ("at", "time", "coordinator", "coordinator_name", "action", "label", "target_type", "target", "count")
-_SWEEP_EVERY = 200  # entries written (per process) between two sweeps of expired ones
+_SWEEP_EVERY = 3600.0  # seconds between two sweeps of expired entries (per process); reads skip them anyway
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ class AuditLog:
     def __init__(self, ledger: Ledger, retention_days: int) -> None:
         self.ledger = ledger
         self.retention_days = retention_days
-        self._written = 0
+        self._swept = 0.0
 
     def record(self, actor: Actor, action: str, target_type: str = "", target: str = "", *,
                count: int | None = None) -> None:
@@ -88,8 +91,7 @@ class AuditLog:
         if count is not None:
             payload["count"] = count
         self.ledger.put(AUDIT, action, payload, point_id=str(uuid.uuid4()))
-        self._written += 1
-        if self._written % _SWEEP_EVERY == 1:
+        if time.time() - self._swept > _SWEEP_EVERY:
             self.sweep()
 
     def entries(self, *, action: str | None = None, coordinator: str | None = None, since: float | None = None,
@@ -98,13 +100,29 @@ class AuditLog:
         where: dict[str, str] = {"kind": AUDIT}
         if action:
             where["key"] = action
-        flt = Filter.where(**where)
-        if since is not None or until is not None:
-            flt = flt.and_(Filter(must=(Range("at", gte=since, lte=until),)))
+        kept = self._cutoff()  # what the retention has not swept yet is not shown either
+        flt = Filter.where(**where).and_(Filter(must=(Range("at", gte=max(since or kept, kept), lte=until),)))
         found = [_entry(h.payload) for h in self.ledger.store.scroll(LEDGER, filter=flt)]
         found = [e for e in found if (not coordinator or e.coordinator == coordinator)
                  and (not target or e.target == target)]
         return sorted(found, key=lambda e: -e.at)
+
+    def hide_removed(self, forgotten: frozenset[str], is_marked: Callable[[str], bool]) -> int:
+        """After a removal (or the import of a backup): no entry names a person removed on request. A person's
+        entry points at the keyed marker of their removal; any other id that holds their name (a document
+        named after a conversation with them) is redacted as texts are. Returns how many entries changed."""
+        if not forgotten:
+            return 0
+        changed = []
+        for h in self.ledger.store.scroll(LEDGER, filter=Filter.where(kind=AUDIT)):
+            target = str(h.payload.get("target", ""))
+            marker = self.ledger.keyed(name_key(target)) if h.payload.get("target_type") == PERSON else ""
+            new = marker if marker in forgotten else redact(target, is_marked)[0]
+            if new != target:
+                changed.append(Point(h.id, {**h.payload, "target": new}))
+        if changed:
+            self.ledger.store.upsert(LEDGER, changed)
+        return len(changed)
 
     def rename_target(self, target_type: str, old: str, new: str) -> int:
         """Point the entries about ``old`` at ``new`` (a removed person's id becomes their marker)."""
@@ -116,9 +134,13 @@ class AuditLog:
 
     def sweep(self, *, now: float | None = None) -> None:
         """Entries past the retention go."""
-        cutoff = (time.time() if now is None else now) - self.retention_days * 86400
+        now = time.time() if now is None else now
+        self._swept = now
         self.ledger.store.delete(LEDGER, filter=Filter.where(kind=AUDIT).and_(
-            Filter(must=(Range("at", lte=cutoff),))))
+            Filter(must=(Range("at", lte=self._cutoff(now)),))))
+
+    def _cutoff(self, now: float | None = None) -> float:
+        return (time.time() if now is None else now) - self.retention_days * 86400
 
 
 @dataclass
@@ -174,18 +196,17 @@ def to_csv(found: Found) -> str:
     writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\r\n")
     writer.writeheader()
     for e in found.entries:
-        row = e.row(found.coordinators)
-        writer.writerow({**row, "coordinator_name": _plain(row["coordinator_name"])})
+        writer.writerow({k: _plain(v) if isinstance(v, str) else v for k, v in e.row(found.coordinators).items()})
     return out.getvalue()
 
 
 def _plain(text: str) -> str:
     """A name a spreadsheet will not run as a formula.
 
-    >>> _plain("=HYPERLINK(1)"), _plain("Anna")
-    ("'=HYPERLINK(1)", 'Anna')
+    >>> _plain("=HYPERLINK(1)"), _plain("Anna"), _plain("-1")
+    ("'=HYPERLINK(1)", 'Anna', "'-1")
     """
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _entry(payload: dict[str, Any]) -> Entry:

@@ -43,8 +43,10 @@ if TYPE_CHECKING:
 FORMAT = "kennismakelaar-export"
 VERSION = 1
 MANIFEST = "manifest.json"
-# ledger kinds not worth keeping: rate-limit counters of the last day; sessions (after a restore, log in again)
-NOT_EXPORTED = frozenset({"hit", "session"})
+# ledger kinds not kept: rate-limit counters of the last day; who may log in — coordinators, their token hashes
+# and sessions — is not restored from a copy of the past (a restore would bring back a removed coordinator's
+# token): after a restore coordinators are added again (``kennismakelaar coordinator add``)
+NOT_EXPORTED = frozenset({"hit", "session", "coordinator", "coordinator-token"})
 _BATCH = 256
 
 
@@ -85,8 +87,6 @@ PARTS: tuple[Part, ...] = (
     Part("meetings", LEDGER, "bijeenkomsten met hun panels", kind="meeting"),
     Part("availability", LEDGER, "beschikbaarheid van experts", kind="availability"),
     Part("jobs", LEDGER, "uploadtaken", kind="job"),
-    Part("coordinators", LEDGER, "coördinatoren", kind="coordinator"),
-    Part("coordinator-tokens", LEDGER, "persoonlijke tokens (alleen hun sleutel-hash)", kind="coordinator-token"),
     Part("audit", LEDGER, "logboek: wie wat veranderde, en wanneer", kind="audit"),
 )
 
@@ -206,6 +206,7 @@ def import_store(km: Kennismakelaar, directory: Path) -> dict[str, Any]:
             if marked(name_key(expert_id)):
                 catalog.unlink_person(expert_id)
         scrubbed = remover.scrub(marked).as_dict()
+        km.audit().hide_removed(markers, marked)  # the log as exported may still name someone removed since
     catalog.store.flush()
     return {"dir": str(directory), "model": catalog.model_identity, "exported_at": manifest.get("exported_at"),
             "imported": imported, "labels": {p.name: p.label for p, _ in parts}, "reembedded": not same_model,

@@ -16,6 +16,7 @@ The shared tokens of ``KM_COORDINATOR_TOKENS`` keep working as before; their hol
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import time
 from dataclasses import dataclass
@@ -38,10 +39,6 @@ class Actor:
     id: str
     name: str
 
-    @property
-    def personal(self) -> bool:
-        return self.id not in (SHARED.id, COMMAND_LINE.id)
-
 
 SHARED = Actor("gedeelde-sleutel", "gedeelde sleutel")
 COMMAND_LINE = Actor("opdrachtregel", "opdrachtregel (beheer)")
@@ -63,17 +60,21 @@ class Coordinators:
         coordinator_id = slugify(name)
         if not coordinator_id or len(name) > 120:
             raise ValidationError("Geef de coördinator een naam (hoogstens 120 tekens).")
-        if coordinator_id in (SHARED.id, COMMAND_LINE.id):
+        if coordinator_id in (SHARED.id, COMMAND_LINE.id) or coordinator_id.startswith(
+                (SHARED.id, COMMAND_LINE.id)):
             raise ValidationError(f"De naam {name!r} is gereserveerd.")
         known = self.ledger.get(COORDINATOR, coordinator_id)
         if known is not None and not known.get("removed_at"):
             raise ConflictError(f"Er is al een coördinator {known['name']!r} ({coordinator_id}).",
                                 hint="Verwijder die eerst, of kies een andere naam.")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        # a coordinator added again under the same name is someone new: the tokens and sessions of the one
+        # before (left by a crash, or a login racing the removal) carry another generation and open nothing
+        generation = secrets.token_hex(8)
         # the token's record first: a crash in between leaves a token without a coordinator, which opens nothing
-        self.ledger.put(TOKEN, self._hash(token), {"coordinator_id": coordinator_id})
+        self.ledger.put(TOKEN, self._hash(token), {"coordinator_id": coordinator_id, "generation": generation})
         self.ledger.put(COORDINATOR, coordinator_id, {"coordinator_id": coordinator_id, "name": name,
-                                                      "created_at": time.time()})
+                                                      "created_at": time.time(), "generation": generation})
         return Actor(coordinator_id, name), token
 
     def all(self, *, removed: bool = False) -> list[dict[str, Any]]:
@@ -106,13 +107,14 @@ class Coordinators:
         if not token.startswith(TOKEN_PREFIX):
             return None
         found = self.ledger.get(TOKEN, self._hash(token))
-        return self._active(found["coordinator_id"]) if found else None
+        return self._active(found) if found else None
 
-    def _active(self, coordinator_id: str) -> Actor | None:
-        record = self.ledger.get(COORDINATOR, coordinator_id)
-        if record is None or record.get("removed_at"):
+    def _active(self, grant: dict[str, Any]) -> Actor | None:
+        """The coordinator a token or session record belongs to, if they are still that coordinator."""
+        record = self.ledger.get(COORDINATOR, grant.get("coordinator_id", ""))
+        if record is None or record.get("removed_at") or record.get("generation") != grant.get("generation"):
             return None
-        return Actor(coordinator_id, record["name"])
+        return Actor(record["coordinator_id"], record["name"])
 
     # --- sessions ------------------------------------------------------------------------------------
 
@@ -123,6 +125,9 @@ class Coordinators:
         record: dict[str, Any] = {"coordinator_id": actor.id, "expires": now + self.session_seconds}
         if actor == SHARED:  # it ends when its token leaves the settings
             record["shared"] = self._hash(token)
+        else:
+            coordinator = self.ledger.get(COORDINATOR, actor.id) or {}
+            record["generation"] = coordinator.get("generation")
         self.ledger.put(SESSION, self._hash(value), record)
         self._sweep(now)
         return value
@@ -136,7 +141,7 @@ class Coordinators:
             return None
         if record.get("shared"):
             return SHARED if record["shared"] in {self._hash(t) for t in self.shared} else None
-        return self._active(record["coordinator_id"])
+        return self._active(record)
 
     def close_session(self, value: str | None) -> None:
         if value:
@@ -156,8 +161,6 @@ def _shared_matches(given: str, tokens: tuple[str, ...]) -> bool:
     >>> _shared_matches("abc", ("xyz", "abc")), _shared_matches("ab", ("abc",)), _shared_matches("", ())
     (True, False, False)
     """
-    import hmac
-
     ok = False
     for token in tokens:
         ok |= hmac.compare_digest(given.encode(), token.encode())

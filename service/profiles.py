@@ -11,12 +11,10 @@ from typing import Any
 from core.errors import NotFoundError, ValidationError
 from core.models import Expert
 from core.names import is_email, name_key, slugify
-from ingestion.profiles import EDITABLE
 from matching.availability import unavailable
+from service.audit import PERSON
 from service.container import Kennismakelaar
 from service.coordinators import COMMAND_LINE, Actor
-
-PERSON = "persoon"  # the audit log's name for a profile as a target
 
 
 def save_profile(km: Kennismakelaar, expert_id: str, *, name: str, role: str = "", organization: str = "",
@@ -42,15 +40,14 @@ def save_profile(km: Kennismakelaar, expert_id: str, *, name: str, role: str = "
                     themes=list(dict.fromkeys(t for t in resolved_themes if t)),
                     expertise=" ".join(expertise.split()), email=email.strip(), consent=consent, source=source)
     before = km.catalog().expert(expert_id)
-    km.ingestor().save_expert(expert)
+    changed = km.ingestor().save_expert(expert)
     log = km.audit()
     if before is None:
         log.record(actor, "profiel-aangemaakt", PERSON, expert_id)
         return expert
-    if bool(before.get("consent")) != consent:
+    if "consent" in changed:
         log.record(actor, "toestemming-gegeven" if consent else "toestemming-ingetrokken", PERSON, expert_id)
-    if any(before.get(f, "" if f not in ("ateliers", "themes") else []) != getattr(expert, f) for f in EDITABLE
-           if f != "consent"):
+    if set(changed) - {"consent"}:
         log.record(actor, "profiel-bewerkt", PERSON, expert_id)
     return expert
 
@@ -66,6 +63,9 @@ def remove_person(km: Kennismakelaar, expert_id: str, actor: Actor = COMMAND_LIN
     log = km.audit()
     log.rename_target(PERSON, expert_id, marker)
     details = km.ingestor().forget_expert(expert_id)
+    # again, after: an entry another worker wrote meanwhile, and ids other than the profile's that hold the name
+    forgotten = catalog.forgotten()
+    log.hide_removed(forgotten, catalog.marked(forgotten))
     log.record(actor, "persoon-verwijderd", PERSON, marker)
     return details
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
@@ -21,9 +21,33 @@ from web.coordination import Form, Multipart, _list, _page, session_guard
 BASE = "/coordinatie/bijeenkomsten"
 
 
-@get(BASE, sync_to_thread=True, guards=[session_guard], include_in_schema=False)
-def listing(km: Kennismakelaar) -> Template:
-    return _page("bijeenkomsten", km, meetings=[meetings.view(km, m) for m in meetings.listing(km)])
+class Meetings(Controller):
+    """The list and the plan form's post. (A controller: two sync handlers on one path, see
+    ``service.routes.experts.ExpertController``.)"""
+
+    path = BASE
+    guards = [session_guard]  # noqa: RUF012
+    include_in_schema = False
+
+    @get(sync_to_thread=True)
+    def listing(self, km: Kennismakelaar) -> Template:
+        return _page("bijeenkomsten", km, meetings=[meetings.view(km, m) for m in meetings.listing(km)])
+
+    @post(sync_to_thread=True)
+    def create(self, request: Request, km: Kennismakelaar, data: Form) -> Template | Redirect:
+        form: dict[str, Any] = {**data, "ateliers": _list(data.get("ateliers")),
+                                "question_ids": _list(data.get("question_ids"))}
+        try:
+            k = str(form.get("k") or "4")
+            if not k.isdigit():
+                raise ValidationError("Kies een aantal tussen 1 en 20.", field="k")
+            meeting = meetings.plan(km, title=str(form.get("title", "")), date=str(form.get("date", "")),
+                                    step=str(form.get("step", "")), ateliers=form["ateliers"],
+                                    question_ids=form["question_ids"], topic=str(form.get("topic", "")), k=int(k),
+                                    actor=acting(request))
+        except ValidationError as exc:
+            return _page("bijeenkomst_nieuw", km, 400, form=form, ladder=LADDER, error=exc.message, field=exc.field)
+        return Redirect(f"{BASE}/{meeting.id}", status_code=303)
 
 
 @get(f"{BASE}/nieuw", sync_to_thread=True, guards=[session_guard], include_in_schema=False)
@@ -33,23 +57,6 @@ def new(km: Kennismakelaar, request: Request) -> Template:
     form = {"title": q.get("titel", ""), "topic": q.get("onderwerp", ""), "step": q.get("stap", "expertmeeting"),
             "ateliers": q.getall("atelier", []), "question_ids": q.getall("vraag", []), "k": "4", "date": ""}
     return _page("bijeenkomst_nieuw", km, form=form, ladder=LADDER)
-
-
-@post(BASE, sync_to_thread=True, guards=[session_guard], include_in_schema=False)
-def create(request: Request, km: Kennismakelaar, data: Form) -> Template | Redirect:
-    form: dict[str, Any] = {**data, "ateliers": _list(data.get("ateliers")),
-                            "question_ids": _list(data.get("question_ids"))}
-    try:
-        k = str(form.get("k") or "4")
-        if not k.isdigit():
-            raise ValidationError("Kies een aantal tussen 1 en 20.", field="k")
-        meeting = meetings.plan(km, title=str(form.get("title", "")), date=str(form.get("date", "")),
-                                step=str(form.get("step", "")), ateliers=form["ateliers"],
-                                question_ids=form["question_ids"], topic=str(form.get("topic", "")), k=int(k),
-                                actor=acting(request))
-    except ValidationError as exc:
-        return _page("bijeenkomst_nieuw", km, 400, form=form, ladder=LADDER, error=exc.message, field=exc.field)
-    return Redirect(f"{BASE}/{meeting.id}", status_code=303)
 
 
 @get(f"{BASE}/{{meeting_id:str}}", sync_to_thread=True, guards=[session_guard], include_in_schema=False)
@@ -87,5 +94,5 @@ async def report(request: Request, km: Kennismakelaar, meeting_id: str, data: Mu
     return Redirect(f"/coordinatie/taken/{job.id}", status_code=303)
 
 
-ROUTES: list[ControllerRouterHandler] = [listing, new, create, one, remove]
+ROUTES: list[ControllerRouterHandler] = [Meetings, new, one, remove]
 UPLOADS: list[ControllerRouterHandler] = [report]  # under the upload size limit (service.api.upload_router)
