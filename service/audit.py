@@ -19,8 +19,7 @@ from typing import Any
 
 from core.errors import ValidationError
 from core.names import name_key, redact
-from core.store.ledger import LEDGER, Ledger
-from core.store.types import Filter, Point, Range
+from core.store.ledger import Ledger
 from service.coordinators import COMMAND_LINE, SHARED, Actor, Coordinators
 
 AUDIT = "audit"
@@ -97,12 +96,9 @@ class AuditLog:
     def entries(self, *, action: str | None = None, coordinator: str | None = None, since: float | None = None,
                 until: float | None = None, target: str | None = None) -> list[Entry]:
         """The entries that match every filter given, newest first."""
-        where: dict[str, str] = {"kind": AUDIT}
-        if action:
-            where["key"] = action
         kept = self._cutoff()  # what the retention has not swept yet is not shown either
-        flt = Filter.where(**where).and_(Filter(must=(Range("at", gte=max(since or kept, kept), lte=until),)))
-        found = [_entry(h.payload) for h in self.ledger.store.scroll(LEDGER, filter=flt)]
+        found = [_entry(p) for _, p in self.ledger.scan(AUDIT, since=max(since or kept, kept), until=until,
+                                                        **({"key": action} if action else {}))]
         found = [e for e in found if (not coordinator or e.coordinator == coordinator)
                  and (not target or e.target == target)]
         return sorted(found, key=lambda e: -e.at)
@@ -114,30 +110,27 @@ class AuditLog:
         if not forgotten:
             return 0
         changed = []
-        for h in self.ledger.store.scroll(LEDGER, filter=Filter.where(kind=AUDIT)):
-            target = str(h.payload.get("target", ""))
-            marker = self.ledger.keyed(name_key(target)) if h.payload.get("target_type") == PERSON else ""
+        for pid, record in self.ledger.scan(AUDIT):
+            target = str(record.get("target", ""))
+            marker = self.ledger.keyed(name_key(target)) if record.get("target_type") == PERSON else ""
             new = marker if marker in forgotten else redact(target, is_marked)[0]
             if new != target:
-                changed.append(Point(h.id, {**h.payload, "target": new}))
-        if changed:
-            self.ledger.store.upsert(LEDGER, changed)
+                changed.append((pid, {**record, "target": new}))
+        self.ledger.rewrite(changed)
         return len(changed)
 
     def rename_target(self, target_type: str, old: str, new: str) -> int:
         """Point the entries about ``old`` at ``new`` (a removed person's id becomes their marker)."""
-        changed = [Point(h.id, {**h.payload, "target": new}) for h in self.ledger.store.scroll(
-            LEDGER, filter=Filter.where(kind=AUDIT, target_type=target_type, target=old))]
-        if changed:
-            self.ledger.store.upsert(LEDGER, changed)
+        changed = [(pid, {**record, "target": new})
+                   for pid, record in self.ledger.scan(AUDIT, target_type=target_type, target=old)]
+        self.ledger.rewrite(changed)
         return len(changed)
 
     def sweep(self, *, now: float | None = None) -> None:
         """Entries past the retention go."""
         now = time.time() if now is None else now
         self._swept = now
-        self.ledger.store.delete(LEDGER, filter=Filter.where(kind=AUDIT).and_(
-            Filter(must=(Range("at", lte=self._cutoff(now)),))))
+        self.ledger.expire(AUDIT, self._cutoff(now))
 
     def _cutoff(self, now: float | None = None) -> float:
         return (time.time() if now is None else now) - self.retention_days * 86400

@@ -82,6 +82,24 @@ class Ledger:
     def all(self, kind: str, **where: str) -> Iterator[dict[str, Any]]:
         return (h.payload for h in self.store.scroll(LEDGER, filter=Filter.where(kind=kind, **where)))
 
+    def scan(self, kind: str, *, since: float | None = None, until: float | None = None,
+             **where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``(point id, record)`` of every record of ``kind`` that matches ``where`` and was written between
+        ``since`` and ``until`` (both inclusive, when given)."""
+        flt = Filter.where(kind=kind, **where)
+        if since is not None or until is not None:
+            flt = flt.and_(Filter(must=(Range("at", gte=since, lte=until),)))
+        return ((h.id, h.payload) for h in self.store.scroll(LEDGER, filter=flt))
+
+    def rewrite(self, records: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Write records back under their own point ids (whole: ``kind``, ``key`` and ``at`` as they were)."""
+        if records:
+            self.store.upsert(LEDGER, [Point(pid, payload) for pid, payload in records])
+
+    def expire(self, kind: str, before: float) -> None:
+        """Delete the records of ``kind`` written before ``before``."""
+        self.store.delete(LEDGER, filter=Filter.where(kind=kind).and_(Filter(must=(Range("at", lte=before),))))
+
     def scrub(self, clean: Callable[[str], str], *, skip: Iterable[str] = IDS_ONLY) -> int:
         """Pass every text in every record (of the kinds not in ``skip``) through ``clean``; a record whose texts
         changed is written back under its own id. Returns how many changed. Any kind of record — upload jobs
