@@ -298,3 +298,25 @@ def test_the_meetings_page_answers(client):
     _, token = client.app.state.km.coordinators().add("Kim Coördinator")
     log_in(client, token)
     assert client.get("/coordinatie/bijeenkomsten").status_code == 200
+
+
+def test_exports_imports_and_ingests_from_the_command_line_are_logged(tmp_path, e5, monkeypatch):
+    from tests.conftest import give_the_cli
+
+    give_the_cli(monkeypatch, e5)
+    settings = make_settings(tmp_path / "data")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    docmaker.make_md(docs / "verslag.md", front="id: verslag-cli\ntitle: Verslag vanaf de opdrachtregel\n")
+    assert main(["ingest", str(docs)], settings=settings, out=io.StringIO(), err=io.StringIO()) == 0
+    assert main(["ingest", str(docs)], settings=settings, out=io.StringIO(), err=io.StringIO()) == 0  # unchanged
+    assert main(["export", str(tmp_path / "export")], settings=settings, out=io.StringIO()) == 0
+    assert main(["import", str(tmp_path / "export")], settings=settings, out=io.StringIO()) == 0
+    km = Kennismakelaar(settings, embedder=e5)
+    try:
+        entries = [(e.coordinator, e.action, e.target, e.count) for e in reversed(km.audit().entries())]
+    finally:
+        km.close()
+    assert entries == [(COMMAND_LINE.id, "bestanden-opgenomen", "", 1),  # the rerun changed nothing: no entry
+                       (COMMAND_LINE.id, "export", "export", 1),  # what it exported: the log's one entry
+                       (COMMAND_LINE.id, "import", "export", 1)]
