@@ -40,7 +40,7 @@ from ingestion.discover import Discovery, discover, os_reason
 from ingestion.isolation import IsolatedParser
 from ingestion.metadata import FRONT_MATTER_FORMATS, build_meta, decode_text, read_sidecar, split_front_matter
 from ingestion.parse import Parsed, Parser
-from ingestion.profiles import EDITABLE, load_profiles, merge_profile, same_value
+from ingestion.profiles import EDITABLE, changed_fields, load_profiles, merge_profile
 from ingestion.records import chunk_payload, document_record, expert_payload, infer_terms, mean_vector
 from ingestion.removal import Remover, evict
 from ingestion.titles import titled
@@ -60,6 +60,9 @@ class FileOutcome:
     warnings: list[str] = field(default_factory=list)
     # fields a coordinator changed in the service, which the file would have overwritten: left alone
     conflicts: list[dict[str, str]] = field(default_factory=list)
+    # profiles this file wrote or its prune removed, one each: {"id", "change": added | updated | removed,
+    # "fields": the fields that changed, "consent": as it is now} (the audit log names each person a file changed)
+    people: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -436,6 +439,7 @@ class Ingestor:
             conflicts.extend({"file": source.relpath, "person": expert.id, "field": f} for f in left)
             added += existing is None
             writes.append((merged, file_hash, edited))
+        people: list[dict[str, Any]] = []
         for merged, file_hash, _ in writes:
             # read again right before writing: a coordinator may have edited (or removed) them meanwhile
             fresh = self.catalog.expert(merged.id)
@@ -444,18 +448,23 @@ class Ingestor:
             edited = list(fresh.get("edited", [])) if fresh else []
             merged, _ = merge_profile(merged, fresh or {}, edited)
             self._write_expert(merged, root=str(source.root), profile_hash=file_hash, edited=edited, report=report)
+            fields = changed_fields(merged, fresh) if fresh else list(EDITABLE)
+            if fields:  # a file that changed in ways no field shows (its folder, our pipeline) changed no one
+                people.append({"id": merged.id, "change": "updated" if fresh else "added", "fields": fields,
+                               "consent": merged.consent})
         if writes and self.catalog.forgotten() - forgotten:  # a removal ran meanwhile: it wins
             now_forgotten = self.catalog.forgotten()
             gone = [m.id for m, _, _ in writes if self.catalog.is_forgotten(m.id, now_forgotten)
                     or self.catalog.is_forgotten(m.name, now_forgotten)]
             self.catalog.delete_experts(gone)
+            people = [p for p in people if p["id"] not in gone]
         status = "added" if added else "updated" if writes else "unchanged"
         warnings.extend(f"{c['person']}: veld '{c['field']}' is in de dienst aangepast; de waarde uit het bestand "
                         "is niet overgenomen" for c in conflicts)
         return [FileOutcome(source.relpath, status, kind="experts", chunks=len(writes) + unchanged,
                             message=f"{len(writes) + unchanged} profielen ({added} nieuw, "
                                     f"{len(writes) - added} gewijzigd)",
-                            warnings=warnings, conflicts=conflicts)]
+                            warnings=warnings, conflicts=conflicts, people=people)]
 
     def _write_expert(self, expert: Expert, *, root: str, profile_hash: str, edited: Sequence[str],
                       report: IngestReport | None = None) -> None:
@@ -480,8 +489,7 @@ class Ingestor:
             changed = list(EDITABLE)
             self._write_expert(expert, root=API_ROOT, profile_hash="", edited=changed)
             return changed
-        changed = [f for f in EDITABLE if not same_value(getattr(expert, f),
-                                                         existing.get(f, type(getattr(expert, f))()))]
+        changed = changed_fields(expert, existing)
         edited = sorted({*existing.get("edited", []), *changed})
         kept = replace(expert, source=existing.get("source") or expert.source)
         self._write_expert(kept, root=existing.get("root", API_ROOT), profile_hash=existing.get("profile_hash", ""),
@@ -540,7 +548,8 @@ class Ingestor:
         if gone:
             self.catalog.delete_experts(gone)
             out.append(FileOutcome("(expertprofielen)", "removed", kind="experts", chunks=len(gone),
-                                   message=f"{len(gone)} profielen verwijderd: " + ", ".join(gone)))
+                                   message=f"{len(gone)} profielen verwijderd: " + ", ".join(gone),
+                                   people=[{"id": g, "change": "removed", "fields": []} for g in gone]))
         if kept:
             out.append(FileOutcome("(expertprofielen)", "unchanged", kind="experts", chunks=len(kept),
                                    warnings=[f"{len(kept)} profielen staan niet meer in hun bestand maar zijn in de "

@@ -132,6 +132,15 @@ def merge_profile(incoming: Expert, stored: dict[str, Any], edited: Sequence[str
     return replace(incoming, **values), conflicts
 
 
+def changed_fields(expert: Expert, stored: dict[str, Any]) -> list[str]:
+    """The editable fields in which ``expert`` differs from the stored profile.
+
+    >>> changed_fields(Expert(id="a", name="A", consent=False), {"name": "A", "consent": True})
+    ['consent']
+    """
+    return [f for f in EDITABLE if not same_value(getattr(expert, f), stored.get(f, type(getattr(expert, f))()))]
+
+
 def same_value(a: Any, b: Any) -> bool:
     """Equal, where lists (ateliers, themes) count as sets: their order is no edit.
 

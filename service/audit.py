@@ -12,15 +12,17 @@ import csv
 import datetime as dt
 import io
 import time
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import ValidationError
 from core.names import name_key, redact
 from core.store.ledger import Ledger
 from service.coordinators import COMMAND_LINE, SHARED, Actor, Coordinators
+
+if TYPE_CHECKING:
+    from ingestion.pipeline import FileOutcome
 
 AUDIT = "audit"
 PERSON = "persoon"  # a profile as a target: its id is a name in slug form, so it is hidden at a removal
@@ -32,8 +34,11 @@ ACTIONS: dict[str, str] = {
     "toestemming-ingetrokken": "toestemming ingetrokken",
     "beschikbaarheid-gewijzigd": "beschikbaarheid gewijzigd",
     "persoon-verwijderd": "persoon verwijderd",
+    "profiel-verwijderd": "profiel verwijderd (niet meer in het bestand)",
     "document-geupload": "document geüpload",
     "document-verwijderd": "document verwijderd",
+    "document-opgenomen": "document opgenomen (opdrachtregel)",
+    "bevinding-opgenomen": "bevinding uit een contactverzoek opgenomen",
     "bestanden-opgenomen": "bestanden opgenomen (opdrachtregel)",
     "export": "back-up geëxporteerd",
     "import": "back-up teruggezet",
@@ -84,24 +89,40 @@ class AuditLog:
     def record(self, actor: Actor, action: str, target_type: str = "", target: str = "", *,
                count: int | None = None) -> None:
         """One entry: ``actor`` did ``action`` to ``target`` (an id) of ``target_type``."""
-        if action not in ACTIONS:
-            raise ValueError(f"unknown audit action {action!r}")
-        payload: dict[str, Any] = {"coordinator": actor.id, "target_type": target_type, "target": target}
-        if count is not None:
-            payload["count"] = count
-        self.ledger.put(AUDIT, action, payload, point_id=str(uuid.uuid4()))
+        self.record_all(actor, [(action, target_type, target)], count=count)
+
+    def record_all(self, actor: Actor, done: Sequence[tuple[str, str, str]], *, count: int | None = None) -> None:
+        """Several entries in one write: ``(action, target_type, target)`` each, all by ``actor``."""
+        unknown = [action for action, _, _ in done if action not in ACTIONS]
+        if unknown:
+            raise ValueError(f"unknown audit action {unknown[0]!r}")
+        extra = {"count": count} if count is not None else {}
+        self.ledger.append(AUDIT, [(action, {"coordinator": actor.id, "target_type": target_type, "target": target,
+                                             **extra}) for action, target_type, target in done])
         if time.time() - self._swept > _SWEEP_EVERY:
             self.sweep()
 
     def entries(self, *, action: str | None = None, coordinator: str | None = None, since: float | None = None,
-                until: float | None = None, target: str | None = None) -> list[Entry]:
-        """The entries that match every filter given, newest first."""
-        kept = self._cutoff()  # what the retention has not swept yet is not shown either
-        found = [_entry(p) for _, p in self.ledger.scan(AUDIT, since=max(since or kept, kept), until=until,
-                                                        **({"key": action} if action else {}))]
-        found = [e for e in found if (not coordinator or e.coordinator == coordinator)
-                 and (not target or e.target == target)]
+                until: float | None = None, target: str | None = None, limit: int | None = None) -> list[Entry]:
+        """The entries that match every filter given, newest first; the ``limit`` newest when given (the
+        store orders them: a page of a long log costs the page)."""
+        where = self._where(action, coordinator, target)
+        since = max(since or 0.0, self._cutoff())  # what the retention has not swept yet is not shown either
+        if limit is not None:
+            return [_entry(p) for p in self.ledger.latest(AUDIT, limit, since=since, until=until, **where)]
+        found = [_entry(p) for _, p in self.ledger.scan(AUDIT, since=since, until=until, **where)]
         return sorted(found, key=lambda e: -e.at)
+
+    def count(self, *, action: str | None = None, coordinator: str | None = None, since: float | None = None,
+              until: float | None = None, target: str | None = None) -> int:
+        """How many entries ``entries`` would give without a limit."""
+        return self.ledger.tally(AUDIT, since=max(since or 0.0, self._cutoff()), until=until,
+                                 **self._where(action, coordinator, target))
+
+    @staticmethod
+    def _where(action: str | None, coordinator: str | None, target: str | None) -> dict[str, str]:
+        given = {"key": action, "coordinator": coordinator, "target": target}
+        return {k: v for k, v in given.items() if v}
 
     def hide_removed(self, forgotten: frozenset[str], is_marked: Callable[[str], bool]) -> int:
         """After a removal (or the import of a backup): no entry names a person removed on request. A person's
@@ -157,9 +178,42 @@ def search(log: AuditLog, coordinators: Coordinators, *, action: str | None = No
         raise ValidationError("De begindatum ligt na de einddatum.", field="since")
     start = dt.datetime.combine(first, dt.time.min).astimezone().timestamp() if first else None
     end = dt.datetime.combine(last, dt.time.max).astimezone().timestamp() if last else None
-    entries = log.entries(action=action or None, coordinator=coordinator or None, since=start, until=end)
-    page = entries[offset:offset + limit] if limit is not None else entries[offset:]
-    return Found(page, len(entries), names(coordinators))
+    chosen: dict[str, Any] = {"action": action or None, "coordinator": coordinator or None, "since": start,
+                              "until": end}
+    if limit is None:
+        return Found(log.entries(**chosen)[offset:], log.count(**chosen), names(coordinators))
+    return Found(log.entries(**chosen, limit=offset + limit)[offset:], log.count(**chosen), names(coordinators))
+
+
+def of_files(outcomes: Sequence[FileOutcome]) -> list[tuple[str, str, str]]:
+    """The entries for what an ingest of files changed: each document taken in or removed, each profile made,
+    edited, given or withdrawn consent, or removed because its file no longer holds it.
+
+    >>> from ingestion.pipeline import FileOutcome
+    >>> of_files([FileOutcome("p.yaml", "updated", kind="experts", people=[
+    ...     {"id": "anna", "change": "updated", "fields": ["consent", "role"], "consent": False}])])
+    [('toestemming-ingetrokken', 'persoon', 'anna'), ('profiel-bewerkt', 'persoon', 'anna')]
+    """
+    done: list[tuple[str, str, str]] = []
+    for outcome in outcomes:
+        if outcome.kind != "experts" and outcome.document_id:
+            if outcome.status in ("added", "updated"):
+                done.append(("document-opgenomen", "document", outcome.document_id))
+            elif outcome.status == "removed":
+                done.append(("document-verwijderd", "document", outcome.document_id))
+        for person in outcome.people:
+            change, fields = person["change"], set(person.get("fields", ()))
+            if change == "added":
+                done.append(("profiel-aangemaakt", PERSON, person["id"]))
+            elif change == "removed":
+                done.append(("profiel-verwijderd", PERSON, person["id"]))
+            else:
+                if "consent" in fields:
+                    done.append(("toestemming-gegeven" if person.get("consent") else "toestemming-ingetrokken",
+                                 PERSON, person["id"]))
+                if fields - {"consent"}:
+                    done.append(("profiel-bewerkt", PERSON, person["id"]))
+    return done
 
 
 def names(coordinators: Coordinators) -> dict[str, str]:

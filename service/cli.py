@@ -129,8 +129,12 @@ def _ingest(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         report = ingestor.run(args.paths, prune=args.prune, restore_deleted=args.restore_deleted, progress=progress)
     changed = sum(1 for o in report.outcomes if o.status in ("added", "updated", "removed"))
-    if changed:  # documents and profiles from files: one entry for the run, with how many changed
-        km.audit().record(COMMAND_LINE, "bestanden-opgenomen", "bestanden", "", count=changed)
+    if changed:  # one entry for the run, with how many files changed, and one for each document and person
+        from service import audit
+
+        log = km.audit()
+        log.record(COMMAND_LINE, "bestanden-opgenomen", "bestanden", "", count=changed)
+        log.record_all(COMMAND_LINE, audit.of_files(report.outcomes))
     if args.json:
         print(json.dumps({**report.summary(), "files": [o.__dict__ for o in report.outcomes]},
                          ensure_ascii=False), file=out)
@@ -343,10 +347,10 @@ def _import(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _coordinator(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    coordinators = km.coordinators()
+    from service import coordinator_admin
+
     if args.action == "add":
-        actor, token = coordinators.add(args.name)
-        km.audit().record(COMMAND_LINE, "coordinator-toegevoegd", "coordinator", actor.id)
+        actor, token = coordinator_admin.add(km, args.name, COMMAND_LINE)
         if args.json:
             print(json.dumps({"id": actor.id, "name": actor.name, "token": token}, ensure_ascii=False), file=out)
         else:
@@ -354,18 +358,16 @@ def _coordinator(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) ->
                   f"eens getoond, bewaar het in een wachtwoordmanager:\n\n  {token}\n", file=out)
         return EXIT_OK
     if args.action == "remove":
-        actor = coordinators.remove(args.coordinator_id)
-        km.audit().record(COMMAND_LINE, "coordinator-verwijderd", "coordinator", actor.id)
+        actor = coordinator_admin.remove(km, args.coordinator_id, COMMAND_LINE)
         if args.json:
             print(json.dumps({"id": actor.id, "removed": True}), file=out)
         else:
             print(f"Coördinator {actor.name} ({actor.id}) verwijderd: het token en alle sessies werken niet meer.",
                   file=out)
         return EXIT_OK
-    people = coordinators.all(removed=args.removed)
+    people = coordinator_admin.listing(km, removed=args.removed)
     if args.json:
-        print(json.dumps([{"id": c["coordinator_id"], "name": c["name"], "created_at": c["created_at"],
-                           "removed_at": c.get("removed_at")} for c in people], ensure_ascii=False), file=out)
+        print(json.dumps(people, ensure_ascii=False), file=out)
         return EXIT_OK
     if not people:
         print("Nog geen coördinatoren met een persoonlijk token (kennismakelaar coordinator add NAAM).", file=out)
@@ -373,7 +375,7 @@ def _coordinator(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) ->
         when = dt.datetime.fromtimestamp(c["created_at"]).strftime("%Y-%m-%d")
         gone = f", verwijderd {dt.datetime.fromtimestamp(c['removed_at']).strftime('%Y-%m-%d')}" \
             if c.get("removed_at") else ""
-        print(f"  {c['coordinator_id']:<30} {c['name']} (sinds {when}{gone})", file=out)
+        print(f"  {c['id']:<30} {c['name']} (sinds {when}{gone})", file=out)
     if km.settings.service.tokens:
         print("Let op: KM_COORDINATOR_TOKENS (gedeelde sleutel) is ook gezet; wie die gebruikt, staat in het "
               "logboek niet bij naam.", file=out)

@@ -27,7 +27,7 @@ from core.names import email_key, fold, is_email, name_key, name_variants, redac
 from matching.availability import PassedOver, unavailable
 from service import mail
 from service.container import Kennismakelaar
-from service.coordinators import COMMAND_LINE, Actor
+from service.coordinators import Actor
 from service.jobs import ingest_text
 
 REQUEST = "contactverzoek"  # the audit log's name for a contact request as a target
@@ -129,7 +129,7 @@ def listing(km: Kennismakelaar, *, status: str | None = None, atelier: str | Non
 
 
 def move(km: Kennismakelaar, request_id: str, status: str, *, note: str | None = None,
-         forwarded_to: str | None = None, actor: Actor = COMMAND_LINE) -> ContactRequest:
+         forwarded_to: str | None = None, actor: Actor) -> ContactRequest:
     """Move a request to ``status`` (along ``NEXT``), with an optional note of the coordinator; ``forwarded_to``
     records who it went to (the coordinator sent the message themselves)."""
     current = get(km, request_id)
@@ -172,7 +172,7 @@ class Forwarded:
 
 
 def forward(km: Kennismakelaar, request_id: str, *, expert_id: str, cc_asker: bool = False,
-            note: str = "", actor: Actor = COMMAND_LINE) -> Forwarded:
+            note: str = "", actor: Actor) -> Forwarded:
     """Write the Dutch message to ``expert_id`` and send it when a mail server is set (the request is then
     ``doorgestuurd`` to that person); without one, the message comes back unsent, for the coordinator to copy."""
     request = get(km, request_id)
@@ -233,7 +233,7 @@ def suggestions(km: Kennismakelaar, request: ContactRequest, limit: int = 3) -> 
 
 
 def close(km: Kennismakelaar, request_id: str, *, outcome: str, answered: bool, themes: Sequence[str] = (),
-          question: str | None = None, actor: Actor = COMMAND_LINE) -> ContactRequest:
+          question: str | None = None, actor: Actor) -> ContactRequest:
     """Close a request (``afgerond``) with what came of it. Answered, its outcome becomes a finding of kind
     ``kennisvraag`` — the question (as the coordinator words it; by default the one asked), what was learnt, the
     atelier and themes, the expert as participant if they consented — and never the asker: their name and address
@@ -256,6 +256,7 @@ def close(km: Kennismakelaar, request_id: str, *, outcome: str, answered: bool, 
     changes: dict[str, Any] = {"status": "afgerond", "afgerond_at": now(), "outcome": outcome, "answered": answered}
     if answered:
         changes["finding_id"] = _finding(km, request, asked, outcome, [t for t in resolved if t])
+        km.audit().record(actor, "bevinding-opgenomen", "document", changes["finding_id"])
         if request.question_id:
             km.catalog().close_questions([request.question_id], f"contact:{request.id}")
     km.catalog().update_contact_request(request_id, changes)
@@ -263,7 +264,7 @@ def close(km: Kennismakelaar, request_id: str, *, outcome: str, answered: bool, 
     return get(km, request_id)
 
 
-def remove(km: Kennismakelaar, request_id: str, actor: Actor = COMMAND_LINE) -> None:
+def remove(km: Kennismakelaar, request_id: str, actor: Actor) -> None:
     """Delete a request, at its asker's request (with their name and address)."""
     get(km, request_id)  # 404 for an unknown id
     km.catalog().delete_contact_requests([request_id])

@@ -26,7 +26,7 @@ import yaml
 from core.errors import FileRejected, KennismakelaarError, NotFoundError
 from core.names import slugify
 from ingestion.discover import discover
-from ingestion.pipeline import Ingestor
+from ingestion.pipeline import FileOutcome, Ingestor
 
 log = logging.getLogger("kennismakelaar.jobs")
 INGESTING = threading.Lock()  # one file at a time per process: the upload worker, and a closed request's outcome
@@ -99,10 +99,13 @@ class JobRunner:
         self._futures: list[Future[None]] = []
 
     def submit(self, files: Sequence[tuple[str, bytes]], metadata: dict[str, Any] | None = None, *,
-               then: Callable[[Job], None] | None = None) -> Job:
+               then: Callable[[Job], None] | None = None,
+               committed: Callable[[FileOutcome], None] | None = None) -> Job:
         """Stage the files and queue their ingestion; returns the job at once. Two files that would be
         stored under one name are refused for the second, by name (nothing overwrites anything). ``then`` runs
-        after a job that took in at least one document (a meeting's verslag links the meeting then)."""
+        after a job that took in at least one document (a meeting's verslag links the meeting then);
+        ``committed`` right after each document that was added or changed is in the store (the audit log: a job
+        stopped half-way leaves no committed document unlogged), never for an unchanged one."""
         job = Job(id=uuid.uuid4().hex, files=len(files))
         folder = self.staging / job.id
         folder.mkdir(parents=True)
@@ -121,10 +124,11 @@ class JobRunner:
             if metadata:
                 Path(f"{target}.yaml").write_text(yaml.safe_dump(metadata, allow_unicode=True), "utf-8")
         self._save(job)
-        self._futures.append(self._pool.submit(self._run, job, then))
+        self._futures.append(self._pool.submit(self._run, job, then, committed))
         return job
 
-    def _run(self, job: Job, then: Callable[[Job], None] | None = None) -> None:
+    def _run(self, job: Job, then: Callable[[Job], None] | None = None,
+             committed: Callable[[FileOutcome], None] | None = None) -> None:
         job.status = "running"
         self._save(job)
         staged = self.staging / job.id
@@ -133,7 +137,7 @@ class JobRunner:
             owners: dict[str, str] = {}
             for path in sorted(p for p in staged.iterdir() if not p.name.endswith(".yaml")):
                 with INGESTING:
-                    self._one(ingestor, path, owners, job)
+                    self._one(ingestor, path, owners, job, committed)
                 job.done += 1
                 self._save(job)
             if then is not None and job.documents:
@@ -151,7 +155,8 @@ class JobRunner:
             job.finished_at = _now()
             self._save(job)
 
-    def _one(self, ingestor: Ingestor, staged: Path, owners: dict[str, str], job: Job) -> None:
+    def _one(self, ingestor: Ingestor, staged: Path, owners: dict[str, str], job: Job,
+             committed: Callable[[FileOutcome], None] | None = None) -> None:
         """Ingest one staged file as if it lay in the uploads folder; move it there only after success."""
         final = self.files_dir / staged.name
         found = discover([staged], max_bytes=ingestor.max_bytes)
@@ -167,6 +172,8 @@ class JobRunner:
             _put_in_place(staged, final)
             if outcome.document_id:
                 job.documents.append(outcome.document_id)
+            if committed is not None and outcome.document_id and outcome.status in ("added", "updated"):
+                committed(outcome)
 
     def get(self, job_id: str) -> Job:
         if not (len(job_id) == 32 and job_id.isalnum()):

@@ -23,7 +23,7 @@ from core.errors import NotFoundError, ValidationError
 from matching.agenda import LADDER
 from matching.panels import PanelConstraints
 from service.container import Kennismakelaar
-from service.coordinators import COMMAND_LINE, Actor
+from service.coordinators import Actor
 from service.jobs import Job
 
 MEETING = "bijeenkomst"  # the audit log's name for a meeting as a target
@@ -60,7 +60,7 @@ def report_id(meeting_id: str) -> str:
 
 
 def plan(km: Kennismakelaar, *, title: str, date: str, step: str, ateliers: Sequence[str] = (),
-         question_ids: Sequence[str] = (), topic: str = "", k: int = 4, actor: Actor = COMMAND_LINE) -> Meeting:
+         question_ids: Sequence[str] = (), topic: str = "", k: int = 4, actor: Actor) -> Meeting:
     """Plan a meeting on the questions of an agenda cluster, with a panel of ``k`` proposed for its topic (the
     given one, or the first question's text)."""
     title = " ".join(title.split())
@@ -146,7 +146,7 @@ def link_report(km: Kennismakelaar, meeting_id: str) -> Meeting:
     return get(km, meeting_id)
 
 
-def remove(km: Kennismakelaar, meeting_id: str, actor: Actor = COMMAND_LINE) -> None:
+def remove(km: Kennismakelaar, meeting_id: str, actor: Actor) -> None:
     get(km, meeting_id)  # NotFoundError for an unknown id
     km.catalog().delete_meetings([meeting_id])
     km.audit().record(actor, "bijeenkomst-verwijderd", MEETING, meeting_id)

@@ -14,12 +14,12 @@ from core.names import is_email, name_key, slugify
 from matching.availability import unavailable
 from service.audit import PERSON
 from service.container import Kennismakelaar
-from service.coordinators import COMMAND_LINE, Actor
+from service.coordinators import Actor
 
 
 def save_profile(km: Kennismakelaar, expert_id: str, *, name: str, role: str = "", organization: str = "",
                  ateliers: Sequence[str] = (), themes: Sequence[str] = (), expertise: str = "", email: str = "",
-                 consent: bool = False, source: str = "api", new: bool = False, actor: Actor = COMMAND_LINE) -> Expert:
+                 consent: bool = False, source: str = "api", new: bool = False, actor: Actor) -> Expert:
     """Create (``new``: never over someone else) or replace the profile ``expert_id``; returns it. The audit log
     records ``actor``: a consent given or withdrawn apart from the rest of the edit."""
     if not name.strip():
@@ -52,7 +52,7 @@ def save_profile(km: Kennismakelaar, expert_id: str, *, name: str, role: str = "
     return expert
 
 
-def remove_person(km: Kennismakelaar, expert_id: str, actor: Actor = COMMAND_LINE) -> dict[str, int]:
+def remove_person(km: Kennismakelaar, expert_id: str, actor: Actor) -> dict[str, int]:
     """Remove a person everywhere (``Ingestor.forget_expert``). The audit log keeps that it happened, who did
     it and when — under the removal's keyed marker, never the id (a name in slug form): their earlier entries
     are pointed at the marker first."""
@@ -71,7 +71,7 @@ def remove_person(km: Kennismakelaar, expert_id: str, actor: Actor = COMMAND_LIN
 
 
 def set_availability(km: Kennismakelaar, expert_id: str, *, unavailable_until: str | None = None,
-                     max_per_month: int | None = None, actor: Actor = COMMAND_LINE) -> dict[str, Any]:
+                     max_per_month: int | None = None, actor: Actor) -> dict[str, Any]:
     """Mark someone unavailable until a day (inclusive) and/or cap the requests forwarded to them per month;
     both empty clears the setting. It lives in the store beside the profile, so no profile file touches it.
 

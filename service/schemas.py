@@ -478,3 +478,24 @@ class AuditOut(Struct):
     total: int
     coordinators: dict[str, str]
     actions: dict[str, str]
+
+
+class CoordinatorIn(Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=120)]
+
+
+class CoordinatorOut(Struct):
+    """A coordinator (never their token, nor its hash)."""
+
+    id: str
+    name: str
+    created_at: float
+    removed_at: float | None = None
+
+
+class CoordinatorAddedOut(Struct):
+    """A coordinator just added, with their personal token: shown this once, kept only as a keyed hash."""
+
+    id: str
+    name: str
+    token: str

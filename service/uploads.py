@@ -11,6 +11,7 @@ from litestar.datastructures import UploadFile
 
 from core.errors import FileTooLargeError, UnsupportedFileError, ValidationError
 from ingestion.discover import DOCUMENT_FORMATS
+from ingestion.pipeline import FileOutcome
 from service.audit import AuditLog
 from service.coordinators import Actor
 from service.jobs import Job, JobRunner
@@ -27,8 +28,8 @@ async def take_in(files: Sequence[UploadFile], jobs: JobRunner, *, max_bytes: in
                   then: Callable[[Job], None] | None = None, actor: Actor, audit: AuditLog) -> Job:
     """Check every file (415 for a type we do not read, 413 over the limit; nothing is staged then), and
     queue their ingestion. The job is returned at once. ``name``: the one file is stored under this name (and
-    its own extension); ``then``: see ``JobRunner.submit``. Each document taken in is logged as ``actor``'s
-    upload."""
+    its own extension); ``then``: see ``JobRunner.submit``. Each document added or changed is logged as
+    ``actor``'s upload as soon as it is in the store."""
     if not files:
         raise ValidationError("Kies een of meer bestanden (veld 'files').", field="files")
     unsupported = [f.filename for f in files if Path(f.filename or "").suffix.lower().lstrip(".") not in
@@ -44,10 +45,7 @@ async def take_in(files: Sequence[UploadFile], jobs: JobRunner, *, max_bytes: in
                                     f"{max_bytes // (1024 * 1024)} MB).")
         staged.append((name + Path(f.filename or "").suffix.lower() if name else f.filename, content))
 
-    def logged(job: Job) -> None:
-        for document_id in job.documents:
-            audit.record(actor, "document-geupload", "document", document_id)
-        if then is not None:
-            then(job)
+    def logged(outcome: FileOutcome) -> None:
+        audit.record(actor, "document-geupload", "document", outcome.document_id or "")
 
-    return jobs.submit(staged, metadata, then=logged)
+    return jobs.submit(staged, metadata, then=then, committed=logged)

@@ -72,6 +72,7 @@ class Seed:
     closable: list[str]  # contact requests moved to "verbonden" by the seed: each can be closed once
     meetings: list[str]
     throwaway_meetings: list[str]
+    throwaway_coordinators: list[str]  # added by the seed through the API, removed by DELETE
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +108,8 @@ def seed(live_url) -> Seed:
         meetings = [_ok(c.post("/api/meetings", json={"title": f"Bijeenkomst {i}", "date": "2027-01-15",
                                                       "step": "expertmeeting", "question_ids": question_ids[:1],
                                                       "k": 2}))["id"] for i in range(3)]
+        coordinators = [_ok(c.post("/api/coordinators", json={"name": f"Wegwerp Coördinator {i}"}))["id"]
+                        for i in range(3)]
         for request_id in contacts[-CLOSABLE:]:
             for status in ("doorgestuurd", "verbonden"):
                 _ok(c.patch(f"/api/contact-requests/{request_id}", json={"status": status}))
@@ -120,7 +123,8 @@ def seed(live_url) -> Seed:
                 question_ids=question_ids, documents=sorted({r["document_id"] for r in found["results"]}),
                 throwaway_documents=job["documents"], experts=sorted({e["id"] for e in people["experts"]}),
                 jobs=[job["id"]], contacts=contacts[:2], throwaway_contacts=contacts[2:-CLOSABLE],
-                closable=contacts[-CLOSABLE:], meetings=meetings[:1], throwaway_meetings=meetings[1:])
+                closable=contacts[-CLOSABLE:], meetings=meetings[:1], throwaway_meetings=meetings[1:],
+                throwaway_coordinators=coordinators)
 
 
 def _ok(response: httpx.Response) -> Any:
@@ -332,6 +336,11 @@ def _meeting(seed: Seed) -> Anchor:
         "question_ids": _some(seed.question_ids), "k": st.integers(1, 4)}).map(lambda body: _with(case, body=body))
 
 
+def _new_coordinator(seed: Seed) -> Anchor:
+    return lambda case: st.integers(1, 10**6).map(
+        lambda n: _with(case, body={"name": f"Nieuwe Coördinator {n}"}))
+
+
 UPLOAD_NAMES = st.tuples(st.from_regex(r"[a-z0-9][a-z0-9-]{0,30}", fullmatch=True),
                          st.sampled_from([("md", "text/markdown"), ("txt", "text/plain")]))
 
@@ -388,4 +397,7 @@ ANCHORS: dict[str, Callable[[Seed], Anchor]] = {
     "GET /api/meetings": lambda seed: _unchanged,
     "GET /api/meetings/{meeting_id}": lambda seed: _path("meeting_id", seed.meetings),
     "DELETE /api/meetings/{meeting_id}": lambda seed: _path("meeting_id", seed.throwaway_meetings),
+    "GET /api/coordinators": lambda seed: _unchanged,
+    "POST /api/coordinators": _new_coordinator,
+    "DELETE /api/coordinators/{coordinator_id}": lambda seed: _path("coordinator_id", seed.throwaway_coordinators),
 }

@@ -22,6 +22,7 @@ from service import contacts, meetings
 from service.backup import MANIFEST, PARTS, export_store, import_store
 from service.cli import main
 from service.container import Kennismakelaar
+from service.coordinators import COMMAND_LINE
 from service.profiles import set_availability
 from tests.conftest import SAMPLES, HashEmbedder, copy_cache, give_the_cli, make_settings, pristine_copy
 
@@ -74,10 +75,10 @@ def _build_up_state(km: Kennismakelaar) -> None:
     contacts.submit(km, name="Sara Bakker", email="sara@wijkteam.nl", question_id=asked[0],
                     message=f"Graag contact met {REMOVED_NAME} of iemand anders die dit kent.")
     meetings.plan(km, title="Expertmeeting buurtkamers", date="2027-03-04", step="expertmeeting",
-                  question_ids=[asked[1]], k=3)
+                  question_ids=[asked[1]], k=3, actor=COMMAND_LINE)
     catalog.add_meeting("b" * 32, {"id": "b" * 32, "title": "Werkplaats", "date": "2027-02-02", "status": "gepland",
                                    "panel": [REMOVED, CREATED], "why": {REMOVED: ["Relevant."]}, "gave_way": {}})
-    set_availability(km, WITHDRAWN, unavailable_until="2027-01-31", max_per_month=2)
+    set_availability(km, WITHDRAWN, unavailable_until="2027-01-31", max_per_month=2, actor=COMMAND_LINE)
     assert ingestor.remove_document(DELETED_DOC)
     ingestor.forget_expert(REMOVED)  # after the questions: the one that names her is scrubbed too
 
@@ -314,7 +315,7 @@ def test_an_export_from_before_a_removal_brings_no_id_back(samples_dir, e5, km_f
     request = contacts.submit(km, name="Sara Bakker", email="sara@wijkteam.nl", message="Graag.", expert_id=REMOVED)
     km.catalog().add_meeting("c" * 32, {"id": "c" * 32, "title": "Werkplaats", "date": "2027-02-02",
                                         "panel": [REMOVED], "why": {REMOVED: ["Relevant."]}, "gave_way": {}})
-    set_availability(km, REMOVED, max_per_month=3)
+    set_availability(km, REMOVED, max_per_month=3, actor=COMMAND_LINE)
     export_store(km, tmp_path / "old-backup")
     km.ingestor().forget_expert(REMOVED)
     import_store(km, tmp_path / "old-backup")

@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 from core.errors import ValidationError
 from core.names import is_email
 from service import contacts
+from service.coordinators import COMMAND_LINE
 from service.jobs import JobRunner
 from service.profiles import availability_of, save_profile, set_availability
 from tests.conftest import MailBox, log_in, make_settings, smtp_server
@@ -51,7 +52,8 @@ def test_a_request_is_forwarded_by_mail_and_the_message_arrives(demo, smtp):
     suggested = contacts.suggestions(km, request)["people"]
     assert suggested, "the demo corpus knows people about non-take-up"
     expert = km.catalog().expert(suggested[0]["id"])
-    done = contacts.forward(km, request.id, expert_id=expert["expert_id"], cc_asker=True, note="Zij weet er veel van.")
+    done = contacts.forward(km, request.id, expert_id=expert["expert_id"], cc_asker=True, note="Zij weet er veel van.",
+                            actor=COMMAND_LINE)
     assert done.sent and done.request.status == "doorgestuurd" and done.request.forwarded_to == expert["expert_id"]
     ((recipients, message),) = inbox.messages
     assert set(recipients) == {expert["email"], "sara@wijkteam.nl"}  # the asker in copy
@@ -96,10 +98,12 @@ def test_people_away_or_full_are_passed_over_with_the_reason(demo):
     first = km.broker().ask(QUESTION).experts
     assert len(first) >= 2
     away, full = first[0].id, first[1].id
-    set_availability(km, away, unavailable_until=(dt.date.today() + dt.timedelta(days=10)).isoformat())
-    set_availability(km, full, max_per_month=1)
+    set_availability(km, away, unavailable_until=(dt.date.today() + dt.timedelta(days=10)).isoformat(),
+                     actor=COMMAND_LINE)
+    set_availability(km, full, max_per_month=1, actor=COMMAND_LINE)
     request = _ask(km)
-    contacts.move(km, request.id, "doorgestuurd", forwarded_to=full)  # one forwarded this month: full
+    contacts.move(km, request.id, "doorgestuurd", forwarded_to=full,
+                  actor=COMMAND_LINE)  # one forwarded this month: full
     assert availability_of(km, full)["reason"] == "Vol: 1 van 1 verzoeken deze maand."
     assert availability_of(km, away)["reason"].startswith("Afwezig tot en met ")
     now = {e.id for e in km.broker().ask(QUESTION).experts}
@@ -111,10 +115,10 @@ def test_people_away_or_full_are_passed_over_with_the_reason(demo):
     later = _ask(km, expert_id=away)
     passed = contacts.suggestions(km, later)["passed_over"]
     assert passed[0]["id"] == away and "Afwezig" in passed[0]["reason"]  # the one asked for, passed over, said so
-    set_availability(km, away)  # cleared: back in
+    set_availability(km, away, actor=COMMAND_LINE)  # cleared: back in
     assert away in {e.id for e in km.broker().ask(QUESTION).experts}
     with pytest.raises(ValidationError, match="JJJJ-MM-DD"):
-        set_availability(km, away, unavailable_until="morgen")
+        set_availability(km, away, unavailable_until="morgen", actor=COMMAND_LINE)
 
 
 def test_availability_through_the_api_and_the_profile_form(demo):
@@ -142,13 +146,13 @@ def test_an_answered_request_becomes_a_finding_and_leaves_the_agenda(demo):
     request = _ask(km, message="Ik zoek iemand die weet wat werkt tegen schaamte bij minimaregelingen.")
     assert request.question_id in _agenda_questions(km)
     expert_id = contacts.suggestions(km, request)["people"][0]["id"]
-    contacts.move(km, request.id, "doorgestuurd", forwarded_to=expert_id)
+    contacts.move(km, request.id, "doorgestuurd", forwarded_to=expert_id, actor=COMMAND_LINE)
     with pytest.raises(ValidationError, match="afgerond"):
-        contacts.close(km, request.id, outcome=outcome, answered=True)  # not connected yet
-    contacts.move(km, request.id, "verbonden")
+        contacts.close(km, request.id, outcome=outcome, answered=True, actor=COMMAND_LINE)  # not connected yet
+    contacts.move(km, request.id, "verbonden", actor=COMMAND_LINE)
     with pytest.raises(ValidationError, match="Schrijf kort"):
-        contacts.close(km, request.id, outcome="  ", answered=True)
-    closed = contacts.close(km, request.id, outcome=outcome, answered=True, themes=["impact"])
+        contacts.close(km, request.id, outcome="  ", answered=True, actor=COMMAND_LINE)
+    closed = contacts.close(km, request.id, outcome=outcome, answered=True, themes=["impact"], actor=COMMAND_LINE)
     assert closed.status == "afgerond" and closed.answered and closed.finding_id
     doc = km.catalog().document(closed.finding_id)
     expert = km.catalog().expert(expert_id)
@@ -166,8 +170,8 @@ def test_a_removed_person_leaves_requests_panels_and_availability(demo):
     km = demo()
     person = km.broker().ask(QUESTION).experts[0].id
     request = _ask(km, expert_id=person)
-    contacts.move(km, request.id, "doorgestuurd", forwarded_to=person)
-    set_availability(km, person, max_per_month=3)
+    contacts.move(km, request.id, "doorgestuurd", forwarded_to=person, actor=COMMAND_LINE)
+    set_availability(km, person, max_per_month=3, actor=COMMAND_LINE)
     km.catalog().add_meeting("m1", {"id": "m1", "title": "Expertmeeting", "panel": [person, "iemand-anders"]})
     km.ingestor().forget_expert(person)
     stored = contacts.get(km, request.id)
@@ -204,13 +208,14 @@ def test_the_asker_never_reaches_a_finding_even_through_their_own_words(demo):
     person = km.broker().ask(QUESTION).experts[0].id
     request = contacts.submit(km, name="Sara Bakker", email="sara@wijkteam.nl", expert_id=person,
                               message="Ik ben Sara Bakker van wijkteam Noord, bel me op 06-12345678.")
-    contacts.move(km, request.id, "doorgestuurd", forwarded_to=person)
-    contacts.move(km, request.id, "verbonden")
+    contacts.move(km, request.id, "doorgestuurd", forwarded_to=person, actor=COMMAND_LINE)
+    contacts.move(km, request.id, "verbonden", actor=COMMAND_LINE)
     with pytest.raises(ValidationError, match="Schrijf de vraag op") as err:
-        contacts.close(km, request.id, outcome="Een vaste contactpersoon helpt.", answered=True)
+        contacts.close(km, request.id, outcome="Een vaste contactpersoon helpt.", answered=True, actor=COMMAND_LINE)
     assert err.value.field == "question"
     closed = contacts.close(km, request.id, answered=True, question="Wat helpt gezinnen die zich schamen?",
-                            outcome="Sara Bakker merkte: een vaste contactpersoon (sara@wijkteam.nl) helpt.")
+                            outcome="Sara Bakker merkte: een vaste contactpersoon (sara@wijkteam.nl) helpt.",
+                            actor=COMMAND_LINE)
     doc = km.catalog().document(closed.finding_id)
     text = str(doc) + "".join(p["text"] for p in km.catalog().chunks_of(closed.finding_id))
     file = (km.settings.store.data_dir / "files" / f"{closed.finding_id}.md").read_text("utf-8")
@@ -243,12 +248,13 @@ def test_one_long_request_does_not_break_the_inbox(demo):
 def test_a_person_without_consent_is_not_named_in_a_finding(demo):
     km = demo()
     save_profile(km, "jan-jansen", name="Jan Jansen", role="professional", email="jan@gemeente.nl", consent=False,
-                 expertise="Schaamte en minimaregelingen bij gezinnen.")
+                 expertise="Schaamte en minimaregelingen bij gezinnen.", actor=COMMAND_LINE)
     request = _ask(km)
-    contacts.move(km, request.id, "doorgestuurd", forwarded_to="jan-jansen")
-    contacts.move(km, request.id, "verbonden")
+    contacts.move(km, request.id, "doorgestuurd", forwarded_to="jan-jansen", actor=COMMAND_LINE)
+    contacts.move(km, request.id, "verbonden", actor=COMMAND_LINE)
     closed = contacts.close(km, request.id, answered=True,
-                            outcome="Jan Jansen legde uit dat een huisbezoek met een vaste contactpersoon werkt.")
+                            outcome="Jan Jansen legde uit dat een huisbezoek met een vaste contactpersoon werkt.",
+                            actor=COMMAND_LINE)
     assert "Jan Jansen" not in closed.outcome and "Jansen" not in str(km.catalog().document(closed.finding_id))
     file = (km.settings.store.data_dir / "files" / f"{closed.finding_id}.md").read_text("utf-8")
     assert "Jan Jansen" not in file
@@ -277,6 +283,6 @@ def test_one_plain_address_only(demo, tmp_path, address):
     with pytest.raises(ConfigError, match="KM_CONTACT_EMAIL"):
         make_settings(tmp_path, KM_CONTACT_EMAIL=address)
     with pytest.raises(ValidationError) as err:
-        save_profile(demo(), "iemand", name="Iemand", email=address)
+        save_profile(demo(), "iemand", name="Iemand", email=address, actor=COMMAND_LINE)
     assert err.value.field == "email"
     assert is_email("o'brien@gemeente.nl")

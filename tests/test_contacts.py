@@ -11,6 +11,7 @@ from core.store.catalog import Catalog
 from core.store.server import ServerStore
 from service import contacts
 from service.container import Kennismakelaar
+from service.coordinators import COMMAND_LINE
 from service.profiles import save_profile
 from tests.conftest import log_in
 
@@ -21,8 +22,9 @@ PERSON = "anna-de-vries"
 def km(km_factory):
     km = km_factory(KM_COORDINATOR_TOKENS="geheim-token")
     save_profile(km, PERSON, name="Anna de Vries", role="onderzoeker", ateliers=["tweedeling-en-armoede"],
-                 expertise="Schulden en schaamte bij jongeren.", email="anna@example.org", consent=True)
-    save_profile(km, "piet-zonder-toestemming", name="Piet Jansen", consent=False)
+                 expertise="Schulden en schaamte bij jongeren.", email="anna@example.org", consent=True,
+                 actor=COMMAND_LINE)
+    save_profile(km, "piet-zonder-toestemming", name="Piet Jansen", consent=False, actor=COMMAND_LINE)
     return km
 
 
@@ -38,14 +40,14 @@ def test_a_request_is_stored_and_moves_along_the_path(km):
         "nieuw", PERSON, "tweedeling-en-armoede", "Wijkteam Heerlen-Noord")
     assert "anna@example.org" not in str(stored.__dict__)  # the expert's address is no part of a request
     for status in ("doorgestuurd", "verbonden"):
-        moved = contacts.move(km, request.id, status)
+        moved = contacts.move(km, request.id, status, actor=COMMAND_LINE)
         assert moved.status == status and status in moved.changed_at
     with pytest.raises(ValidationError, match="met zijn uitkomst"):
-        contacts.move(km, request.id, "afgerond")  # closing takes an outcome: contacts.close
-    closed = contacts.close(km, request.id, outcome="", answered=False)
+        contacts.move(km, request.id, "afgerond", actor=COMMAND_LINE)  # closing takes an outcome: contacts.close
+    closed = contacts.close(km, request.id, outcome="", answered=False, actor=COMMAND_LINE)
     assert closed.status == "afgerond" and "afgerond" in closed.changed_at and closed.finding_id is None
     with pytest.raises(ValidationError, match="kan een verzoek niet naar 'nieuw'") as err:
-        contacts.move(km, request.id, "nieuw")
+        contacts.move(km, request.id, "nieuw", actor=COMMAND_LINE)
     assert err.value.field == "status"
     assert [r.id for r in contacts.listing(km, status="afgerond")] == [request.id]
     assert contacts.listing(km, status="nieuw") == []

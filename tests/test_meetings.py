@@ -13,6 +13,7 @@ from core.errors import ValidationError
 from matching.panels import FAIRNESS_WEIGHT, PanelConstraints, compose, recent_invitations
 from matching.results import ExpertMatch
 from service import meetings
+from service.coordinators import COMMAND_LINE
 from tests.conftest import log_in
 
 COORD = {"Authorization": "Bearer geheim-token"}
@@ -106,10 +107,11 @@ def test_meetings_through_the_api(km):
         assert held["status"] == "gehouden" and km.catalog().document(held["report_id"]) is not None
         assert c.delete(f"/api/meetings/{meeting['id']}", headers=COORD).status_code == 200
         assert c.get(f"/api/meetings/{meeting['id']}", headers=COORD).status_code == 404
-    alone = meetings.plan(km, title="Werkplaats jeugd en armoede", date="2027-02-01", step="uitwisseling", k=2)
+    alone = meetings.plan(km, title="Werkplaats jeugd en armoede", date="2027-02-01", step="uitwisseling", k=2,
+                          actor=COMMAND_LINE)
     assert alone.topic == "Werkplaats jeugd en armoede" and len(alone.panel) == 2  # the title is the topic
     with pytest.raises(ValidationError, match="datum"):
-        meetings.plan(km, title="X", date="15-01-2027", step="uitwisseling")
+        meetings.plan(km, title="X", date="15-01-2027", step="uitwisseling", actor=COMMAND_LINE)
 
 
 def _person(i: int, score: float, atelier: str) -> ExpertMatch:

@@ -11,6 +11,7 @@ import pytest
 from core.errors import ValidationError
 from service import contacts
 from service import overview as ov
+from service.coordinators import COMMAND_LINE
 from tests.conftest import log_in
 
 JEUGD, ARMOEDE, VEERKRACHT = "kansrijk-met-jeugd", "tweedeling-en-armoede", "veerkracht-in-gemeenschappen"
@@ -126,9 +127,9 @@ def filled(km_factory):
         made = contacts.submit(km, name=ASKER, email="sara@wijkteam.nl", message="Graag contact.", **kw)
         for status in path:
             if status == "afgerond":  # closing takes an outcome (answered: True is set below, no finding needed)
-                contacts.close(km, made.id, outcome="", answered=False)
+                contacts.close(km, made.id, outcome="", answered=False, actor=COMMAND_LINE)
             else:
-                contacts.move(km, made.id, status)
+                contacts.move(km, made.id, status, actor=COMMAND_LINE)
         changes = {"created_at": f"{created}+00:00"} if created else {}
         if connected:
             changes["verbonden_at"] = f"{connected}+00:00"

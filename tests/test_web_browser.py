@@ -405,13 +405,37 @@ def test_a_coordinator_withdraws_consent_and_finds_it_in_the_logboek_under_her_n
     rows = page.locator("#logboek tbody tr")
     assert rows.count() == 1
     assert "Lotte Logboek" in rows.first.inner_text() and "kees-toestemming" in rows.first.inner_text()
-    check_axe(page, shot="19-logboek")
+    check_axe(page, shot="23-logboek")
     session = [c for c in page.context.cookies() if c["name"] == "km_coordinator"]
     page.click("nav.subnav form button")  # Uitloggen
     page.wait_for_url(re.compile(r".*/$"))
     page.context.add_cookies(session)  # the cookie put back, as a copy of it would be: the server has ended it
     page.goto("/coordinatie/logboek")
     assert page.locator("#token").count() == 1  # the login form, not the log
+
+
+def test_a_coordinator_adds_a_colleague_who_logs_in_with_the_token_and_is_then_removed(page, browser, site):
+    login(page, PERSONAL["token"])
+    page.goto("/coordinatie/coordinatoren")
+    page.fill("#name", "Noor Nieuwkomer")
+    page.click("form.card button[type=submit]")
+    token = page.locator("#token").input_value()
+    assert token.startswith("kmc_") and "niet nog eens getoond" in page.locator("section.card").inner_text()
+    check_axe(page, shot="24-coordinatoren")
+    other = browser.new_context(base_url=site, locale="nl-NL")  # the colleague, in her own browser
+    try:
+        hers = other.new_page()
+        login(hers, token)
+        hers.goto("/coordinatie/logboek")
+        assert hers.locator("#logboek").count() == 1
+        page.goto("/coordinatie/coordinatoren")
+        assert token not in page.content()  # shown once
+        page.click("#coordinatoren form:has(button:has-text('Noor Nieuwkomer')) button")
+        assert "Noor Nieuwkomer is verwijderd" in page.locator("p.notice[role=status]").inner_text()
+        hers.goto("/coordinatie/logboek")
+        assert hers.locator("#token").count() == 1  # her session ended with her removal: the login form
+    finally:
+        other.close()
 
 
 # --- safety ----------------------------------------------------------------------------------------------------

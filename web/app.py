@@ -18,7 +18,7 @@ from core.taxonomy import Taxonomy
 from service.api import UPLOADS, api_config, upload_router
 from service.container import Kennismakelaar
 from service.settings import Settings
-from web import audit, contact, coordination, inbox, meetings, overview, pages
+from web import audit, contact, coordination, coordinators, inbox, meetings, overview, pages
 from web.errors import page_or_api_error
 from web.recent import RecentAnswers
 from web.security import csrf_config, security_headers
@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, km: Kennismakelaar | None = Non
     settings = settings or (km.settings if km else Settings.from_env())
     config = api_config(settings, km)
     config.route_handlers += [*pages.ROUTES, *contact.ROUTES, *coordination.ROUTES, *inbox.ROUTES, *meetings.ROUTES,
-                              *overview.ROUTES, *audit.ROUTES,
+                              *overview.ROUTES, *audit.ROUTES, *coordinators.ROUTES,
                               upload_router(settings, [*UPLOADS, *coordination.UPLOADS, *meetings.UPLOADS]),
                               create_static_files_router("/static", [WEB_DIR / "static"], include_in_schema=False)]
     config.template_config = TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,

@@ -37,8 +37,16 @@ async def security_headers(message: Message, scope: Scope) -> None:
     for name, value in HEADERS.items():
         headers[name.decode()] = value.decode()
     headers["content-security-policy"] = policy
+    if _personal(scope):  # contact details, a token just made: not kept by a browser or a proxy on the way
+        headers["cache-control"] = "no-store"
     if scope.get("scheme") == "https":
         headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+
+
+def _personal(scope: Scope) -> bool:
+    """A coordinator's page or a coordinator's API call (one with a bearer token)."""
+    return str(scope.get("path", "")).startswith("/coordinatie") or any(
+        name.lower() == b"authorization" for name, _ in scope.get("headers", ()))
 
 
 def csrf_config(settings: Settings) -> CSRFConfig:

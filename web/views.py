@@ -25,13 +25,21 @@ KIND_LABELS = {"verslag": "Verslag", "rapport": "Rapport", "interventie": "Inter
                "factsheet": "Factsheet", "document": "Document"}
 
 
-def nl_date(value: str | None) -> str:
+def nl_date(value: str | float | None) -> str:
+    """A day in Dutch, from an ISO date or a timestamp (local time).
+
+    >>> nl_date("2026-03-05"), nl_date(None)
+    ('5 maart 2026', '')
+    """
     if not value:
         return ""
-    try:
-        d = dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return value
+    if isinstance(value, int | float):
+        d = dt.datetime.fromtimestamp(value).date()
+    else:
+        try:
+            d = dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return value
     return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
 
 

@@ -224,6 +224,13 @@ class EdgeStore:
             if offset is None:
                 return
 
+    def newest(self, name: str, key: str, *, limit: int, filter: Filter | None = None) -> list[Hit]:
+        q = self._q
+        records, _ = self._shard(name).scroll(q.ScrollRequest(
+            limit=limit, filter=self._filter(filter) if filter else None, with_payload=True, with_vector=False,
+            order_by=q.OrderBy(key, direction=q.Direction.Desc)))
+        return [self._hit(r) for r in records]
+
     def count(self, name: str, *, filter: Filter | None = None) -> int:
         return self._shard(name).count(self._q.CountRequest(exact=True,
                                                             filter=self._filter(filter) if filter else None))

@@ -62,6 +62,14 @@ class Ledger:
         self.store.upsert(LEDGER, [Point(pid, {**payload, "kind": kind, "key": key, "at": time.time()})])
         return pid
 
+    def append(self, kind: str, records: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Add records that are never replaced (``(key, payload)``, each under a new point id), in one write."""
+        at = time.time()
+        if records:  # a microsecond apart: read back by time, they come in the order they were given
+            self.store.upsert(LEDGER, [Point(str(uuid.uuid4()), {**payload, "kind": kind, "key": key,
+                                                                  "at": at + i * 1e-6})
+                                       for i, (key, payload) in enumerate(records)])
+
     def get(self, kind: str, key: str) -> dict[str, Any] | None:
         found = self.store.retrieve(LEDGER, [f"{kind}:{key}"])
         return found[0].payload if found else None
@@ -86,10 +94,17 @@ class Ledger:
              **where: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """``(point id, record)`` of every record of ``kind`` that matches ``where`` and was written between
         ``since`` and ``until`` (both inclusive, when given)."""
-        flt = Filter.where(kind=kind, **where)
-        if since is not None or until is not None:
-            flt = flt.and_(Filter(must=(Range("at", gte=since, lte=until),)))
-        return ((h.id, h.payload) for h in self.store.scroll(LEDGER, filter=flt))
+        return ((h.id, h.payload) for h in self.store.scroll(LEDGER, filter=_between(kind, since, until, where)))
+
+    def latest(self, kind: str, limit: int, *, since: float | None = None, until: float | None = None,
+               **where: str) -> list[dict[str, Any]]:
+        """The ``limit`` newest records that ``scan`` would give, newest first (ordered by the engine)."""
+        return [h.payload for h in self.store.newest(LEDGER, "at", limit=limit,
+                                                     filter=_between(kind, since, until, where))]
+
+    def tally(self, kind: str, *, since: float | None = None, until: float | None = None, **where: str) -> int:
+        """How many records ``scan`` would give."""
+        return self.store.count(LEDGER, filter=_between(kind, since, until, where))
 
     def rewrite(self, records: Sequence[tuple[str, dict[str, Any]]]) -> None:
         """Write records back under their own point ids (whole: ``kind``, ``key`` and ``at`` as they were)."""
@@ -161,6 +176,13 @@ class Ledger:
 
 
 _STRUCTURE = frozenset({"kind", "key", "at"})  # what files a record in the ledger: never rewritten
+
+
+def _between(kind: str, since: float | None, until: float | None, where: dict[str, str]) -> Filter:
+    flt = Filter.where(kind=kind, **where)
+    if since is not None or until is not None:
+        flt = flt.and_(Filter(must=(Range("at", gte=since, lte=until),)))
+    return flt
 
 
 def _scrubbed(value: Any, clean: Callable[[str], str], top: bool = True) -> Any:

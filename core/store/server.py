@@ -166,6 +166,12 @@ class ServerStore:
             if offset is None:
                 return
 
+    def newest(self, name: str, key: str, *, limit: int, filter: Filter | None = None) -> list[Hit]:
+        records, _ = self.client.scroll(
+            self._c(name), scroll_filter=self._filter(filter) if filter else None, limit=limit, with_payload=True,
+            with_vectors=False, order_by=self._m.OrderBy(key=key, direction=self._m.Direction.DESC))
+        return [self._hit(r) for r in records]
+
     def count(self, name: str, *, filter: Filter | None = None) -> int:
         return self.client.count(self._c(name), count_filter=self._filter(filter) if filter else None,
                                  exact=True).count

@@ -22,7 +22,7 @@ Coordinator = Annotated[str | None, Parameter(max_length=120, description="Allee
 Since = Annotated[str | None, Parameter(max_length=20, description="Vanaf deze dag (JJJJ-MM-DD, inclusief)")]
 Until = Annotated[str | None, Parameter(max_length=20, description="Tot en met deze dag (JJJJ-MM-DD)")]
 Limit = Annotated[int, Parameter(ge=1, le=1000)]
-Offset = Annotated[int, Parameter(ge=0, le=1_000_000)]
+Offset = Annotated[int, Parameter(ge=0, le=100_000)]
 
 
 @get("/api/audit", sync_to_thread=True, guards=[coordinator_guard], responses=errors(*COORDINATOR),

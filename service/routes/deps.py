@@ -10,7 +10,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from service.container import Kennismakelaar
 
 _DESCRIPTIONS = {400: "Ongeldige invoer (het veld staat in error.field)", 401: "Inloggen nodig",
-                 403: "Geen coördinatorrechten", 404: "Niet gevonden", 413: "Te groot",
+                 403: "Geen coördinatorrechten", 404: "Niet gevonden", 409: "Bestaat al", 413: "Te groot",
                  415: "Bestandstype niet ondersteund", 429: "Te veel verzoeken",
                  502: "De mailserver weigerde of was onbereikbaar", 503: "Dienst niet gereed"}
 

@@ -17,19 +17,24 @@ def _out(km: Kennismakelaar, meeting: meetings.Meeting) -> s.MeetingOut:
     return s.convert(meetings.view(km, meeting), s.MeetingOut)
 
 
-@post("/api/meetings", status_code=201, sync_to_thread=True, guards=[coordinator_guard],
-      responses=errors(*COORDINATOR, 413), summary="Een bijeenkomst plannen bij vragen van de agenda, met een "
-                                                   "voorgesteld panel (coördinator)")
-def plan(request: Request, km: Kennismakelaar, data: s.MeetingIn) -> s.MeetingOut:
-    return _out(km, meetings.plan(km, title=data.title, date=data.date, step=data.step, ateliers=data.ateliers,
-                                  question_ids=data.question_ids, topic=data.topic, k=data.k,
-                                  actor=acting(request)))
+class MeetingsController(Controller):
+    """Planning and the list. (A controller: two sync handlers on one path, see
+    ``service.routes.experts.ExpertController``.)"""
 
+    path = "/api/meetings"
+    guards = [coordinator_guard]  # noqa: RUF012
 
-@get("/api/meetings", sync_to_thread=True, guards=[coordinator_guard], responses=errors(*COORDINATOR),
-     summary="Alle bijeenkomsten: eerst de geplande, dan de gehouden (coördinator)")
-def listing(km: Kennismakelaar) -> list[s.MeetingOut]:
-    return [_out(km, m) for m in meetings.listing(km)]
+    @post(status_code=201, sync_to_thread=True, responses=errors(*COORDINATOR, 413),
+          summary="Een bijeenkomst plannen bij vragen van de agenda, met een voorgesteld panel (coördinator)")
+    def plan(self, request: Request, km: Kennismakelaar, data: s.MeetingIn) -> s.MeetingOut:
+        return _out(km, meetings.plan(km, title=data.title, date=data.date, step=data.step, ateliers=data.ateliers,
+                                      question_ids=data.question_ids, topic=data.topic, k=data.k,
+                                      actor=acting(request)))
+
+    @get(sync_to_thread=True, responses=errors(*COORDINATOR),
+         summary="Alle bijeenkomsten: eerst de geplande, dan de gehouden (coördinator)")
+    def listing(self, km: Kennismakelaar) -> list[s.MeetingOut]:
+        return [_out(km, m) for m in meetings.listing(km)]
 
 
 class MeetingController(Controller):
@@ -49,4 +54,4 @@ class MeetingController(Controller):
         return s.DeletedOut(id=meeting_id, deleted=True)
 
 
-ROUTES: list[ControllerRouterHandler] = [plan, listing, MeetingController]
+ROUTES: list[ControllerRouterHandler] = [MeetingsController, MeetingController]

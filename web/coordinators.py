@@ -1,0 +1,63 @@
+"""Coördinatoren (``/coordinatie/coordinatoren``): who may log in; add someone (their personal token shown on
+the next page, once), remove someone (their token and sessions stop at once). The same path as the CLI and
+the API (``service.coordinator_admin``), so it works while the service runs on the embedded store."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.response import Template
+from litestar.types import ControllerRouterHandler
+
+from core.errors import KennismakelaarError
+from service import coordinator_admin
+from service.auth import acting
+from service.container import Kennismakelaar
+from service.coordinators import Actor
+from service.http_errors import status_of
+from web.coordination import Form, _page, session_guard
+
+BASE = "/coordinatie/coordinatoren"
+
+
+class Coordinators(Controller):
+    """The list and the add form's post. (A controller: two sync handlers on one path, see
+    ``service.routes.experts.ExpertController``.)"""
+
+    path = BASE
+    guards = [session_guard]  # noqa: RUF012
+    include_in_schema = False
+
+    @get(sync_to_thread=True)
+    def listing(self, request: Request, km: Kennismakelaar) -> Template:
+        return _listing(km, acting(request))
+
+    @post(sync_to_thread=True)
+    def add(self, request: Request, km: Kennismakelaar, data: Form) -> Template:
+        """The token is in this page only: the response is not cached (``web.security``), and it is never
+        stored in clear."""
+        me = acting(request)
+        name = str(data.get("name", ""))
+        try:
+            added, token = coordinator_admin.add(km, name, me)
+        except KennismakelaarError as exc:
+            return _listing(km, me, status_of(exc), error=exc.message, typed=name)
+        return _listing(km, me, 201, added=added, token=token)
+
+
+@post(f"{BASE}/{{coordinator_id:str}}/verwijderen", sync_to_thread=True, guards=[session_guard],
+      include_in_schema=False)
+def remove(request: Request, km: Kennismakelaar, coordinator_id: str) -> Template:
+    me = acting(request)
+    try:
+        gone = coordinator_admin.remove(km, coordinator_id, me)
+    except KennismakelaarError as exc:
+        return _listing(km, me, status_of(exc), error=exc.message)
+    return _listing(km, me, notice=f"{gone.name} is verwijderd: het token en alle sessies werken niet meer.")
+
+
+def _listing(km: Kennismakelaar, me: Actor, status: int = 200, **context: object) -> Template:
+    return _page("coordinatoren", km, status, me=me, people=coordinator_admin.listing(km),
+                 shared=bool(km.settings.service.tokens), **context)
+
+
+ROUTES: list[ControllerRouterHandler] = [Coordinators, remove]
