@@ -18,7 +18,7 @@ import itertools
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -139,13 +139,21 @@ class Ingestor:
     # --- the run -------------------------------------------------------------------------------------
 
     def run(self, paths: Sequence[str | Path], *, prune: bool = False, restore_deleted: bool = False,
-            progress: Progress | None = None) -> IngestReport:
+            progress: Progress | None = None, committed: Callable[[FileOutcome], None] | None = None) -> IngestReport:
         """Ingest every file under ``paths``; never raises for a bad file (it is reported instead).
 
         Documents a coordinator deleted in the service stay out while their files are unchanged, unless
-        ``restore_deleted``."""
+        ``restore_deleted``. ``committed`` hears of each outcome that changed the store as soon as it is in
+        (the audit log: a run stopped half-way leaves nothing it committed unheard of)."""
         started = time.perf_counter()
         report = IngestReport()
+
+        def take(outcomes: Iterable[FileOutcome]) -> None:
+            for outcome in outcomes:
+                report.outcomes.append(outcome)
+                if committed is not None and (outcome.status in ("added", "updated", "removed") or outcome.people):
+                    committed(outcome)
+
         found = discover(paths, max_bytes=self.max_bytes, exclude=self.exclude)
         report.outcomes.extend(_failed(r) for r in found.rejected)
         report.outcomes.extend(FileOutcome(rel, "skipped", message=f"bestandstype '.{ext}' wordt niet gelezen"
@@ -160,7 +168,7 @@ class Ingestor:
             documents = self._read_ahead(found.documents, owners, reader, restore_deleted=restore_deleted)
             first = next(documents, None)  # the reader starts (and its worker process with it) during the profiles
             for source in found.profiles:
-                report.outcomes.extend(self._profiles(source, expert_owner, report))
+                take(self._profiles(source, expert_owner, report))
                 done += 1
                 if progress:
                     progress(source.relpath, done, total)
@@ -168,13 +176,13 @@ class Ingestor:
                 if isinstance(step, BaseException):
                     raise step  # what planning this file raised, in its turn: the files before it are in
                 if isinstance(step, FileOutcome):
-                    report.outcomes.append(step)
+                    take([step])
                 else:
                     plan, parsing = step
                     try:
-                        report.outcomes.append(self._take_in(plan, parsing.result(), report))
+                        take([self._take_in(plan, parsing.result(), report)])
                     except FileRejected as exc:
-                        report.outcomes.append(_failed(exc, source))
+                        take([_failed(exc, source)])
                 done += 1
                 if progress:
                     progress(source.relpath, done, total)
@@ -184,9 +192,9 @@ class Ingestor:
             getattr(self.parser, "close", lambda: None)()
             raise
         reader.shutdown()
-        self._drop_superseded(owners)
+        take(self._drop_superseded(owners))
         if prune:
-            report.outcomes.extend(self._prune(found, expert_owner))
+            take(self._prune(found, expert_owner))
         report.orphans_removed = self.catalog.sweep_orphans()
         self.catalog.flush()
         report.seconds = time.perf_counter() - started
@@ -393,14 +401,20 @@ class Ingestor:
                 [f"{t.name}: {t.description}" for t in terms])
         return self._term_vectors[kind]
 
-    def _drop_superseded(self, owners: dict[str, str]) -> None:
-        """A file whose document id changed (an ``id:`` added later) leaves no record under its old id."""
+    def _drop_superseded(self, owners: dict[str, str]) -> list[FileOutcome]:
+        """A file whose document id changed (an ``id:`` added later) leaves no record under its old id; each
+        record dropped is an outcome ``removed``."""
         by_path = {path: doc_id for doc_id, path in owners.items()}
-        for record in list(self.catalog.documents(fields=["document_id", "path", "content_hash", "title",
-                                                          "title_vector"])):
+        out = []
+        for record in list(self.catalog.documents(fields=["document_id", "path", "source", "content_hash",
+                                                          "title", "title_vector"])):
             current = by_path.get(record.get("path", ""))
             if current is not None and current != record["document_id"]:
                 self._drop(record)
+                out.append(FileOutcome(record.get("source", record["path"]), "removed",
+                                       document_id=record["document_id"],
+                                       message=f"vervangen door id {current!r}"))
+        return out
 
     # --- experts -------------------------------------------------------------------------------------
 
@@ -508,9 +522,9 @@ class Ingestor:
             self.catalog.rewrite_questions([Point(q["question_id"], q,
                                                    dense={DENSE: self.embedder.embed_query(q["text"])})])
 
-    def forget_expert(self, expert_id: str) -> dict[str, int]:
+    def forget_expert(self, expert_id: str, *, without_profile: bool = False) -> dict[str, int]:
         """Remove a person completely (``ingestion.removal``)."""
-        return self.remover().forget_person(expert_id)
+        return self.remover().forget_person(expert_id, without_profile=without_profile)
 
     def _profile_payload_text(self, payload: dict[str, Any]) -> str:
         fields = {f: payload.get(f) for f in ("id", "name", "role", "organization", "ateliers", "themes",

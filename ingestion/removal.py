@@ -54,18 +54,20 @@ class Remover:
         self.bm25 = bm25
         self.profile_text = profile_text
 
-    def forget_person(self, expert_id: str) -> dict[str, int]:
-        """Remove one person everywhere; returns what was touched (counts only, no names)."""
+    def forget_person(self, expert_id: str, *, without_profile: bool = False) -> dict[str, int]:
+        """Remove one person everywhere; returns what was touched (counts only, no names). ``without_profile``:
+        someone whose profile is gone already (its file dropped them) is removed by their id, which is their
+        name in slug form."""
         expert = self.catalog.expert(expert_id)
-        if expert is None:
+        if expert is None and not without_profile:
             raise NotFoundError(f"Expert {expert_id!r} bestaat niet.")
-        keys = person_keys(expert)
+        keys = person_keys(expert or {"expert_id": expert_id, "name": expert_id})
         self.catalog.forget(sorted(keys))  # first: see the module's docstring
         self.catalog.unlink_person(expert_id)  # before the scrub, which would leave a "[naam verwijderd]" id
         done = self.scrub(keys.__contains__)
         self.catalog.delete_experts([expert_id])
         self.catalog.delete_feedback_on("expert", expert_id)
-        return {"profiles": 1, **done.as_dict()}
+        return {"profiles": int(expert is not None), **done.as_dict()}
 
     def marked_by_markers(self, forgotten: frozenset[str] | None = None) -> Marked:
         """``is_marked`` for the stored markers (``Catalog.marked``)."""

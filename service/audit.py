@@ -92,31 +92,43 @@ class AuditLog:
         self.record_all(actor, [(action, target_type, target)], count=count)
 
     def record_all(self, actor: Actor, done: Sequence[tuple[str, str, str]], *, count: int | None = None) -> None:
-        """Several entries in one write: ``(action, target_type, target)`` each, all by ``actor``."""
+        """Several entries in one write: ``(action, target_type, target)`` each, all by ``actor``. A target that
+        names a person removed on request goes in as their marker, or redacted — and if a removal ran while
+        this was written, the log is gone over again (as ``service.profiles.remove_person`` does)."""
         unknown = [action for action, _, _ in done if action not in ACTIONS]
         if unknown:
             raise ValueError(f"unknown audit action {unknown[0]!r}")
+        if not done:
+            return
+        forgotten = self.ledger.forgotten()
+        shown = self._shown(forgotten)
         extra = {"count": count} if count is not None else {}
-        self.ledger.append(AUDIT, [(action, {"coordinator": actor.id, "target_type": target_type, "target": target,
-                                             **extra}) for action, target_type, target in done])
+        self.ledger.append(AUDIT, [(action, {"coordinator": actor.id, "target_type": target_type,
+                                             "target": shown(target_type, target), **extra})
+                                   for action, target_type, target in done])
+        now = self.ledger.forgotten()
+        if now != forgotten:
+            self.hide_removed(now)
         if time.time() - self._swept > _SWEEP_EVERY:
             self.sweep()
 
     def entries(self, *, action: str | None = None, coordinator: str | None = None, since: float | None = None,
-                until: float | None = None, target: str | None = None, limit: int | None = None) -> list[Entry]:
-        """The entries that match every filter given, newest first; the ``limit`` newest when given (the
-        store orders them: a page of a long log costs the page)."""
+                until: float | None = None, target: str | None = None, before: float | None = None,
+                limit: int | None = None) -> list[Entry]:
+        """The entries that match every filter given (written before ``before``, when given), newest first; the
+        ``limit`` newest when given (the store orders them: a page of a long log costs the page)."""
         where = self._where(action, coordinator, target)
         since = max(since or 0.0, self._cutoff())  # what the retention has not swept yet is not shown either
         if limit is not None:
-            return [_entry(p) for p in self.ledger.latest(AUDIT, limit, since=since, until=until, **where)]
+            return [_entry(p) for p in self.ledger.latest(AUDIT, limit, since=since, until=until, before=before,
+                                                          **where)]
         found = [_entry(p) for _, p in self.ledger.scan(AUDIT, since=since, until=until, **where)]
-        return sorted(found, key=lambda e: -e.at)
+        return sorted((e for e in found if before is None or e.at < before), key=lambda e: -e.at)
 
     def count(self, *, action: str | None = None, coordinator: str | None = None, since: float | None = None,
-              until: float | None = None, target: str | None = None) -> int:
+              until: float | None = None, target: str | None = None, before: float | None = None) -> int:
         """How many entries ``entries`` would give without a limit."""
-        return self.ledger.tally(AUDIT, since=max(since or 0.0, self._cutoff()), until=until,
+        return self.ledger.tally(AUDIT, since=max(since or 0.0, self._cutoff()), until=until, before=before,
                                  **self._where(action, coordinator, target))
 
     @staticmethod
@@ -124,21 +136,34 @@ class AuditLog:
         given = {"key": action, "coordinator": coordinator, "target": target}
         return {k: v for k, v in given.items() if v}
 
-    def hide_removed(self, forgotten: frozenset[str], is_marked: Callable[[str], bool]) -> int:
+    def hide_removed(self, forgotten: frozenset[str]) -> int:
         """After a removal (or the import of a backup): no entry names a person removed on request. A person's
         entry points at the keyed marker of their removal; any other id that holds their name (a document
         named after a conversation with them) is redacted as texts are. Returns how many entries changed."""
         if not forgotten:
             return 0
+        shown = self._shown(forgotten)
         changed = []
         for pid, record in self.ledger.scan(AUDIT):
             target = str(record.get("target", ""))
-            marker = self.ledger.keyed(name_key(target)) if record.get("target_type") == PERSON else ""
-            new = marker if marker in forgotten else redact(target, is_marked)[0]
+            new = shown(str(record.get("target_type", "")), target)
             if new != target:
                 changed.append((pid, {**record, "target": new}))
         self.ledger.rewrite(changed)
         return len(changed)
+
+    def _shown(self, forgotten: frozenset[str]) -> Callable[[str, str], str]:
+        """How a target goes into the log: a removed person as the marker of their removal, any other id with
+        their name in it redacted; everything else as it is."""
+        keyed = self.ledger.keyed
+
+        def shown(target_type: str, target: str) -> str:
+            if not forgotten or not target:
+                return target
+            marker = keyed(name_key(target)) if target_type == PERSON else ""
+            return marker if marker in forgotten else redact(target, lambda key: keyed(key) in forgotten)[0]
+
+        return shown
 
     def rename_target(self, target_type: str, old: str, new: str) -> int:
         """Point the entries about ``old`` at ``new`` (a removed person's id becomes their marker)."""
@@ -164,12 +189,17 @@ class Found:
     entries: list[Entry]
     total: int
     coordinators: dict[str, str]  # id → name, everyone who appears in the log or may log in
+    first: int = 1  # the place of the page's first entry among all of them (1: the newest)
 
 
 def search(log: AuditLog, coordinators: Coordinators, *, action: str | None = None, coordinator: str | None = None,
-           since: str | None = None, until: str | None = None, limit: int | None = 100, offset: int = 0) -> Found:
+           since: str | None = None, until: str | None = None, before: float | None = None,
+           limit: int | None = 100, offset: int = 0) -> Found:
     """The entries for the filters of the Logboek and ``GET /api/audit``: an action, a coordinator, a first and a
-    last day (JJJJ-MM-DD, both inclusive, local time). A wrong filter is a ``ValidationError`` naming it."""
+    last day (JJJJ-MM-DD, both inclusive, local time). A wrong filter is a ``ValidationError`` naming it.
+
+    A page is the ``limit`` entries after ``offset``, or — steady while new entries arrive — the ``limit``
+    entries written before ``before`` (the ``at`` of the last entry of the page before)."""
     if action and action not in ACTIONS:
         raise ValidationError(f"Onbekende handeling {action!r}.", hint="Kies uit: " + ", ".join(ACTIONS) + ".",
                               field="action")
@@ -180,9 +210,10 @@ def search(log: AuditLog, coordinators: Coordinators, *, action: str | None = No
     end = dt.datetime.combine(last, dt.time.max).astimezone().timestamp() if last else None
     chosen: dict[str, Any] = {"action": action or None, "coordinator": coordinator or None, "since": start,
                               "until": end}
-    if limit is None:
-        return Found(log.entries(**chosen)[offset:], log.count(**chosen), names(coordinators))
-    return Found(log.entries(**chosen, limit=offset + limit)[offset:], log.count(**chosen), names(coordinators))
+    total = log.count(**chosen)
+    newer = offset + (total - log.count(**chosen, before=before) if before is not None else 0)
+    page = log.entries(**chosen, before=before, limit=None if limit is None else offset + limit)[offset:]
+    return Found(page, total, names(coordinators), first=newer + 1)
 
 
 def of_files(outcomes: Sequence[FileOutcome]) -> list[tuple[str, str, str]]:

@@ -206,7 +206,7 @@ def import_store(km: Kennismakelaar, directory: Path) -> dict[str, Any]:
             if marked(name_key(expert_id)):
                 catalog.unlink_person(expert_id)
         scrubbed = remover.scrub(marked).as_dict()
-        km.audit().hide_removed(markers, marked)  # the log as exported may still name someone removed since
+        km.audit().hide_removed(markers)  # the log as exported may still name someone removed since
     catalog.store.flush()
     return {"dir": str(directory), "model": catalog.model_identity, "exported_at": manifest.get("exported_at"),
             "imported": imported, "labels": {p.name: p.label for p, _ in parts}, "reembedded": not same_model,

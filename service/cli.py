@@ -115,9 +115,16 @@ def _ingest(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from service import audit
+
     if args.recreate:
         km.catalog(recreate=True)
     ingestor = km.ingestor()
+    log = km.audit()
+
+    def logged(outcome: Any) -> None:  # each document and person as it is committed
+        log.record_all(COMMAND_LINE, audit.of_files([outcome]))
+
     console = Console(file=err)
     with Progress(TextColumn("[bold]Opnemen"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=console, transient=True,
@@ -127,14 +134,11 @@ def _ingest(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         def progress(path: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, description=path[-50:])
 
-        report = ingestor.run(args.paths, prune=args.prune, restore_deleted=args.restore_deleted, progress=progress)
+        report = ingestor.run(args.paths, prune=args.prune, restore_deleted=args.restore_deleted, progress=progress,
+                              committed=logged)
     changed = sum(1 for o in report.outcomes if o.status in ("added", "updated", "removed"))
-    if changed:  # one entry for the run, with how many files changed, and one for each document and person
-        from service import audit
-
-        log = km.audit()
+    if changed:  # and one entry for the run, with how many files changed
         log.record(COMMAND_LINE, "bestanden-opgenomen", "bestanden", "", count=changed)
-        log.record_all(COMMAND_LINE, audit.of_files(report.outcomes))
     if args.json:
         print(json.dumps({**report.summary(), "files": [o.__dict__ for o in report.outcomes]},
                          ensure_ascii=False), file=out)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import ValidationError
+from core.errors import PermissionDeniedError, ValidationError
 from service.container import Kennismakelaar
 from service.coordinators import Actor
 
@@ -15,7 +15,9 @@ TARGET = "coordinator"  # the audit log's name for a coordinator as a target
 
 
 def add(km: Kennismakelaar, name: str, actor: Actor) -> tuple[Actor, str]:
-    """A new coordinator and their personal token: the only time it exists in clear (``Coordinators.add``)."""
+    """A new coordinator and their personal token: the only time it exists in clear (``Coordinators.add``).
+    Someone removed before under the same name had that id: the new one gets the next free one (``naam-2``)."""
+    _still(km, actor)
     added, token = km.coordinators().add(name)
     km.audit().record(actor, "coordinator-toegevoegd", TARGET, added.id)
     return added, token
@@ -26,9 +28,15 @@ def remove(km: Kennismakelaar, coordinator_id: str, actor: Actor) -> Actor:
     lock them out by a slip of the hand, so another coordinator (or the command line) does it."""
     if coordinator_id == actor.id:
         raise ValidationError("U kunt uzelf niet verwijderen; vraag een andere coördinator.", field="id")
+    _still(km, actor)
     removed = km.coordinators().remove(coordinator_id)
     km.audit().record(actor, "coordinator-verwijderd", TARGET, removed.id)
     return removed
+
+
+def _still(km: Kennismakelaar, actor: Actor) -> None:
+    if not km.coordinators().is_active(actor):
+        raise PermissionDeniedError("U bent zelf net verwijderd als coördinator.")
 
 
 def listing(km: Kennismakelaar, *, removed: bool = False) -> list[dict[str, Any]]:

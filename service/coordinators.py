@@ -63,10 +63,13 @@ class Coordinators:
         if coordinator_id in (SHARED.id, COMMAND_LINE.id) or coordinator_id.startswith(
                 (SHARED.id, COMMAND_LINE.id)):
             raise ValidationError(f"De naam {name!r} is gereserveerd.")
-        known = self.ledger.get(COORDINATOR, coordinator_id)
-        if known is not None and not known.get("removed_at"):
-            raise ConflictError(f"Er is al een coördinator {known['name']!r} ({coordinator_id}).",
-                                hint="Verwijder die eerst, of kies een andere naam.")
+        base, n = coordinator_id, 1
+        while (known := self.ledger.get(COORDINATOR, coordinator_id)) is not None:
+            if not known.get("removed_at"):
+                raise ConflictError(f"Er is al een coördinator {known['name']!r} ({coordinator_id}).",
+                                    hint="Verwijder die eerst, of kies een andere naam.")
+            n += 1  # someone removed had this id: the log keeps what each of them did apart
+            coordinator_id = f"{base}-{n}"
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         # a coordinator added again under the same name is someone new: the tokens and sessions of the one
         # before (left by a crash, or a login racing the removal) carry another generation and open nothing
@@ -75,7 +78,18 @@ class Coordinators:
         self.ledger.put(TOKEN, self._hash(token), {"coordinator_id": coordinator_id, "generation": generation})
         self.ledger.put(COORDINATOR, coordinator_id, {"coordinator_id": coordinator_id, "name": name,
                                                       "created_at": time.time(), "generation": generation})
+        if (self.ledger.get(COORDINATOR, coordinator_id) or {}).get("generation") != generation:
+            self.ledger.remove(TOKEN, [self._hash(token)])  # another worker added the same name at once: theirs
+            raise ConflictError(f"Er is zojuist al een coördinator {name!r} toegevoegd.")
         return Actor(coordinator_id, name), token
+
+    def is_active(self, actor: Actor) -> bool:
+        """Whether ``actor`` may still act: the shared key and the command line always; a coordinator until
+        removed (checked again inside a request that a removal overtook)."""
+        if actor in (SHARED, COMMAND_LINE):
+            return True
+        record = self.ledger.get(COORDINATOR, actor.id)
+        return record is not None and not record.get("removed_at")
 
     def all(self, *, removed: bool = False) -> list[dict[str, Any]]:
         """The coordinators, by name (the removed ones too when ``removed``)."""

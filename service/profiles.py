@@ -53,19 +53,21 @@ def save_profile(km: Kennismakelaar, expert_id: str, *, name: str, role: str = "
 
 
 def remove_person(km: Kennismakelaar, expert_id: str, actor: Actor) -> dict[str, int]:
-    """Remove a person everywhere (``Ingestor.forget_expert``). The audit log keeps that it happened, who did
-    it and when — under the removal's keyed marker, never the id (a name in slug form): their earlier entries
-    are pointed at the marker first."""
+    """Remove a person everywhere (``Ingestor.forget_expert``), also one whose profile its file dropped but whom
+    the audit log still names. The audit log keeps that it happened, who did it and when — under the removal's
+    keyed marker, never the id (a name in slug form): their earlier entries are pointed at the marker first."""
     catalog = km.catalog()
-    if catalog.expert(expert_id) is None:
+    log = km.audit()
+    # a profile its file no longer holds (``--prune``) left entries in the log: its person can still ask
+    gone_from_file = catalog.expert(expert_id) is None
+    if gone_from_file and not log.count(target=expert_id):
         raise NotFoundError(f"Expert {expert_id!r} bestaat niet.")
     marker = catalog.ledger.keyed(name_key(expert_id))
-    log = km.audit()
     log.rename_target(PERSON, expert_id, marker)
-    details = km.ingestor().forget_expert(expert_id)
+    details = km.ingestor().forget_expert(expert_id, without_profile=gone_from_file)
     # again, after: an entry another worker wrote meanwhile, and ids other than the profile's that hold the name
     forgotten = catalog.forgotten()
-    log.hide_removed(forgotten, catalog.marked(forgotten))
+    log.hide_removed(forgotten)
     log.record(actor, "persoon-verwijderd", PERSON, marker)
     return details
 

@@ -14,6 +14,7 @@ import pytest
 from litestar.testing import TestClient
 from qdrant_client import QdrantClient
 
+from core.errors import ConflictError
 from core.store.ledger import LEDGER
 from core.store.server import ServerStore
 from ingestion.pipeline import Ingestor
@@ -323,9 +324,12 @@ def test_someone_added_again_under_the_same_name_is_someone_new(client):
     # a token or session the removal missed (a crash half-way, a login racing it), put back as if it had
     coordinators.ledger.put("coordinator-token", coordinators._hash(old_token), {"coordinator_id": eva.id,
                                                                                   "generation": "oud"})
-    _, new_token = coordinators.add("Eva Jansen")
-    assert coordinators.by_token(old_token) is None and coordinators.by_token(new_token).id == eva.id
-    assert coordinators.session(old_session) is None
+    again, new_token = coordinators.add("Eva Jansen")
+    assert again.id == "eva-jansen-2" and coordinators.by_token(new_token) == again  # an id of her own
+    assert coordinators.by_token(old_token) is None and coordinators.session(old_session) is None
+    assert coordinators.get(eva.id)["removed_at"]  # the first Eva stays removed: the log keeps them apart
+    with pytest.raises(ConflictError):
+        coordinators.add("Eva  Jansen")  # one active Eva Jansen at a time
 
 
 def test_an_import_after_a_removal_brings_no_name_back_into_the_log(client, tmp_path):
@@ -367,8 +371,8 @@ def test_exports_imports_and_ingests_from_the_command_line_are_logged(tmp_path, 
         entries = [(e.coordinator, e.action, e.target, e.count) for e in reversed(km.audit().entries())]
     finally:
         km.close()
-    assert entries == [(COMMAND_LINE.id, "bestanden-opgenomen", "", 1),  # the rerun changed nothing: no entry
-                       (COMMAND_LINE.id, "document-opgenomen", "verslag-cli", None),
+    assert entries == [(COMMAND_LINE.id, "document-opgenomen", "verslag-cli", None),  # as it was committed
+                       (COMMAND_LINE.id, "bestanden-opgenomen", "", 1),  # the rerun changed nothing: no entry
                        (COMMAND_LINE.id, "export", "export", 2),  # what it exported: the log's two entries
                        (COMMAND_LINE.id, "import", "export", 2)]
 
@@ -396,6 +400,8 @@ def test_each_person_and_document_a_file_changes_has_its_own_entry(tmp_path, e5,
     write(anna % "false")  # Bram left the file, the report left the folder
     (folder / "verslag.md").unlink()
     assert main(run, settings=settings, out=io.StringIO(), err=io.StringIO()) == 0
+    write(anna % "true")  # consent given again, in the file
+    assert main(run, settings=settings, out=io.StringIO(), err=io.StringIO()) == 0
     km = Kennismakelaar(settings, embedder=e5)
     try:
         entries = [(e.action, e.target) for e in reversed(km.audit().entries()) if e.action != "bestanden-opgenomen"]
@@ -405,7 +411,103 @@ def test_each_person_and_document_a_file_changes_has_its_own_entry(tmp_path, e5,
     assert sorted(entries[:3]) == [("document-opgenomen", "verslag-map"), ("profiel-aangemaakt", "anna-de-vries"),
                                    ("profiel-aangemaakt", "bram-kok")]
     assert entries[3:] == [("toestemming-ingetrokken", "anna-de-vries"), ("profiel-bewerkt", "bram-kok"),
-                           ("document-verwijderd", "verslag-map"), ("profiel-verwijderd", "bram-kok")]
+                           ("document-verwijderd", "verslag-map"), ("profiel-verwijderd", "bram-kok"),
+                           ("toestemming-gegeven", "anna-de-vries")]  # and nothing about Anna's other fields
+
+
+def test_an_interrupted_ingest_has_logged_what_it_committed(tmp_path, e5, monkeypatch):
+    from tests.conftest import give_the_cli
+
+    give_the_cli(monkeypatch, e5)
+    settings = make_settings(tmp_path / "data")
+    folder = tmp_path / "map"
+    folder.mkdir()
+    (folder / "experts.yaml").write_text(
+        "experts:\n  - {id: anna-de-vries, name: Anna de Vries, role: onderzoeker, consent: true}\n", "utf-8")
+    docmaker.make_md(folder / "a.md", front="id: verslag-a\ntitle: Verslag A\n")
+    docmaker.make_md(folder / "b.md", front="id: verslag-b\ntitle: Verslag B\n")
+    real, calls = Ingestor._take_in, []
+
+    def stopped_at_the_second(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # Ctrl-C half-way
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Ingestor, "_take_in", stopped_at_the_second)
+    assert main(["ingest", str(folder)], settings=settings, out=io.StringIO(), err=io.StringIO()) == 130
+    monkeypatch.setattr(Ingestor, "_take_in", real)
+    assert main(["ingest", str(folder)], settings=settings, out=io.StringIO(), err=io.StringIO()) == 0  # finishes
+    km = Kennismakelaar(settings, embedder=e5)
+    try:
+        entries = [(e.action, e.target) for e in reversed(km.audit().entries())]
+    finally:
+        km.close()
+    assert entries == [("profiel-aangemaakt", "anna-de-vries"), ("document-opgenomen", "verslag-a"),  # run 1
+                       ("document-opgenomen", "verslag-b"), ("bestanden-opgenomen", "")]  # the rerun
+
+
+def test_no_entry_written_after_a_removal_names_the_person(client, tmp_path):
+    km = client.app.state.km
+    _, token = km.coordinators().add("Carla Coördinator")
+    me = _bearer(token)
+    client.put("/api/experts/anna-de-vries", json=PERSON, headers=me)
+    assert client.delete("/api/experts/anna-de-vries", headers=me).status_code == 200
+    data = docmaker.make_md(tmp_path / "gesprek.md").read_bytes()
+    client.post("/api/documents", files=[("files", ("gesprek-met-anna-de-vries.md", data))], headers=me)
+    client.app.state.jobs.wait(60)
+    # a command-line run that read her profile file before the removal and logs it after
+    km.audit().record_all(COMMAND_LINE, [("profiel-bewerkt", "persoon", "anna-de-vries")])
+    marker = km.catalog().ledger.keyed("anna de vries")
+    entries = [(e.action, e.target) for e in reversed(_log(client))]
+    assert entries[-1] == ("profiel-bewerkt", marker)
+    assert entries[-2][0] == "document-geupload" and "anna" not in entries[-2][1].lower()
+    everything = json.dumps([h.payload for h in km.catalog().store.scroll(LEDGER) if h.payload["kind"] == "audit"])
+    assert "anna" not in everything.lower() and "vries" not in everything.lower()
+
+
+def test_a_person_whose_profile_file_dropped_them_can_still_be_removed(tmp_path, e5, monkeypatch):
+    from tests.conftest import give_the_cli
+
+    give_the_cli(monkeypatch, e5)
+    settings = make_settings(tmp_path / "data", KM_COORDINATOR_TOKENS=SHARED_TOKEN)
+    folder = tmp_path / "map"
+    folder.mkdir()
+    people = folder / "experts.yaml"
+    people.write_text("experts:\n  - {id: anna-de-vries, name: Anna de Vries, role: onderzoeker, consent: true}\n"
+                      "  - {id: bram-kok, name: Bram Kok, consent: true}\n", "utf-8")
+    assert main(["ingest", str(folder), "--prune"], settings=settings, out=io.StringIO(), err=io.StringIO()) == 0
+    people.write_text("experts:\n  - {id: bram-kok, name: Bram Kok, consent: true}\n", "utf-8")
+    assert main(["ingest", str(folder), "--prune"], settings=settings, out=io.StringIO(), err=io.StringIO()) == 0
+    with TestClient(create_app(settings, km=Kennismakelaar(settings, embedder=e5))) as c:
+        km = c.app.state.km
+        assert km.catalog().expert("anna-de-vries") is None  # pruned; the log still names her
+        assert any(e.target == "anna-de-vries" for e in km.audit().entries())
+        removed = c.delete("/api/experts/anna-de-vries", headers=_bearer(SHARED_TOKEN))
+        assert removed.status_code == 200, removed.text  # her request is honoured, not a 404
+        assert c.delete("/api/experts/niemand-bekends", headers=_bearer(SHARED_TOKEN)).status_code == 404
+        assert not any("anna" in e.target for e in km.audit().entries())
+        assert km.catalog().is_forgotten("Anna de Vries", km.catalog().forgotten())
+
+
+def test_a_document_whose_id_changed_logs_its_old_id_as_removed(tmp_path, e5, monkeypatch):
+    from tests.conftest import give_the_cli
+
+    give_the_cli(monkeypatch, e5)
+    settings = make_settings(tmp_path / "data")
+    folder = tmp_path / "map"
+    folder.mkdir()
+    docmaker.make_md(folder / "verslag.md")
+    assert main(["ingest", str(folder)], settings=settings, out=io.StringIO(), err=io.StringIO()) == 0
+    docmaker.make_md(folder / "verslag.md", front="id: verslag-met-id\n")  # an id added later
+    assert main(["ingest", str(folder)], settings=settings, out=io.StringIO(), err=io.StringIO()) == 0
+    km = Kennismakelaar(settings, embedder=e5)
+    try:
+        entries = [(e.action, e.target) for e in reversed(km.audit().entries()) if e.action.startswith("document")]
+    finally:
+        km.close()
+    assert entries == [("document-opgenomen", "verslag.md"), ("document-opgenomen", "verslag-met-id"),
+                       ("document-verwijderd", "verslag.md")]
 
 
 def test_coordinators_are_added_and_removed_through_the_api_while_the_service_runs(client):
@@ -463,17 +565,21 @@ def test_the_logboek_pages_through_a_long_log_in_the_stores_order(client):
     csrf = log_in(client, token)  # its entry is the newest: 251 in all
     assert csrf
     first = client.get("/coordinatie/logboek")
-    assert "251 regels, hieronder 1 tot en met 100" in first.text and "Nieuwere regels" not in first.text
-    older = re.search(r'href="(/coordinatie/logboek\?offset=100)" rel="next"', first.text)
-    assert older
-    second = client.get(older.group(1))
-    assert "hieronder 101 tot en met 200" in second.text and 'rel="prev"' in second.text
-    shown = re.findall(r"<code>(export-\d+)</code>", second.text)
-    assert shown == [f"export-{i:03}" for i in range(150, 50, -1)]  # newest first, none skipped or repeated
+    assert "251 regels, hieronder 1 tot en met 100" in first.text and 'rel="first"' not in first.text
     api = client.get("/api/audit", params={"limit": 100, "offset": 100}, headers=_bearer(token)).json()
-    assert [e["target"] for e in api["entries"]] == shown and api["total"] == 251
-    last = client.get("/coordinatie/logboek?offset=200")
-    assert len(re.findall(r"<code>export-", last.text)) == 51 and 'rel="next"' not in last.text
+    km.audit().record_all(COMMAND_LINE, [("export", "back-up", f"nieuw-{i}") for i in range(5)])  # meanwhile
+    older = re.search(r'href="(/coordinatie/logboek\?before=[0-9.]+)" rel="next"', first.text)
+    assert older
+    second = client.get(older.group(1).replace("&amp;", "&"))
+    assert "hieronder 106 tot en met 205" in second.text and 'rel="first"' in second.text  # 5 arrived
+    shown = re.findall(r"<code>(export-\d+)</code>", second.text)
+    # right after the first page, newest first: none skipped or repeated although five arrived meanwhile
+    assert shown == [f"export-{i:03}" for i in range(150, 50, -1)]
+    assert [e["target"] for e in api["entries"]] == shown and api["total"] == 251  # the API's offset agrees
+    third = re.search(r'href="(/coordinatie/logboek\?before=[0-9.]+)" rel="next"', second.text)
+    last = client.get(third.group(1))
+    assert re.findall(r"<code>(export-\d+)</code>", last.text) == [f"export-{i:03}" for i in range(50, -1, -1)]
+    assert 'rel="next"' not in last.text
 
 
 def test_every_page_and_api_list_a_coordinator_opens_answers(client):

@@ -4,8 +4,10 @@ the API (``service.coordinator_admin``), so it works while the service runs on t
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from litestar import Controller, Request, get, post
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
 from core.errors import KennismakelaarError
@@ -28,8 +30,12 @@ class Coordinators(Controller):
     include_in_schema = False
 
     @get(sync_to_thread=True)
-    def listing(self, request: Request, km: Kennismakelaar) -> Template:
-        return _listing(km, acting(request))
+    def listing(self, request: Request, km: Kennismakelaar, removed: str | None = None) -> Template:
+        """``removed``: the id just removed (the removal's post redirects here), said in a notice."""
+        gone = km.coordinators().get(removed) if removed else None
+        notice = f"{gone['name']} is verwijderd: het token en alle sessies werken niet meer." \
+            if gone and gone.get("removed_at") else None
+        return _listing(km, acting(request), notice=notice)
 
     @post(sync_to_thread=True)
     def add(self, request: Request, km: Kennismakelaar, data: Form) -> Template:
@@ -46,13 +52,13 @@ class Coordinators(Controller):
 
 @post(f"{BASE}/{{coordinator_id:str}}/verwijderen", sync_to_thread=True, guards=[session_guard],
       include_in_schema=False)
-def remove(request: Request, km: Kennismakelaar, coordinator_id: str) -> Template:
+def remove(request: Request, km: Kennismakelaar, coordinator_id: str) -> Template | Redirect:
     me = acting(request)
     try:
         gone = coordinator_admin.remove(km, coordinator_id, me)
     except KennismakelaarError as exc:
         return _listing(km, me, status_of(exc), error=exc.message)
-    return _listing(km, me, notice=f"{gone.name} is verwijderd: het token en alle sessies werken niet meer.")
+    return Redirect(f"{BASE}?{urlencode({'removed': gone.id})}", status_code=303)  # a reload posts nothing again
 
 
 def _listing(km: Kennismakelaar, me: Actor, status: int = 200, **context: object) -> Template:

@@ -264,7 +264,7 @@ class EdgeStore:
             if isinstance(cond.gte, str) or isinstance(cond.lte, str):
                 gte, lte = datetime_bounds(cond)
                 return q.FieldCondition(key=cond.key, range=q.RangeDateTime(gte=gte, lte=lte))
-            return q.FieldCondition(key=cond.key, range=q.RangeFloat(gte=cond.gte, lte=cond.lte))
+            return q.FieldCondition(key=cond.key, range=q.RangeFloat(gte=cond.gte, lte=cond.lte, lt=cond.lt))
         if isinstance(cond, HasId):
             return q.HasIdCondition({point_uuid(i) for i in cond.ids})
         raise TypeError(f"unknown condition {cond!r}")

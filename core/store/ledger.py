@@ -97,14 +97,16 @@ class Ledger:
         return ((h.id, h.payload) for h in self.store.scroll(LEDGER, filter=_between(kind, since, until, where)))
 
     def latest(self, kind: str, limit: int, *, since: float | None = None, until: float | None = None,
-               **where: str) -> list[dict[str, Any]]:
-        """The ``limit`` newest records that ``scan`` would give, newest first (ordered by the engine)."""
+               before: float | None = None, **where: str) -> list[dict[str, Any]]:
+        """The ``limit`` newest records that ``scan`` would give (written before ``before``, when given), newest
+        first: the engine orders them, so a page costs a page."""
         return [h.payload for h in self.store.newest(LEDGER, "at", limit=limit,
-                                                     filter=_between(kind, since, until, where))]
+                                                     filter=_between(kind, since, until, where, before))]
 
-    def tally(self, kind: str, *, since: float | None = None, until: float | None = None, **where: str) -> int:
-        """How many records ``scan`` would give."""
-        return self.store.count(LEDGER, filter=_between(kind, since, until, where))
+    def tally(self, kind: str, *, since: float | None = None, until: float | None = None,
+              before: float | None = None, **where: str) -> int:
+        """How many records ``latest`` could give."""
+        return self.store.count(LEDGER, filter=_between(kind, since, until, where, before))
 
     def rewrite(self, records: Sequence[tuple[str, dict[str, Any]]]) -> None:
         """Write records back under their own point ids (whole: ``kind``, ``key`` and ``at`` as they were)."""
@@ -178,10 +180,11 @@ class Ledger:
 _STRUCTURE = frozenset({"kind", "key", "at"})  # what files a record in the ledger: never rewritten
 
 
-def _between(kind: str, since: float | None, until: float | None, where: dict[str, str]) -> Filter:
+def _between(kind: str, since: float | None, until: float | None, where: dict[str, str],
+             before: float | None = None) -> Filter:
     flt = Filter.where(kind=kind, **where)
-    if since is not None or until is not None:
-        flt = flt.and_(Filter(must=(Range("at", gte=since, lte=until),)))
+    if since is not None or until is not None or before is not None:
+        flt = flt.and_(Filter(must=(Range("at", gte=since, lte=until, lt=before),)))
     return flt
 
 

@@ -202,7 +202,7 @@ class ServerStore:
             if isinstance(cond.gte, str) or isinstance(cond.lte, str):
                 gte, lte = datetime_bounds(cond)
                 return m.FieldCondition(key=cond.key, range=m.DatetimeRange(gte=gte, lte=lte))
-            return m.FieldCondition(key=cond.key, range=m.Range(gte=cond.gte, lte=cond.lte))
+            return m.FieldCondition(key=cond.key, range=m.Range(gte=cond.gte, lte=cond.lte, lt=cond.lt))
         if isinstance(cond, HasId):
             return m.HasIdCondition(has_id=[point_uuid(i) for i in cond.ids])
         raise TypeError(f"unknown condition {cond!r}")

@@ -42,11 +42,13 @@ class MatchAny:
 
 @dataclass(frozen=True)
 class Range:
-    """``gte <= field <= lte``; ISO date strings for datetime fields, numbers otherwise."""
+    """``gte <= field <= lte`` (and ``field < lt``, for numbers); ISO date strings for datetime fields, numbers
+    otherwise."""
 
     key: str
     gte: str | float | None = None
     lte: str | float | None = None
+    lt: float | None = None
 
 
 @dataclass(frozen=True)

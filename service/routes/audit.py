@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import get
-from litestar.params import Parameter
 from litestar.response import Response
 from litestar.types import ControllerRouterHandler
 
 from service import audit
 from service import schemas as s
+from service.audit_query import Action, Before, Coordinator, Limit, Offset, Since, Until
 from service.auth import coordinator_guard
 from service.container import Kennismakelaar
 from service.overview import CSV_MEDIA_TYPE
 from service.routes.deps import COORDINATOR, errors
-
-# checked by ``service.audit.search`` (a 400 naming the field), so the parameters are plain text here
-Action = Annotated[str | None, Parameter(max_length=60, description="Alleen deze handeling (zie 'actions')")]
-Coordinator = Annotated[str | None, Parameter(max_length=120, description="Alleen deze coördinator (id)")]
-Since = Annotated[str | None, Parameter(max_length=20, description="Vanaf deze dag (JJJJ-MM-DD, inclusief)")]
-Until = Annotated[str | None, Parameter(max_length=20, description="Tot en met deze dag (JJJJ-MM-DD)")]
-Limit = Annotated[int, Parameter(ge=1, le=1000)]
-Offset = Annotated[int, Parameter(ge=0, le=100_000)]
 
 
 @get("/api/audit", sync_to_thread=True, guards=[coordinator_guard], responses=errors(*COORDINATOR),
      summary="Het logboek: wie wat veranderde aan gegevens van mensen en aan de collectie, en wanneer "
              "(coördinator)")
 def audit_log(km: Kennismakelaar, action: Action = None, coordinator: Coordinator = None, since: Since = None,
-              until: Until = None, limit: Limit = 100, offset: Offset = 0) -> s.AuditOut:
+              until: Until = None, before: Before = None, limit: Limit = 100, offset: Offset = 0) -> s.AuditOut:
     found = audit.search(km.audit(), km.coordinators(), action=action, coordinator=coordinator, since=since,
-                         until=until, limit=limit, offset=offset)
+                         until=until, before=before, limit=limit, offset=offset)
     return s.AuditOut(entries=[s.convert(e.row(found.coordinators), s.AuditEntryOut) for e in found.entries],
                       total=found.total, coordinators=found.coordinators, actions=audit.ACTIONS)
 
