@@ -32,6 +32,7 @@ SPEC = CollectionSpec(LEDGER, indexes={"kind": "keyword", "key": "keyword", "at"
 # kinds whose records hold hashes and ids, no text: markers, rate-limit counters, tombstones, feedback marks,
 # audit entries (a removed person's are pointed at their marker: service.audit), sessions, token hashes
 IDS_ONLY = ("forgotten", "hit", "deleted", "feedback", "audit", "session", "coordinator-token")
+_STEP = 1e-5  # seconds between records appended together: ten times what the engine gives back of a time
 _SWEEP_EVERY = 500  # hits between two sweeps of expired hits (per process)
 _KEEP_HITS = 24 * 3600.0  # the longest window any limit uses
 
@@ -65,9 +66,9 @@ class Ledger:
     def append(self, kind: str, records: Sequence[tuple[str, dict[str, Any]]]) -> None:
         """Add records that are never replaced (``(key, payload)``, each under a new point id), in one write."""
         at = time.time()
-        if records:  # a microsecond apart: read back by time, they come in the order they were given
+        if records:  # a step apart: read back by time, they come in the order they were given
             self.store.upsert(LEDGER, [Point(str(uuid.uuid4()), {**payload, "kind": kind, "key": key,
-                                                                  "at": at + i * 1e-6})
+                                                                  "at": at + i * _STEP})
                                        for i, (key, payload) in enumerate(records)])
 
     def get(self, kind: str, key: str) -> dict[str, Any] | None:
@@ -183,6 +184,11 @@ _STRUCTURE = frozenset({"kind", "key", "at"})  # what files a record in the ledg
 def _between(kind: str, since: float | None, until: float | None, where: dict[str, str],
              before: float | None = None) -> Filter:
     flt = Filter.where(kind=kind, **where)
+    if before is not None:
+        # ``before`` is an ``at`` read back from the engine, which gives a time to about a microsecond (16
+        # digits): sent back as a bound it may land on either side of the record it came from. Records
+        # appended together are a step apart, so half a step keeps that record out and the one before it in.
+        before -= _STEP / 2
     if since is not None or until is not None or before is not None:
         flt = flt.and_(Filter(must=(Range("at", gte=since, lte=until, lt=before),)))
     return flt
