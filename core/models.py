@@ -50,6 +50,11 @@ class DocumentMeta:
     authors: list[str] = field(default_factory=list)
     participants: list[str] = field(default_factory=list)
     url: str | None = None
+    # which kinds of knowledge it holds (core.knowledge): missing -> inferred, and marked as inferred
+    knowledge: list[str] = field(default_factory=list)
+    evidence: str | None = None  # an intervention's evidence level (a slug of the taxonomy's list)
+    target_groups: list[str] = field(default_factory=list)  # doelgroep
+    working_elements: list[str] = field(default_factory=list)  # werkzame elementen
     warnings: list[str] = field(default_factory=list)
 
 
@@ -68,6 +73,7 @@ class Document:
     title_from_text: bool = False  # nobody titled it: its first words, shown but not embedded as context
     ateliers_inferred: bool = False
     themes_inferred: bool = False
+    knowledge_inferred: bool = False
 
     @property
     def text(self) -> str:

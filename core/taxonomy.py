@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from core.errors import ConfigError
+from core.knowledge import SOURCES, EvidenceLevel
 from core.names import fold, slugify
 from core.safe_yaml import load_yaml_strict
 
@@ -31,11 +32,11 @@ class Term:
 class Taxonomy:
     ateliers: tuple[Term, ...]
     themes: tuple[Term, ...]
+    evidence: tuple[EvidenceLevel, ...] = ()  # weakest first
 
     @classmethod
     def default(cls) -> Taxonomy:
-        text = resources.files("core").joinpath("taxonomy_default.yaml").read_text("utf-8")
-        return cls.from_mapping(load_yaml_strict(text), "standaardtaxonomie")
+        return cls.from_mapping(_default_mapping(), "standaardtaxonomie")
 
     @classmethod
     def load(cls, path: Path | None) -> Taxonomy:
@@ -64,7 +65,11 @@ class Taxonomy:
                 out.append(Term(slugify(str(item.get("slug") or name)), name,
                                 str(item.get("description") or ""), kind))
             return tuple(out)
-        return cls(terms(data["ateliers"], "atelier"), terms(data.get("themes"), "theme"))
+        levels = data.get("evidence_levels")
+        if levels is None and origin != "standaardtaxonomie":  # a file without its own list: the databanks'
+            levels = _default_mapping()["evidence_levels"]
+        return cls(terms(data["ateliers"], "atelier"), terms(data.get("themes"), "theme"),
+                   _evidence_levels(levels or [], origin))
 
     def resolve_atelier(self, value: str) -> str | None:
         """The slug for a slug or name given by a user (case and accents ignored), or None."""
@@ -73,17 +78,57 @@ class Taxonomy:
     def resolve_theme(self, value: str) -> str | None:
         return _resolve(self.themes, value)
 
+    def resolve_evidence(self, value: str) -> str | None:
+        """The slug of an evidence level as people write it ("Goed onderbouwd", "effectief"), or None."""
+        wanted = slugify(value)
+        return next((e.slug for e in self.evidence if wanted in (e.slug, slugify(e.name))), None)
+
+    def evidence_level(self, slug: str | None) -> EvidenceLevel | None:
+        return next((e for e in self.evidence if e.slug == slug), None) if slug else None
+
+    def evidence_rank(self, slug: str | None) -> int:
+        """0 for no level (or one the taxonomy no longer has)."""
+        level = self.evidence_level(slug)
+        return level.rank if level else 0
+
+    @property
+    def top_rank(self) -> int:
+        return max((e.rank for e in self.evidence), default=0)
+
     def name_of(self, slug: str) -> str:
         for term in (*self.ateliers, *self.themes):
             if term.slug == slug:
                 return term.name
         return slug
 
-    def to_dict(self) -> dict[str, list[dict[str, str]]]:
+    def to_dict(self) -> dict[str, list[dict[str, Any]]]:
         return {
             "ateliers": [{"slug": t.slug, "name": t.name, "description": t.description} for t in self.ateliers],
             "themes": [{"slug": t.slug, "name": t.name, "description": t.description} for t in self.themes],
+            "evidence_levels": [{"slug": e.slug, "name": e.name, "rank": e.rank, "databank": e.databank,
+                                 "description": e.description} for e in self.evidence],
+            "knowledge": [{"slug": k.slug, "name": k.name, "heading": k.heading} for k in SOURCES],
         }
+
+
+def _default_mapping() -> Any:
+    return load_yaml_strict(resources.files("core").joinpath("taxonomy_default.yaml").read_text("utf-8"))
+
+
+def _evidence_levels(items: Any, origin: str) -> tuple[EvidenceLevel, ...]:
+    out: list[EvidenceLevel] = []
+    for item in items if isinstance(items, list) else [items]:
+        if not isinstance(item, dict) or not (item.get("slug") or item.get("name")):
+            raise ConfigError(f"Taxonomie {origin}: elk item in 'evidence_levels' heeft een slug of name.")
+        try:
+            rank = int(item.get("rank", len(out) + 1))
+        except (TypeError, ValueError):
+            raise ConfigError(f"Taxonomie {origin}: 'rank' van {item.get('slug') or item.get('name')!r} is geen "
+                              "geheel getal.") from None
+        name = str(item.get("name") or item["slug"])
+        out.append(EvidenceLevel(slugify(str(item.get("slug") or name)), name, rank,
+                                 str(item.get("databank") or ""), str(item.get("description") or "")))
+    return tuple(sorted(out, key=lambda e: e.rank))
 
 
 def _resolve(terms: tuple[Term, ...], value: str) -> str | None:

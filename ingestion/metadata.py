@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from core.errors import CorruptFileError, MetadataError
+from core.knowledge import resolve_knowledge
 from core.models import DocumentMeta, SourceFile
 from core.names import as_list
 from core.safe_yaml import load_yaml_strict
@@ -88,14 +89,53 @@ def build_meta(raw: dict[str, Any], taxonomy: Taxonomy, source: str = "") -> Doc
     meta.url = _url(raw.get("url"), meta)
     meta.date = _date(raw.get("date"), meta, source)
     for key, resolve, target in (("ateliers", taxonomy.resolve_atelier, meta.ateliers),
-                                 ("themes", taxonomy.resolve_theme, meta.themes)):
-        for value in as_list(raw.get(key) or raw.get(key.rstrip("s"))):
+                                 ("themes", taxonomy.resolve_theme, meta.themes),
+                                 ("knowledge", resolve_knowledge, meta.knowledge)):
+        for value in as_list(_first(raw, key, *_ALIASES.get(key, ()))):
             slug = resolve(value)
             if slug is None:
                 meta.warnings.append(f"onbekende waarde in {key}: {value!r} (genegeerd)")
             elif slug not in target:
                 target.append(slug)
+    evidence = _text(_first(raw, "evidence", *_ALIASES["evidence"]))
+    if evidence is not None:
+        meta.evidence = taxonomy.resolve_evidence(evidence)
+        if meta.evidence is None:
+            meta.warnings.append(f"onbekend niveau in evidence: {evidence!r} (genegeerd; kies uit "
+                                 + ", ".join(e.slug for e in taxonomy.evidence) + ")")
+    meta.target_groups = _phrases(_first(raw, "target_groups", *_ALIASES["target_groups"]))
+    meta.working_elements = _phrases(_first(raw, "working_elements", *_ALIASES["working_elements"]))
     return meta
+
+
+# the names people also use for a field (Dutch, singular); the first one present counts
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "ateliers": ("atelier",), "themes": ("theme",),
+    "knowledge": ("kennisbronnen", "kennisbron", "knowledge_sources"),
+    "evidence": ("bewijskracht", "erkenning", "evidence_level"),
+    "target_groups": ("target_group", "doelgroep", "doelgroepen"),
+    "working_elements": ("werkzame_elementen", "werkzame elementen"),
+}
+
+
+def _first(raw: dict[str, Any], *keys: str) -> Any:
+    return next((raw[k] for k in keys if raw.get(k) not in (None, "", [])), None)
+
+
+def _phrases(value: Any) -> list[str]:
+    """Free-text items (a target group, a working element), each on its own, without repeats.
+
+    >>> _phrases("ouders met schulden; jongeren"), _phrases(["Vast gezicht", "vast gezicht", ""])
+    (['ouders met schulden', 'jongeren'], ['Vast gezicht'])
+    """
+    # a list, or one text with ';' between items: a comma belongs to the phrase ("vast gezicht, ook later")
+    items = value if isinstance(value, list) else str(value).split(";") if value is not None else []
+    seen: dict[str, str] = {}
+    for item in items:
+        text = " ".join(str(item).split())[:200]
+        if text and text.lower() not in seen:
+            seen[text.lower()] = text
+    return list(seen.values())
 
 
 def _text(value: Any) -> str | None:

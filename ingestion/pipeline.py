@@ -33,19 +33,20 @@ from core.errors import EmptyFileError, FileRejected, MetadataError, UnreadableF
 from core.models import API_ROOT, Chunk, Document, DocumentMeta, Element, Expert, SourceFile
 from core.names import name_key, name_variants, redact
 from core.store.catalog import Catalog
-from core.store.types import DENSE, SPARSE, Point
+from core.store.types import DENSE, SPARSE, Filter, Point
 from core.taxonomy import Taxonomy
 from ingestion.chunk import chunk_elements
 from ingestion.discover import Discovery, discover, os_reason
 from ingestion.isolation import IsolatedParser
+from ingestion.knowledge import infer_knowledge
 from ingestion.metadata import FRONT_MATTER_FORMATS, build_meta, decode_text, read_sidecar, split_front_matter
 from ingestion.parse import Parsed, Parser
 from ingestion.profiles import EDITABLE, changed_fields, load_profiles, merge_profile
-from ingestion.records import chunk_payload, document_record, expert_payload, infer_terms, mean_vector
+from ingestion.records import chunk_payload, document_record, expert_payload, infer_terms, mean_vector, people_keys
 from ingestion.removal import Remover, evict
 from ingestion.titles import titled
 
-PIPELINE_VERSION = "3"  # 3: no file name that reads as an id in the embedded context; a title vector
+PIPELINE_VERSION = "4"  # 4: knowledge sources and evidence levels; 3: a title vector, no id-like file name as context
 Progress = Callable[[str, int, int], None]
 
 
@@ -330,6 +331,10 @@ class Ingestor:
         vectors, title_vector = embedded[:len(texts)], embedded[len(texts)] if has_title else None
         doc_vector = mean_vector(vectors)
         self._infer(doc, doc_vector)
+        if not doc.meta.knowledge:
+            doc.meta.knowledge = infer_knowledge(doc.meta.kind, self._roles(doc.meta.authors),
+                                                 " ".join(e.text for e in doc.elements))
+            doc.knowledge_inferred = True
         self.catalog.write_chunks([
             Point(self.catalog.chunk_key(doc.id, content_hash, c.index), chunk_payload(doc, c),
                   dense={DENSE: vectors[i]}, sparse={SPARSE: self.bm25.embed_document(texts[i])})
@@ -393,6 +398,13 @@ class Ingestor:
         if not doc.meta.themes and self.taxonomy.themes:
             doc.meta.themes = infer_terms(doc_vector, self.taxonomy.themes, self._vectors("themes"))
             doc.themes_inferred = True
+
+    def _roles(self, people: Sequence[str]) -> list[str]:
+        """The roles of the people named (by id or name) who have a profile."""
+        keys = people_keys(people)
+        if not keys:
+            return []
+        return [e.get("role", "") for e in self.catalog.experts(filter=Filter.where(keys=keys), fields=["role"])]
 
     def _vectors(self, kind: str) -> np.ndarray:
         if kind not in self._term_vectors:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from core.knowledge import knowledge_of_role
 from core.models import Chunk, Document, Expert
 from core.names import name_key
 from core.taxonomy import Term
@@ -35,6 +36,8 @@ def _shared(doc: Document) -> dict[str, Any]:
         "url": meta.url,
         "format": doc.format,
         "content_hash": doc.content_hash,
+        "knowledge": list(meta.knowledge),
+        "evidence": meta.evidence,
     }
 
 
@@ -51,6 +54,9 @@ def document_record(doc: Document, *, chunks: int, root: str, path: str, size: i
         "participants": list(doc.meta.participants),
         "ateliers_inferred": doc.ateliers_inferred,
         "themes_inferred": doc.themes_inferred,
+        "knowledge_inferred": doc.knowledge_inferred,
+        "target_groups": list(doc.meta.target_groups),
+        "working_elements": list(doc.meta.working_elements),
         "chunks": chunks,
         "pages": doc.pages,
         "root": root,
@@ -73,6 +79,7 @@ def expert_payload(expert: Expert, *, root: str, profile_hash: str) -> dict[str,
         "expertise": expert.expertise,
         "email": expert.email,
         "consent": expert.consent,
+        "knowledge": list(knowledge_of_role(expert.role)),  # what they bring by their role
         # flags are keywords: filters on bools do not work in every backend
         "visibility": "public" if expert.consent else "hidden",
         "keys": sorted({name_key(expert.id), name_key(expert.name)}),

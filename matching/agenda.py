@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from core.knowledge import SOURCES
+
 LADDER = {
     "uitwisseling": "Ervaringen uitwisselen in het atelier",
     "expertmeeting": "Expertmeeting of werkplaats organiseren",
@@ -134,6 +136,30 @@ def build_agenda(questions: Sequence[Mapping[str, Any]], *, threshold: float, si
             examples=[q["text"] for q in group if q is not medoid][:3],
             unhelpful=sum(q.get("unhelpful", 0) for q in group)))
     return sorted(out, key=lambda c: (-c.size, -c.novelty, c.last_asked))
+
+
+def knowledge_gaps(questions: Sequence[Mapping[str, Any]], *, similarity: float = 0.9,
+                   topics: int = 5) -> list[dict[str, Any]]:
+    """Per kind of knowledge (``core.knowledge``), the topics on which answers found none of it: the questions
+    that missed it (``missing_knowledge``, kept when they were asked), clustered as the agenda is, biggest
+    first. "Geen ervaringskennis over dit onderwerp" is where the Werkplaats goes to collect it."""
+    out = []
+    for source in SOURCES:
+        missing = [q for q in questions if source.slug in (q.get("missing_knowledge") or [])]
+        found: list[dict[str, Any]] = []
+        if missing:
+            vectors = np.vstack([q["_vector"] for q in missing])
+            for members in cluster_vectors(vectors, similarity):
+                centre = vectors[members].mean(axis=0)
+                medoid = missing[members[int(np.argmax(vectors[members] @ centre))]]
+                found.append({"representative": medoid["text"], "size": len(members),
+                              "last_asked": max(missing[i]["asked_at"] for i in members),
+                              "question_ids": [missing[i]["question_id"] for i in members]})
+        found.sort(key=lambda t: t["last_asked"], reverse=True)
+        found.sort(key=lambda t: -t["size"])  # biggest first, the most recent among equals
+        out.append({"knowledge": source.slug, "label": source.kind_of_knowledge, "questions": len(missing),
+                    "topics": found[:topics]})
+    return out
 
 
 def timeline(questions: Sequence[Mapping[str, Any]], threshold: float) -> dict[str, dict[str, int]]:

@@ -22,14 +22,16 @@ from core.names import redact
 from core.store.catalog import Catalog
 from core.store.types import Filter, MatchAny
 from core.taxonomy import Taxonomy
-from matching.agenda import build_agenda, timeline
+from matching.agenda import build_agenda, knowledge_gaps, timeline
 from matching.availability import PassedOver
 from matching.bridges import Placement, TaxonomyVectors, bridge
 from matching.diversify import Candidate, mmr
+from matching.evidence import EVIDENCE_BOOST, boost
 from matching.experts import ExpertFinder
 from matching.filters import SearchFilters
 from matching.highlight import matching_words
 from matching.panels import Panel, PanelConstraints, compose, recent_invitations
+from matching.perspectives import Perspective, perspectives
 from matching.questions import QuestionLog
 from matching.results import ExpertMatch, Finding
 from matching.retrieve import PEOPLE, Encoded, Mode, Passage, Retriever
@@ -57,9 +59,11 @@ class Answer:
     bridges: list[dict[str, Any]]
     best_score: float
     hidden_experts: int = 0
+    perspectives: list[Perspective] = field(default_factory=list)  # what research, practice, experience say
 
 
 POOL = 30  # documents that diversification reorders
+PEOPLE_FOR_PERSPECTIVES = 10  # the people best matched to a question, among whom each kind's are found
 
 
 class Broker:
@@ -78,6 +82,7 @@ class Broker:
         self.people_weights = PEOPLE  # the retrievers' say when documents vote for people (``retrieve.PEOPLE``)
         self.depth = 2 * self.retriever.prefetch  # passages ranked for a question: all that both lists found
         self.voters = self.retriever.prefetch  # fused passages whose documents vote for people
+        self.evidence_boost = EVIDENCE_BOOST  # 0: relevance alone (the benchmarks compare both)
 
     # --- search --------------------------------------------------------------------------------------
 
@@ -88,8 +93,9 @@ class Broker:
         filters = filters or SearchFilters()
         placement = self.places.place(question.dense, filters.ateliers[0] if len(filters.ateliers) == 1 else None)
         # every page ranks the same passages, so that each continues the one before (see ``_rank``)
-        passages = self.retriever.passages(question, limit=self.depth,
-                                           filter=_exclude(filters.to_store_filter(), exclude), mode=mode)
+        passages = self._weighed(self.retriever.passages(question, limit=self.depth,
+                                                         filter=_exclude(filters.to_store_filter(), exclude),
+                                                         mode=mode))
         return self._rank(question, passages, placement, offset + limit, mode=mode, diversify=diversify,
                           skip=offset)
 
@@ -123,6 +129,10 @@ class Broker:
         return SearchPage(question.text, results, total=len(docs), facets=_facets(docs), placement=placement,
                           best_score=max((p.dense_score for p in passages), default=0.0))
 
+    def _weighed(self, passages: list[Passage]) -> list[Passage]:
+        """Near-ties go to the intervention with the stronger evidence (``matching.evidence``)."""
+        return boost(passages, self.taxonomy.evidence_rank, top=self.taxonomy.top_rank, weight=self.evidence_boost)
+
     def _finding(self, p: Passage, question: Encoded, placement: Placement) -> Finding:
         payload = p.payload
         return Finding(
@@ -132,7 +142,8 @@ class Broker:
             date=payload.get("date"), section=payload.get("section", []), url=payload.get("url"),
             highlights=matching_words(payload.get("text", ""), frozenset(question.sparse.indices), self.bm25),
             bridge=bridge(payload.get("ateliers", []), payload.get("themes", []), placement, self.taxonomy),
-            relevance=round(p.dense_score, 4))
+            relevance=round(p.dense_score, 4), knowledge=list(payload.get("knowledge") or []),
+            evidence=payload.get("evidence"))
 
     def _document_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
         return {d: np.asarray(h.dense, np.float32) for d, h in self.catalog.document_records(doc_ids).items()
@@ -161,21 +172,38 @@ class Broker:
         question = self.encode(text)
         placement = self.places.place(question.dense, atelier)
         both = self.retriever.find(question, limit=self.retriever.prefetch)
-        passages = self.retriever.fuse(both, self.retriever.weights, self.depth, title=self.retriever.title)
+        passages = self._weighed(self.retriever.fuse(both, self.retriever.weights, self.depth,
+                                                     title=self.retriever.title))
         page = self._rank(question, passages, placement, findings)
         voters = self.retriever.fuse(both, self.people_weights, self.voters)
-        found, hidden = self.finder.rank(question, voters, limit=people)
-        for e in found:
+        ranked, hidden = self.finder.rank(question, voters, limit=max(people, PEOPLE_FOR_PERSPECTIVES))
+        for e in ranked:
             e.bridge = bridge(e.ateliers, e.themes, placement, self.taxonomy)
+        found = ranked[:people]
         bridges = self._bridges(question, placement, page, found, passages)
+        views = self._perspectives(question, placement, passages, ranked, page.best_score)
         question_id = None
         if record:
             kept, vector = self._without_removed_people(text, question.dense)
             question_id = self.questions.record(kept, vector, atelier=placement.atelier,
                                                 atelier_inferred=placement.inferred, best_score=page.best_score,
-                                                role=role)
+                                                role=role, missing=[v.knowledge for v in views if not v.found])
         return Answer(question_id, text, placement.atelier, placement.inferred, page.results, found, bridges,
-                      page.best_score, hidden)
+                      page.best_score, hidden, views)
+
+    def _perspectives(self, question: Encoded, placement: Placement, passages: list[Passage],
+                      people: list[ExpertMatch], best: float) -> list[Perspective]:
+        """Per kind of knowledge, the best findings and people (``matching.perspectives``)."""
+        def more(knowledge: str) -> list[Passage]:
+            # dense only, as for bridges: a finding must clear a cosine floor anyway
+            return self.retriever.passages(question, limit=20, filter=Filter.where(knowledge=knowledge),
+                                           mode="dense")
+
+        def finding(p: Passage) -> Finding:
+            self.retriever.complete([p])
+            return self._finding(p, question, placement)
+
+        return perspectives(passages, people, best=best, more=more, finding=finding)
 
     def _without_removed_people(self, text: str, vector: np.ndarray) -> tuple[str, np.ndarray]:
         """A question that names a person removed on request is kept without the name (and re-embedded)."""
@@ -241,7 +269,8 @@ class Broker:
         questions = self.questions.all(with_vectors=True)
         clusters = build_agenda(questions, threshold=threshold, similarity=similarity)
         return {"questions": len(questions), "open": sum(c.size for c in clusters),
-                "clusters": [c.to_json() for c in clusters], "timeline": timeline(questions, threshold)}
+                "clusters": [c.to_json() for c in clusters], "timeline": timeline(questions, threshold),
+                "knowledge_gaps": knowledge_gaps(questions, similarity=similarity)}
 
     # --- shared --------------------------------------------------------------------------------------
 
@@ -301,11 +330,14 @@ def _exclude(flt: Filter | None, documents: Sequence[str]) -> Filter | None:
 
 
 def _facets(passages: Sequence[Passage]) -> dict[str, dict[str, int]]:
-    """Counts per atelier, theme, kind and year among the documents found (for the search page)."""
-    facets: dict[str, dict[str, int]] = {"ateliers": {}, "themes": {}, "kind": {}, "year": {}}
+    """Counts per atelier, theme, kind, year, knowledge source and evidence level among the documents found
+    (for the search page)."""
+    facets: dict[str, dict[str, int]] = {"ateliers": {}, "themes": {}, "kind": {}, "year": {}, "knowledge": {},
+                                         "evidence": {}}
     for p in passages:
         values = {"ateliers": p.payload.get("ateliers", []), "themes": p.payload.get("themes", []),
-                  "kind": [p.payload.get("kind")], "year": [p.payload.get("year")]}
+                  "kind": [p.payload.get("kind")], "year": [p.payload.get("year")],
+                  "knowledge": p.payload.get("knowledge") or [], "evidence": [p.payload.get("evidence")]}
         for facet, items in values.items():
             for item in items:
                 if item is not None:

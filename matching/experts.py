@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.knowledge import knowledge_of_role
 from core.names import name_key
 from core.store.catalog import Catalog
 from core.store.types import Filter, MatchAny, Query
@@ -182,7 +183,8 @@ class ExpertFinder:
         return ExpertMatch(id=expert["expert_id"], name=expert["name"], score=score, role=expert.get("role", ""),
                            organization=expert.get("organization", ""), ateliers=list(expert.get("ateliers", [])),
                            themes=list(expert.get("themes", [])), reasons=reasons,
-                           email=expert.get("email") or None, documents=len(votes.documents) if votes else 0)
+                           email=expert.get("email") or None, documents=len(votes.documents) if votes else 0,
+                           knowledge=list(knowledge_of_role(expert.get("role", ""))))
 
 
 def _people(record: Mapping[str, Any], key_to_expert: Mapping[str, str]) -> dict[str, float]:

@@ -30,6 +30,8 @@ class SearchFilters:
     themes: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     people: tuple[str, ...] = ()  # expert ids or names
+    knowledge: tuple[str, ...] = ()  # onderzoek | praktijk | ervaring (core.knowledge)
+    evidence: tuple[str, ...] = ()  # evidence levels (slugs of the taxonomy's list)
     date_from: str | None = None  # yyyy-mm-dd
     date_to: str | None = None
     year_from: int | None = None
@@ -37,7 +39,8 @@ class SearchFilters:
 
     def to_store_filter(self) -> Filter | None:
         must: list = []
-        for key, values in (("ateliers", self.ateliers), ("themes", self.themes), ("kind", self.kinds)):
+        for key, values in (("ateliers", self.ateliers), ("themes", self.themes), ("kind", self.kinds),
+                            ("knowledge", self.knowledge), ("evidence", self.evidence)):
             if values:
                 must.append(MatchAny(key, tuple(values)))
         if self.people:

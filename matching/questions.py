@@ -32,7 +32,9 @@ class QuestionLog:
         self.catalog = catalog
 
     def record(self, text: str, vector: np.ndarray, *, atelier: str | None, atelier_inferred: bool,
-               best_score: float, role: str | None = None, asked_at: dt.datetime | None = None) -> str:
+               best_score: float, role: str | None = None, asked_at: dt.datetime | None = None,
+               missing: Sequence[str] = ()) -> str:
+        """Keep a question for the agenda; ``missing``: the kinds of knowledge its answer found nothing of."""
         if role is not None and role not in ROLES:
             raise ValidationError(f"Onbekende rol {role!r}.", hint="Kies uit: " + ", ".join(ROLES) + ".",
                                   field="role")
@@ -41,7 +43,7 @@ class QuestionLog:
         self.catalog.add_question(question_id, {
             "question_id": question_id, "text": text, "asked_at": when.isoformat(timespec="seconds"),
             "atelier": atelier, "atelier_inferred": atelier_inferred, "best_score": round(float(best_score), 4),
-            "role": role, "status": "open",
+            "role": role, "status": "open", "missing_knowledge": list(missing),
         }, vector)
         return question_id
 

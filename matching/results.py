@@ -23,6 +23,8 @@ class Finding:
     highlights: list[str] = field(default_factory=list)
     bridge: dict[str, Any] | None = None  # set when the finding comes from another atelier
     relevance: float | None = None  # cosine similarity of the passage to the question (absolute scale)
+    knowledge: list[str] = field(default_factory=list)  # onderzoek | praktijk | ervaring (core.knowledge)
+    evidence: str | None = None  # an intervention's evidence level (a slug of the taxonomy's list)
 
     @property
     def citation(self) -> str:
@@ -60,6 +62,7 @@ class ExpertMatch:
     email: str | None = None  # only for coordinators, and only with consent
     bridge: dict[str, Any] | None = None
     documents: int = 0  # how many of the retrieved documents link to this person
+    knowledge: list[str] = field(default_factory=list)  # what they bring by their role (core.knowledge)
 
     def to_json(self, *, contact: bool = False) -> dict[str, Any]:
         out = asdict(self)

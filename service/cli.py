@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--person", action="append", default=[], metavar="NAAM", help="expert-id of naam")
             p.add_argument("--from", dest="date_from", metavar="JJJJ-MM-DD", help="vanaf datum")
             p.add_argument("--to", dest="date_to", metavar="JJJJ-MM-DD", help="tot en met datum")
+            p.add_argument("--knowledge", action="append", default=[], metavar="BRON",
+                           help="kennisbron: onderzoek, praktijk of ervaring")
+            p.add_argument("--evidence", action="append", default=[], metavar="NIVEAU",
+                           help="niveau van bewijs van een interventie, bv. goed-onderbouwd of effectief")
         p.add_argument("--limit", type=int, default=10, metavar="N")
         p.add_argument("--json", action="store_true")
 
@@ -231,7 +235,9 @@ def _search(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     filters = SearchFilters(ateliers=tuple(_slugs(km, args.atelier, "atelier")),
                             themes=tuple(_slugs(km, args.theme, "theme")), kinds=tuple(args.kind),
                             people=tuple(args.person), date_from=parse_date(args.date_from, "from"),
-                            date_to=parse_date(args.date_to, "to"))
+                            date_to=parse_date(args.date_to, "to"),
+                            knowledge=tuple(_slugs(km, args.knowledge, "knowledge")),
+                            evidence=tuple(_slugs(km, args.evidence, "evidence")))
     broker = km.broker()
     return _answer_each(km, args, out, err, "results",
                         lambda q: (broker.search(q, filters, limit=args.limit).results, {}), _print_findings)
@@ -249,15 +255,10 @@ def _experts(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int
 
 
 def _slugs(km: Any, values: list[str], kind: str) -> list[str]:
-    resolve = km.taxonomy.resolve_atelier if kind == "atelier" else km.taxonomy.resolve_theme
-    out = []
-    for value in values:
-        slug = resolve(value)
-        if slug is None:
-            known = ", ".join(t.slug for t in (km.taxonomy.ateliers if kind == "atelier" else km.taxonomy.themes))
-            raise ValidationError(f"Onbekend {kind}: {value!r}.", hint=f"Kies uit: {known}.", field=kind)
-        out.append(slug)
-    return out
+    """Slugs of an atelier, theme, knowledge source or evidence level as the user typed them (the API's rule)."""
+    from service.validation import check_slugs
+
+    return list(check_slugs(km, values, kind, kind))
 
 
 def _print_findings(query: str, results: list[Any], out: TextIO) -> None:
@@ -267,8 +268,9 @@ def _print_findings(query: str, results: list[Any], out: TextIO) -> None:
     console.print(f"[bold]{query}[/bold] — {len(results)} documenten")
     for i, r in enumerate(results, 1):
         where = r.source + (f", p. {r.page}" if r.page else "")
-        console.print(f"\n{i}. [bold]{r.title}[/bold]  ({r.score:.3f})  [dim]{r.kind} · "
-                      f"{', '.join(r.ateliers)} · {where}[/dim]")
+        rated = f" · {r.evidence}" if r.evidence else ""
+        console.print(f"\n{i}. [bold]{r.title}[/bold]  ({r.score:.3f})  [dim]{r.kind}{rated} · "
+                      f"{', '.join(r.ateliers)} · {'/'.join(r.knowledge)} · {where}[/dim]")
         console.print("   " + _clip(r.snippet, 300))
 
 

@@ -52,6 +52,8 @@ class FindingOut(Struct):
     highlights: list[str] = []
     bridge: BridgeLabel | None = None
     relevance: float | None = None
+    knowledge: list[str] = []  # onderzoek | praktijk | ervaring
+    evidence: str | None = None  # an intervention's evidence level (GET /api/taxonomy lists them)
 
 
 class ReasonOut(Struct):
@@ -74,6 +76,7 @@ class ExpertOut(Struct):
     bridge: BridgeLabel | None = None
     documents: int = 0
     email: str | None = None  # coordinators only
+    knowledge: list[str] = []  # what they bring by their role: onderzoek | praktijk | ervaring
 
 
 class BridgeOut(Struct):
@@ -84,6 +87,18 @@ class BridgeOut(Struct):
     via_theme_name: str | None = None
     finding: FindingOut | None = None
     expert: ExpertOut | None = None
+
+
+class PerspectiveOut(Struct):
+    """What one kind of knowledge says on the question: its best findings and people, or a message that
+    the store holds nothing relevant of it."""
+
+    knowledge: str
+    heading: str
+    found: bool
+    findings: list[FindingOut]
+    experts: list[ExpertOut]
+    message: str | None = None
 
 
 class AskIn(Struct, forbid_unknown_fields=True):
@@ -102,6 +117,7 @@ class AskOut(Struct):
     bridges: list[BridgeOut]
     best_score: float
     hidden_experts: int
+    perspectives: list[PerspectiveOut] = []
 
 
 class SearchOut(Struct):
@@ -174,11 +190,28 @@ class ClusterOut(Struct):
     unhelpful: int
 
 
+class GapTopicOut(Struct):
+    representative: str
+    size: int
+    last_asked: str
+    question_ids: list[str]
+
+
+class KnowledgeGapOut(Struct):
+    """The topics on which answers found nothing of one kind of knowledge."""
+
+    knowledge: str
+    label: str
+    questions: int
+    topics: list[GapTopicOut]
+
+
 class AgendaOut(Struct):
     questions: int
     open: int
     clusters: list[ClusterOut]
     timeline: dict[str, dict[str, int]]
+    knowledge_gaps: list[KnowledgeGapOut] = []
 
 
 class FileErrorOut(Struct):
@@ -226,6 +259,11 @@ class DocumentOut(Struct):
     people: list[PersonOut]
     passages: list[PassageOut]
     has_file: bool
+    knowledge: list[str] = []  # onderzoek | praktijk | ervaring
+    knowledge_inferred: bool = False
+    evidence: str | None = None
+    target_groups: list[str] = []  # doelgroep
+    working_elements: list[str] = []  # werkzame elementen
 
 
 class ExpertIn(Struct, forbid_unknown_fields=True):
@@ -264,9 +302,25 @@ class TermOut(Struct):
     description: str
 
 
+class EvidenceLevelOut(Struct):
+    slug: str
+    name: str
+    rank: int  # higher is stronger evidence; no level at all is 0
+    databank: str
+    description: str
+
+
+class KnowledgeSourceOut(Struct):
+    slug: str
+    name: str
+    heading: str
+
+
 class TaxonomyOut(Struct):
     ateliers: list[TermOut]
     themes: list[TermOut]
+    evidence_levels: list[EvidenceLevelOut] = []
+    knowledge: list[KnowledgeSourceOut] = []
 
 
 class HealthOut(Struct):

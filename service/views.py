@@ -52,7 +52,10 @@ def document_view(km: Kennismakelaar, document_id: str, *, coordinator: bool = F
         date=record.get("date"), source=record.get("source", ""), format=record.get("format", ""),
         url=record.get("url"), pages=record.get("pages"), people=people, passages=passages,
         has_file=servable_file(record, uploads or km.settings.store.data_dir / "files",
-                               coordinator=coordinator) is not None)
+                               coordinator=coordinator) is not None,
+        knowledge=record.get("knowledge") or [], knowledge_inferred=bool(record.get("knowledge_inferred")),
+        evidence=record.get("evidence"), target_groups=record.get("target_groups") or [],
+        working_elements=record.get("working_elements") or [])
 
 
 def profile_view(km: Kennismakelaar, expert_id: str, *, coordinator: bool) -> s.ExpertProfileOut:

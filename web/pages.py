@@ -16,7 +16,7 @@ from matching.filters import SearchFilters
 from matching.questions import ROLES
 from service.container import Kennismakelaar
 from service.ratelimit import client_of, limited
-from service.validation import check_slug, check_text
+from service.validation import check_slug, check_slugs, check_text
 from service.views import directory, document_view, profile_view
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -84,21 +84,25 @@ def feedback(request: Request, km: Kennismakelaar, data: Form) -> Template | Red
 def search(request: Request, km: Kennismakelaar, q: str | None = None, atelier: list[str] | None = None,
            thema: list[str] | None = None, soort: list[str] | None = None,
            jaar: list[Annotated[int, Parameter(ge=1900, le=2100)]] | None = None,
+           kennis: list[str] | None = None, bewijs: list[str] | None = None,
            pagina: Annotated[int, Parameter(ge=1, le=50)] = 1) -> Template:
     context: dict[str, Any] = {"page": "zoeken", "q": q or "", "taxonomy": km.taxonomy,
                                "selected": {"atelier": atelier or [], "thema": thema or [], "soort": soort or [],
-                                            "jaar": [str(j) for j in jaar or []]}}
+                                            "jaar": [str(j) for j in jaar or []], "kennis": kennis or [],
+                                            "bewijs": bewijs or []}}
     if not q or not q.strip():
         return Template("search.html", context=context)
     try:
         query = check_text(km, q, "q")
-        ateliers = tuple(a for a in (check_slug(km, x, "atelier", "atelier") for x in atelier or []) if a)
-        themes = tuple(t for t in (check_slug(km, x, "theme", "thema") for x in thema or []) if t)
+        ateliers, themes = check_slugs(km, atelier, "atelier", "atelier"), check_slugs(km, thema, "theme", "thema")
+        knowledge, evidence = check_slugs(km, kennis, "knowledge", "kennis"), check_slugs(km, bewijs, "evidence",
+                                                                                          "bewijs")
     except ValidationError as exc:
         return Template("search.html", context={**context, "error": exc.message}, status_code=400)
     years = sorted(jaar or [])
     filters = SearchFilters(ateliers=ateliers, themes=themes, kinds=tuple(soort or ()),
-                            year_from=years[0] if years else None, year_to=years[-1] if years else None)
+                            year_from=years[0] if years else None, year_to=years[-1] if years else None,
+                            knowledge=knowledge, evidence=evidence)
     broker = km.broker()
     offset = (pagina - 1) * PAGE_SIZE
     result = broker.search(query, filters, limit=PAGE_SIZE, offset=offset)

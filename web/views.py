@@ -15,6 +15,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from core.knowledge import KNOWLEDGE, source
+
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
           "november", "december")
 ROLE_LABELS = {"professional": "Professional", "onderzoeker": "Onderzoeker", "docent": "Docent",
@@ -22,7 +24,8 @@ ROLE_LABELS = {"professional": "Professional", "onderzoeker": "Onderzoeker", "do
                "coördinator": "Coördinator", "coordinator": "Coördinator", "anders": "Anders"}
 KIND_LABELS = {"verslag": "Verslag", "rapport": "Rapport", "interventie": "Interventie", "experiment": "Experiment",
                "beleidsadvies": "Beleidsadvies", "onderzoek": "Onderzoek", "handreiking": "Handreiking",
-               "factsheet": "Factsheet", "document": "Document"}
+               "factsheet": "Factsheet", "document": "Document", "ervaringsverhaal": "Ervaringsverhaal",
+               "kennisvraag": "Kennisvraag"}
 
 
 def nl_date(value: str | float | None) -> str:
@@ -67,4 +70,6 @@ def filters(taxonomy: Any) -> dict[str, Any]:
     """Jinja filters and globals bound to the taxonomy in use."""
     return {"nl_date": nl_date, "highlighted": highlighted, "clip": clip, "atelier_class": atelier_class,
             "term": taxonomy.name_of, "role_label": lambda r: ROLE_LABELS.get(r, r.capitalize() if r else ""),
-            "kind_label": lambda k: KIND_LABELS.get(k, (k or "").capitalize())}
+            "kind_label": lambda k: KIND_LABELS.get(k, (k or "").capitalize()),
+            "knowledge_label": lambda k: source(k).name if k in KNOWLEDGE else k,
+            "evidence_level": taxonomy.evidence_level}

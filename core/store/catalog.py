@@ -48,7 +48,8 @@ ORPHAN_GRACE_SECONDS = 3600.0  # a pending passage of another writer older than 
 
 _RECORD_CACHE = 50_000  # document records kept in memory (with their vectors: ~2 kB each)
 _TAXONOMY_INDEXES: dict[str, Any] = {"ateliers": "keyword", "themes": "keyword", "kind": "keyword",
-                                     "date": "datetime", "year": "integer", "people": "keyword"}
+                                     "date": "datetime", "year": "integer", "people": "keyword",
+                                     "knowledge": "keyword", "evidence": "keyword"}
 VISIBLE = Filter(must_not=(MatchAny("state", (PENDING,)),))  # passages of committed documents only
 
 
@@ -62,7 +63,7 @@ def collection_specs(dim: int) -> tuple[CollectionSpec, ...]:
         CollectionSpec(EXPERTS, dense_dim=dim, sparse=True,
                        indexes={"expert_id": "keyword", "keys": "keyword", "ateliers": "keyword",
                                 "themes": "keyword", "role": "keyword", "visibility": "keyword",
-                                "root": "keyword"}),
+                                "root": "keyword", "knowledge": "keyword"}),
         CollectionSpec(QUESTIONS, dense_dim=dim,
                        indexes={"atelier": "keyword", "asked_at": "datetime", "status": "keyword"}),
         LEDGER_SPEC,

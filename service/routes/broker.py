@@ -16,7 +16,7 @@ from service.auth import coordinator_guard, is_coordinator
 from service.container import Kennismakelaar
 from service.ratelimit import limited
 from service.routes.deps import COORDINATOR, errors, expert_json
-from service.validation import check_slug, check_text
+from service.validation import check_slug, check_slugs, check_text
 
 Q = Annotated[str, Parameter(min_length=1,
                              description="De vraag of zoektekst (hooguit KM_MAX_QUERY_CHARS tekens, standaard 2000).")]
@@ -38,7 +38,8 @@ def ask(data: s.AskIn, request: Request, km: Kennismakelaar) -> s.AskOut:
         hidden_experts=answer.hidden_experts,
         findings=[s.convert(f.to_json(), s.FindingOut) for f in answer.findings],
         experts=[s.convert(expert_json(e, contact=contact), s.ExpertOut) for e in answer.experts],
-        bridges=[s.convert(b, s.BridgeOut) for b in answer.bridges])  # their people carry no contact details
+        bridges=[s.convert(b, s.BridgeOut) for b in answer.bridges],  # their people carry no contact details
+        perspectives=[s.convert(v.to_json(contact=contact), s.PerspectiveOut) for v in answer.perspectives])
 
 
 @get("/api/search", sync_to_thread=True, responses=errors(429), guards=[limited("public")],
@@ -49,13 +50,17 @@ def search(km: Kennismakelaar, q: Q, atelier: list[str] | None = None, theme: li
            date_from: Annotated[str | None, Parameter(query="from", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
            date_to: Annotated[str | None, Parameter(query="to", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
            year: Annotated[int | None, Parameter(ge=1900, le=2100)] = None,
+           knowledge: list[Annotated[str, Parameter(max_length=40)]] | None = None,
+           evidence: list[Annotated[str, Parameter(max_length=60)]] | None = None,
            limit: Limit = 10, offset: Annotated[int, Parameter(ge=0, le=500)] = 0) -> s.SearchOut:
+    """``knowledge``: onderzoek, praktijk, ervaring; ``evidence``: an evidence level of GET /api/taxonomy."""
     query = check_text(km, q, "q")
     filters = SearchFilters(
-        ateliers=tuple(a for a in (check_slug(km, x, "atelier", "atelier") for x in atelier or []) if a),
-        themes=tuple(t for t in (check_slug(km, x, "theme", "theme") for x in theme or []) if t),
+        ateliers=check_slugs(km, atelier, "atelier", "atelier"), themes=check_slugs(km, theme, "theme", "theme"),
         kinds=tuple(kind or ()), people=tuple(person or ()), date_from=parse_date(date_from, "from"),
-        date_to=parse_date(date_to, "to"), year_from=year, year_to=year)
+        date_to=parse_date(date_to, "to"), year_from=year, year_to=year,
+        knowledge=check_slugs(km, knowledge, "knowledge", "knowledge"), evidence=check_slugs(km, evidence, "evidence",
+                                                                                   "evidence"))
     page = km.broker().search(query, filters, limit=limit, offset=offset)
     return s.SearchOut(query=query, results=[s.convert(f.to_json(), s.FindingOut) for f in page.results],
                        total=page.total, facets=page.facets)
