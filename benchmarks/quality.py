@@ -136,7 +136,8 @@ def sections_benchmark(limit: int | None, split: str = "dev") -> dict:
     ablations = {"ours, equal say (1:1)": _rank(broker, queries, weights=(1.0, 1.0)),
                  "ours without the title signal": _rank(broker, queries, title=0.0),
                  "ours without diversity": _rank(broker, queries, diversify=False),
-                 "ours, each question word once (no k3)": _rank(broker, queries, k3=0.0)}
+                 "ours, each question word once (no k3)": _rank(broker, queries, k3=0.0),
+                 "ours without the evidence boost": _rank(broker, queries, evidence_boost=0.0)}
     km_ids, _ = _sections_store("policyqa-sections-idtitles", docs, id_titles=True)
     ablations["ours, file ids as titles"] = _rank(km_ids.broker(), queries)
     km_ids.close()
@@ -147,18 +148,20 @@ def sections_benchmark(limit: int | None, split: str = "dev") -> dict:
 
 
 def _rank(broker: Any, queries: Sequence[tuple[str, set[str]]], *, weights: tuple[float, float] | None = None,
-          title: float | None = None, diversify: bool = True, k3: float | None = None) -> dict:
+          title: float | None = None, diversify: bool = True, k3: float | None = None,
+          evidence_boost: float | None = None) -> dict:
     """Ours with one kept method taken out."""
     retriever = broker.retriever
-    kept = (retriever.weights, retriever.title, retriever.bm25.query_k3)
+    kept = (retriever.weights, retriever.title, retriever.bm25.query_k3, broker.evidence_boost)
     retriever.weights = weights or retriever.weights
     retriever.title = retriever.title if title is None else title
     retriever.bm25.query_k3 = retriever.bm25.query_k3 if k3 is None else k3
+    broker.evidence_boost = broker.evidence_boost if evidence_boost is None else evidence_boost
     try:
         rankings = [[r.document_id for r in broker.search(q, limit=10, diversify=diversify).results]
                     for q, _ in queries]
     finally:
-        retriever.weights, retriever.title, retriever.bm25.query_k3 = kept
+        retriever.weights, retriever.title, retriever.bm25.query_k3, broker.evidence_boost = kept
     return _doc_metrics(rankings, [rel for _, rel in queries])
 
 

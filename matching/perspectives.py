@@ -40,11 +40,15 @@ class Perspective:
     def found(self) -> bool:
         return bool(self.findings or self.experts)
 
+    @property
+    def message(self) -> str | None:
+        """What the answer says of a kind it found nothing of."""
+        return None if self.found else self.none_found
+
     def to_json(self, *, contact: bool = False) -> dict[str, Any]:
         return {"knowledge": self.knowledge, "heading": self.heading, "found": self.found,
                 "findings": [f.to_json() for f in self.findings],
-                "experts": [e.to_json(contact=contact) for e in self.experts],
-                "message": None if self.found else self.none_found}
+                "experts": [e.to_json(contact=contact) for e in self.experts], "message": self.message}
 
 
 def relevance_floor(best: float, *, margin: float = MARGIN, floor: float = FLOOR) -> float:

@@ -141,6 +141,8 @@ def test_ask_a_question_and_see_findings_and_people(page):
     assert page.locator(".elsewhere .badge").count() >= 1
     assert page.locator("a.button[href^='/contact?expert=']").count() >= 1  # a request, no personal addresses
     assert "mailto:" not in page.content()
+    kinds = page.locator("section.perspective h3")  # what research, practice and lived experience say
+    assert kinds.all_inner_texts() == ["Wat zegt onderzoek", "Wat zegt de praktijk", "Wat zeggen ervaringsdeskundigen"]
     check_axe(page, shot="02-antwoord")
     # helpful / not helpful, enhanced by HTMX: the buttons give way to a thank-you in place
     first = page.locator("article.finding .feedback").first
@@ -436,6 +438,19 @@ def test_a_coordinator_adds_a_colleague_who_logs_in_with_the_token_and_is_then_r
         assert hers.locator("#token").count() == 1  # her session ended with her removal: the login form
     finally:
         other.close()
+
+
+def test_a_student_filters_on_lived_experience_and_reads_an_intervention_with_its_evidence(page):
+    page.goto("/zoeken?q=schulden+en+schaamte")
+    page.check("input[name=kennis][value=ervaring]")
+    page.click("aside.facets button[type=submit]")
+    page.wait_for_url(re.compile(r".*kennis=ervaring.*"))
+    kinds = page.locator("article.finding .knowledge").all_inner_texts()
+    assert kinds and all("Ervaring" in k for k in kinds)
+    page.goto("/documenten/interventie-2025-vroeg-erop-af-parkstad")
+    facts = page.locator("dl.facts").inner_text()
+    assert "Effectief" in facts and "Werkzame elementen" in facts and "Doelgroep" in facts
+    check_axe(page, shot="25-interventie-met-bewijs")
 
 
 # --- safety ----------------------------------------------------------------------------------------------------
