@@ -73,6 +73,7 @@ def answers(km: Kennismakelaar) -> dict[str, Any]:
                       {v.knowledge: [f.document_id for f in v.findings] + [e.id for e in v.experts]
                        for v in answer.perspectives}))
     return {"questions": len(shown), "all_three": sum(len(k) == 3 for _, k, _ in shown),
+            "all_three_with_people": sum(all(what[k] for k in KNOWLEDGE) for _, _, what in shown),
             "per_kind": {k: sum(k in found for _, found, _ in shown) for k in KNOWLEDGE}, "shown": shown}
 
 
@@ -109,7 +110,8 @@ def main() -> None:
           "per kind " + ", ".join(f"{k} {n}/{agreed['documents']}" for k, n in agreed["per_kind"].items()))
     for doc_id, given, guessed in agreed["wrong"]:
         print(f"  {doc_id}: labelled {given}, inferred {guessed}")
-    print(f"answers showing all three kinds: {shown['all_three']} of {shown['questions']} questions; per kind "
+    print(f"answers with findings of all three kinds: {shown['all_three']} of {shown['questions']} questions "
+          f"({shown['all_three_with_people']} counting people who bring a kind); per kind "
           + ", ".join(f"{k} {n}" for k, n in shown["per_kind"].items()))
     if args.verbose:
         for q, found, what in shown["shown"]:

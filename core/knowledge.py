@@ -42,7 +42,7 @@ SOURCES: tuple[KnowledgeSource, ...] = (
 KNOWLEDGE = tuple(s.slug for s in SOURCES)
 
 # what a person brings by their role (GUIDE 4.2 roles): an ervaringsdeskundige brings lived experience;
-# a student is still learning, and a profile may name its sources itself
+# a student is still learning, so brings none of the three by role
 ROLE_KNOWLEDGE: dict[str, tuple[str, ...]] = {
     "onderzoeker": ("onderzoek",), "docent": ("onderzoek",), "lector": ("onderzoek",),
     "professional": ("praktijk",), "beleidsmaker": ("praktijk",), "coördinator": ("praktijk",),

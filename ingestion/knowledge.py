@@ -38,12 +38,14 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"maatschappelijk werk\w*|sociaal werk\w*)\b", re.I),
     "ervaring": re.compile(
         r"\b(ervaringsdeskundig\w*|ervaringskennis|eigen ervaring|uit ervaring|ervaringsverha\w*|"
-        r"levensverha\w*|toen ik|ik was|ik had|ik durfde|ik schaamde|mijn moeder|mijn vader|mijn kinderen|"
-        r"mijn schulden|wij als ouders|als bewoner|bewoners vertellen|vertelt over haar|vertelt over zijn)\b", re.I),
+        r"levensverha\w*|toen ik|ik durfde|ik schaamde|mijn moeder|mijn vader|mijn kinderen|"
+        r"mijn schulden|wij als ouders|bewoners vertellen|vertelt over haar|vertelt over zijn)\b", re.I),
 }
-# cues per thousand words from which a text holds that knowledge whatever its kind; practice has none: a
-# study of practice names professionals on every page and is research all the same
+# cues per thousand words from which a text holds that knowledge whatever its kind (and at least _FEW of
+# them: one "toen ik" in a short note is no story); practice has none: a study of practice names
+# professionals on every page and is research all the same
 _DENSE = {"onderzoek": 8.0, "ervaring": 6.0}
+_FEW = 3
 
 
 def infer_knowledge(kind: str | None, author_roles: Sequence[str], text: str) -> list[str]:
@@ -60,7 +62,8 @@ def infer_knowledge(kind: str | None, author_roles: Sequence[str], text: str) ->
         brought = knowledge_of_role(role)
         found.update(k for k in brought if k == "ervaring" or not by_kind)
     density = cue_density(text)
-    found.update(k for k, floor in _DENSE.items() if density[k] >= floor)
+    counts = {k: len(_CUES[k].findall(text)) for k in _DENSE}
+    found.update(k for k, floor in _DENSE.items() if density[k] >= floor and counts[k] >= _FEW)
     if not found:  # nothing to go by but the words: the densest, practice when none shows at all
         found.add(max(KNOWLEDGE, key=lambda k: (density[k] / _DENSE.get(k, 20.0), k == "praktijk")))
     return [k for k in KNOWLEDGE if k in found]

@@ -308,6 +308,10 @@ class Ingestor:
         if forgotten:
             title, n = redact(title, self.catalog.marked(forgotten))
             names_removed += n
+            for field in ("target_groups", "working_elements"):  # free texts of the metadata, as any text
+                redacted = [redact(t, self.catalog.marked(forgotten)) for t in getattr(meta, field)]
+                setattr(meta, field, [t for t, _ in redacted])
+                names_removed += sum(n for _, n in redacted)
         doc = Document(id=doc_id, title=title, source=plan.source_name or source.relpath,
                        format=source.extension, meta=meta, elements=elements, content_hash=content_hash,
                        pages=parsed.pages, title_from_text=title_from_text)
@@ -400,11 +404,13 @@ class Ingestor:
             doc.themes_inferred = True
 
     def _roles(self, people: Sequence[str]) -> list[str]:
-        """The roles of the people named (by id or name) who have a profile."""
+        """The roles of the people named (by id or name) who have a public profile."""
         keys = people_keys(people)
         if not keys:
             return []
-        return [e.get("role", "") for e in self.catalog.experts(filter=Filter.where(keys=keys), fields=["role"])]
+        # public profiles only: a label shown on the document must not tell what a hidden person is
+        return [e.get("role", "") for e in self.catalog.experts(filter=Filter.where(keys=keys, visibility="public"),
+                                                                fields=["role"])]
 
     def _vectors(self, kind: str) -> np.ndarray:
         if kind not in self._term_vectors:

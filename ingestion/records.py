@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from core.knowledge import knowledge_of_role
 from core.models import Chunk, Document, Expert
 from core.names import name_key
 from core.taxonomy import Term
@@ -79,7 +78,6 @@ def expert_payload(expert: Expert, *, root: str, profile_hash: str) -> dict[str,
         "expertise": expert.expertise,
         "email": expert.email,
         "consent": expert.consent,
-        "knowledge": list(knowledge_of_role(expert.role)),  # what they bring by their role
         # flags are keywords: filters on bools do not work in every backend
         "visibility": "public" if expert.consent else "hidden",
         "keys": sorted({name_key(expert.id), name_key(expert.name)}),

@@ -98,8 +98,11 @@ class Remover:
             clean: dict[str, Any] = {"people": [k for k in record.get("people", []) if not marked(k)],
                      "authors": [n for n in record.get("authors", []) if not marked(name_key(n))],
                      "participants": [n for n in record.get("participants", []) if not marked(name_key(n))],
-                     "title": title}
-            if any(clean[k] != record.get(k, [] if k != "title" else "") for k in clean):
+                     "title": title,
+                     # free texts an intervention carries may name someone, as any text may
+                     **{k: [redact(t, marked)[0] for t in record.get(k) or []]
+                        for k in ("target_groups", "working_elements")}}
+            if any(clean[k] != (record.get(k) or ([] if k != "title" else "")) for k in clean):
                 if record.get("title_vector") and title != record.get("title"):
                     clean["title_vector"] = pack(self.embedder.embed_documents([title])[0])
                     evict(self.embedder, [record["title"]])

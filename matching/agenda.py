@@ -145,7 +145,8 @@ def knowledge_gaps(questions: Sequence[Mapping[str, Any]], *, similarity: float 
     first. "Geen ervaringskennis over dit onderwerp" is where the Werkplaats goes to collect it."""
     out = []
     for source in SOURCES:
-        missing = [q for q in questions if source.slug in (q.get("missing_knowledge") or [])]
+        # a question a meeting or a contact request closed has had its answer, of whatever kind
+        missing = [q for q in questions if source.slug in (q.get("missing_knowledge") or []) and not q.get("closed_by")]
         found: list[dict[str, Any]] = []
         if missing:
             vectors = np.vstack([q["_vector"] for q in missing])

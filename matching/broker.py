@@ -93,9 +93,10 @@ class Broker:
         filters = filters or SearchFilters()
         placement = self.places.place(question.dense, filters.ateliers[0] if len(filters.ateliers) == 1 else None)
         # every page ranks the same passages, so that each continues the one before (see ``_rank``)
-        passages = self._weighed(self.retriever.passages(question, limit=self.depth,
-                                                         filter=_exclude(filters.to_store_filter(), exclude),
-                                                         mode=mode))
+        passages = self.retriever.passages(question, limit=self.depth,
+                                           filter=_exclude(filters.to_store_filter(), exclude), mode=mode)
+        if mode == "hybrid":  # the boost is sized for fused scores, not for a single retriever's
+            passages = self._weighed(passages)
         return self._rank(question, passages, placement, offset + limit, mode=mode, diversify=diversify,
                           skip=offset)
 
@@ -176,7 +177,8 @@ class Broker:
                                                      title=self.retriever.title))
         page = self._rank(question, passages, placement, findings)
         voters = self.retriever.fuse(both, self.people_weights, self.voters)
-        ranked, hidden = self.finder.rank(question, voters, limit=max(people, PEOPLE_FOR_PERSPECTIVES))
+        ranked, hidden = self.finder.rank(question, voters, limit=max(people, PEOPLE_FOR_PERSPECTIVES),
+                                          hidden_within=people)
         for e in ranked:
             e.bridge = bridge(e.ateliers, e.themes, placement, self.taxonomy)
         found = ranked[:people]

@@ -96,10 +96,12 @@ class ExpertFinder:
         self.complete = complete or (lambda passages: None)  # fetches the text of passages shown as reasons
 
     def rank(self, question: Encoded, passages: Sequence[Passage], *, limit: int = 10, atelier: str | None = None,
-             include_hidden: bool = False, mode: Mode = "hybrid",
-             passed_over: list[PassedOver] | None = None) -> tuple[list[ExpertMatch], int]:
-        """Experts for a question, best first, and how many people without consent were left out. People
-        unavailable today or full this month are left out too, and added to ``passed_over`` with the reason."""
+             include_hidden: bool = False, mode: Mode = "hybrid", passed_over: list[PassedOver] | None = None,
+             hidden_within: int | None = None) -> tuple[list[ExpertMatch], int]:
+        """Experts for a question, best first, and how many people without consent were left out (among the
+        first ``hidden_within`` shown, default ``limit``). People unavailable today or full this month are left
+        out too, and added to ``passed_over`` with the reason."""
+        hidden_within = limit if hidden_within is None else hidden_within
         best: dict[str, Passage] = {}
         for p in passages:  # passages come best first: keep each document's best passage
             best.setdefault(p.document_id, p)
@@ -128,7 +130,7 @@ class ExpertFinder:
             if atelier and atelier not in set(expert.get("ateliers", [])) | doc_ateliers:
                 continue
             if expert.get("visibility") != "public" and not include_hidden:
-                hidden += 1
+                hidden += len(chosen) < hidden_within
                 continue
             if expert_id in away:
                 if passed_over is not None:

@@ -38,11 +38,13 @@ class Perspective:
 
     @property
     def found(self) -> bool:
-        return bool(self.findings or self.experts)
+        """Whether the store holds findings of this kind on the question: people alone do not fill the gap
+        (what they know is not written down yet — the agenda says so)."""
+        return bool(self.findings)
 
     @property
     def message(self) -> str | None:
-        """What the answer says of a kind it found nothing of."""
+        """What the answer says of a kind it found no findings of."""
         return None if self.found else self.none_found
 
     def to_json(self, *, contact: bool = False) -> dict[str, Any]:
@@ -88,7 +90,11 @@ def perspectives(passages: Sequence[Passage], people: Sequence[ExpertMatch], *, 
     people among ``people`` (those who match the question, best first, above ``PEOPLE_SHARE`` of the best)
     who bring it by their role."""
     floor = relevance_floor(best)
-    matched = [e for e in people if e.score >= PEOPLE_SHARE * max((p.score for p in people), default=0.0)]
+    # people only for a question the store knows something about: on one it knows nothing of (an apple pie),
+    # the best-matched people are matched to nothing
+    on_topic = best >= FLOOR
+    matched = [e for e in people if on_topic and e.score >= PEOPLE_SHARE * max((p.score for p in people),
+                                                                               default=0.0)]
     out = []
     for source in SOURCES:
         chosen = pick(passages, source.slug, floor, n) or pick(more(source.slug), source.slug, floor, n)

@@ -202,7 +202,7 @@ def _queries(args: argparse.Namespace) -> list[tuple[int, str]]:
 
 def _answer_each(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO, key: str,
                  answer: Callable[[str], tuple[list[Any], dict[str, Any]]],
-                 show: Callable[[str, list[Any], TextIO], None]) -> int:
+                 show: Callable[[str, list[Any], dict[str, Any], TextIO], None]) -> int:
     """Answer every question; in a batch, a bad line (empty, nothing to search on) is reported with its number —
     a JSON line with ``error`` in its place, and on stderr — while the rest is answered, and a long question is
     cut to what the model reads instead of refused. Exit 1 when a line was bad."""
@@ -225,7 +225,7 @@ def _answer_each(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO, ke
             print(json.dumps({"query": query, key: [r.to_json() for r in found], **extra}, ensure_ascii=False),
                   file=out)
         else:
-            show(query, found, out)
+            show(query, found, extra, out)
     return EXIT_FAILED_FILES if bad else EXIT_OK
 
 
@@ -239,8 +239,11 @@ def _search(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                             knowledge=tuple(_slugs(km, args.knowledge, "knowledge")),
                             evidence=tuple(_slugs(km, args.evidence, "evidence")))
     broker = km.broker()
-    return _answer_each(km, args, out, err, "results",
-                        lambda q: (broker.search(q, filters, limit=args.limit).results, {}), _print_findings)
+    def answer(query: str) -> tuple[list[Any], dict[str, Any]]:
+        page = broker.search(query, filters, limit=args.limit)
+        return page.results, {"facets": page.facets}  # counts among what was found, as the API gives them
+
+    return _answer_each(km, args, out, err, "results", answer, _print_findings)
 
 
 def _experts(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -261,11 +264,15 @@ def _slugs(km: Any, values: list[str], kind: str) -> list[str]:
     return list(check_slugs(km, values, kind, kind))
 
 
-def _print_findings(query: str, results: list[Any], out: TextIO) -> None:
+def _print_findings(query: str, results: list[Any], extra: dict[str, Any], out: TextIO) -> None:
     from rich.console import Console
 
     console = Console(file=out, highlight=False)
     console.print(f"[bold]{query}[/bold] — {len(results)} documenten")
+    facets = extra.get("facets", {})
+    for key, label in (("knowledge", "soort kennis"), ("evidence", "niveau van bewijs")):
+        if facets.get(key):
+            console.print(f"[dim]{label}: " + ", ".join(f"{k} {n}" for k, n in sorted(facets[key].items())) + "[/dim]")
     for i, r in enumerate(results, 1):
         where = r.source + (f", p. {r.page}" if r.page else "")
         rated = f" · {r.evidence}" if r.evidence else ""
@@ -274,7 +281,7 @@ def _print_findings(query: str, results: list[Any], out: TextIO) -> None:
         console.print("   " + _clip(r.snippet, 300))
 
 
-def _print_experts(query: str, results: list[Any], out: TextIO) -> None:
+def _print_experts(query: str, results: list[Any], extra: dict[str, Any], out: TextIO) -> None:
     from rich.console import Console
 
     console = Console(file=out, highlight=False)

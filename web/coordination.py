@@ -139,7 +139,11 @@ def upload_form(km: Kennismakelaar) -> Template:
 @post("/coordinatie/upload", guards=[session_guard], include_in_schema=False)
 async def upload(request: Request, km: Kennismakelaar, data: Multipart) -> Template | Redirect:
     meta = {k: v for k, v in {"kind": data.get("kind") or None, "ateliers": _list(data.get("ateliers")) or None,
-                              "themes": _list(data.get("themes")) or None, "date": data.get("date") or None}.items()
+                              "themes": _list(data.get("themes")) or None, "date": data.get("date") or None,
+                              "knowledge": _list(data.get("knowledge")) or None,
+                              "evidence": data.get("evidence") or None,
+                              "target_groups": data.get("target_groups") or None,
+                              "working_elements": data.get("working_elements") or None}.items()
             if v}
     try:
         job = await take_in(uploaded_files(data.get("files")), request.app.state.jobs,

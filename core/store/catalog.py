@@ -63,7 +63,7 @@ def collection_specs(dim: int) -> tuple[CollectionSpec, ...]:
         CollectionSpec(EXPERTS, dense_dim=dim, sparse=True,
                        indexes={"expert_id": "keyword", "keys": "keyword", "ateliers": "keyword",
                                 "themes": "keyword", "role": "keyword", "visibility": "keyword",
-                                "root": "keyword", "knowledge": "keyword"}),
+                                "root": "keyword"}),
         CollectionSpec(QUESTIONS, dense_dim=dim,
                        indexes={"atelier": "keyword", "asked_at": "datetime", "status": "keyword"}),
         LEDGER_SPEC,

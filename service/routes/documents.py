@@ -29,13 +29,15 @@ MEDIA = {"pdf": "application/pdf", "html": "text/html", "htm": "text/html", "md"
          "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
          "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
          "odt": "application/vnd.oasis.opendocument.text"}
-META_KEYS = {"title", "kind", "ateliers", "themes", "date", "authors", "participants", "url", "id", "meeting"}
+META_KEYS = {"title", "kind", "ateliers", "themes", "date", "authors", "participants", "url", "id", "meeting",
+             "knowledge", "evidence", "target_groups", "working_elements"}
 
 
 @post("/api/documents", status_code=202, guards=[coordinator_guard], responses=errors(*COORDINATOR, 413, 415),
       summary="Documenten uploaden (coördinator)",
       description="Multipart: één of meer `files`, en optioneel `metadata` (JSON: kind, ateliers, themes, date, "
-                  "authors, participants, url) die voor alle bestanden geldt. Met `meeting` (het id van een "
+                  "authors, participants, url, knowledge, evidence, target_groups, working_elements) die voor alle "
+                  "bestanden geldt. Met `meeting` (het id van een "
                   "bijeenkomst) is het ene bestand haar verslag: het krijgt de gegevens van de bijeenkomst, het "
                   "panel als deelnemers, en haar vragen gaan van de agenda. De verwerking loopt op de "
                   "achtergrond; volg ze met GET /api/jobs/{id}.")
