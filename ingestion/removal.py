@@ -3,7 +3,8 @@
 What goes, in this order:
 1. keyed markers (HMAC with the service's secret) of the person's id, name, initial form and e-mail
    address: written *first*, so an ingest that is running now sees them after its commit and scrubs again;
-2. their name and id in every document's people, authors and participants, and in titles;
+2. their name and id in every document's people, authors and participants, in titles, and in the target
+   groups and working elements an intervention lists;
 3. every passage, section heading, other person's profile text, asked question and upload report that
    names them: the name is replaced by "[naam verwijderd]" and the passage is embedded again (dense and
    BM25), so neither retriever finds it by the name; the vectors of the old texts leave the embedding cache;

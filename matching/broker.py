@@ -31,7 +31,7 @@ from matching.experts import ExpertFinder
 from matching.filters import SearchFilters
 from matching.highlight import matching_words
 from matching.panels import Panel, PanelConstraints, compose, recent_invitations
-from matching.perspectives import Perspective, perspectives
+from matching.perspectives import FLOOR, Perspective, perspectives
 from matching.questions import QuestionLog
 from matching.results import ExpertMatch, Finding
 from matching.retrieve import PEOPLE, Encoded, Mode, Passage, Retriever
@@ -189,9 +189,15 @@ class Broker:
             kept, vector = self._without_removed_people(text, question.dense)
             question_id = self.questions.record(kept, vector, atelier=placement.atelier,
                                                 atelier_inferred=placement.inferred, best_score=page.best_score,
-                                                role=role, missing=[v.knowledge for v in views if not v.found])
+                                                role=role, missing=self._missing(views, page.best_score))
         return Answer(question_id, text, placement.atelier, placement.inferred, page.results, found, bridges,
                       page.best_score, hidden, views)
+
+    @staticmethod
+    def _missing(views: list[Perspective], best: float) -> list[str]:
+        """The kinds of knowledge a question's answer found nothing of — only for a question the store knows
+        something about: one it knows nothing of is a topic of its own on the agenda, not a gap of each kind."""
+        return [v.knowledge for v in views if not v.found] if best >= FLOOR else []
 
     def _perspectives(self, question: Encoded, placement: Placement, passages: list[Passage],
                       people: list[ExpertMatch], best: float) -> list[Perspective]:

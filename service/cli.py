@@ -239,6 +239,7 @@ def _search(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                             knowledge=tuple(_slugs(km, args.knowledge, "knowledge")),
                             evidence=tuple(_slugs(km, args.evidence, "evidence")))
     broker = km.broker()
+
     def answer(query: str) -> tuple[list[Any], dict[str, Any]]:
         page = broker.search(query, filters, limit=args.limit)
         return page.results, {"facets": page.facets}  # counts among what was found, as the API gives them

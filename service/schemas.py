@@ -90,8 +90,8 @@ class BridgeOut(Struct):
 
 
 class PerspectiveOut(Struct):
-    """What one kind of knowledge says on the question: its best findings and people, or a message that
-    the store holds nothing relevant of it."""
+    """What one kind of knowledge says on the question: its best findings and the people who bring it. Without
+    findings (``found`` false) a message says so; people who bring the kind may still be named."""
 
     knowledge: str
     heading: str

@@ -223,11 +223,12 @@ def test_the_knowledge_benchmark_figures_hold_on_the_demo_corpus(samples_km):
     assert shown["all_three"] >= 14 and shown["per_kind"]["ervaring"] >= 14
 
 
-
-
 def test_a_question_the_store_knows_nothing_of_is_not_padded_with_people(site):
     answer = site.post("/api/ask", json={"question": "Hoe bak ik een appeltaart met kaneel?"}).json()
     assert [(v["found"], v["findings"], v["experts"]) for v in answer["perspectives"]] == [(False, [], [])] * 3
+    # a topic of its own on the agenda, not a gap in each kind of knowledge
+    agenda = site.get("/api/agenda", headers={"Authorization": "Bearer kennis-token"}).json()
+    assert not any(answer["question_id"] in t["question_ids"] for g in agenda["knowledge_gaps"] for t in g["topics"])
 
 
 def test_a_removal_takes_the_name_out_of_target_groups_and_working_elements(km_factory, tmp_path):
