@@ -306,10 +306,10 @@ class Ingestor:
         # after the redaction: a title made from the first words must not be cut in the middle of a name
         title, title_from_text = _title(meta.title, replace(parsed, elements=elements), source)
         if forgotten:
-            title, n = redact(title, self.catalog.marked(forgotten))
+            title, n = redact(title, marked)
             names_removed += n
             for field in ("target_groups", "working_elements"):  # free texts of the metadata, as any text
-                redacted = [redact(t, self.catalog.marked(forgotten)) for t in getattr(meta, field)]
+                redacted = [redact(t, marked) for t in getattr(meta, field)]
                 setattr(meta, field, [t for t, _ in redacted])
                 names_removed += sum(n for _, n in redacted)
         doc = Document(id=doc_id, title=title, source=plan.source_name or source.relpath,

@@ -31,7 +31,7 @@ from matching.experts import ExpertFinder
 from matching.filters import SearchFilters
 from matching.highlight import matching_words
 from matching.panels import Panel, PanelConstraints, compose, recent_invitations
-from matching.perspectives import FLOOR, Perspective, perspectives
+from matching.perspectives import Perspective, on_topic, perspectives
 from matching.questions import QuestionLog
 from matching.results import ExpertMatch, Finding
 from matching.retrieve import PEOPLE, Encoded, Mode, Passage, Retriever
@@ -197,7 +197,7 @@ class Broker:
     def _missing(views: list[Perspective], best: float) -> list[str]:
         """The kinds of knowledge a question's answer found nothing of — only for a question the store knows
         something about: one it knows nothing of is a topic of its own on the agenda, not a gap of each kind."""
-        return [v.knowledge for v in views if not v.found] if best >= FLOOR else []
+        return [v.knowledge for v in views if not v.found] if on_topic(best) else []
 
     def _perspectives(self, question: Encoded, placement: Placement, passages: list[Passage],
                       people: list[ExpertMatch], best: float) -> list[Perspective]:
@@ -207,11 +207,11 @@ class Broker:
             return self.retriever.passages(question, limit=20, filter=Filter.where(knowledge=knowledge),
                                            mode="dense")
 
-        def finding(p: Passage) -> Finding:
-            self.retriever.complete([p])
-            return self._finding(p, question, placement)
+        def describe(chosen: list[Passage]) -> list[Finding]:
+            self.retriever.complete(chosen)
+            return [self._finding(p, question, placement) for p in chosen]
 
-        return perspectives(passages, people, best=best, more=more, finding=finding)
+        return perspectives(passages, people, best=best, more=more, describe=describe)
 
     def _without_removed_people(self, text: str, vector: np.ndarray) -> tuple[str, np.ndarray]:
         """A question that names a person removed on request is kept without the name (and re-embedded)."""
