@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.headings import says_something
+
 # The longest question or search text by default (KM_MAX_QUERY_CHARS overrides it): a case described in a few
 # paragraphs, about the 512 tokens the embedding model reads.
 MAX_QUESTION_CHARS = 2000
@@ -92,8 +94,9 @@ class Chunk:
     title: str = ""
 
     def context_text(self) -> str:
-        """The text that gets embedded: title and section path give the passage its context."""
-        head = " › ".join(p for p in (self.title, *self.section) if p)
+        """The text that gets embedded: title and section path give the passage its context — those of them
+        that say something (``core.headings``: no ``Inleiding``, no ``train000-0``)."""
+        head = " › ".join(p for p in (self.title, *self.section) if p and says_something(p))
         return f"{head}\n{self.text}" if head else self.text
 
     @classmethod

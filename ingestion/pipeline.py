@@ -30,6 +30,7 @@ from core.bm25 import IDENTITY as BM25_IDENTITY
 from core.bm25 import DutchBm25
 from core.embedder import Embedder
 from core.errors import EmptyFileError, FileRejected, MetadataError, UnreadableFileError
+from core.headings import reads_as_words, says_something
 from core.models import API_ROOT, Chunk, Document, DocumentMeta, Element, Expert, SourceFile
 from core.names import name_key, name_variants, redact
 from core.store.catalog import Catalog
@@ -46,7 +47,9 @@ from ingestion.records import chunk_payload, document_record, expert_payload, in
 from ingestion.removal import Remover, evict
 from ingestion.titles import titled
 
-PIPELINE_VERSION = "4"  # 4: knowledge sources and evidence levels; 3: a title vector, no id-like file name as context
+# 5: a title or heading that says nothing is no context and has no title vector; 4: knowledge sources and
+# evidence levels; 3: a title vector, no id-like file name as context
+PIPELINE_VERSION = "5"
 Progress = Callable[[str, int, int], None]
 
 
@@ -326,7 +329,7 @@ class Ingestor:
         if not chunks:
             raise EmptyFileError(f"{source.relpath}: geen tekst gevonden.", path=str(source.path))
         texts = [c.context_text() for c in chunks]
-        has_title = bool(context_title.strip())
+        has_title = says_something(context_title)
         t0 = time.perf_counter()
         # the title once more on its own: a signal of its own for the ranking (``matching.retrieve.TITLE``)
         embedded = self.embedder.embed_documents([*texts, doc.title] if has_title else texts)
@@ -598,12 +601,13 @@ def _failed(exc: FileRejected, source: SourceFile | None = None) -> FileOutcome:
 def _title(given: str | None, parsed: Parsed, source: SourceFile) -> tuple[str, bool]:
     """The title and whether it was made from the text (the given one, the file's own, its first heading, a
     file name that reads as words, or else the text's first words)."""
-    if given:
-        return given, False
-    if parsed.title:
-        return parsed.title, False
+    for candidate in (given, parsed.title):
+        # a title that is an id or a file's name (``train000-0``, a PDF's "Microsoft Word - 2031.docx") is
+        # passed over for the next one, down to the text's own first words
+        if candidate and reads_as_words(candidate):
+            return candidate, False
     for element in parsed.elements[:5]:
-        if element.is_title and 3 <= len(element.text) <= 150:
+        if element.is_title and 3 <= len(element.text) <= 150 and reads_as_words(element.text):
             return element.text, False
     made = titled(source.path.name.split(".")[0], (e.text for e in parsed.elements[:5]))
     return made.text or source.path.name, made.from_text

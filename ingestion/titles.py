@@ -19,12 +19,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
-_HEX = re.compile(r"[0-9a-fA-F]+")  # a part of a hash or uuid ("beef", "face"), not a word
-# file names that name a kind of file, not what is in it
-_GENERIC = frozenset({"bestand", "document", "documenten", "file", "image", "naamloos", "nieuw", "page", "scan",
-                      "untitled", "kopie", "copy", "final", "definitief", "concept", "versie", "download", "bijlage",
-                      "attachment", "export", "tekst", "text", "afbeelding", "foto", "pagina"})
+from core.headings import reads_as_words
+
 MAX_CHARS = 80
 
 
@@ -32,17 +28,6 @@ MAX_CHARS = 80
 class Title:
     text: str
     from_text: bool  # made from the document's first words: shown, but not embedded as context
-
-
-def reads_as_words(stem: str) -> bool:
-    """Whether a file name says something: one word of four letters or more that is not a kind of file.
-
-    >>> [reads_as_words(s) for s in ("train000-0", "IMG_2031", "scan-0012", "notulen 2023-11-05", "a3f9c2e1",
-    ...                                "5f0c2e1a-beef-4c1d-9e7b-0a1b2c3d4e5f")]
-    [False, False, False, True, False, False]
-    """
-    return any(t.isalpha() and len(t) >= 4 and t.lower() not in _GENERIC and not _HEX.fullmatch(t)
-               for t in _TOKEN.findall(stem))
 
 
 def from_name(stem: str) -> str:

@@ -49,10 +49,22 @@ class Cluster:
 
 
 def is_open(question: Mapping[str, Any], threshold: float) -> bool:
-    """Not answered well enough — unless a contact request's outcome or a meeting closed it (``closed_by``)."""
+    """Not answered well enough — unless a contact request's outcome or a meeting closed it (``closed_by``).
+
+    The broker's judgement when it was asked (``answered``), marked unhelpful more often than helpful;
+    a question kept before there was a judgement: its best passage below ``threshold`` (a cosine).
+
+    >>> is_open({"answered": True, "best_score": 0.5}, 0.85), is_open({"answered": False, "best_score": 0.9}, 0.85)
+    (False, True)
+    >>> is_open({"best_score": 0.8}, 0.85), is_open({"answered": True, "unhelpful": 2, "helpful": 1}, 0.85)
+    (True, True)
+    """
     if question.get("closed_by"):
         return False
-    return question.get("best_score", 0.0) < threshold or question.get("unhelpful", 0) > question.get("helpful", 0)
+    answered = question.get("answered")
+    if answered is None:
+        answered = question.get("best_score", 0.0) >= threshold
+    return not answered or question.get("unhelpful", 0) > question.get("helpful", 0)
 
 
 def prepare() -> None:

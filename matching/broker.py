@@ -1,6 +1,6 @@
 """The knowledge broker: one question in; findings, people and bridges across ateliers out.
 
-    retrieve (dense + BM25, fused in the engine) → group per document → diversify (MMR) → label bridges
+    retrieve (dense + BM25, fused here) → group per document, in relevance order → label bridges
                                                  ↘ experts (profile + document votes)
 
 ``Broker`` is what the CLI and the service call; every ranking rule lives in the modules it composes.
@@ -23,19 +23,18 @@ from core.store.catalog import Catalog
 from core.store.types import Filter, MatchAny
 from core.taxonomy import Taxonomy
 from matching.agenda import build_agenda, knowledge_gaps, timeline
+from matching.answerability import BEST_PASSAGES, CALIBRATED, Signals, signals
 from matching.availability import PassedOver
 from matching.bridges import Placement, TaxonomyVectors, bridge
-from matching.diversify import Candidate, mmr
 from matching.evidence import EVIDENCE_BOOST, boost
 from matching.experts import ExpertFinder
 from matching.filters import SearchFilters
 from matching.highlight import matching_words
 from matching.panels import Panel, PanelConstraints, compose, recent_invitations
-from matching.perspectives import Perspective, on_topic, perspectives
+from matching.perspectives import Perspective, perspectives
 from matching.questions import QuestionLog
 from matching.results import ExpertMatch, Finding
-from matching.retrieve import PEOPLE, Encoded, Mode, Passage, Retriever
-from matching.scaling import minmax
+from matching.retrieve import PEOPLE, Encoded, Found, Mode, Passage, Retriever
 
 
 @dataclass
@@ -60,16 +59,18 @@ class Answer:
     best_score: float
     hidden_experts: int = 0
     perspectives: list[Perspective] = field(default_factory=list)  # what research, practice, experience say
+    answered: bool = True  # whether the Werkplaats knows the answer (``matching.answerability``)
+    confidence: float = 1.0
+    signals: Signals | None = None
 
 
-POOL = 30  # documents that diversification reorders
 PEOPLE_FOR_PERSPECTIVES = 10  # the people best matched to a question, among whom each kind's are found
 
 
 class Broker:
     def __init__(self, catalog: Catalog, embedder: Embedder, taxonomy: Taxonomy, *, bm25: DutchBm25 | None = None,
                  retriever: Retriever | None = None, experts: ExpertFinder | None = None,
-                 lambda_: float = 0.75, max_chars: int = MAX_QUESTION_CHARS) -> None:
+                 max_chars: int = MAX_QUESTION_CHARS) -> None:
         self.catalog = catalog
         self.taxonomy = taxonomy
         self.bm25 = bm25 or DutchBm25()
@@ -77,18 +78,18 @@ class Broker:
         self.finder = experts or ExpertFinder(catalog, complete=self.retriever.complete)
         self.places = TaxonomyVectors(taxonomy, embedder)
         self.questions = QuestionLog(catalog)
-        self.lambda_ = lambda_
         self.max_chars = max_chars
         self.people_weights = PEOPLE  # the retrievers' say when documents vote for people (``retrieve.PEOPLE``)
         self.depth = 2 * self.retriever.prefetch  # passages ranked for a question: all that both lists found
         self.voters = self.retriever.prefetch  # fused passages whose documents vote for people
         self.evidence_boost = EVIDENCE_BOOST  # 0: relevance alone (the benchmarks compare both)
+        self.judge = CALIBRATED  # whether a question is answered (a benchmark may try another model)
 
     # --- search --------------------------------------------------------------------------------------
 
     def search(self, query: str, filters: SearchFilters | None = None, *, limit: int = 10, offset: int = 0,
-               mode: Mode = "hybrid", diversify: bool = True, exclude: Sequence[str] = ()) -> SearchPage:
-        """Documents for a question, one per document with its best passage."""
+               mode: Mode = "hybrid", exclude: Sequence[str] = ()) -> SearchPage:
+        """Documents for a question, one per document with its best passage, in relevance order."""
         question = self.encode(query)
         filters = filters or SearchFilters()
         placement = self.places.place(question.dense, filters.ateliers[0] if len(filters.ateliers) == 1 else None)
@@ -97,34 +98,21 @@ class Broker:
                                            filter=_exclude(filters.to_store_filter(), exclude), mode=mode)
         if mode == "hybrid":  # the boost is sized for fused scores, not for a single retriever's
             passages = self._weighed(passages)
-        return self._rank(question, passages, placement, offset + limit, mode=mode, diversify=diversify,
-                          skip=offset)
+        return self._rank(question, passages, placement, offset + limit, skip=offset)
 
     def _rank(self, question: Encoded, passages: list[Passage], placement: Placement, n: int, *,
-              mode: Mode = "hybrid", diversify: bool = True, skip: int = 0) -> SearchPage:
-        """The top ``n`` documents in order, of which the first ``skip`` — earlier pages — are left out before
-        their texts are fetched.
+              skip: int = 0) -> SearchPage:
+        """The top ``n`` documents in relevance order — each by its best passage — of which the first ``skip``
+        (earlier pages) are left out before their texts are fetched.
 
-        MMR reorders a fixed pool of the first ``POOL`` documents, whatever the page: greedy selection over
-        the same pool gives every page a continuation of the one before (a pool that grew with the page once
-        showed documents of page one again on page two). Beyond the pool, documents follow by relevance.
+        No reordering for variety: "op relevantie" means that, and findings from other ateliers have a block of
+        their own (``_bridges``). Diversification (MMR) once moved a finding scored 2.97 above one of 4.10.
         """
         best: dict[str, Passage] = {}
         for p in passages:
             best.setdefault(p.document_id, p)
         docs = list(best.values())
-        if diversify and len(docs) > 1:
-            pool = docs[:POOL]
-            vectors = self._document_vectors([p.document_id for p in pool])
-            rel = _blend([p.score for p in pool], [p.dense_score for p in pool]) if mode != "bm25" else \
-                [p.score for p in pool]
-            ranked = [c.item for c in mmr([Candidate(p.document_id, r, vectors.get(p.document_id),
-                                                     tuple(p.payload.get("ateliers", [])), p)
-                                           for p, r in zip(pool, rel, strict=True)], min(n, len(pool)),
-                                          lambda_=self.lambda_, keep_first=True)] + docs[len(pool):]
-        else:
-            ranked = docs
-        ranked = ranked[skip:n]
+        ranked = docs[skip:n]
         self.retriever.complete(ranked)
         results = [self._finding(p, question, placement) for p in ranked]
         return SearchPage(question.text, results, total=len(docs), facets=_facets(docs), placement=placement,
@@ -146,10 +134,6 @@ class Broker:
             relevance=round(p.dense_score, 4), knowledge=list(payload.get("knowledge") or []),
             evidence=payload.get("evidence"))
 
-    def _document_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        return {d: np.asarray(h.dense, np.float32) for d, h in self.catalog.document_records(doc_ids).items()
-                if h.dense is not None}
-
     # --- experts -------------------------------------------------------------------------------------
 
     def experts(self, query: str, *, atelier: str | None = None, limit: int = 10, include_hidden: bool = False,
@@ -169,38 +153,51 @@ class Broker:
 
     def ask(self, text: str, *, atelier: str | None = None, role: str | None = None, record: bool = True,
             findings: int = 6, people: int = 5) -> Answer:
-        """Findings, people and bridges for one question; the question is recorded for the agenda."""
+        """Findings, people and bridges for one question, and whether the Werkplaats knows the answer
+        (``matching.answerability``); the question is recorded for the agenda.
+
+        A question the store cannot answer gets its closest findings, but no people to contact (the coordinator
+        is the one to ask), no bridges and no kinds of knowledge filled with findings about something else."""
         question = self.encode(text)
         placement = self.places.place(question.dense, atelier)
         both = self.retriever.find(question, limit=self.retriever.prefetch)
         passages = self._weighed(self.retriever.fuse(both, self.retriever.weights, self.depth,
                                                      title=self.retriever.title))
         page = self._rank(question, passages, placement, findings)
-        voters = self.retriever.fuse(both, self.people_weights, self.voters)
-        ranked, hidden = self.finder.rank(question, voters, limit=max(people, PEOPLE_FOR_PERSPECTIVES),
-                                          hidden_within=people)
-        for e in ranked:
-            e.bridge = bridge(e.ateliers, e.themes, placement, self.taxonomy)
-        found = ranked[:people]
-        bridges = self._bridges(question, placement, page, found, passages)
-        views = self._perspectives(question, placement, passages, ranked, page.best_score)
+        judged = self._signals(question, both, page)
+        answered = self.judge.answered(judged)
+        found: list[ExpertMatch] = []
+        bridges: list[dict[str, Any]] = []
+        views: list[Perspective] = []
+        hidden = 0
+        if answered:
+            voters = self.retriever.fuse(both, self.people_weights, self.voters)
+            ranked, hidden = self.finder.rank(question, voters, limit=max(people, PEOPLE_FOR_PERSPECTIVES),
+                                              hidden_within=people)
+            for e in ranked:
+                e.bridge = bridge(e.ateliers, e.themes, placement, self.taxonomy)
+            found = ranked[:people]
+            bridges = self._bridges(question, placement, page, found, passages)
+            views = self._perspectives(question, placement, passages, page, ranked)
         question_id = None
         if record:
             kept, vector = self._without_removed_people(text, question.dense)
-            question_id = self.questions.record(kept, vector, atelier=placement.atelier,
-                                                atelier_inferred=placement.inferred, best_score=page.best_score,
-                                                role=role, missing=self._missing(views, page.best_score))
+            question_id = self.questions.record(
+                kept, vector, atelier=placement.atelier, atelier_inferred=placement.inferred,
+                best_score=page.best_score, role=role, answered=answered,
+                confidence=self.judge.confidence(judged), missing=[v.knowledge for v in views if not v.found])
         return Answer(question_id, text, placement.atelier, placement.inferred, page.results, found, bridges,
-                      page.best_score, hidden, views)
+                      page.best_score, hidden, views, answered=answered, confidence=self.judge.confidence(judged),
+                      signals=judged)
 
-    @staticmethod
-    def _missing(views: list[Perspective], best: float) -> list[str]:
-        """The kinds of knowledge a question's answer found nothing of — only for a question the store knows
-        something about: one it knows nothing of is a topic of its own on the agenda, not a gap of each kind."""
-        return [v.knowledge for v in views if not v.found] if on_topic(best) else []
+    def _signals(self, question: Encoded, found: Found, page: SearchPage) -> Signals:
+        """What the judgement weighs: the dense list's cosines, the question's words and its best findings'."""
+        best = page.results[:BEST_PASSAGES]
+        return signals([h.score for h in found.by_dense], set(question.sparse.indices),
+                       [self.bm25.terms(f"{f.title}\n{f.snippet}") for f in best])
 
-    def _perspectives(self, question: Encoded, placement: Placement, passages: list[Passage],
-                      people: list[ExpertMatch], best: float) -> list[Perspective]:
+    def _perspectives(self, question: Encoded, placement: Placement, passages: list[Passage], page: SearchPage,
+                      people: list[ExpertMatch]) -> list[Perspective]:
         """Per kind of knowledge, the best findings and people (``matching.perspectives``)."""
         def more(knowledge: str) -> list[Passage]:
             # dense only, as for bridges: a finding must clear a cosine floor anyway
@@ -211,7 +208,9 @@ class Broker:
             self.retriever.complete(chosen)
             return [self._finding(p, question, placement) for p in chosen]
 
-        return perspectives(passages, people, best=best, more=more, describe=describe)
+        shown = {f.document_id for f in page.results}
+        return perspectives(passages, people, best=page.best_score, more=more, describe=describe,
+                            shown=[p for p in passages if p.document_id in shown])
 
     def _without_removed_people(self, text: str, vector: np.ndarray) -> tuple[str, np.ndarray]:
         """A question that names a person removed on request is kept without the name (and re-embedded)."""
@@ -320,14 +319,6 @@ def clean_text(text: str | None, limit: int, field: str = "question") -> str:
         raise ValidationError(f"De tekst is te lang ({len(text)} tekens; hooguit {limit}).", field=field,
                               hint="Maak de vraag korter, of stel twee vragen.")
     return text
-
-
-def _blend(fused: Sequence[float], cosine: Sequence[float]) -> list[float]:
-    """Relevance for diversification: the fused rank score and the cosine, each rescaled, averaged.
-
-    Rank fusion alone flattens differences (1/61 vs 1/62); the cosine alone ignores BM25's evidence.
-    """
-    return list(0.5 * minmax(fused) + 0.5 * minmax(cosine))
 
 
 def _exclude(flt: Filter | None, documents: Sequence[str]) -> Filter | None:

@@ -84,22 +84,17 @@ def pick(passages: Sequence[Passage], knowledge: str, floor: float, n: int = PER
 
 def perspectives(passages: Sequence[Passage], people: Sequence[ExpertMatch], *, best: float,
                  more: Callable[[str], Sequence[Passage]], describe: Callable[[list[Passage]], list[Finding]],
-                 n: int = PER_KIND) -> list[Perspective]:
-    """One ``Perspective`` per kind of knowledge: findings from ``passages`` (or, when they hold none of that
-    kind, from ``more(kind)``: a search among that kind only, so the other kinds cannot crowd it out), and the
-    people among ``people`` (those who match the question, best first, above ``PEOPLE_SHARE`` of the best)
-    who bring it by their role. ``describe`` turns the chosen passages of all kinds into findings at once."""
+                 shown: Sequence[Passage] = (), n: int = PER_KIND) -> list[Perspective]:
+    """One ``Perspective`` per kind of knowledge, for a question the store can answer: findings from
+    ``passages`` (or, when they hold none of that kind, from ``more(kind)``: a search among that kind only, so
+    the other kinds cannot crowd it out), and the people among ``people`` (those who match the question, best
+    first, above ``PEOPLE_SHARE`` of the best) who bring it by their role. A kind is never said to be missing
+    while the answer shows a finding of it: the findings ``shown`` in the answer's list speak for their kind
+    when nothing clears the floor. ``describe`` turns the chosen passages of all kinds into findings at once."""
     floor = relevance_floor(best)
-    matched = [e for e in people if on_topic(best) and e.score >= PEOPLE_SHARE * max((p.score for p in people),
-                                                                                     default=0.0)]
-    chosen = {s.slug: pick(passages, s.slug, floor, n) or pick(more(s.slug), s.slug, floor, n) for s in SOURCES}
-    shown = iter(describe([p for kind in chosen.values() for p in kind]))  # one fetch of texts for all of them
-    return [Perspective(s.slug, s.heading, [next(shown) for _ in chosen[s.slug]],
+    matched = [e for e in people if e.score >= PEOPLE_SHARE * max((p.score for p in people), default=0.0)]
+    chosen = {s.slug: pick(passages, s.slug, floor, n) or pick(more(s.slug), s.slug, floor, n)
+              or pick(shown, s.slug, 0.0, n) for s in SOURCES}
+    texts = iter(describe([p for kind in chosen.values() for p in kind]))  # one fetch of texts for all of them
+    return [Perspective(s.slug, s.heading, [next(texts) for _ in chosen[s.slug]],
                         [e for e in matched if s.slug in e.knowledge][:n], s.none_found) for s in SOURCES]
-
-
-def on_topic(best: float) -> bool:
-    """Whether the store knows something about a question: its best passage clears ``FLOOR``. On one it knows
-    nothing of (an apple pie) the best-matched people are matched to nothing, and its empty kinds are no gaps
-    of their own: the question is a topic of its own on the agenda."""
-    return best >= FLOOR

@@ -33,8 +33,10 @@ class QuestionLog:
 
     def record(self, text: str, vector: np.ndarray, *, atelier: str | None, atelier_inferred: bool,
                best_score: float, role: str | None = None, asked_at: dt.datetime | None = None,
-               missing: Sequence[str] = ()) -> str:
-        """Keep a question for the agenda; ``missing``: the kinds of knowledge its answer found nothing of."""
+               missing: Sequence[str] = (), answered: bool | None = None, confidence: float | None = None) -> str:
+        """Keep a question for the agenda; ``missing``: the kinds of knowledge its answer found nothing of;
+        ``answered``: the broker's judgement whether the Werkplaats knows the answer (``confidence``: how sure;
+        ``matching.answerability``)."""
         if role is not None and role not in ROLES:
             raise ValidationError(f"Onbekende rol {role!r}.", hint="Kies uit: " + ", ".join(ROLES) + ".",
                                   field="role")
@@ -44,6 +46,8 @@ class QuestionLog:
             "question_id": question_id, "text": text, "asked_at": when.isoformat(timespec="seconds"),
             "atelier": atelier, "atelier_inferred": atelier_inferred, "best_score": round(float(best_score), 4),
             "role": role, "status": "open", "missing_knowledge": list(missing),
+            **({"answered": bool(answered)} if answered is not None else {}),
+            **({"confidence": round(float(confidence), 4)} if confidence is not None else {}),
         }, vector)
         return question_id
 

@@ -109,7 +109,7 @@ def following(label: str, period: str) -> str:
 
 def answered_well(question: Mapping[str, Any], threshold: float) -> bool:
     """Answered well: closed through a contact request or a meeting, marked helpful more often than unhelpful,
-    or a close passage (``best_score`` at the threshold) that people did not mark unhelpful more often.
+    or judged answered when it was asked (``matching.agenda.is_open``) and not marked unhelpful more often.
 
     >>> answered_well({"best_score": 0.9, "helpful": 0, "unhelpful": 0}, 0.85)
     True

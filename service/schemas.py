@@ -118,6 +118,8 @@ class AskOut(Struct):
     best_score: float
     hidden_experts: int
     perspectives: list[PerspectiveOut] = []
+    answered: bool = True  # whether the Werkplaats knows the answer; when not: no people, ask the coordinator
+    confidence: float = 1.0  # how sure that judgement is (the model's probability of "answered")
 
 
 class SearchOut(Struct):

@@ -87,9 +87,10 @@ class IngestSettings(_Section):
 
 
 class MatchingSettings(_Section):
-    answer_threshold: float = _setting("KM_ANSWER_THRESHOLD", "A question whose best passage is less similar "
-                                       "than this (cosine) counts as not answered: it goes on the knowledge "
-                                       "agenda. Calibrated for multilingual-e5-small.", 0.85, ge=0, le=1)
+    answer_threshold: float = _setting("KM_ANSWER_THRESHOLD", "For questions kept before the broker judged "
+                                       "whether it knows the answer (matching/answerability.py): one whose best "
+                                       "passage is less similar than this (cosine) counts as not answered.",
+                                       0.85, ge=0, le=1)
     agenda_similarity: float = _setting("KM_AGENDA_SIMILARITY", "How alike (cosine) questions must be to form "
                                         "one cluster on the agenda.", 0.9, gt=0, le=1)
     question_retention_days: int = _setting("KM_QUESTION_RETENTION_DAYS", "Asked questions are deleted after "

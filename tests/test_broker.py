@@ -52,14 +52,16 @@ def test_person_filter_finds_their_documents(broker, samples_km):
 
 
 @pytest.mark.parametrize("question", [SHAME, TRUST, "Hoe werken school en jongerenwerk samen?"])
-def test_no_atelier_crowds_out_the_others_while_the_best_stays_on_top(broker, question):
-    plain = broker.search(question, limit=6, diversify=False).results
-    diverse = broker.search(question, limit=6).results
-    assert diverse[0].document_id == plain[0].document_id
-    plain_ateliers = {a for r in plain for a in r.ateliers}
-    diverse_ateliers = {a for r in diverse for a in r.ateliers}
-    assert len(diverse_ateliers) >= max(2, len(plain_ateliers))
-    assert min(r.relevance for r in diverse) >= min(r.relevance for r in plain) - 0.03  # still relevant
+def test_findings_come_in_relevance_order_and_other_ateliers_in_their_own_block(broker, question):
+    """"Op relevantie" means that: no finding above a more relevant one for variety's sake (diversification
+    once put a 2.97 above a 4.10); findings from other ateliers are found on purpose in the bridges block."""
+    for page in (broker.search(question, limit=10), broker.search(question, limit=10, offset=10)):
+        scores = [r.score for r in page.results]
+        assert scores == sorted(scores, reverse=True)
+    answer = broker.ask(question, atelier=JEUGD, record=False)
+    assert [f.score for f in answer.findings] == sorted((f.score for f in answer.findings), reverse=True)
+    others = [b["finding"] for b in answer.bridges if b["type"] == "finding"]
+    assert others and all(JEUGD not in f["ateliers"] for f in others)
 
 
 def test_experts_come_from_profiles_and_documents_and_never_without_consent(broker, samples_km):

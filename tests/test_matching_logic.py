@@ -8,7 +8,6 @@ import pytest
 from core.taxonomy import Taxonomy
 from matching.agenda import build_agenda, cluster_vectors, next_step, timeline
 from matching.bridges import Placement, bridge
-from matching.diversify import Candidate, mmr
 from matching.experts import best_phrase, combine, rank_weights, vote
 from matching.panels import PanelConstraints, compose
 from matching.results import ExpertMatch
@@ -52,35 +51,6 @@ def test_best_phrase_of_a_profile():
     text = "Ik werk in Heerlen. Mijn onderzoek gaat over schulden bij jongeren. Verder fiets ik graag."
     assert best_phrase(text, "hulp bij schulden van jongeren") == "Mijn onderzoek gaat over schulden bij jongeren."
     assert best_phrase("", "x") == ""
-
-
-# --- diversification --------------------------------------------------------------------------------------
-
-def _cands():
-    rng = np.random.default_rng(1)
-    out = []
-    for i, (atelier, rel) in enumerate([(JEUGD, 1.0), (JEUGD, 0.97), (JEUGD, 0.96), (JEUGD, 0.95), (ARMOEDE, 0.93),
-                                        (VEERKRACHT, 0.9), (ARMOEDE, 0.4)]):
-        v = rng.normal(size=16)
-        out.append(Candidate(f"c{i}", rel, v / np.linalg.norm(v), (atelier,)))
-    return out
-
-
-def test_no_atelier_crowds_out_the_others_and_the_best_stays_first():
-    picked = mmr(_cands(), 4)
-    assert picked[0].key == "c0"
-    assert {c.ateliers[0] for c in picked} == {JEUGD, ARMOEDE, VEERKRACHT}
-    assert "c6" not in [c.key for c in picked]  # an irrelevant one does not get in for diversity's sake
-
-
-def test_without_diversity_weight_it_is_plain_relevance():
-    assert [c.key for c in mmr(_cands(), 4, lambda_=1.0)] == ["c0", "c1", "c2", "c3"]
-
-
-def test_mmr_checks_its_arguments():
-    with pytest.raises(ValueError, match="lambda_ must be between 0 and 1"):
-        mmr(_cands(), 2, lambda_=1.5)
-    assert mmr([], 3) == []
 
 
 # --- bridges ----------------------------------------------------------------------------------------------

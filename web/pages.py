@@ -65,8 +65,7 @@ def answer(request: Request, km: Kennismakelaar, question_id: str) -> Template:
     others = [b for b in result.bridges if b["type"] == "finding"]
     return Template("answer.html", context={
         "page": "vraag", "question_id": question_id, "answer": result, "bridges": others, "marked": marked,
-        "taxonomy": km.taxonomy,
-        "answered_poorly": result.best_score < km.settings.matching.answer_threshold})
+        "taxonomy": km.taxonomy, "contact_email": km.settings.service.contact_email})
 
 
 @post("/feedback", sync_to_thread=True, include_in_schema=False, guards=[limited("public")])

@@ -39,7 +39,8 @@ def ask(data: s.AskIn, request: Request, km: Kennismakelaar) -> s.AskOut:
         findings=[s.convert(f.to_json(), s.FindingOut) for f in answer.findings],
         experts=[s.convert(expert_json(e, contact=contact), s.ExpertOut) for e in answer.experts],
         bridges=[s.convert(b, s.BridgeOut) for b in answer.bridges],  # their people carry no contact details
-        perspectives=[s.convert(v.to_json(contact=contact), s.PerspectiveOut) for v in answer.perspectives])
+        perspectives=[s.convert(v.to_json(contact=contact), s.PerspectiveOut) for v in answer.perspectives],
+        answered=answer.answered, confidence=round(answer.confidence, 4))
 
 
 @get("/api/search", sync_to_thread=True, responses=errors(429), guards=[limited("public")],

