@@ -14,11 +14,54 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
-from benchmarks.ranking_lab import Bm25Matrix, dbsf
+from core.bm25 import DutchBm25
 from core.models import Chunk
 from core.store.catalog import CHUNKS
 from core.vector_codec import unpack
+from matching.fusion import normalise
+
+PREFETCH = 120
+
+
+class Bm25Matrix:
+    """BM25 over the passages as the engine scores it (term weights from ``DutchBm25``, IDF at query time),
+    with an optional rewrite of every text first (for compound splitting)."""
+
+    def __init__(self, texts: Sequence[str], rewrite: Callable[[str], str] = lambda t: t) -> None:
+        self.bm25, self.rewrite = DutchBm25(), rewrite
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        self.vocab: dict[int, int] = {}
+        for i, text in enumerate(texts):
+            vec = self.bm25.embed_document(rewrite(text))
+            for term, weight in zip(vec.indices, vec.values, strict=True):
+                rows.append(i)
+                cols.append(self.vocab.setdefault(term, len(self.vocab)))
+                vals.append(weight)
+        self.matrix = sp.csr_matrix((vals, (rows, cols)), shape=(len(texts), len(self.vocab)))
+        df = np.bincount(cols, minlength=len(self.vocab))
+        self.idf = np.log((len(texts) - df + 0.5) / (df + 0.5) + 1.0)
+
+    def scores(self, text: str) -> np.ndarray:
+        q = np.zeros(len(self.vocab))
+        vec = self.bm25.embed_query(self.rewrite(text))
+        for term, weight in zip(vec.indices, vec.values, strict=True):
+            if term in self.vocab:
+                q[self.vocab[term]] += weight * self.idf[self.vocab[term]]
+        return np.asarray(self.matrix @ q)
+
+
+def dbsf(lists: Sequence[np.ndarray], weights: Sequence[float], limit: int = PREFETCH) -> np.ndarray:
+    """Each retriever's top ``limit`` normalised by mean ± 3σ (Qdrant's DBSF), weighted and summed."""
+    out = np.full(len(lists[0]), -np.inf)
+    for scores, weight in zip(lists, weights, strict=True):
+        top = np.argsort(-scores)[:limit]
+        norm = np.asarray(normalise(scores[top].tolist()))  # the broker's formula, over whole corpora
+        out[top] = np.where(np.isinf(out[top]), 0.0, out[top]) + weight * norm
+    return out
 
 
 @dataclass
@@ -79,6 +122,7 @@ class Scores:
     dense: np.ndarray  # per passage: cosine
     words: np.ndarray  # per passage: BM25
     title: np.ndarray  # per document: the title's cosine (0 where none)
+    local: bool = False  # rarity of a title among the candidates rather than the whole collection
 
     def titled_dense(self, weight: float, how: str = "neutral") -> np.ndarray:
         """The passage cosines with the title signal (``how``: where a document has no title, its own cosine —
@@ -100,6 +144,12 @@ class Scores:
             titled = top[own[top]]
             shift = float(np.median(self.dense[titled] - t[titled])) if len(titled) else 0.0
             r = lab.title_rarity()[lab.doc] if how == "rare centred" else 1.0
+            if how == "rare centred" and self.local:
+                # rarity among the candidates: 1 / how many of the dense list's documents carry the title
+                docs = sorted({int(lab.doc[i]) for i in top})
+                keys = Counter(_key(lab.titles[d]) for d in docs if lab.titles[d])
+                per_doc = np.array([1.0 / keys[_key(t)] if t and keys.get(_key(t)) else 1.0 for t in lab.titles])
+                r = per_doc[lab.doc]
             return self.dense + weight * np.where(own, r * (t + shift) + (1 - r) * self.dense, self.dense)
         if how == "max":
             return self.dense + weight * np.where(own, np.maximum(t, self.dense), self.dense)
@@ -107,6 +157,10 @@ class Scores:
 
     def fused(self, weights: tuple[float, float], title: float = 0.0, how: str = "neutral") -> np.ndarray:
         return dbsf([self.titled_dense(title, how), self.words], weights)
+
+
+def _key(title: str) -> str:
+    return " ".join(title.lower().split())
 
 
 def ranking(lab: Lab, scores: np.ndarray, k: int = 10) -> list[str]:

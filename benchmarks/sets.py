@@ -119,6 +119,24 @@ def withheld() -> frozenset[str]:
     return frozenset(s for q in section_questions() if held_back(q["id"]) for s in q["relevant"])
 
 
+def withheld_pages() -> frozenset[str]:
+    """The pages (all their sections) whose every question is held back: a subject the store knows nothing of,
+    rather than one whose answer is missing while its neighbouring sections stay."""
+    pages: dict[str, list[bool]] = {}
+    by_id = {s["id"]: s["page"] for s in sections()}
+    for q in section_questions():
+        for section in q["relevant"]:
+            pages.setdefault(by_id[section], []).append(held_back(q["id"]))
+    return frozenset(p for p, held in pages.items() if all(held))
+
+
+def page_withheld_store() -> Kennismakelaar:
+    """policyqa-sections without every section of the pages only held-back questions ask about."""
+    gone = withheld_pages()
+    return sections_store("eerste woorden", withheld=frozenset(s["id"] for s in sections() if s["page"] in gone),
+                          name="sections-pages-withheld")
+
+
 def withheld_store() -> Kennismakelaar:
     """policyqa-sections (first-words regime) without the sections that answer the held-back questions."""
     return sections_store("eerste woorden", withheld=withheld(), name="sections-withheld")
@@ -182,6 +200,56 @@ def policyqa_store() -> Kennismakelaar:
     return documents_store("policyqa", policyqa()[0])
 
 
+# --- the expertise gold standard: researchers found through their papers ----------------------------------
+
+
+def goldstandard() -> tuple[list[dict], dict[str, dict], list[tuple[str, str, set[str]]]]:
+    """The researchers, their papers, and (paper id, question text, {researchers who rated it 4 or 5})."""
+    import csv
+
+    root = SHARED / "expertise-goldstandard"
+    people = [json.loads(p.read_text("utf-8")) for p in sorted((root / "participants").glob("*.json"))]
+    papers = {p.stem: json.loads(p.read_text("utf-8")) for p in (root / "papers").glob("*.json")}
+    queries: dict[str, set[str]] = {}
+    with (root / "evaluations-dev.tsv").open(encoding="utf-8") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            for i in range(1, 11):
+                paper, rating = row.get(f"Paper{i}"), row.get(f"Expertise{i}")
+                if paper and rating and float(rating) >= 4:
+                    queries.setdefault(paper, set()).add(row["ParticipantID"])
+    out = [(pid, paper_question(papers[pid]), rel) for pid, rel in sorted(queries.items()) if pid in papers]
+    return people, papers, out
+
+
+def paper_question(paper: dict, limit: int = 1800) -> str:
+    """A paper's title and abstract as a question, within what the broker takes (2,000 characters)."""
+    text = f"{paper['title']}. {paper.get('abstract') or ''}".strip()
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0]
+
+
+def experts_store() -> Kennismakelaar:
+    """The researchers as expert profiles (name only: their expertise must come from their papers) and their
+    papers as documents linked by author."""
+    people, papers, _ = goldstandard()
+    folder = WORK / "experts" / "files"
+    (folder / "papers").mkdir(parents=True, exist_ok=True)
+    authored: dict[str, list[str]] = {}
+    for person in people:
+        for paper in person["papers"]:
+            authored.setdefault(paper["paperId"], []).append(person["authorId"])
+    profiles = [{"id": p["authorId"], "name": p["name"], "role": "onderzoeker", "consent": True} for p in people]
+    (folder / "experts.yaml").write_text(yaml.safe_dump({"experts": profiles}, allow_unicode=True), "utf-8")
+    for paper_id, authors in authored.items():
+        paper = papers.get(paper_id)
+        if paper is not None:
+            write_markdown(folder / "papers", paper_id, f"# {paper['title']}\n\n{paper.get('abstract') or ''}",
+                           title=paper["title"], kind="onderzoek", authors=authors,
+                           date=str(paper.get("year") or "")[:4] or None)
+    km = open_store("experts")
+    km.ingestor().run([folder])
+    return km
+
+
 def main() -> None:
     for regime in REGIMES:
         km = sections_store(regime)
@@ -196,6 +264,9 @@ def main() -> None:
     km.close()
     km = withheld_store()
     print("sections withheld", km.catalog().count_documents(), flush=True)
+    km.close()
+    km = experts_store()
+    print("experts", km.catalog().count_documents(), flush=True)
     km.close()
 
 

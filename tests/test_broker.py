@@ -113,7 +113,8 @@ def test_ask_returns_findings_people_and_bridges_and_records_only_what_it_may(br
     assert len(log.all()) == before + 1
     assert set(stored) <= {"question_id", "text", "asked_at", "atelier", "atelier_inferred", "best_score", "role",
                            "helpful", "unhelpful", "feedback", "status",
-                           "missing_knowledge"}  # the kinds its answer found nothing of: about the store, not them
+                           "missing_knowledge",  # the kinds its answer found nothing of: about the store, not them
+                           "answered", "confidence"}  # the broker's judgement whether the store knows the answer
     assert stored["atelier"] == JEUGD and stored["role"] == "professional" and stored["best_score"] > 0.8
 
 

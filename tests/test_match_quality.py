@@ -51,6 +51,32 @@ def test_an_id_like_file_name_is_no_title_and_no_context(km_factory, tmp_path, e
     assert page.results[0].title == "Voor particulieren geldt geen wettelijke bewaarplicht"
 
 
+def test_a_title_that_says_nothing_is_shown_but_is_no_context_and_no_signal(km_factory, tmp_path, e5):
+    """Issue 21: a report's "Inleiding", a "Verslag leeratelier" or a file id given as title is no context of
+    the passages and has no title vector — glued to every such document it made them all alike — while an
+    id given as title gives way to the text's first words."""
+    root = tmp_path / "docs"
+    root.mkdir()
+    for name, title in (("a", "Inleiding"), ("b", "Verslag leeratelier 12 maart 2025"), ("c", "train000-0"),
+                        ("d", "Bewaarplicht voor particulieren")):
+        (root / f"{name}.md").write_text(f"---\ntitle: {title}\nkind: verslag\n---\n{TEXT}\n", "utf-8")
+    km = km_factory()
+    report = km.ingestor().run([root])
+    assert report.ok, report.summary()
+    ids = {o.path: o.document_id for o in report.outcomes}
+    catalog = km.catalog()
+    for name, shown in (("a", "Inleiding"), ("b", "Verslag leeratelier 12 maart 2025"),
+                        ("c", "Voor particulieren geldt geen wettelijke bewaarplicht")):
+        passage = _passage(km, ids[f"{name}.md"])
+        assert passage.payload["title"] == shown
+        assert Chunk.from_payload(passage.payload).context_text() == passage.payload["text"]
+        assert np.allclose(passage.dense, e5.embed_documents([passage.payload["text"]])[0], atol=1e-5)
+        assert not catalog.document(ids[f"{name}.md"]).get("title_vector")
+    titled = _passage(km, ids["d.md"])
+    assert Chunk.from_payload(titled.payload).context_text().startswith("Bewaarplicht voor particulieren\n")
+    assert catalog.document(ids["d.md"]).get("title_vector")
+
+
 def test_a_removal_re_embeds_a_passage_with_the_same_context_rule(km_factory, tmp_path, e5):
     root = tmp_path / "docs"
     root.mkdir()

@@ -1,0 +1,120 @@
+"""People for fit, not fame: how well the broker finds the people who know, and how evenly it spreads them.
+
+    python -m benchmarks.people
+
+Quality: the expertise gold standard (``benchmarks.sets.experts_store``: 58 researchers, their papers as
+documents; a question is a paper's title and abstract, its relevant people those who rated their expertise on it
+4 or 5), split in two halves by a hash of the paper id — a rule is kept only if it wins on both — with MRR and
+P@1, and the loss of the set's authors (Stelmakh et al.'s weighted Kendall tau, ``benchmarks.expertise_loss``:
+0 perfect, 0.5 trivial; published on the full set: SPECTER2 0.22, TPMS 0.28, ACL's matcher 0.30), where a
+researcher's affinity for a paper is their score for it (people the broker did not return tie below everyone).
+
+Concentration: the answers (``Broker.ask``, five people each) to the demo corpus's questions
+(``questions/demo_answerable.txt`` and ``benchmarks.knowledge.QUESTIONS``): the largest shares of answers one
+person appears in (the top three), and how many people appear at all; and the same over the expertise set's
+top five. Goal (issue 21): nobody in more than a third of the answers, expert quality not lower.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from benchmarks import sets
+from benchmarks.answerability import demo_store, lines
+from benchmarks.expertise_loss import load_ratings, weighted_kendall_loss
+from benchmarks.knowledge import QUESTIONS as KNOWLEDGE_QUESTIONS
+
+SHOWN = 5
+
+
+def half(paper_id: str) -> str:
+    return "A" if hashlib.sha256(paper_id.encode()).digest()[0] % 2 == 0 else "B"
+
+
+@contextmanager
+def rule(broker: Any, **changes: Any) -> Iterator[None]:
+    """The broker with some of its people's settings changed (``finder.<x>`` or ``<x>``), then restored."""
+    def target(name: str) -> tuple[Any, str]:
+        return (broker.finder, name[7:]) if name.startswith("finder.") else (broker, name)
+    kept = {name: getattr(*target(name)) for name in changes}
+    try:
+        for name, value in changes.items():
+            setattr(*target(name), value)
+        yield
+    finally:
+        for name, value in kept.items():
+            setattr(*target(name), value)
+
+
+def concentration(lists: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """The top three shares of lists one person appears in, and how many people appear at all."""
+    seen = Counter(p for people in lists for p in set(people))
+    n = max(1, len(lists))
+    top = seen.most_common(3)
+    return {"top shares": [round(c / n, 3) for _, c in top], "top people": [p for p, _ in top],
+            "people": len(seen), "answers": len(lists)}
+
+
+def expertise(km: Any, queries: Sequence[tuple[str, str, set[str]]], n_people: int) -> dict[str, Any]:
+    broker = km.broker()
+    ranks: dict[str, list[int | None]] = {"A": [], "B": []}
+    shown: list[list[str]] = []
+    scores: dict[str, dict[str, float]] = {}
+    for paper_id, text, relevant in queries:
+        found, _ = broker.experts(text, limit=n_people, exclude=[paper_id], include_hidden=True)
+        ids = [e.id for e in found]
+        ranks[half(paper_id)].append(next((i + 1 for i, e in enumerate(ids) if e in relevant), None))
+        shown.append(ids[:SHOWN])
+        scores[paper_id] = {e.id: e.score for e in found}
+    out: dict[str, Any] = {}
+    for h, rs in ranks.items():
+        out[f"mrr {h}"] = round(sum(1 / r for r in rs if r) / max(1, len(rs)), 4)
+        out[f"p@1 {h}"] = round(sum(r == 1 for r in rs) / max(1, len(rs)), 4)
+    ratings = load_ratings(sets.SHARED / "expertise-goldstandard" / "evaluations-dev.tsv")
+    affinity: Callable[[str, str], float] = lambda person, paper: scores.get(paper, {}).get(person, -1.0)  # noqa: E731
+    out["loss"] = round(weighted_kendall_loss(ratings, affinity), 4)
+    out["concentration"] = concentration(shown)
+    return out
+
+
+def demo(km: Any, questions: Sequence[str]) -> dict[str, Any]:
+    broker = km.broker()
+    answers = [broker.ask(q, record=False) for q in questions]
+    shown = [[e.id for e in a.experts] for a in answers if a.answered]
+    return {**concentration(shown), "answered": sum(a.answered for a in answers)}
+
+
+RULES: dict[str, dict[str, Any]] = {
+    "ours": {},
+    "votes damped by n^0.75": {"finder.damping": 0.75},
+    "votes damped by n (a person's mean)": {"finder.damping": 1.0},
+    "20 documents vote": {"finder.documents": 20},
+    "10 documents vote": {"finder.documents": 10},
+    "10 documents vote, damped by n": {"finder.documents": 10, "finder.damping": 1.0},
+}
+
+
+def main() -> None:
+    people, _, queries = sets.goldstandard()
+    questions = lines("demo_answerable.txt") + KNOWLEDGE_QUESTIONS
+    experts_km, demo_km = sets.experts_store(), demo_store()
+    results = {}
+    for name, changes in RULES.items():
+        with rule(experts_km.broker(), **changes), rule(demo_km.broker(), **changes):
+            results[name] = {"expertise": expertise(experts_km, queries, len(people)),
+                             "demo": demo(demo_km, questions)}
+        e, d = results[name]["expertise"], results[name]["demo"]
+        print(f"{name:40} MRR A {e['mrr A']:.3f} B {e['mrr B']:.3f} · P@1 A {e['p@1 A']:.3f} B {e['p@1 B']:.3f}"
+              f" · loss {e['loss']:.3f} · expertise top5 shares {e['concentration']['top shares']}"
+              f" ({e['concentration']['people']} people) · demo shares {d['top shares']} {d['top people']}"
+              f" ({d['people']} people, {d['answers']} answered)", flush=True)
+    experts_km.close()
+    demo_km.close()
+
+
+if __name__ == "__main__":
+    main()
