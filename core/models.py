@@ -99,6 +99,12 @@ class Chunk:
         head = " › ".join(p for p in (self.title, *self.section) if p and says_something(p))
         return f"{head}\n{self.text}" if head else self.text
 
+    def embedded_texts(self) -> set[str]:
+        """Every text this passage may have been embedded as: today's context, and the one before titles and
+        headings that say nothing were left out of it (pipeline 4) — a cache must forget both."""
+        head = " › ".join(p for p in (self.title, *self.section) if p)
+        return {self.context_text(), f"{head}\n{self.text}" if head else self.text}
+
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Chunk:
         """The chunk a stored passage was made from (a title made from the text is no context: see

@@ -30,7 +30,7 @@ from core.bm25 import IDENTITY as BM25_IDENTITY
 from core.bm25 import DutchBm25
 from core.embedder import Embedder
 from core.errors import EmptyFileError, FileRejected, MetadataError, UnreadableFileError
-from core.headings import reads_as_words, says_something
+from core.headings import clean, reads_as_words, says_something
 from core.models import API_ROOT, Chunk, Document, DocumentMeta, Element, Expert, SourceFile
 from core.names import name_key, name_variants, redact
 from core.store.catalog import Catalog
@@ -372,8 +372,8 @@ class Ingestor:
 
     def _texts_of(self, record: dict[str, Any]) -> set[str]:
         """The texts embedded for a stored version of a document: its passages in context, and its title."""
-        texts = {Chunk.from_payload(p).context_text()
-                 for p in self.catalog.chunks_of(record["document_id"], record.get("content_hash"))}
+        texts = {t for p in self.catalog.chunks_of(record["document_id"], record.get("content_hash"))
+                 for t in Chunk.from_payload(p).embedded_texts()}
         return texts | ({record["title"]} if record.get("title_vector") else set())
 
     def remover(self) -> Remover:
@@ -599,15 +599,16 @@ def _failed(exc: FileRejected, source: SourceFile | None = None) -> FileOutcome:
 
 
 def _title(given: str | None, parsed: Parsed, source: SourceFile) -> tuple[str, bool]:
-    """The title and whether it was made from the text (the given one, the file's own, its first heading, a
-    file name that reads as words, or else the text's first words)."""
-    for candidate in (given, parsed.title):
-        # a title that is an id or a file's name (``train000-0``, a PDF's "Microsoft Word - 2031.docx") is
-        # passed over for the next one, down to the text's own first words
-        if candidate and reads_as_words(candidate):
-            return candidate, False
+    """The title and whether it was made from the text: the given one unless it is an id (``train000-0``), the
+    file's own or its first heading when they name a subject (not a PDF's "Microsoft Word - 2031.docx", not a
+    report's first heading "Inleiding"), a file name that reads as words, or else the text's first words."""
+    if given and reads_as_words(given):
+        return given, False
+    own = clean(parsed.title or "")
+    if says_something(own):
+        return own, False
     for element in parsed.elements[:5]:
-        if element.is_title and 3 <= len(element.text) <= 150 and reads_as_words(element.text):
+        if element.is_title and 3 <= len(element.text) <= 150 and says_something(element.text):
             return element.text, False
     made = titled(source.path.name.split(".")[0], (e.text for e in parsed.elements[:5]))
     return made.text or source.path.name, made.from_text

@@ -24,6 +24,7 @@ from typing import Any
 from core.bm25 import DutchBm25
 from core.embedder import Embedder
 from core.errors import NotFoundError
+from core.headings import says_something
 from core.models import Chunk
 from core.names import email_key, name_key, name_variants, redact
 from core.store.catalog import Catalog
@@ -105,7 +106,8 @@ class Remover:
                         for k in ("target_groups", "working_elements")}}
             if any(clean[k] != (record.get(k) or ([] if k != "title" else "")) for k in clean):
                 if record.get("title_vector") and title != record.get("title"):
-                    clean["title_vector"] = pack(self.embedder.embed_documents([title])[0])
+                    clean["title_vector"] = pack(self.embedder.embed_documents([title])[0]) \
+                        if says_something(title) else None
                     evict(self.embedder, [record["title"]])
                 self.catalog.update_document(record["document_id"], clean)
                 touched.add(record["document_id"])
@@ -115,7 +117,7 @@ class Remover:
     def _passages(self, marked: Marked, only: Sequence[str] | None, done: Scrubbed) -> set[str]:
         touched: set[str] = set()
         flt = Filter.where(document_id=list(only)) if only is not None else None
-        batch: list[tuple[Any, dict[str, Any], str]] = []
+        batch: list[tuple[Any, dict[str, Any], set[str]]] = []
         made: dict[str, str] = {}
         for hit in self.catalog.scan_passages(filter=flt):
             p = hit.payload
@@ -126,7 +128,7 @@ class Remover:
             if not (n_text or title != p.get("title", "") or section != p.get("section", [])
                     or people != p.get("people", [])):
                 continue
-            old = Chunk.from_payload(p).context_text()
+            old = Chunk.from_payload(p).embedded_texts()
             batch.append((hit, {**p, "text": text, "title": title, "section": section, "people": people}, old))
             touched.add(p["document_id"])
             if len(batch) >= _BATCH:
@@ -151,7 +153,7 @@ class Remover:
                 redact(payload.get("title", ""), marked)[0]
         return made[key]
 
-    def _rewrite_passages(self, batch: list[tuple[Any, dict[str, Any], str]]) -> None:
+    def _rewrite_passages(self, batch: list[tuple[Any, dict[str, Any], set[str]]]) -> None:
         texts = [Chunk.from_payload(p).context_text() for _, p, _ in batch]
         vectors = self.embedder.embed_documents(texts)
         # written back onto what is stored *now*: a passage a commit made live (or deleted) meanwhile keeps
@@ -162,7 +164,7 @@ class Remover:
             Point(hit.id, {**now[hit.id], **{k: payload[k] for k in scrubbed}}, dense={DENSE: vectors[i]},
                   sparse={SPARSE: self.bm25.embed_document(texts[i])})
             for i, (hit, payload, _) in enumerate(batch) if hit.id in now])
-        evict(self.embedder, [old for _, _, old in batch])
+        evict(self.embedder, sorted({t for _, _, old in batch for t in old}))
 
     def _questions(self, marked: Marked, done: Scrubbed) -> None:
         for hit in self.catalog.questions():

@@ -1,7 +1,9 @@
 """The knowledge agenda: the questions the community cannot answer yet, grouped, with a next step.
 
-A question counts as open when the best passage was not close to it (cosine below the threshold) or when
-people marked its answers unhelpful more often than helpful. Open questions are clustered by meaning
+A question counts as open when the broker judged that the Werkplaats does not know the answer
+(``matching.answerability``; for a question kept before that judgement: its best passage's cosine below the
+threshold) and nobody marked the answer helpful, or when people marked its answers unhelpful more often than
+helpful. Open questions are clustered by meaning
 (average linkage on their vectors); every cluster gets a representative question, its size, ateliers,
 first and last date, and a suggested step on the Werkplaats' own ladder, chosen by size and novelty:
 
@@ -51,20 +53,38 @@ class Cluster:
 def is_open(question: Mapping[str, Any], threshold: float) -> bool:
     """Not answered well enough — unless a contact request's outcome or a meeting closed it (``closed_by``).
 
-    The broker's judgement when it was asked (``answered``), marked unhelpful more often than helpful;
-    a question kept before there was a judgement: its best passage below ``threshold`` (a cosine).
+    Marked unhelpful more often than helpful: open; helpful more often: answered, whatever the judgement; else
+    the broker's judgement when it was asked (``answered``); for a question kept before there was a judgement,
+    its best passage below ``threshold`` (a cosine). The overview's "answered well" is the opposite.
 
     >>> is_open({"answered": True, "best_score": 0.5}, 0.85), is_open({"answered": False, "best_score": 0.9}, 0.85)
     (False, True)
     >>> is_open({"best_score": 0.8}, 0.85), is_open({"answered": True, "unhelpful": 2, "helpful": 1}, 0.85)
     (True, True)
+    >>> is_open({"answered": False, "helpful": 1}, 0.85)
+    False
     """
     if question.get("closed_by"):
         return False
+    helpful, unhelpful = question.get("helpful", 0), question.get("unhelpful", 0)
+    if helpful != unhelpful:
+        return unhelpful > helpful
     answered = question.get("answered")
-    if answered is None:
-        answered = question.get("best_score", 0.0) >= threshold
-    return not answered or question.get("unhelpful", 0) > question.get("helpful", 0)
+    return not (question.get("best_score", 0.0) >= threshold if answered is None else answered)
+
+
+def novelty(question: Mapping[str, Any], threshold: float, floor: float) -> float:
+    """How new a question is to the Werkplaats, 0 to 1: the judgement's doubt that it is answered (1 −
+    ``confidence``); for a question kept before, where its best cosine lies between ``threshold`` (0) and
+    ``floor`` (1).
+
+    >>> novelty({"confidence": 0.2}, 0.85, 0.82), novelty({"best_score": 0.835}, 0.85, 0.82)
+    (0.8, 0.5)
+    """
+    if "confidence" in question:
+        return float(np.clip(1.0 - question["confidence"], 0.0, 1.0))
+    best = question.get("best_score", 0.0)
+    return float(np.clip((threshold - best) / max(threshold - floor, 1e-6), 0.0, 1.0))
 
 
 def prepare() -> None:
@@ -122,8 +142,9 @@ def build_agenda(questions: Sequence[Mapping[str, Any]], *, threshold: float, si
                  floor: float | None = None) -> list[Cluster]:
     """Cluster the open questions; ``questions`` carry ``_vector``. Largest and newest clusters first.
 
-    Novelty runs from 0 (best passage at the threshold) to 1 (at ``floor``, default threshold − 0.03: with
-    e5 the best passage for a question the corpus knows nothing about still scores about 0.82).
+    Novelty is the members' mean ``novelty``: for a question kept before the judgement, 0 with its best
+    passage at the threshold to 1 at ``floor`` (default threshold − 0.03: with e5 the best passage for a
+    question the corpus knows nothing about still scores about 0.82).
     """
     open_ = [q for q in questions if is_open(q, threshold)]
     if not open_:
@@ -136,13 +157,13 @@ def build_agenda(questions: Sequence[Mapping[str, Any]], *, threshold: float, si
         centre = vectors[members].mean(axis=0)
         medoid = group[int(np.argmax(vectors[members] @ centre))]
         best = float(np.mean([q.get("best_score", 0.0) for q in group]))
-        novelty = float(np.clip((threshold - best) / max(threshold - floor, 1e-6), 0.0, 1.0))
-        step, why = next_step(len(group), novelty)
+        new = float(np.mean([novelty(q, threshold, floor) for q in group]))
+        step, why = next_step(len(group), new)
         dates = sorted(q["asked_at"] for q in group)
         out.append(Cluster(
             representative=medoid["text"], size=len(group),
             ateliers=dict(Counter(q.get("atelier") or "onbekend" for q in group).most_common()),
-            first_asked=dates[0], last_asked=dates[-1], best_score=round(best, 4), novelty=round(novelty, 3),
+            first_asked=dates[0], last_asked=dates[-1], best_score=round(best, 4), novelty=round(new, 3),
             next_step=step, next_step_label=LADDER[step], why=why,
             question_ids=[q["question_id"] for q in group],
             examples=[q["text"] for q in group if q is not medoid][:3],

@@ -11,7 +11,10 @@ question's best passages:
   out;
 - ``coverage``: the share of the question's own words (stems, stopwords left out) that its best passages
   contain: a passage about the subject uses its words;
-- ``length``: how many words the question has (long questions score higher against everything).
+- ``agree``: whether the meaning (dense) and the words (BM25) put the same document first: on a subject the
+  store knows, both find it; on one it does not, BM25's first hit shares a stray word;
+- ``length``: how many words the question has (long questions score higher against everything, and cover
+  fewer of their words).
 
 The weights are a logistic model calibrated on a development set (``benchmarks/answerability.py``: policyqa-
 sections with the sections that answer a held-back quarter of the questions withheld from the store, and
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 BEST_PASSAGES = 3  # the passages whose words are compared with the question's
 
@@ -33,15 +36,13 @@ class Signals:
     lift: float
     coverage: float
     length: int
-
-    def to_json(self) -> dict[str, float]:
-        return {k: round(float(v), 4) for k, v in asdict(self).items()}
+    agree: bool = False
 
 
-def signals(cosines: Sequence[float], question_terms: set[int], best_passage_terms: Sequence[set[int]]
-            ) -> Signals:
-    """The signals of one question from the cosines of its dense list (best first) and the terms (BM25 stems)
-    of the question and of its best passages.
+def signals(cosines: Sequence[float], question_terms: set[int], best_passage_terms: Sequence[set[int]], *,
+            agree: bool = False) -> Signals:
+    """The signals of one question from the cosines of its dense list (best first), the terms (BM25 stems)
+    of the question and of its best passages, and whether both retrievers put the same document first.
 
     >>> s = signals([0.9, 0.82, 0.81, 0.8], {1, 2, 3, 4}, [{1, 2}, {3, 9}])
     >>> s.best, s.lift, s.coverage, s.length
@@ -52,7 +53,7 @@ def signals(cosines: Sequence[float], question_terms: set[int], best_passage_ter
     median = _median(ordered) if ordered else 0.0
     found = set().union(*best_passage_terms) if best_passage_terms else set()
     coverage = len(question_terms & found) / len(question_terms) if question_terms else 0.0
-    return Signals(round(best, 6), round(best - median, 6), round(coverage, 6), len(question_terms))
+    return Signals(round(best, 6), round(best - median, 6), round(coverage, 6), len(question_terms), agree)
 
 
 def _median(values: Sequence[float]) -> float:
@@ -70,18 +71,20 @@ class Model:
     lift: float
     coverage: float
     log_length: float
+    agree: float
 
     def log_odds(self, s: Signals) -> float:
         return (self.bias + self.best * s.best + self.lift * s.lift + self.coverage * s.coverage
-                + self.log_length * math.log1p(s.length))
+                + self.log_length * math.log1p(s.length) + self.agree * s.agree)
 
     def answered(self, s: Signals) -> bool:
-        return self.log_odds(s) >= 0.0
+        """Answered when the log-odds are at least 0 — never for a question that matched no passage at all."""
+        return s.best > 0.0 and self.log_odds(s) >= 0.0
 
     def confidence(self, s: Signals) -> float:
-        """The model's probability that the question is answered."""
-        return 1.0 / (1.0 + math.exp(-self.log_odds(s)))
+        """The model's probability that the question is answered (low: sure it is not)."""
+        return 1.0 / (1.0 + math.exp(-self.log_odds(s))) if s.best > 0.0 else 0.0
 
 
 # calibrated by ``python -m benchmarks.answerability`` (see there and the README's table)
-CALIBRATED = Model(bias=0.0, best=0.0, lift=0.0, coverage=0.0, log_length=0.0)
+CALIBRATED = Model(bias=-4.5417, best=2.2169, lift=1.3361, coverage=3.7061, log_length=0.3377, agree=0.4149)

@@ -152,12 +152,13 @@ class Broker:
     # --- ask -----------------------------------------------------------------------------------------
 
     def ask(self, text: str, *, atelier: str | None = None, role: str | None = None, record: bool = True,
-            findings: int = 6, people: int = 5) -> Answer:
+            findings: int = 6, people: int = 5, answered: bool | None = None) -> Answer:
         """Findings, people and bridges for one question, and whether the Werkplaats knows the answer
         (``matching.answerability``); the question is recorded for the agenda.
 
         A question the store cannot answer gets its closest findings, but no people to contact (the coordinator
-        is the one to ask), no bridges and no kinds of knowledge filled with findings about something else."""
+        is the one to ask), no bridges and no kinds of knowledge filled with findings about something else.
+        ``answered`` overrides the judgement (an answer shown again keeps the one it was recorded with)."""
         question = self.encode(text)
         placement = self.places.place(question.dense, atelier)
         both = self.retriever.find(question, limit=self.retriever.prefetch)
@@ -165,7 +166,8 @@ class Broker:
                                                      title=self.retriever.title))
         page = self._rank(question, passages, placement, findings)
         judged = self._signals(question, both, page)
-        answered = self.judge.answered(judged)
+        confidence = self.judge.confidence(judged)
+        answered = self.judge.answered(judged) if answered is None else answered
         found: list[ExpertMatch] = []
         bridges: list[dict[str, Any]] = []
         views: list[Perspective] = []
@@ -185,16 +187,17 @@ class Broker:
             question_id = self.questions.record(
                 kept, vector, atelier=placement.atelier, atelier_inferred=placement.inferred,
                 best_score=page.best_score, role=role, answered=answered,
-                confidence=self.judge.confidence(judged), missing=[v.knowledge for v in views if not v.found])
+                confidence=confidence, missing=[v.knowledge for v in views if not v.found])
         return Answer(question_id, text, placement.atelier, placement.inferred, page.results, found, bridges,
-                      page.best_score, hidden, views, answered=answered, confidence=self.judge.confidence(judged),
-                      signals=judged)
+                      page.best_score, hidden, views, answered=answered, confidence=confidence, signals=judged)
 
     def _signals(self, question: Encoded, found: Found, page: SearchPage) -> Signals:
         """What the judgement weighs: the dense list's cosines, the question's words and its best findings'."""
         best = page.results[:BEST_PASSAGES]
+        agree = bool(found.by_dense and found.by_words) and \
+            found.by_dense[0].payload["document_id"] == found.by_words[0].payload["document_id"]
         return signals([h.score for h in found.by_dense], set(question.sparse.indices),
-                       [self.bm25.terms(f"{f.title}\n{f.snippet}") for f in best])
+                       [self.bm25.terms(f"{f.title}\n{f.snippet}") for f in best], agree=agree)
 
     def _perspectives(self, question: Encoded, placement: Placement, passages: list[Passage], page: SearchPage,
                       people: list[ExpertMatch]) -> list[Perspective]:

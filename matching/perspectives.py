@@ -3,7 +3,9 @@
 A Werkplaats exists to bring the three together, and an answer shows them side by side: per kind the best
 findings and the people who bring it — only when they are about as relevant as the answer's best finding (a
 floor, never padding to fill a section). A kind with nothing relevant says so; the question remembers it,
-and the knowledge agenda gathers what is missing (``matching.agenda.knowledge_gaps``).
+and the knowledge agenda gathers what is missing (``matching.agenda.knowledge_gaps``). When the answer's own
+list shows a finding of that kind below the floor, the kind does not claim to have nothing: it names that
+finding as the nearest there is (``nearby``), and the gap is still a gap.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class Perspective:
     findings: list[Finding] = field(default_factory=list)
     experts: list[ExpertMatch] = field(default_factory=list)
     none_found: str = ""
+    nearby: list[Finding] = field(default_factory=list)  # shown in the answer, of this kind, below the floor
+    kind_of_knowledge: str = ""
 
     @property
     def found(self) -> bool:
@@ -44,13 +48,19 @@ class Perspective:
 
     @property
     def message(self) -> str | None:
-        """What the answer says of a kind it found no findings of."""
-        return None if self.found else self.none_found
+        """What the answer says of a kind it found no findings of — never that there is none while the answer
+        shows one."""
+        if self.found:
+            return None
+        if self.nearby:
+            return f"Nog geen {self.kind_of_knowledge} die precies hierover gaat; dit komt het dichtstbij."
+        return self.none_found
 
     def to_json(self, *, contact: bool = False) -> dict[str, Any]:
         return {"knowledge": self.knowledge, "heading": self.heading, "found": self.found,
                 "findings": [f.to_json() for f in self.findings],
-                "experts": [e.to_json(contact=contact) for e in self.experts], "message": self.message}
+                "experts": [e.to_json(contact=contact) for e in self.experts], "message": self.message,
+                "nearby": [f.to_json() for f in self.nearby]}
 
 
 def relevance_floor(best: float, *, margin: float = MARGIN, floor: float = FLOOR) -> float:
@@ -89,12 +99,15 @@ def perspectives(passages: Sequence[Passage], people: Sequence[ExpertMatch], *, 
     ``passages`` (or, when they hold none of that kind, from ``more(kind)``: a search among that kind only, so
     the other kinds cannot crowd it out), and the people among ``people`` (those who match the question, best
     first, above ``PEOPLE_SHARE`` of the best) who bring it by their role. A kind is never said to be missing
-    while the answer shows a finding of it: the findings ``shown`` in the answer's list speak for their kind
-    when nothing clears the floor. ``describe`` turns the chosen passages of all kinds into findings at once."""
+    while the answer shows a finding of it: of the findings ``shown`` in the answer's list, those of a kind
+    nothing cleared the floor for are its ``nearby``. ``describe`` turns the chosen passages into findings at
+    once."""
     floor = relevance_floor(best)
     matched = [e for e in people if e.score >= PEOPLE_SHARE * max((p.score for p in people), default=0.0)]
-    chosen = {s.slug: pick(passages, s.slug, floor, n) or pick(more(s.slug), s.slug, floor, n)
-              or pick(shown, s.slug, 0.0, n) for s in SOURCES}
-    texts = iter(describe([p for kind in chosen.values() for p in kind]))  # one fetch of texts for all of them
-    return [Perspective(s.slug, s.heading, [next(texts) for _ in chosen[s.slug]],
-                        [e for e in matched if s.slug in e.knowledge][:n], s.none_found) for s in SOURCES]
+    chosen = {s.slug: pick(passages, s.slug, floor, n) or pick(more(s.slug), s.slug, floor, n) for s in SOURCES}
+    near = {s.slug: [] if chosen[s.slug] else pick(shown, s.slug, 0.0, n) for s in SOURCES}
+    texts = iter(describe([p for kind in (*chosen.values(), *near.values()) for p in kind]))  # one fetch for all
+    found = {s.slug: [next(texts) for _ in chosen[s.slug]] for s in SOURCES}
+    nearby = {s.slug: [next(texts) for _ in near[s.slug]] for s in SOURCES}
+    return [Perspective(s.slug, s.heading, found[s.slug], [e for e in matched if s.slug in e.knowledge][:n],
+                        s.none_found, nearby[s.slug], s.kind_of_knowledge) for s in SOURCES]

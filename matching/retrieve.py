@@ -2,12 +2,12 @@
 
 The fusion is distribution-based (DBSF: each retriever's scores normalised by their spread, then summed),
 which keeps how *sure* each retriever is; the engine's own DBSF gives both lists the same say, so the two
-lists are fused here (``matching.fusion``) with ``WEIGHTS``.
+lists are fused here (``matching.fusion``) with weights (``FINDINGS``, ``PEOPLE``).
 
 ``mode`` selects a single retriever for the baselines of the quality benchmark, or ``plain`` for the engine's
 unweighted fusion (the plain-hybrid baseline). Every hit carries the cosine similarity of its passage to the
-question (``dense_score``): fused scores say nothing about how *well* the store answers, the cosine does —
-the knowledge agenda and the bridges need that.
+question (``dense_score``): fused scores say nothing about how *well* a passage matches, the cosine does —
+the judgement whether a question is answered, the kinds of knowledge and the bridges need that.
 """
 
 from __future__ import annotations
@@ -157,12 +157,11 @@ class Retriever:
         passage's cosine: the signal neither lifts nor sinks it.
 
         >>> from core.store.types import Hit
-        >>> class Titles:  # two documents under one title, one under its own
+        >>> class Titles:  # two documents under one title, one under its own, one without a title vector
         ...     def title_vectors(self, ids): return {d: np.array([1.0, 0.0]) for d in ids if d != "c"}
-        ...     def document_records(self, ids):
-        ...         return {d: Hit(d, 0.0, {"title": "Armoede" if d in "ab" else "Eenzaamheid"}) for d in ids}
         >>> r = Retriever(Titles(), None, None)
-        >>> hits = [Hit(d, s, {"document_id": d}) for d, s in (("a", 0.9), ("b", 0.85), ("c", 0.8), ("d", 0.8))]
+        >>> hits = [Hit(d, s, {"document_id": d, "title": "Armoede" if d in "ab" else "Eenzaamheid"})
+        ...         for d, s in (("a", 0.9), ("b", 0.85), ("c", 0.8), ("d", 0.8))]
         >>> q = Encoded("x", np.array([0.7, 0.7]), None)
         >>> [(i, round(s, 3)) for i, s in r.titled(Found(q, hits, []), 1.0)]
         [('a', 1.775), ('b', 1.7), ('c', 1.6), ('d', 1.65)]
@@ -171,15 +170,15 @@ class Retriever:
         cosines = self._title_cosines(found.question, set(docs.values()))
         if not cosines:
             return [(h.id, h.score + weight * h.score) for h in found.by_dense]
-        records = self.catalog.document_records(sorted(cosines))
-        key = {d: " ".join(str(r.payload.get("title", "")).lower().split()) for d, r in records.items()}
-        shared = Counter(key.get(d, d) for d in cosines)
+        key = {h.payload["document_id"]: " ".join(str(h.payload.get("title", "")).lower().split())
+               for h in found.by_dense}
+        shared = Counter(key[d] for d in cosines)
         shift = float(np.median([h.score - cosines[docs[h.id]] for h in found.by_dense if docs[h.id] in cosines]))
         out = []
         for h in found.by_dense:
             d = docs[h.id]
             if d in cosines:
-                rare = 1.0 / shared[key.get(d, d)]
+                rare = 1.0 / shared[key[d]]
                 signal = rare * (cosines[d] + shift) + (1.0 - rare) * h.score
             else:
                 signal = h.score

@@ -108,8 +108,9 @@ def following(label: str, period: str) -> str:
 
 
 def answered_well(question: Mapping[str, Any], threshold: float) -> bool:
-    """Answered well: closed through a contact request or a meeting, marked helpful more often than unhelpful,
-    or judged answered when it was asked (``matching.agenda.is_open``) and not marked unhelpful more often.
+    """Answered well: not open on the agenda (``matching.agenda.is_open``) — closed through a contact request
+    or a meeting, marked helpful more often than unhelpful, or judged answered when it was asked and not marked
+    unhelpful more often.
 
     >>> answered_well({"best_score": 0.9, "helpful": 0, "unhelpful": 0}, 0.85)
     True
@@ -120,9 +121,7 @@ def answered_well(question: Mapping[str, Any], threshold: float) -> bool:
     >>> answered_well({"best_score": 0.5, "closed_by": "meeting:m1"}, 0.85)
     True
     """
-    if question.get("closed_by"):
-        return True
-    return question.get("helpful", 0) > question.get("unhelpful", 0) or not is_open(question, threshold)
+    return not is_open(question, threshold)
 
 
 def aggregate(questions: Sequence[Mapping[str, Any]], requests: Sequence[Mapping[str, Any]],

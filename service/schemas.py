@@ -99,6 +99,8 @@ class PerspectiveOut(Struct):
     findings: list[FindingOut]
     experts: list[ExpertOut]
     message: str | None = None
+    # without findings on the question, those of this kind the answer's list shows all the same (less relevant)
+    nearby: list[FindingOut] = []
 
 
 class AskIn(Struct, forbid_unknown_fields=True):
@@ -118,8 +120,11 @@ class AskOut(Struct):
     best_score: float
     hidden_experts: int
     perspectives: list[PerspectiveOut] = []
-    answered: bool = True  # whether the Werkplaats knows the answer; when not: no people, ask the coordinator
-    confidence: float = 1.0  # how sure that judgement is (the model's probability of "answered")
+    answered: Annotated[bool, Meta(description=(
+        "Of de Werkplaats het antwoord kent (matching/answerability.py). Zo niet: geen mensen, geen bruggen en "
+        "geen kennissoorten; de vraag komt op de kennisagenda en de pagina verwijst naar de coördinator."))] = True
+    confidence: Annotated[float, Meta(description=(
+        "De kans dat de vraag beantwoord is volgens het oordeel (laag: vrijwel zeker niet)."))] = 1.0
 
 
 class SearchOut(Struct):

@@ -61,6 +61,10 @@ def answer(request: Request, km: Kennismakelaar, question_id: str) -> Template:
         result = broker.ask(stored["text"], atelier=stored["atelier"] if not stored.get("atelier_inferred") else None,
                             record=False)
         request.app.state.answers.put(question_id, freshness, result)
+    if result.answered != stored.get("answered", result.answered):
+        # recomputed since (the store or the model changed): the page keeps the judgement the agenda holds
+        result = broker.ask(stored["text"], atelier=stored["atelier"] if not stored.get("atelier_inferred") else None,
+                            record=False, answered=stored["answered"])
     marked = {(f["type"], f["id"]): f["helpful"] for f in stored.get("feedback", [])}
     others = [b for b in result.bridges if b["type"] == "finding"]
     return Template("answer.html", context={
