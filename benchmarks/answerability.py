@@ -65,11 +65,13 @@ def judged(km: Kennismakelaar, questions: Sequence[str]) -> list[Signals]:
     return out
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> np.ndarray:
-    """Logistic regression (log-loss, classes weighed equally, a little L2) by BFGS: [bias, *weights]."""
+def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, groups: Sequence[str] | None = None) -> np.ndarray:
+    """Logistic regression (log-loss, a little L2) by BFGS: [bias, *weights]. Every group (by default: each
+    class) weighs the same in all, however many questions it has."""
     xb = np.hstack([np.ones((len(x), 1)), x])
-    w_pos, w_neg = 0.5 / max(1, y.sum()), 0.5 / max(1, (1 - y).sum())
-    weight = np.where(y == 1, w_pos, w_neg)
+    keys = list(groups) if groups is not None else [str(v) for v in y]
+    size = {k: keys.count(k) for k in set(keys)}
+    weight = np.array([1.0 / (len(size) * size[k]) for k in keys])
 
     def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
         z = xb @ beta
@@ -93,9 +95,10 @@ def with_bias(beta: Sequence[float], shift: float = 0.0) -> Model:
     return Model(bias=float(beta[0]) + shift, **{k: float(v) for k, v in zip(FEATURES, beta[1:], strict=True)})
 
 
-def demo_store() -> Kennismakelaar:
-    """The demo corpus, ingested once into the benchmark's folder."""
-    km = Kennismakelaar(Settings.from_env({"KM_DATA_DIR": str(sets.WORK / "demo" / "store")}))
+def demo_store(name: str = "demo") -> Kennismakelaar:
+    """The demo corpus, ingested once into the benchmark's folder ``name`` (one process owns a store: two
+    benchmarks at once each take their own)."""
+    km = Kennismakelaar(Settings.from_env({"KM_DATA_DIR": str(sets.WORK / name / "store")}))
     km.ingestor().run([SAMPLES / "documenten", SAMPLES / "experts"])
     return km
 
@@ -106,6 +109,8 @@ GROUPS = ("answerable", "withheld", "outside")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, help="only the first N questions of each group (a quick look)")
+    parser.add_argument("--cached", action="store_true",
+                        help="the signals of the last run (only the model is fitted and judged again)")
     args = parser.parse_args()
     cut = slice(None, args.limit)
     questions = sets.section_questions()
@@ -123,20 +128,33 @@ def main() -> None:
                  "withheld": lines("demo_unanswerable.txt")[cut], "outside": lines("out_of_domain.txt")[cut]}}
     stores = {"sections": sets.withheld_store, "pages": sets.page_withheld_store, "demo": demo_store}
     judged_: dict[str, dict[str, list[tuple[str, Signals]]]] = {}
-    for corpus, make in stores.items():
-        km = make()
-        judged_[corpus] = {g: list(zip(texts[corpus][g], judged(km, texts[corpus][g]), strict=True)) for g in GROUPS}
-        km.close()
+    cache = sets.WORK / "answerability-signals.json"
+    if args.cached and cache.exists():
+        judged_ = {c: {g: [(t, Signals(**s)) for t, s in items] for g, items in groups.items()}
+                   for c, groups in json.loads(cache.read_text("utf-8")).items()}
+    else:
+        for corpus, make in stores.items():
+            km = make()
+            judged_[corpus] = {g: list(zip(texts[corpus][g], judged(km, texts[corpus][g]), strict=True))
+                               for g in GROUPS}
+            km.close()
+        cache.write_text(json.dumps({c: {g: [(t, s.__dict__) for t, s in items] for g, items in groups.items()}
+                                     for c, groups in judged_.items()}), "utf-8")
 
     def part(corpus: str, group: str, which: str) -> list[Signals]:
         return [s for text, s in judged_[corpus][group] if half(text) == which]
 
-    fitted = [(s, 1.0 if g == "answerable" else 0.0) for c in ("sections", "demo") for g in GROUPS
-              for s in part(c, g, "fit")]
-    beta = fit(np.array([vector(s) for s, _ in fitted]), np.array([y for _, y in fitted]))
+    # every corpus and class weighs the same: the answerable questions of each corpus against its unanswerable
+    # and out-of-domain ones together
+    fitted = [(s, 1.0 if g == "answerable" else 0.0, f"{c} {g == 'answerable'}") for c in ("sections", "demo")
+              for g in GROUPS for s in part(c, g, "fit")]
+    beta = fit(np.array([vector(s) for s, _, _ in fitted]), np.array([y for _, y, _ in fitted]),
+               groups=[k for _, _, k in fitted])
     model = with_bias(beta)
-    scores = sorted(model.log_odds(s) for s, y in fitted if y == 1.0)
-    model = with_bias(beta, -scores[int(0.08 * len(scores))])  # at most 8 % false alarms on the fit half
+    # the bias: at most 8 % false alarms on the fit half of each corpus
+    shift = min(-sorted(model.log_odds(s) for s in part(c, "answerable", "fit"))[
+        int(0.08 * len(part(c, "answerable", "fit")))] for c in ("sections", "demo"))
+    model = with_bias(beta, shift)
 
     def row(label: str, m: Model) -> dict[str, dict[str, float]]:
         out = {}

@@ -128,7 +128,7 @@ def test_feedback_and_the_agenda(broker, samples_km):
                  "Welke ondersteuning hebben statushouders nodig om als ondernemer in de horeca te starten?"]
     ids = [broker.ask(q).question_id for q in off_topic]
     well = broker.ask(TRUST)
-    assert well.best_score > samples_km.settings.matching.answer_threshold > broker.ask(off_topic[0]).best_score
+    assert well.answered and not broker.ask(off_topic[0]).answered  # the judgement, not one cosine
     broker.questions.feedback(well.question_id, item_type="document", item_id="x", helpful=False)
     agenda = broker.agenda(threshold=samples_km.settings.matching.answer_threshold)
     clusters = agenda["clusters"]

@@ -339,6 +339,9 @@ def test_coordinator_sees_the_agenda_with_its_chart(page):
     page.click("button.primary")
     page.wait_for_url(re.compile(r".*/antwoord/.+"))
     assert page.locator(".notice").count() == 1  # little knowledge: it goes on the agenda
+    # not answered: the coordinator is the one to ask, not people matched to something else
+    assert page.get_by_role("link", name="Vraag de coördinator").count() == 1
+    assert page.get_by_role("link", name="Vraag contact aan").count() == 0
     login(page)
     page.goto("/coordinatie/agenda")
     assert page.locator("svg.chart rect").count() >= 4  # several months, several ateliers
