@@ -73,7 +73,7 @@ def answers(km: Kennismakelaar) -> dict[str, Any]:
                       {v.knowledge: [f.document_id for f in v.findings] + [e.id for e in v.experts]
                        for v in answer.perspectives}))
     return {"questions": len(shown), "all_three": sum(len(k) == 3 for _, k, _ in shown),
-            "all_three_with_people": sum(all(what[k] for k in KNOWLEDGE) for _, _, what in shown),
+            "all_three_with_people": sum(all(what.get(k) for k in KNOWLEDGE) for _, _, what in shown),
             "per_kind": {k: sum(k in found for _, found, _ in shown) for k in KNOWLEDGE}, "shown": shown}
 
 

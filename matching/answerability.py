@@ -10,7 +10,8 @@ question's best passages:
   (the median cosine of the dense list): a store that knows nothing of a subject has no passage that stands
   out;
 - ``coverage``: the share of the question's own words (stems, stopwords left out) that its best passages
-  contain: a passage about the subject uses its words;
+  contain, each word weighed by how rare it is in the store (``matching.vocabulary``): a passage about the
+  subject uses its words, and the subject is in the rare ones;
 - ``agree``: whether the meaning (dense) and the words (BM25) put the same document first: on a subject the
   store knows, both find it; on one it does not, BM25's first hit shares a stray word;
 - ``length``: how many words the question has (long questions score higher against everything, and cover
@@ -24,7 +25,7 @@ questions out of the domain), and checked on the demo corpus's own answerable an
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 BEST_PASSAGES = 3  # the passages whose words are compared with the question's
@@ -40,19 +41,24 @@ class Signals:
 
 
 def signals(cosines: Sequence[float], question_terms: set[int], best_passage_terms: Sequence[set[int]], *,
-            agree: bool = False) -> Signals:
+            agree: bool = False, weights: Mapping[int, float] | None = None) -> Signals:
     """The signals of one question from the cosines of its dense list (best first), the terms (BM25 stems)
-    of the question and of its best passages, and whether both retrievers put the same document first.
+    of the question and of its best passages, whether both retrievers put the same document first, and how
+    much each term weighs (its IDF; 1 each if not given).
 
     >>> s = signals([0.9, 0.82, 0.81, 0.8], {1, 2, 3, 4}, [{1, 2}, {3, 9}])
     >>> s.best, s.lift, s.coverage, s.length
     (0.9, 0.085, 0.75, 4)
+    >>> signals([0.9], {1, 2, 3, 4}, [{1, 2}, {3, 9}], weights={1: 1, 2: 1, 3: 1, 4: 5}).coverage
+    0.375
     """
     ordered = sorted(cosines, reverse=True)
     best = ordered[0] if ordered else 0.0
     median = _median(ordered) if ordered else 0.0
     found = set().union(*best_passage_terms) if best_passage_terms else set()
-    coverage = len(question_terms & found) / len(question_terms) if question_terms else 0.0
+    weight = weights or {}
+    total = sum(weight.get(t, 1.0) for t in question_terms)
+    coverage = sum(weight.get(t, 1.0) for t in question_terms & found) / total if total else 0.0
     return Signals(round(best, 6), round(best - median, 6), round(coverage, 6), len(question_terms), agree)
 
 

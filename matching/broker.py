@@ -35,6 +35,7 @@ from matching.perspectives import Perspective, perspectives
 from matching.questions import QuestionLog
 from matching.results import ExpertMatch, Finding
 from matching.retrieve import PEOPLE, Encoded, Found, Mode, Passage, Retriever
+from matching.vocabulary import Vocabulary
 
 
 @dataclass
@@ -78,6 +79,7 @@ class Broker:
         self.finder = experts or ExpertFinder(catalog, complete=self.retriever.complete)
         self.places = TaxonomyVectors(taxonomy, embedder)
         self.questions = QuestionLog(catalog)
+        self.vocabulary = Vocabulary(catalog, self.bm25)  # how rare a word is here (the answered judgement)
         self.max_chars = max_chars
         self.people_weights = PEOPLE  # the retrievers' say when documents vote for people (``retrieve.PEOPLE``)
         self.depth = 2 * self.retriever.prefetch  # passages ranked for a question: all that both lists found
@@ -196,8 +198,10 @@ class Broker:
         best = page.results[:BEST_PASSAGES]
         agree = bool(found.by_dense and found.by_words) and \
             found.by_dense[0].payload["document_id"] == found.by_words[0].payload["document_id"]
-        return signals([h.score for h in found.by_dense], set(question.sparse.indices),
-                       [self.bm25.terms(f"{f.title}\n{f.snippet}") for f in best], agree=agree)
+        terms = set(question.sparse.indices)
+        return signals([h.score for h in found.by_dense], terms,
+                       [self.bm25.terms(f"{f.title}\n{f.snippet}") for f in best], agree=agree,
+                       weights=self.vocabulary.weights(terms))
 
     def _perspectives(self, question: Encoded, placement: Placement, passages: list[Passage], page: SearchPage,
                       people: list[ExpertMatch]) -> list[Perspective]:
@@ -229,7 +233,10 @@ class Broker:
         filled them — searched for on their own, so the own atelier cannot hide them."""
         if not placement.atelier:
             return []
-        floor = page.best_score - 0.04  # as relevant as the main findings, give or take
+        # as relevant as the main findings, give or take: near the best, or as near as the weakest one shown
+        # (one finding far above the rest — a handreiking on exactly the question — must not hide every bridge)
+        shown_relevance = [f.relevance for f in page.results if f.relevance is not None]
+        floor = min(page.best_score - 0.04, min(shown_relevance, default=1.0) - 0.01)
         shown = {f.document_id for f in page.results}
 
         def pick(candidates: list[Passage]) -> list[Passage]:

@@ -56,24 +56,6 @@ def vote(doc_weights: Mapping[str, float], doc_people: Mapping[str, Mapping[str,
     return dict(votes)
 
 
-def beyond_chance(votes: Mapping[str, Vote], weights: Mapping[str, float], doc_counts: Mapping[str, int],
-                  total: int, damping: float = 0.5) -> dict[str, float]:
-    """Each person's vote less what chance would give them: had the documents come in any order, someone
-    linked to ``n`` of the store's ``total`` documents would hold ``n / total`` of every rank's weight. In a
-    large store that is next to nothing; in a small one where a coordinator is linked to four documents in ten,
-    it is what made her the first suggestion for every question (fame, not fit).
-
-    >>> v = vote({"d1": 0.5, "d2": 0.33, "d3": 0.25}, {"d1": {"a": 1.0}, "d2": {"b": 1.0}, "d3": {"b": 1.0}},
-    ...          {"a": 1, "b": 5})
-    >>> {k: round(x, 3) for k, x in beyond_chance(v, {"d1": 0.5, "d2": 0.33, "d3": 0.25}, {"a": 1, "b": 5},
-    ...                                              10).items()}
-    {'a': 0.392, 'b': 0.018}
-    """
-    mass = sum(weights.values())
-    return {e: v.score - mass * doc_counts.get(e, 1) / max(1, total) / max(1, doc_counts.get(e, 1)) ** damping
-            for e, v in votes.items()}
-
-
 def rank_weights(ordered: Sequence[str], k: float = 1.0) -> dict[str, float]:
     """Reciprocal-rank weights for documents in ranked order (first = 1 / (k + 1)).
 
@@ -104,7 +86,6 @@ def combine(documents: Mapping[str, float], profiles: Mapping[str, float], *, do
 class ExpertFinder:
     def __init__(self, catalog: Catalog, *, damping: float = 0.5, profile_weight: float = 1.0,
                  document_weight: float = 1.0, documents: int = 40, rank_k: float = 1.0,
-                 margin: float | None = None, chance: bool = True,
                  complete: Callable[[Sequence[Passage]], None] | None = None) -> None:
         self.catalog = catalog
         self.damping = damping
@@ -112,8 +93,6 @@ class ExpertFinder:
         self.document_weight = document_weight
         self.documents = documents
         self.rank_k = rank_k
-        self.margin = margin
-        self.chance = chance
         self.complete = complete or (lambda passages: None)  # fetches the text of passages shown as reasons
 
     def rank(self, question: Encoded, passages: Sequence[Passage], *, limit: int = 10, atelier: str | None = None,
@@ -127,21 +106,15 @@ class ExpertFinder:
         for p in passages:  # passages come best first: keep each document's best passage
             best.setdefault(p.document_id, p)
         docs = list(best)[: self.documents]
-        if self.margin is not None and docs:
-            top = max(best[d].dense_score for d in docs)
-            docs = [d for d in docs if best[d].dense_score >= top - self.margin]
         records = {d: h.payload for d, h in self.catalog.document_records(docs).items()}
         experts = self._experts_for(records.values())
         key_to_expert = {k: e["expert_id"] for e in experts.values() for k in e["keys"]}
         doc_people = {d: _people(records.get(d, {}), key_to_expert) for d in docs}
         counts = self._document_counts(experts.values())
-        weights = rank_weights(docs, self.rank_k)
-        votes = vote(weights, doc_people, counts, self.damping)
-        scores = beyond_chance(votes, weights, counts, self._total(), self.damping) if self.chance else \
-            {e: v.score for e, v in votes.items()}
+        votes = vote(rank_weights(docs, self.rank_k), doc_people, counts, self.damping)
         profile_hits = self._profiles(question, mode)
         experts.update({h["expert_id"]: h for h, _ in profile_hits if h["expert_id"] not in experts})
-        fused = combine(scores,
+        fused = combine({e: v.score for e, v in votes.items()},
                         {h["expert_id"]: score for h, score in profile_hits if h.get("expertise")},
                         document_weight=self.document_weight, profile_weight=self.profile_weight)
         ordered = sorted(fused, key=lambda e: -fused[e])
@@ -176,13 +149,6 @@ class ExpertFinder:
             return {}
         found = self.catalog.experts(filter=Filter(must=(MatchAny("keys", tuple(keys)),)))
         return {e["expert_id"]: e for e in found}
-
-    def _total(self) -> int:
-        """How many documents the store holds (remembered while the catalog does not change)."""
-        memo = self.catalog.memo("documents in all")
-        if "n" not in memo:
-            memo["n"] = self.catalog.count_documents()
-        return int(memo["n"])
 
     def _document_counts(self, experts: Iterable[Mapping[str, Any]]) -> dict[str, int]:
         """How many documents each person is linked to (for the damping), cached until the catalog changes

@@ -32,9 +32,13 @@ def test_a_tiny_section_is_not_a_passage_of_its_own(e5):
 
 
 def test_context_carries_title_and_section():
+    chunk = chunk_elements("d", "Verslag armoede", [Element("Kop", is_title=True), Element("Tekst.")],
+                           lambda t: len(t.split()), target=50)[0]
+    assert chunk.context_text() == "Verslag armoede › Kop\nTekst."
+    # a title that says nothing is no context (core.headings)
     chunk = chunk_elements("d", "Verslag X", [Element("Kop", is_title=True), Element("Tekst.")],
                            lambda t: len(t.split()), target=50)[0]
-    assert chunk.context_text() == "Verslag X › Kop\nTekst."
+    assert chunk.context_text() == "Kop\nTekst."
 
 
 def test_a_run_on_text_without_sentences_is_still_cut():
