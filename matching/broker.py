@@ -35,7 +35,6 @@ from matching.perspectives import Perspective, perspectives
 from matching.questions import QuestionLog
 from matching.results import ExpertMatch, Finding
 from matching.retrieve import PEOPLE, Encoded, Found, Mode, Passage, Retriever
-from matching.vocabulary import Vocabulary
 
 
 @dataclass
@@ -79,7 +78,6 @@ class Broker:
         self.finder = experts or ExpertFinder(catalog, complete=self.retriever.complete)
         self.places = TaxonomyVectors(taxonomy, embedder)
         self.questions = QuestionLog(catalog)
-        self.vocabulary = Vocabulary(catalog, self.bm25)  # how rare a word is here (the answered judgement)
         self.max_chars = max_chars
         self.people_weights = PEOPLE  # the retrievers' say when documents vote for people (``retrieve.PEOPLE``)
         self.depth = 2 * self.retriever.prefetch  # passages ranked for a question: all that both lists found
@@ -198,10 +196,8 @@ class Broker:
         best = page.results[:BEST_PASSAGES]
         agree = bool(found.by_dense and found.by_words) and \
             found.by_dense[0].payload["document_id"] == found.by_words[0].payload["document_id"]
-        terms = set(question.sparse.indices)
-        return signals([h.score for h in found.by_dense], terms,
-                       [self.bm25.terms(f"{f.title}\n{f.snippet}") for f in best], agree=agree,
-                       weights=self.vocabulary.weights(terms))
+        return signals([h.score for h in found.by_dense], set(question.sparse.indices),
+                       [self.bm25.terms(f"{f.title}\n{f.snippet}") for f in best], agree=agree)
 
     def _perspectives(self, question: Encoded, placement: Placement, passages: list[Passage], page: SearchPage,
                       people: list[ExpertMatch]) -> list[Perspective]:

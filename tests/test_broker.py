@@ -129,6 +129,8 @@ def test_feedback_and_the_agenda(broker, samples_km):
     ids = [broker.ask(q).question_id for q in off_topic]
     well = broker.ask(TRUST)
     assert well.answered and not broker.ask(off_topic[0]).answered  # the judgement, not one cosine
+    # the second shares common words with the corpus and may be judged answered: its asker says it did not help
+    broker.questions.feedback(ids[1], item_type="answer", item_id=ids[1], helpful=False)
     broker.questions.feedback(well.question_id, item_type="document", item_id="x", helpful=False)
     agenda = broker.agenda(threshold=samples_km.settings.matching.answer_threshold)
     clusters = agenda["clusters"]

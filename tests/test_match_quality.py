@@ -273,21 +273,3 @@ def test_a_name_cut_off_in_a_made_title_is_removed_too(km_factory, tmp_path):
     km.ingestor().run([root])
     assert "Jan" not in km.catalog().document(doc_id)["title"]
 
-
-def test_the_words_every_question_has_count_for_little_in_coverage(samples_km, monkeypatch):
-    """Issue 21: coverage weighs a question's words by their rarity in the store, so a question whose subject
-    is missing is not covered by its common words ("nodig", "starten"), and a sample once read is kept."""
-    broker = samples_km.broker()
-    vocabulary = broker.vocabulary
-    common, rare = (frozenset(broker.bm25.terms(w)) for w in ("nodig", "restaurant"))
-    weights = vocabulary.weights(common | rare)
-    assert max(weights[t] for t in common) < min(weights[t] for t in rare)
-    assert vocabulary._n == min(samples_km.catalog().count_passages(), vocabulary.sample)
-    counted = vocabulary._df
-    vocabulary.weights(common)
-    assert vocabulary._df is counted  # the store did not change: not read again
-    question = "Welke ondersteuning hebben statushouders nodig om als ondernemer in de horeca te starten?"
-    weighed = broker.ask(question, record=False).signals
-    monkeypatch.setattr(vocabulary, "weights", lambda terms: {})  # every word 1, as the count was before
-    counted_plainly = broker.ask(question, record=False).signals
-    assert weighed.coverage < counted_plainly.coverage - 0.1

@@ -298,14 +298,9 @@ class Catalog:
         """Full passages (text included) by passage id; ids no longer stored are left out."""
         return {h.id: h.payload for h in self.store.retrieve(CHUNKS, list(passage_ids))} if passage_ids else {}
 
-    def scan_passages(self, *, filter: Filter | None = None, fields: Sequence[str] | None = None) -> Iterator[Hit]:
-        """Every stored passage (pending ones too) that ``filter`` lets through, with its point id (and only
-        the payload ``fields`` asked for)."""
-        return iter(self.store.scroll(CHUNKS, filter=filter, fields=fields))
-
-    def count_passages(self) -> int:
-        """How many passages the store holds (pending ones too)."""
-        return self.store.count(CHUNKS)
+    def scan_passages(self, *, filter: Filter | None = None) -> Iterator[Hit]:
+        """Every stored passage (pending ones too) that ``filter`` lets through, with its point id."""
+        return iter(self.store.scroll(CHUNKS, filter=filter))
 
     def chunks_of(self, document_id: str, content_hash: str | None = None) -> list[dict[str, Any]]:
         """The passages of a document (of its committed version, when ``content_hash`` is given)."""
