@@ -11,6 +11,7 @@ import html
 import os
 import re
 import threading
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,7 +185,7 @@ def pdf_title(raw_pages: list[str], info: dict[str, str]) -> str | None:
     title: str | None = info.get("title") or ""
     if len(title or "") <= 3:
         title = first_line(raw_pages[0]) if raw_pages else None
-    return title or None
+    return unicodedata.normalize("NFC", title) if title else None
 
 
 def _partitioner(ext: str) -> Any:
@@ -208,7 +209,8 @@ def _elements(items: list[Any], page: int | None = None) -> list[Element]:
     out = []
     for item in items:
         category = type(item).__name__
-        text = re.sub(r"\s+", " ", (item.text or "")).strip()
+        # NFC: an accent written as a separate mark (macOS, many PDFs) is the same letter to search and redaction
+        text = unicodedata.normalize("NFC", re.sub(r"\s+", " ", (item.text or ""))).strip()
         if category in _SKIP or not text:
             continue
         depth = getattr(item.metadata, "category_depth", None) or 0
@@ -222,4 +224,4 @@ def _html_title(raw: bytes) -> str | None:
     if not match:
         return None
     title = html.unescape(re.sub(r"\s+", " ", match.group(1).decode("utf-8", "replace"))).strip()
-    return title or None
+    return unicodedata.normalize("NFC", title) if title else None
