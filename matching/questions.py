@@ -19,6 +19,11 @@ from core.errors import NotFoundError, ValidationError
 from core.store.catalog import Catalog
 from core.store.types import Filter, Range
 
+_NOT_SHOWN = {
+    "document": "Dit document is niet getoond bij deze vraag: geef feedback op een document uit het antwoord.",
+    "expert": "Deze persoon is niet getoond bij deze vraag: geef feedback op iemand uit het antwoord.",
+    "answer": "Feedback op het hele antwoord geeft als id de id van deze vraag.",
+}
 ROLES = ("professional", "student", "onderzoeker", "docent", "beleidsmaker", "coordinator", "ervaringsdeskundige",
          "anders")
 
@@ -69,14 +74,27 @@ class QuestionLog:
         return found
 
     def feedback(self, question_id: str, *, item_type: str, item_id: str, helpful: bool) -> dict[str, Any]:
-        """Record one helpful/unhelpful mark on a result of a question (marking again replaces the mark)."""
+        """Record one helpful/unhelpful mark on a result of a question (marking again replaces the mark): a
+        document that exists, a person who may be shown, or (``answer``) the question's own id."""
         if item_type not in ("document", "expert", "answer"):
             raise ValidationError("type is 'document', 'expert' of 'answer'.", field="type")
         if not item_id or len(item_id) > 500:
             raise ValidationError("id ontbreekt of is te lang.", field="id")
         question = self._get(question_id)
+        if not self._could_show(question["question_id"], item_type, item_id):
+            raise ValidationError(_NOT_SHOWN[item_type], field="id")
         self.catalog.mark(question["question_id"], item_type, item_id, helpful)
         return self.get(question["question_id"])
+
+    def _could_show(self, question_id: str, item_type: str, item_id: str) -> bool:
+        # The question keeps no list of what its answer showed (the page recomputes it when the store changed), so
+        # "could have been shown" is the bound: a made-up id would count as a mark on the agenda and be stored
+        # as free text where a removal never looks (feedback is an ids-only kind of the ledger).
+        if item_type == "answer":
+            return item_id == question_id
+        if item_type == "document":
+            return self.catalog.document(item_id) is not None
+        return self.catalog.public_expert(item_id) is not None
 
     def all(self, *, since: str | None = None, with_vectors: bool = False) -> list[dict[str, Any]]:
         """Every question (asked since ``since``) with its feedback counts."""

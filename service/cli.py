@@ -93,11 +93,13 @@ def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None,
     out = out or sys.stdout
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
-    from service.container import Kennismakelaar
+    from service.container import Kennismakelaar, keep_private
 
     km = None
     try:
-        km = Kennismakelaar(settings or Settings.from_env())
+        settings = settings or Settings.from_env()
+        keep_private(settings.store.data_dir)
+        km = Kennismakelaar(settings)
         return _COMMANDS[args.command](km, args, out, err)
     except KennismakelaarError as exc:
         print(f"Fout: {exc.message}", file=err)

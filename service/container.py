@@ -11,8 +11,11 @@ where the model is not the subject, their own embedder).
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.bm25 import DutchBm25
@@ -29,6 +32,21 @@ from service.settings import Settings
 
 if TYPE_CHECKING:
     from matching.broker import Broker
+
+_log = logging.getLogger("kennismakelaar.data")
+PRIVATE = 0o077  # no bits for group and others
+
+
+def keep_private(data_dir: Path) -> None:
+    """At start-up of the service or the CLI, before anything is written: what this process creates from now on
+    (uploads, kennisvraag files, the store's own files, the cache, the key) is its user's alone — they hold names,
+    as an export does, which is 0600 — and the data folder is closed to others, also one made earlier or by hand."""
+    os.umask(PRIVATE)  # the store engine writes files of its own: only the umask reaches those
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        data_dir.chmod(0o700)
+    except OSError as exc:  # not ours to change (or not there): the service may still work, readable by others
+        _log.warning("De datamap %s is niet af te schermen voor andere gebruikers (%s).", data_dir, exc.strerror)
 
 
 class Kennismakelaar:

@@ -6,7 +6,9 @@
 - ``login``: failed logins and wrong bearer tokens; ``KM_LOGIN_ATTEMPTS`` of them within
   ``KM_LOCKOUT_MINUTES`` lock the client out for that long (a correct token too is refused meanwhile).
 
-Two workers counting at the same moment may each let one request more through; never fewer.
+Only admitted requests stay counted: a refused one takes its count back, so a flood past the limit keeps
+no more records than the limit and each check reads no more than that. Requests counted at the same moment
+may refuse each other (each sees the other's count).
 """
 
 from __future__ import annotations
@@ -45,12 +47,17 @@ class RateLimiter:
         limit = self.limits[name]
         now = time.time() if now is None else now
         ledger, bucket = self._ledger(), self._bucket(name, client)
-        if count:  # counted first, then checked: a burst of simultaneous requests cannot all slip through
-            ledger.hit(bucket, now=now)
+        # counted first, then checked: a burst of simultaneous requests cannot all slip through
+        own = ledger.hit(bucket, now=now) if count else None
         hits = ledger.hits(bucket, limit.window, now=now)
         allowed = limit.per_window + (1 if count else 0)  # this request's own hit is among them
         if len(hits) >= allowed:
-            wait = hits[len(hits) - limit.per_window] + limit.window - now
+            if own is not None:
+                # a refusal kept as a hit would keep a flood's client refused longer, grow the ledger by a
+                # point a request for a day, and make each of its checks read all of them
+                ledger.unhit(own)
+            # the window opens again when enough of the other hits have left it for this request to fit
+            wait = hits[len(hits) - allowed] + limit.window - now
             raise RateLimitedError(limit.message, retry_after=max(1, int(wait) + 1))
 
     def failed(self, name: str, client: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import pytest
 from litestar.testing import TestClient
 
 from service.cli import main
-from tests.conftest import make_settings
+from service.container import Kennismakelaar
+from tests.conftest import HashEmbedder, give_the_cli, make_settings
 from web.app import create_app
 
 pytestmark = pytest.mark.slow
@@ -62,6 +64,56 @@ def test_public_routes_that_cost_work_are_rate_limited_and_paging_is_bounded(loc
     assert c.get("/zoeken", params={"q": "armoede"}).status_code == 429  # one budget for the API and the pages
     assert c.get("/api/experts", params={"q": "armoede"}).status_code == 429
     assert c.get("/api/taxonomy").status_code == 200  # what costs nothing stays open
+
+
+def test_a_flood_past_the_limit_stores_no_more_hits_than_the_limit(tmp_path):
+    """Review finding 18: every refused request was kept as a hit for a day, and each check read them all."""
+    settings = make_settings(tmp_path / "data", KM_REQUESTS_PER_MINUTE="5")
+    km = Kennismakelaar(settings, embedder=HashEmbedder())  # no model and no corpus: only the ledger counts
+    unknown = {"question_id": "00000000-0000-0000-0000-000000000000", "type": "answer", "id": "x", "helpful": True}
+    try:
+        with TestClient(create_app(settings, km=km)) as c:
+            answers = [c.post("/api/feedback", json=unknown) for _ in range(40)]
+            assert Counter(r.status_code for r in answers) == {404: 5, 429: 35}
+            assert km.catalog().ledger.count("hit") == 5  # the admitted ones only
+            assert all(1 <= int(r.headers["retry-after"]) <= 61 for r in answers if r.status_code == 429)
+    finally:
+        km.close()
+
+
+@pytest.fixture
+def usual_umask() -> Iterator[None]:
+    """The usual 022 (what the review saw), and the test session's own umask back afterwards: the service sets
+    the process's."""
+    before = os.umask(0o022)
+    yield
+    os.umask(before)
+
+
+def _readable_by_others(root: Path) -> list[str]:
+    return [f"{oct(p.stat().st_mode & 0o777)} {p.relative_to(root.parent)}"
+            for p in [root, *root.rglob("*")] if p.stat().st_mode & 0o077]
+
+
+def test_the_data_folder_is_for_the_service_user_alone(tmp_path, monkeypatch, usual_umask):
+    """Review finding 21: the data folder, the uploads, the store and the cache were 0755/0644 (names inside)."""
+    give_the_cli(monkeypatch, HashEmbedder())  # the service and the CLI build their core with this model
+    data = tmp_path / "data"
+    settings = make_settings(data, KM_COORDINATOR_TOKENS=TOKEN)
+    with TestClient(create_app(settings)) as c:  # a service start on a fresh data folder, as `serve` does it
+        files = [("files", ("Verslag Anna de Vries.md", b"# Verslag\n\nAnna de Vries sprak met gezinnen.\n"))]
+        r = c.post("/api/documents", files=files, headers=COORD)
+        assert r.status_code == 202, r.text
+        c.app.state.jobs.wait(120)
+        assert c.get(f"/api/jobs/{r.json()['id']}").json()["documents"]
+        assert c.post("/api/ask", json={"question": "Wie sprak met gezinnen?"}).status_code == 200
+    assert (data / "files").is_dir() and (data / "embedding-cache.sqlite").exists() and (data / "secret.key").exists()
+    assert _readable_by_others(data) == []
+    made_by_hand = tmp_path / "eigen-map"  # an operator's mkdir, with the same umask
+    made_by_hand.mkdir()
+    assert main(["status", "--json"], settings=make_settings(made_by_hand), out=io.StringIO(),
+                err=io.StringIO()) == 0
+    assert _readable_by_others(made_by_hand) == []
 
 
 def test_paging_depth_is_bounded(fresh_samples):

@@ -14,6 +14,8 @@ from litestar.testing import TestClient
 from core.store.catalog import CHUNKS
 from ingestion.discover import discover
 from matching.questions import QuestionLog
+from service.coordinators import COMMAND_LINE
+from service.profiles import save_profile
 from tests import docmaker
 from tests.conftest import SAMPLES, make_settings
 from web.app import create_app
@@ -79,6 +81,56 @@ def test_feedback_is_recorded(client):
     r = client.post("/api/feedback", json={"question_id": "00000000-0000-0000-0000-000000000000", "type": "document",
                                            "id": "x", "helpful": False})
     assert r.status_code == 404
+
+
+@pytest.fixture
+def small(km_factory, tmp_path) -> Iterator[TestClient]:
+    """The real app on a store of one report and two people (one without consent): no demo corpus needed."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "buurtkamer.md").write_text(
+        "---\nid: verslag-buurtkamer\ntitle: Verslag buurtkamer Heerlen-Noord\n---\n\n# Verslag\n\n"
+        "In de buurtkamer in Heerlen-Noord vinden gezinnen met geldzorgen elke week hulp bij hun post en "
+        "schulden; vrijwilligers en het wijkteam werken er samen.\n", "utf-8")
+    km = km_factory(KM_COORDINATOR_TOKENS=TOKEN)
+    assert km.ingestor().run([corpus]).ok
+    save_profile(km, "anna-de-vries", name="Anna de Vries", role="onderzoeker", ateliers=["tweedeling-en-armoede"],
+                 expertise="Schulden en schaamte bij gezinnen met geldzorgen.", consent=True, actor=COMMAND_LINE)
+    save_profile(km, "piet-jansen", name="Piet Jansen", expertise="Schulden bij gezinnen.", consent=False,
+                 actor=COMMAND_LINE)
+    with TestClient(create_app(km.settings, km=km)) as c:
+        yield c
+
+
+def test_feedback_takes_only_ids_the_answer_could_show(small):
+    """Review finding 15: a made-up id (or a name, as free text) pushed a question onto the agenda and was stored."""
+    c = small
+    qid = c.post("/api/ask", json={"question": "Hoe helpen we gezinnen met geldzorgen en schulden?"}).json()[
+        "question_id"]
+    other = c.post("/api/ask", json={"question": "Wat doet een buurtkamer?"}).json()["question_id"]
+
+    def mark(item_type: str, item_id: str, helpful: bool = False):
+        return c.post("/api/feedback", json={"question_id": qid, "type": item_type, "id": item_id,
+                                             "helpful": helpful})
+
+    made_up = [("document", "bestaat-niet"), ("document", "anna-de-vries"), ("expert", "onbekend"),
+               ("expert", "piet-jansen"),  # exists, but never shown: no consent
+               ("expert", "verslag-buurtkamer"), ("answer", "antwoord"), ("answer", other),
+               ("answer", "Anna de Vries (anna@example.nl) wist het beter")]
+    for item_type, item_id in made_up:
+        r = mark(item_type, item_id)
+        assert r.status_code == 400, (item_type, item_id, r.text)
+        assert r.json()["error"]["field"] == "id" and "deze vraag" in r.json()["error"]["message"]
+    assert c.app.state.km.catalog().marks() == []  # nothing stored, nothing counted
+    c.get("/")
+    r = c.post("/feedback", data={"question_id": qid, "type": "document", "id": "bestaat-niet", "helpful": "nee",
+                                  "_csrf_token": c.cookies.get("km_csrf")})
+    assert r.status_code == 400 and c.app.state.km.catalog().marks() == []  # the web form: the same check
+
+    assert mark("document", "verslag-buurtkamer").json()["unhelpful"] == 1
+    assert mark("expert", "anna-de-vries").json()["unhelpful"] == 2
+    r = mark("answer", qid, helpful=True)
+    assert r.status_code == 200 and (r.json()["helpful"], r.json()["unhelpful"]) == (1, 2)
 
 
 def test_panels_and_agenda_are_for_coordinators(client):

@@ -243,9 +243,14 @@ def _experts(seed: Seed) -> Anchor:
 
 
 def _feedback(seed: Seed) -> Anchor:
-    return lambda case: st.fixed_dictionaries({
-        "question_id": st.sampled_from(seed.question_ids), "type": st.sampled_from(["document", "expert", "answer"]),
-    }).map(lambda body: _with(case, body=body))
+    # what an answer can show: a document, a person who may be shown, or (the whole answer) the question itself
+    def on(question_id: str) -> st.SearchStrategy[dict[str, Any]]:
+        return st.one_of(st.fixed_dictionaries({"type": st.just("document"), "id": st.sampled_from(seed.documents)}),
+                         st.fixed_dictionaries({"type": st.just("expert"), "id": st.sampled_from(seed.experts)}),
+                         st.just({"type": "answer", "id": question_id})).map(
+            lambda item: {"question_id": question_id, **item})
+
+    return lambda case: st.sampled_from(seed.question_ids).flatmap(on).map(lambda body: _with(case, body=body))
 
 
 def _panels(seed: Seed) -> Anchor:

@@ -68,7 +68,7 @@ def _build_up_state(km: Kennismakelaar) -> None:
     asked = [broker.ask(q, role="professional").question_id for q in ASKED]
     broker.questions.feedback(asked[2], item_type="document", item_id="verslag-2025-09-09-veerkracht", helpful=False)
     broker.questions.feedback(asked[3], item_type="expert", item_id=REMOVED, helpful=True)
-    broker.questions.feedback(asked[3], item_type="answer", item_id="antwoord", helpful=True)
+    broker.questions.feedback(asked[3], item_type="answer", item_id=asked[3], helpful=True)
     catalog.ledger.put("job", uuid.uuid4().hex, {"id": "upload", "status": "done", "total": 1, "done": 1,
                                                  "documents": ["upload-1"], "errors": []})
     catalog.ledger.hit("een-client")  # a rate-limit count: not worth a back-up

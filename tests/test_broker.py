@@ -131,7 +131,8 @@ def test_feedback_and_the_agenda(broker, samples_km):
     assert well.answered and not broker.ask(off_topic[0]).answered  # the judgement, not one cosine
     # the second shares common words with the corpus and may be judged answered: its asker says it did not help
     broker.questions.feedback(ids[1], item_type="answer", item_id=ids[1], helpful=False)
-    broker.questions.feedback(well.question_id, item_type="document", item_id="x", helpful=False)
+    broker.questions.feedback(well.question_id, item_type="document", item_id=well.findings[0].document_id,
+                              helpful=False)
     agenda = broker.agenda(threshold=samples_km.settings.matching.answer_threshold)
     clusters = agenda["clusters"]
     horeca = next(c for c in clusters if set(ids) <= set(c["question_ids"]))

@@ -120,8 +120,8 @@ def filled(km_factory):
     q2 = broker.ask("Hoe bereik je jongeren met schulden en schaamte?", atelier=JEUGD)
     q3 = broker.ask("Wat werkt tegen eenzaamheid van ouderen in de wijk?", atelier=VEERKRACHT)
     assert all(log.get(q.question_id)["best_score"] < km.settings.matching.answer_threshold for q in (q1, q2, q3))
-    log.feedback(q1.question_id, item_type="answer", item_id="antwoord", helpful=True)  # well
-    log.feedback(q3.question_id, item_type="answer", item_id="antwoord", helpful=False)  # poorly
+    log.feedback(q1.question_id, item_type="answer", item_id=q1.question_id, helpful=True)  # well
+    log.feedback(q3.question_id, item_type="answer", item_id=q3.question_id, helpful=False)  # poorly
 
     def request(created, path=(), connected=None, **kw):
         made = contacts.submit(km, name=ASKER, email="sara@wijkteam.nl", message="Graag contact.", **kw)

@@ -80,7 +80,8 @@ def test_concurrent_feedback_removals_uploads_and_questions_lose_nothing(workers
     assert len(set(ids)) == 12
 
     # every mark sent to both workers at once, and documents uploaded and people removed meanwhile
-    marks = [(qid, f"doc-{j}") for qid in ids for j in range(3)]
+    shown = sorted(d["document_id"] for d in km.catalog().documents())[:3]  # feedback takes real ids only
+    marks = [(qid, doc) for qid in ids for doc in shown]
     calls = [(lambda c=c, m=m: c.post("/api/feedback", json={"question_id": m[0], "type": "document",
                                                              "id": m[1], "helpful": True}).status_code)
              for m in marks for c in (a, b)]

@@ -16,7 +16,7 @@ from litestar.template.config import TemplateConfig
 
 from core.taxonomy import Taxonomy
 from service.api import UPLOADS, api_config, upload_router
-from service.container import Kennismakelaar
+from service.container import Kennismakelaar, keep_private
 from service.settings import Settings
 from web import audit, contact, coordination, coordinators, inbox, meetings, overview, pages
 from web.errors import page_or_api_error
@@ -30,6 +30,7 @@ WEB_DIR = Path(__file__).resolve().parent
 def create_app(settings: Settings | None = None, km: Kennismakelaar | None = None) -> Litestar:
     """The app for ``settings`` (default: the environment); tests may pass a ready ``km``."""
     settings = settings or (km.settings if km else Settings.from_env())
+    keep_private(settings.store.data_dir)  # before the CSRF key below is derived (its file may be made now)
     config = api_config(settings, km)
     config.route_handlers += [*pages.ROUTES, *contact.ROUTES, *coordination.ROUTES, *inbox.ROUTES, *meetings.ROUTES,
                               *overview.ROUTES, *audit.ROUTES, *coordinators.ROUTES,

@@ -162,12 +162,19 @@ class Ledger:
         flt = Filter.where(kind="hit", key=bucket).and_(Filter(must=(Range("at", gte=now - window),)))
         return sorted(float(h.payload["at"]) for h in self.store.scroll(LEDGER, filter=flt, fields=["at"]))
 
-    def hit(self, bucket: str, *, now: float | None = None) -> None:
+    def hit(self, bucket: str, *, now: float | None = None) -> str:
+        """Count one request in ``bucket``; returns its point id (for ``unhit``)."""
         now = time.time() if now is None else now
-        self.store.upsert(LEDGER, [Point(str(uuid.uuid4()), {"kind": "hit", "key": bucket, "at": now})])
+        point_id = str(uuid.uuid4())
+        self.store.upsert(LEDGER, [Point(point_id, {"kind": "hit", "key": bucket, "at": now})])
         self._hits += 1
         if self._hits % _SWEEP_EVERY == 0:
             self.sweep_hits(now=now)
+        return point_id
+
+    def unhit(self, point_id: str) -> None:
+        """Take back one count (a request that was refused after all)."""
+        self.store.delete(LEDGER, ids=[point_id])
 
     def clear_hits(self, bucket: str) -> None:
         self.store.delete(LEDGER, filter=Filter.where(kind="hit", key=bucket))
