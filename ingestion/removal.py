@@ -57,7 +57,8 @@ class Remover:
         self.profile_text = profile_text
 
     def forget_person(self, expert_id: str, *, without_profile: bool = False) -> dict[str, int]:
-        """Remove one person everywhere; returns what was touched (counts only, no names). ``without_profile``:
+        """Remove one person everywhere; returns what was touched (counts only, no names): ``profiles`` their own
+        profile deleted (0 or 1), ``profiles_redacted`` other people's profiles that named them. ``without_profile``:
         someone whose profile is gone already (its file dropped them) is removed by their id, which is their
         name in slug form."""
         expert = self.catalog.expert(expert_id)
@@ -69,7 +70,10 @@ class Remover:
         done = self.scrub(keys.__contains__)
         self.catalog.delete_experts([expert_id])
         self.catalog.delete_feedback_on("expert", expert_id)
-        return {"profiles": int(expert is not None), **done.as_dict()}
+        # the scrub's own ``profiles`` counts other people's profiles it rewrote, not this one, which went
+        summary = done.as_dict()
+        summary["profiles_redacted"] = summary.pop("profiles")
+        return {"profiles": int(expert is not None), **summary}
 
     def marked_by_markers(self, forgotten: frozenset[str] | None = None) -> Marked:
         """``is_marked`` for the stored markers (``Catalog.marked``)."""

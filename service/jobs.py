@@ -2,13 +2,16 @@
 
 Uploaded files are staged per job and ingested from there; a file takes the place of an earlier version
 (``DATA_DIR/files/NAME``) only after its passages are committed, so a replacement that fails to ingest
-leaves the earlier file, its sidecar and its passages as they were. Job records live in the store (the
+leaves the earlier file, its sidecar and its passages as they were. A file name held by another document is
+never taken over: the upload is stored under the name with a number added (``verslag-2.pdf``), and the job
+says so. Job records live in the store (the
 ledger), so every worker can report on every job.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import os
 import shutil
@@ -41,6 +44,7 @@ class Job:
     done: int = 0
     documents: list[str] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
+    notes: list[dict[str, str]] = field(default_factory=list)  # taken in, with something to know (another name)
     created_at: str = field(default_factory=lambda: _now())
     finished_at: str | None = None
 
@@ -158,22 +162,60 @@ class JobRunner:
     def _one(self, ingestor: Ingestor, staged: Path, owners: dict[str, str], job: Job,
              committed: Callable[[FileOutcome], None] | None = None) -> None:
         """Ingest one staged file as if it lay in the uploads folder; move it there only after success."""
+        asked = staged.name
+        staged = self._own_name(ingestor, staged)
         final = self.files_dir / staged.name
         found = discover([staged], max_bytes=ingestor.max_bytes)
         for rejected in found.rejected:
-            job.errors.append({"file": staged.name, "message": rejected.message})
+            job.errors.append({"file": asked, "message": rejected.message})
         for source in found.documents:
             source = replace(source, root=self.files_dir)
             try:
                 outcome = ingestor.ingest_document(source, owners, restore_deleted=True, stored_at=final)
             except FileRejected as exc:
-                job.errors.append({"file": staged.name, "message": exc.message})
+                job.errors.append({"file": asked, "message": exc.message})
                 continue  # the earlier version, if any, stays as it was
             _put_in_place(staged, final)
             if outcome.document_id:
                 job.documents.append(outcome.document_id)
+            if staged.name != asked:
+                job.notes.append({"file": asked, "message": (
+                    f"Er is al een ander document met de naam {asked}; dit bestand is opgenomen als {staged.name}. "
+                    "Bedoelde u een nieuwe versie van dat document? Verwijder dan beide en upload dit bestand "
+                    "opnieuw.")})
             if committed is not None and outcome.document_id and outcome.status in ("added", "updated"):
                 committed(outcome)
+
+    def _own_name(self, ingestor: Ingestor, staged: Path) -> Path:
+        """The staged file, renamed if its name belongs to another document: the name is the document's id (unless
+        its metadata gives one), so taking it would replace that document's passages and file. The same file
+        again is the same document (unchanged, or its metadata updated); metadata naming a document's ``id``
+        replaces that document, in its own file."""
+        data = staged.read_bytes()
+        sidecar = Path(f"{staged}.yaml")
+        meta = yaml.safe_load(sidecar.read_text("utf-8")) if sidecar.exists() else None
+        explicit = str(meta["id"]) if isinstance(meta, dict) and meta.get("id") else None
+        own_file = (ingestor.catalog.document(explicit) or {}).get("path") if explicit else None
+        stem, dot, ext = staged.name.rpartition(".")
+        if not dot:
+            stem, ext = staged.name, ""
+        for n in itertools.count(1):
+            name = staged.name if n == 1 else f"{stem}-{n}{dot}{ext}"
+            final = self.files_dir / name
+            if n > 1 and staged.with_name(name).exists():
+                continue  # another file of this upload, still to come, has that name
+            if final.is_file() and final.read_bytes() == data:
+                break
+            file_free = not final.exists() or own_file == str(final)
+            if file_free and (explicit or ingestor.catalog.document(name) is None):
+                break
+        if name == staged.name:
+            return staged
+        moved = staged.with_name(name)
+        os.replace(staged, moved)
+        if sidecar.exists():
+            os.replace(sidecar, Path(f"{moved}.yaml"))
+        return moved
 
     def get(self, job_id: str) -> Job:
         if not (len(job_id) == 32 and job_id.isalnum()):

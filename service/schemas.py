@@ -235,6 +235,7 @@ class JobOut(Struct):
     errors: list[FileErrorOut]
     created_at: str
     finished_at: str | None = None
+    notes: list[FileErrorOut] = []  # taken in, with something to know: e.g. stored under another name
 
 
 class PassageOut(Struct):

@@ -102,6 +102,60 @@ def small(km_factory, tmp_path) -> Iterator[TestClient]:
         yield c
 
 
+def test_an_upload_never_takes_another_documents_name(small):
+    """Review finding 11: a second, different document under the same (slugged) name deleted the first one's
+    passages and overwrote its file. Now it keeps its own name with a number; the same file again stays a no-op,
+    and metadata naming the document's id still replaces it."""
+    c = small
+    files_dir = c.app.state.km.settings.store.data_dir / "files"
+    first = b"# Verslag atelier armoede mei\n\nDe gemeente Heerlen start met een vast aanspreekpunt voor schulden.\n"
+    second = b"# Verslag atelier jeugd mei\n\nHet jongerenpanel adviseert over de huiswerkklas in Kerkrade.\n"
+
+    def upload(name: str, content: bytes, metadata: dict | None = None) -> dict:
+        data = {"metadata": json.dumps(metadata)} if metadata else None
+        r = c.post("/api/documents", headers=COORD, files=[("files", (name, content))], data=data)
+        assert r.status_code == 202, r.text
+        c.app.state.jobs.wait(120)
+        job = c.get(f"/api/jobs/{r.json()['id']}").json()
+        assert job["status"] == "done" and job["errors"] == [], job
+        return job
+
+    assert upload("Verslag Mei.MD", first)["documents"] == ["verslag-mei.md"]
+    job = upload("verslag-mei.md", second)
+    assert job["documents"] == ["verslag-mei-2.md"]
+    assert [n["file"] for n in job["notes"]] == ["verslag-mei.md"] and "verslag-mei-2.md" in job["notes"][0]["message"]
+    assert c.get("/api/documents/verslag-mei.md").json()["title"] == "Verslag atelier armoede mei"
+    assert c.get("/api/documents/verslag-mei-2.md").json()["title"] == "Verslag atelier jeugd mei"
+    assert (files_dir / "verslag-mei.md").read_bytes() == first
+    assert (files_dir / "verslag-mei-2.md").read_bytes() == second
+    hits = c.get("/api/search", params={"q": "vast aanspreekpunt voor schulden in Heerlen", "limit": 3}).json()
+    assert hits["results"][0]["document_id"] == "verslag-mei.md"
+
+    again = upload("verslag-mei.md", first)  # the same file again: the same document, nothing new
+    assert again["documents"] == ["verslag-mei.md"] and again["notes"] == []
+    assert not (files_dir / "verslag-mei-3.md").exists()
+
+    newer = first.replace(b"vast aanspreekpunt", b"vast en bereikbaar aanspreekpunt")
+    replaced = upload("verslag-mei.md", newer, {"id": "verslag-mei.md"})  # explicitly that document
+    assert replaced["documents"] == ["verslag-mei.md"] and replaced["notes"] == []
+    assert (files_dir / "verslag-mei.md").read_bytes() == newer
+    assert "bereikbaar" in str(c.get("/api/documents/verslag-mei.md").json()["passages"])
+
+
+def test_removal_summary_counts_the_deleted_profile(small):
+    """Review finding 20: the scrub's count of other people's profiles overwrote the deleted profile's count."""
+    c = small
+    for expert_id, name in (("karin-smit", "Karin Smit"), ("joost-pelt", "Joost Pelt")):
+        save_profile(c.app.state.km, expert_id, name=name, consent=True, actor=COMMAND_LINE,
+                     expertise="Werkt met Anna de Vries aan schulden bij gezinnen.")
+    r = c.delete("/api/experts/anna-de-vries", headers=COORD)
+    assert r.status_code == 200, r.text
+    details = r.json()["details"]
+    assert details["profiles"] == 1, details  # her own profile, deleted
+    assert details["profiles_redacted"] == 2, details  # the two others that named her
+    assert c.get("/api/experts/anna-de-vries").status_code == 404
+
+
 def test_feedback_takes_only_ids_the_answer_could_show(small):
     """Review finding 15: a made-up id (or a name, as free text) pushed a question onto the agenda and was stored."""
     c = small

@@ -191,7 +191,9 @@ def test_a_failed_replacement_leaves_the_earlier_version_untouched(data, tmp_pat
         passages = sorted(h.id for h in km.catalog().store.scroll(CHUNKS, filter=None, fields=["document_id"])
                           if h.payload["document_id"] == "verslag-buurtkamer.docx")
 
-        job = _upload(c, [("Verslag buurtkamer.docx", b"PK\x03\x04 dit is geen docx")], {"kind": "rapport"})
+        # a replacement names the document (review finding 11: a file name alone never takes another's place)
+        job = _upload(c, [("Verslag buurtkamer.docx", b"PK\x03\x04 dit is geen docx")],
+                      {"kind": "rapport", "id": "verslag-buurtkamer.docx"})
         assert job["documents"] == [] and len(job["errors"]) == 1
         assert job["errors"][0]["file"] == "verslag-buurtkamer.docx"
         assert stored.read_bytes() == good.read_bytes()
