@@ -58,13 +58,10 @@ def answer(request: Request, km: Kennismakelaar, question_id: str) -> Template:
     freshness = km.catalog().freshness()
     result = request.app.state.answers.get(question_id, freshness)
     if result is None:  # asked in another process, a while ago, or before the store changed
+        # recomputed, the page keeps the judgement the question was recorded with (the one the agenda holds)
         result = broker.ask(stored["text"], atelier=stored["atelier"] if not stored.get("atelier_inferred") else None,
-                            record=False)
+                            record=False, answered=stored.get("answered"))
         request.app.state.answers.put(question_id, freshness, result)
-    if result.answered != stored.get("answered", result.answered):
-        # recomputed since (the store or the model changed): the page keeps the judgement the agenda holds
-        result = broker.ask(stored["text"], atelier=stored["atelier"] if not stored.get("atelier_inferred") else None,
-                            record=False, answered=stored["answered"])
     marked = {(f["type"], f["id"]): f["helpful"] for f in stored.get("feedback", [])}
     others = [b for b in result.bridges if b["type"] == "finding"]
     return Template("answer.html", context={
