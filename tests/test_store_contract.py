@@ -124,6 +124,31 @@ class StoreContract:
         filled.set_payload("c", {"status": "gezien"}, ids=["p1"])
         assert filled.retrieve("c", ["p1"])[0].payload["status"] == "gezien"
 
+    def test_replace_if_writes_only_when_the_condition_holds(self, filled):
+        base = filled.retrieve("c", ["p1"])[0]
+        changed = Point("p1", {**base.payload, "status": "a"}, dense={DENSE: [0.5] * 8})
+        filled.replace_if("c", changed, Filter.where(status="b"))  # not met: nothing changes
+        assert "status" not in filled.retrieve("c", ["p1"])[0].payload
+        filled.replace_if("c", changed, Filter.where(document_id="d0"))
+        assert filled.retrieve("c", ["p1"])[0].payload["status"] == "a"
+        filled.replace_if("c", Point("nieuw", {"status": "a"}, dense={DENSE: [0.5] * 8}), Filter())
+        assert filled.retrieve("c", ["nieuw"]) == []  # never inserts
+
+    def test_of_concurrent_writes_on_one_version_exactly_one_wins(self, filled):
+        from concurrent.futures import ThreadPoolExecutor
+
+        from core.store.revisions import revision, write_if_unchanged
+        base = filled.retrieve("c", ["p2"], with_vectors=True)[0]
+        point = Point("p2", base.payload, dense={DENSE: base.dense or []})
+        with ThreadPoolExecutor(8) as pool:
+            won = list(pool.map(lambda i: write_if_unchanged(filled, "c", point, revision(base.payload)), range(8)))
+        assert won.count(True) == 1
+        assert revision(filled.retrieve("c", ["p2"])[0].payload) == 1
+        assert not write_if_unchanged(filled, "c", point, 0)  # based on the old version: refused
+        assert write_if_unchanged(filled, "c", point, 1)
+        filled.delete("c", ids=["p2"])
+        assert not write_if_unchanged(filled, "c", point, 2) and filled.retrieve("c", ["p2"]) == []
+
     def test_collection_without_vectors(self, store):
         store.ensure(CollectionSpec("meta"))
         store.upsert("meta", [Point("m", {"model": "x"})])

@@ -131,21 +131,27 @@ class EdgeStore:
 
     # --- writes --------------------------------------------------------------------------------------
 
+    def _point(self, p: Point) -> Any:
+        vector: dict[str, Any] = {k: [float(x) for x in v] for k, v in p.dense.items()}
+        # an empty BM25 vector (stopwords only) is left out: the engine does not count it in the IDF's N,
+        # the local mode of qdrant-client would — written alike, both backends score alike
+        for k, sv in p.sparse.items():
+            if sv.indices:
+                vector[k] = self._q.SparseVector(list(sv.indices), list(sv.values))
+        return self._q.Point(point_uuid(p.id), vector, p.payload)
+
     def upsert(self, name: str, points: Sequence[Point]) -> None:
         if not points:
             return
-        q = self._q
-        converted = []
-        for p in points:
-            vector: dict[str, Any] = {k: [float(x) for x in v] for k, v in p.dense.items()}
-            # an empty BM25 vector (stopwords only) is left out: the engine does not count it in the IDF's N,
-            # the local mode of qdrant-client would — written alike, both backends score alike
-            for k, sv in p.sparse.items():
-                if sv.indices:
-                    vector[k] = q.SparseVector(list(sv.indices), list(sv.values))
-            converted.append(q.Point(point_uuid(p.id), vector, p.payload))
+        converted = [self._point(p) for p in points]
         with self._write:
-            self._shard(name).update(q.UpdateOperation.upsert_points(converted))
+            self._shard(name).update(self._q.UpdateOperation.upsert_points(converted))
+
+    def replace_if(self, name: str, point: Point, condition: Filter) -> None:
+        q = self._q
+        with self._write:
+            self._shard(name).update(q.UpdateOperation.upsert_points(
+                [self._point(point)], self._filter(condition), q.UpdateMode.UpdateOnly))
 
     def delete(self, name: str, *, ids: Sequence[str] = (), filter: Filter | None = None) -> None:
         q = self._q

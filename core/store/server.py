@@ -85,19 +85,24 @@ class ServerStore:
 
     # --- writes --------------------------------------------------------------------------------------
 
-    def upsert(self, name: str, points: Sequence[Point]) -> None:
+    def _struct(self, p: Point) -> Any:
         m = self._m
+        vector: dict[str, Any] = {k: [float(x) for x in v] for k, v in p.dense.items()}
+        # an empty BM25 vector (stopwords only) is left out: the engine does not count it in the IDF's N,
+        # the local mode of qdrant-client would — written alike, both backends score alike
+        for k, sv in p.sparse.items():
+            if sv.indices:
+                vector[k] = m.SparseVector(indices=list(sv.indices), values=list(sv.values))
+        return m.PointStruct(id=point_uuid(p.id), vector=vector, payload=p.payload)
+
+    def upsert(self, name: str, points: Sequence[Point]) -> None:
         for i in range(0, len(points), _BATCH):
-            structs = []
-            for p in points[i:i + _BATCH]:
-                vector: dict[str, Any] = {k: [float(x) for x in v] for k, v in p.dense.items()}
-                # an empty BM25 vector (stopwords only) is left out: the engine does not count it in the IDF's N,
-                # the local mode of qdrant-client would — written alike, both backends score alike
-                for k, sv in p.sparse.items():
-                    if sv.indices:
-                        vector[k] = m.SparseVector(indices=list(sv.indices), values=list(sv.values))
-                structs.append(m.PointStruct(id=point_uuid(p.id), vector=vector, payload=p.payload))
-            self.client.upsert(self._c(name), structs, wait=True)
+            self.client.upsert(self._c(name), [self._struct(p) for p in points[i:i + _BATCH]], wait=True)
+
+    def replace_if(self, name: str, point: Point, condition: Filter) -> None:
+        # strong ordering: in a cluster the check and the write go through the shard's one leader
+        self.client.upsert(self._c(name), [self._struct(point)], wait=True, update_filter=self._filter(condition),
+                           update_mode=self._m.UpdateMode.UPDATE_ONLY, ordering=self._m.WriteOrdering.STRONG)
 
     def delete(self, name: str, *, ids: Sequence[str] = (), filter: Filter | None = None) -> None:
         m = self._m
