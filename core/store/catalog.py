@@ -492,8 +492,21 @@ class Catalog:
             self.ledger.update("contact", request_id, fields)
 
     def delete_contact_requests(self, request_ids: Sequence[str]) -> None:
+        self._delete_for_good("contact", request_ids)
+
+    def _delete_for_good(self, kind: str, ids: Sequence[str]) -> None:
+        """Delete records and leave a tombstone of each id (first: a crash in between leaves the record
+        deletable, never a record that an older export could bring back unnoticed)."""
+        if not ids:
+            return
         with self._changing():
-            self.ledger.remove("contact", request_ids)
+            for i in ids:
+                self.ledger.put(f"gone-{kind}", i, {})
+            self.ledger.remove(kind, ids)
+
+    def deleted_ids(self, kind: str) -> set[str]:
+        """Ids of the ``contact`` requests or ``meeting``s deleted so far (their tombstones)."""
+        return {r["key"] for r in self.ledger.all(f"gone-{kind}")}
 
     # --- meetings planned from the agenda, and people's availability: ledger records too --------------
 
@@ -512,8 +525,7 @@ class Catalog:
             self.ledger.update("meeting", meeting_id, fields)
 
     def delete_meetings(self, meeting_ids: Sequence[str]) -> None:
-        with self._changing():
-            self.ledger.remove("meeting", meeting_ids)
+        self._delete_for_good("meeting", meeting_ids)
 
     def availability(self) -> dict[str, dict[str, Any]]:
         """What coordinators set about people's availability, by expert id (only people with a setting)."""

@@ -5,6 +5,8 @@ updates once two workers share a Qdrant server):
 
 - ``forgotten``: a keyed hash (HMAC with the service's secret) of a removed person's name or id;
 - ``deleted``: a document a coordinator deleted, with the content hash it had (a tombstone);
+- ``gone-contact``, ``gone-meeting``: the id of a contact request or meeting that was deleted (a tombstone:
+  an older export cannot bring it back);
 - ``feedback``: one helpful/unhelpful mark per (question, result) — its id is derived from the three, so
   marking twice replaces the mark and never counts it twice;
 - ``hit``: one request of one client in a rate-limit bucket (sliding window, shared by all workers);
@@ -31,7 +33,8 @@ SPEC = CollectionSpec(LEDGER, indexes={"kind": "keyword", "key": "keyword", "at"
                                         "question_id": "keyword", "item_type": "keyword", "item_id": "keyword"})
 # kinds whose records hold hashes and ids, no text: markers, rate-limit counters, tombstones, feedback marks,
 # audit entries (a removed person's are pointed at their marker: service.audit), sessions, token hashes
-IDS_ONLY = ("forgotten", "hit", "deleted", "feedback", "audit", "session", "coordinator-token")
+IDS_ONLY = ("forgotten", "hit", "deleted", "gone-contact", "gone-meeting", "feedback", "audit", "session",
+            "coordinator-token")
 _STEP = 1e-5  # seconds between records appended together: ten times what the engine gives back of a time
 _SWEEP_EVERY = 500  # hits between two sweeps of expired hits (per process)
 _KEEP_HITS = 24 * 3600.0  # the longest window any limit uses
