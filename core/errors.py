@@ -7,6 +7,8 @@ the HTTP layer maps the class to a status code in one place (``service.http_erro
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class KennismakelaarError(Exception):
     """Base class: an error with a message meant for people, not a traceback."""
@@ -41,6 +43,26 @@ class NotFoundError(KennismakelaarError):
 
 class ConflictError(KennismakelaarError):
     code = "conflict"
+
+
+class StaleVersionError(ConflictError):
+    """A change based on a version of a record that is no longer the current one: nothing was written (another
+    coordinator, or another worker, changed it first). ``version`` is the current version (``None``: the record is
+    gone), ``current`` the record as it is now, for the caller to show instead of the stale values."""
+
+    code = "stale"
+
+    def __init__(self, message: str, *, version: int | None, current: dict[str, Any] | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.version = version
+        self.current = current
+
+
+class PreconditionRequiredError(KennismakelaarError):
+    """A change to a versioned record that does not say which version it is based on (``If-Match``)."""
+
+    code = "precondition_required"
 
 
 class AuthenticationError(KennismakelaarError):

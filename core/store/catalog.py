@@ -21,6 +21,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import hmac
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +36,7 @@ from core.names import name_key
 from core.store.base import Store
 from core.store.ledger import LEDGER, Ledger
 from core.store.ledger import SPEC as LEDGER_SPEC
+from core.store.revisions import REV, revision, write_if_unchanged
 from core.store.types import DENSE, CollectionSpec, Filter, HasId, Hit, MatchAny, Point, Query, Vector
 from core.vector_codec import unpack
 
@@ -51,6 +53,10 @@ _TAXONOMY_INDEXES: dict[str, Any] = {"ateliers": "keyword", "themes": "keyword",
                                      "date": "datetime", "year": "integer", "people": "keyword",
                                      "knowledge": "keyword", "evidence": "keyword"}
 VISIBLE = Filter(must_not=(MatchAny("state", (PENDING,)),))  # passages of committed documents only
+# The store has no insert-only write: a first version is written after a look, both under this lock, so that in one
+# process (the embedded store is one process's) two creations of one record cannot both pass the look. Workers on a
+# Qdrant server can still both create a record at the same instant: one of the two creations is then lost.
+_CREATING = threading.Lock()
 
 
 def collection_specs(dim: int) -> tuple[CollectionSpec, ...]:
@@ -277,8 +283,18 @@ class Catalog:
         self.rewrite(QUESTIONS, points)
 
     def rewrite_profiles(self, points: Sequence[Point]) -> None:
-        """Replace stored profiles as they are (ids, payloads, vectors): the scrub after a removal."""
-        self.rewrite(EXPERTS, points)
+        """Replace stored profiles (ids, payloads, vectors): the scrub after a removal. Each becomes a new version,
+        so a form opened on the version before the scrub is stale and cannot put the removed name back. A profile
+        saved since the scrub read it is overwritten all the same, at a version past that save's: a name removed
+        on request must not stay (the save checks the markers again after its write, ``Ingestor.save_expert``)."""
+        with self._changing():
+            for point in points:
+                if write_if_unchanged(self.store, EXPERTS, point, revision(point.payload)):
+                    continue
+                now = self.store.retrieve(EXPERTS, [point.id])
+                if now:  # not deleted meanwhile (a removal of this person too): never re-created here
+                    payload = {**point.payload, REV: revision(now[0].payload) + 1}
+                    self.store.upsert(EXPERTS, [dataclasses.replace(point, payload=payload)])
 
     # --- passages: what search reads ------------------------------------------------------------------
 
@@ -367,8 +383,22 @@ class Catalog:
         return self.store.count(DOCUMENTS, filter=filter)
 
     def write_experts(self, points: Sequence[Point]) -> None:
+        """Write profiles as they are, versions included (profiles carried over a recreate)."""
         with self._changing():
             self.store.upsert(EXPERTS, points)
+
+    def create_expert(self, point: Point) -> int | None:
+        """Write a new profile unless one with its id exists (then None); returns its version. ``point`` carries
+        its vectors."""
+        with self._changing():
+            return _create(self.store, EXPERTS, point)
+
+    def replace_expert(self, point: Point, expected: int) -> int | None:
+        """Replace a profile if it is still at version ``expected``, checked and written in one step in the engine
+        (``core.store.revisions``); returns the new version, or None when another write came first or the profile
+        is gone — a replace never re-creates. ``point`` must carry the vectors: the whole point is replaced."""
+        with self._changing():
+            return expected + 1 if write_if_unchanged(self.store, EXPERTS, point, expected) else None
 
     def delete_experts(self, expert_ids: Sequence[str]) -> None:
         with self._changing():
@@ -529,11 +559,31 @@ class Catalog:
 
     def availability(self) -> dict[str, dict[str, Any]]:
         """What coordinators set about people's availability, by expert id (only people with a setting)."""
-        return {r["key"]: r for r in self.ledger.all("availability")}
+        return {r["key"]: r for r in self.ledger.all("availability")
+                if r.get("unavailable_until") or r.get("max_per_month") is not None}
 
-    def set_availability(self, expert_id: str, record: dict[str, Any]) -> None:
+    def availability_record(self, expert_id: str) -> dict[str, Any] | None:
+        """One person's stored availability record with its version (``rev``), a cleared one too; None: never set."""
+        return self.ledger.get("availability", expert_id)
+
+    def set_availability(self, expert_id: str, record: dict[str, Any], *, expected: int | None = None) -> int | None:
+        """Store one person's availability as a new version; returns that version. ``expected``: only if the stored
+        record is still at that version (0: none stored), else None; without it, over whatever is stored. A cleared
+        setting is stored too (empty), not deleted: its version goes on rising, so a form from before it stays
+        stale."""
+        point = Point(f"availability:{expert_id}", {**record, "kind": "availability", "key": expert_id,
+                                                    "at": time.time()})
         with self._changing():
-            self.ledger.put("availability", expert_id, record)
+            for _ in range(1 if expected is not None else 5):
+                current = self.ledger.get("availability", expert_id)
+                base = revision(current) if expected is None else expected
+                if current is None:
+                    created = _create(self.store, LEDGER, point) if base == 0 else None
+                    if created is not None:
+                        return created
+                elif write_if_unchanged(self.store, LEDGER, point, base):
+                    return base + 1
+        return None
 
     def delete_availability(self, expert_ids: Sequence[str]) -> None:
         with self._changing():
@@ -575,3 +625,16 @@ class Catalog:
     def counts(self) -> dict[str, int]:
         return {"documents": self.store.count(DOCUMENTS), "chunks": self.store.count(CHUNKS),
                 "experts": self.store.count(EXPERTS), "questions": self.store.count(QUESTIONS)}
+
+
+def _create(store: Store, collection: str, point: Point) -> int | None:
+    """Insert ``point`` as the first version of a record unless the record exists (then None); returns the version.
+    The first version is the time in milliseconds, not 1: a record deleted and created again (a person removed,
+    then re-created) never matches a version handed out before it, so a form or an ``If-Match`` from then stays
+    stale."""
+    version = time.time_ns() // 10**6
+    with _CREATING:
+        if store.retrieve(collection, [point.id]):
+            return None
+        store.upsert(collection, [dataclasses.replace(point, payload={**point.payload, REV: version})])
+    return version

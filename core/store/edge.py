@@ -2,6 +2,11 @@
 
 One shard per collection under ``DATA_DIR/qdrant/NAME``. A lock file makes the folder one process's:
 a second process gets a clear "in use" error instead of a corrupted write-ahead log.
+
+The engine deletes softly: a deleted point, and the old version of a rewritten payload, stay in the shard's
+write-ahead log and payload pages until the engine reuses that space. ``erase_history`` rewrites collections
+into fresh files (live points only) and deletes the old ones, so after a removal on request no file in the
+data folder holds what was removed. A crash half-way is finished at the next start (``.erase-pending``).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +38,7 @@ from core.store.types import (
 
 _PLACEHOLDER = "_"  # an Edge shard needs at least one vector; collections without any get this one
 _SCROLL_PAGE = 512
+_PENDING = ".erase-pending"  # collections whose rewrite a crash interrupted: rewritten again when opened
 
 
 class DataDirLock:
@@ -78,6 +85,10 @@ class EdgeStore:
         self._shards: dict[str, Any] = {}
         self._specs: dict[str, CollectionSpec] = {}
         self._write = threading.RLock()
+        # readers in flight, so a shard is closed only when no query uses it (``erase_history`` swaps shards)
+        self._readers = 0
+        self._swap = threading.Condition()
+        self._swapping = False
 
     @property
     def description(self) -> str:
@@ -98,22 +109,31 @@ class EdgeStore:
         with self._write:
             if spec.name not in self._shards:
                 path = self.root / spec.name
+                self._recover(spec.name)
                 if self.exists(spec.name):
-                    shard = q.EdgeShard.load(str(path))
+                    self._shards[spec.name] = q.EdgeShard.load(str(path))
                 else:
-                    vectors = {DENSE: q.EdgeVectorParams(size=spec.dense_dim, distance=q.Distance.Cosine)} \
-                        if spec.dense_dim else {_PLACEHOLDER: q.EdgeVectorParams(size=1, distance=q.Distance.Dot)}
-                    sparse = {SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)} if spec.sparse else None
-                    shard = q.EdgeShard.create(str(path), q.EdgeConfig(vectors=vectors, sparse_vectors=sparse))
-                self._shards[spec.name] = shard
-            shard = self._shards[spec.name]
+                    self._shards[spec.name] = self._create(path, spec)
             self._specs[spec.name] = spec
-            present = set(shard.info().payload_schema)
-            kinds = {"keyword": q.PayloadSchemaType.Keyword, "datetime": q.PayloadSchemaType.Datetime,
-                     "integer": q.PayloadSchemaType.Integer, "float": q.PayloadSchemaType.Float}
-            for field, kind in spec.indexes.items():
-                if field not in present:
-                    shard.update(q.UpdateOperation.create_field_index(field, kinds[kind]))
+            self._index(self._shards[spec.name], spec)
+            if spec.name in self._pending():
+                self._rewrite(spec.name)
+
+    def _create(self, path: Path, spec: CollectionSpec) -> Any:
+        q = self._q
+        vectors = {DENSE: q.EdgeVectorParams(size=spec.dense_dim, distance=q.Distance.Cosine)} \
+            if spec.dense_dim else {_PLACEHOLDER: q.EdgeVectorParams(size=1, distance=q.Distance.Dot)}
+        sparse = {SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)} if spec.sparse else None
+        return q.EdgeShard.create(str(path), q.EdgeConfig(vectors=vectors, sparse_vectors=sparse))
+
+    def _index(self, shard: Any, spec: CollectionSpec) -> None:
+        q = self._q
+        present = set(shard.info().payload_schema)
+        kinds = {"keyword": q.PayloadSchemaType.Keyword, "datetime": q.PayloadSchemaType.Datetime,
+                 "integer": q.PayloadSchemaType.Integer, "float": q.PayloadSchemaType.Float}
+        for field, kind in spec.indexes.items():
+            if field not in present:
+                shard.update(q.UpdateOperation.create_field_index(field, kinds[kind]))
 
     def drop(self, name: str) -> None:
         with self._write:
@@ -128,6 +148,98 @@ class EdgeStore:
         if shard is None:
             raise StoreError(f"Collectie {name!r} is niet geopend.", hint="Roep eerst ensure() aan.")
         return shard
+
+    @contextmanager
+    def _reading(self, name: str) -> Iterator[Any]:
+        """The shard of ``name`` for one read; ``erase_history`` waits for the reads in flight before it closes
+        a shard it replaced."""
+        with self._swap:
+            while self._swapping:
+                self._swap.wait()
+            self._readers += 1
+        try:
+            yield self._shard(name)
+        finally:
+            with self._swap:
+                self._readers -= 1
+                self._swap.notify_all()
+
+    # --- erasure: rewrite collections into fresh files -------------------------------------------------
+
+    def erase_history(self, names: Sequence[str] | None = None) -> None:
+        """Rewrite collections (default: all open ones) from their live points into fresh files and delete the
+        old files: what was deleted or overwritten is then in no file of the data folder. Writes wait meanwhile;
+        reads go on against the old files until each swap."""
+        with self._write:
+            chosen = list(names if names is not None else self._shards)
+            self._mark_pending(chosen)
+            for name in chosen:
+                self._rewrite(name)
+            (self.root / _PENDING).unlink(missing_ok=True)
+
+    def _rewrite(self, name: str) -> None:
+        q = self._q
+        spec, old = self._specs[name], self._shard(name)
+        fresh_path = self.root / f"{name}.rewrite"
+        shutil.rmtree(fresh_path, ignore_errors=True)
+        fresh = self._create(fresh_path, spec)
+        self._index(fresh, spec)
+        offset = None
+        while True:
+            records, offset = old.scroll(q.ScrollRequest(offset=offset, limit=_SCROLL_PAGE, with_payload=True,
+                                                         with_vector=True))
+            if records:
+                fresh.update(q.UpdateOperation.upsert_points(
+                    [q.Point(r.id, r.vector, r.payload or {}) for r in records]))
+            if offset is None:
+                break
+        fresh.flush()
+        fresh.close()
+        with self._swap:
+            self._swapping = True
+            while self._readers:
+                self._swap.wait()
+            try:
+                old.close()
+                path, retired = self.root / name, self.root / f"{name}.old"
+                os.replace(path, retired)
+                os.replace(fresh_path, path)
+                self._shards[name] = q.EdgeShard.load(str(path))
+            finally:
+                self._swapping = False
+                self._swap.notify_all()
+        shutil.rmtree(self.root / f"{name}.old")
+        self._pending_done(name)
+
+    def _pending(self) -> set[str]:
+        path = self.root / _PENDING
+        return set(path.read_text().split()) if path.exists() else set()
+
+    def _mark_pending(self, names: Sequence[str]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / _PENDING
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("\n".join(sorted(self._pending() | set(names))))
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+    def _pending_done(self, name: str) -> None:
+        left = self._pending() - {name}
+        path = self.root / _PENDING
+        if left:
+            path.write_text("\n".join(sorted(left)))
+        else:
+            path.unlink(missing_ok=True)
+
+    def _recover(self, name: str) -> None:
+        """Undo a rewrite a crash interrupted: the copy goes, the old shard (``NAME.old`` if the crash came between
+        the two renames) is put back whole, and the collection is rewritten again because it is still pending."""
+        path, fresh, retired = self.root / name, self.root / f"{name}.rewrite", self.root / f"{name}.old"
+        if not path.exists() and retired.exists():
+            os.replace(retired, path)
+        shutil.rmtree(fresh, ignore_errors=True)
+        shutil.rmtree(retired, ignore_errors=True)
 
     # --- writes --------------------------------------------------------------------------------------
 
@@ -209,12 +321,14 @@ class EdgeStore:
                                      query=q.Query.Nearest(self._sparse(query.sparse), using=SPARSE))
         else:
             raise ValueError("a query needs a dense or a sparse vector")
-        return [self._hit(p) for p in self._shard(name).query(request)]
+        with self._reading(name) as shard:
+            return [self._hit(p) for p in shard.query(request)]
 
     def retrieve(self, name: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Hit]:
         if not ids:
             return []
-        records = self._shard(name).retrieve([point_uuid(i) for i in ids], True, [DENSE] if with_vectors else False)
+        with self._reading(name) as shard:
+            records = shard.retrieve([point_uuid(i) for i in ids], True, [DENSE] if with_vectors else False)
         return [self._hit(r) for r in records]
 
     def scroll(self, name: str, *, filter: Filter | None = None, fields: Sequence[str] | None = None,
@@ -222,29 +336,32 @@ class EdgeStore:
         q = self._q
         payload = q.PayloadSelector.Include(list(fields)) if fields is not None else True
         offset = None
-        while True:
-            records, offset = self._shard(name).scroll(q.ScrollRequest(
-                offset=offset, limit=_SCROLL_PAGE, filter=self._filter(filter) if filter else None,
-                with_payload=payload, with_vector=[DENSE] if with_vectors else False))
+        while True:  # page by page: a rewrite may swap the shard between two pages (same ids, same order)
+            with self._reading(name) as shard:
+                records, offset = shard.scroll(q.ScrollRequest(
+                    offset=offset, limit=_SCROLL_PAGE, filter=self._filter(filter) if filter else None,
+                    with_payload=payload, with_vector=[DENSE] if with_vectors else False))
             yield from (self._hit(r) for r in records)
             if offset is None:
                 return
 
     def newest(self, name: str, key: str, *, limit: int, filter: Filter | None = None) -> list[Hit]:
         q = self._q
-        records, _ = self._shard(name).scroll(q.ScrollRequest(
-            limit=limit, filter=self._filter(filter) if filter else None, with_payload=True, with_vector=False,
-            order_by=q.OrderBy(key, direction=q.Direction.Desc)))
+        with self._reading(name) as shard:
+            records, _ = shard.scroll(q.ScrollRequest(
+                limit=limit, filter=self._filter(filter) if filter else None, with_payload=True, with_vector=False,
+                order_by=q.OrderBy(key, direction=q.Direction.Desc)))
         return [self._hit(r) for r in records]
 
     def count(self, name: str, *, filter: Filter | None = None) -> int:
-        return self._shard(name).count(self._q.CountRequest(exact=True,
-                                                            filter=self._filter(filter) if filter else None))
+        with self._reading(name) as shard:
+            return shard.count(self._q.CountRequest(exact=True, filter=self._filter(filter) if filter else None))
 
     def facet(self, name: str, key: str, *, filter: Filter | None = None,
               limit: int = 100) -> list[tuple[Any, int]]:
-        response = self._shard(name).facet(self._q.FacetRequest(
-            key=key, limit=limit, exact=True, filter=self._filter(filter) if filter else None))
+        with self._reading(name) as shard:
+            response = shard.facet(self._q.FacetRequest(
+                key=key, limit=limit, exact=True, filter=self._filter(filter) if filter else None))
         return [(h.value, h.count) for h in response.hits]
 
     # --- conversions ---------------------------------------------------------------------------------

@@ -115,6 +115,11 @@ class ServerStore:
         if ids:
             self.client.set_payload(self._c(name), payload, points=[point_uuid(i) for i in ids], wait=True)
 
+    def erase_history(self, names: Sequence[str] | None = None) -> None:
+        """A server's write-ahead log, its soft-deleted points, snapshots and replicas are the operator's: the
+        README says what is and is not guaranteed there and what to run. Nothing can be done from a client
+        without taking the collections offline."""
+
     def flush(self) -> None:
         """Writes are acknowledged with ``wait=True``; nothing is buffered here."""
 
