@@ -230,6 +230,8 @@ class CachedEmbedder:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
+            # a deleted vector's bytes are overwritten, not left in a free page (``evict`` after a removal)
+            self._db.execute("PRAGMA secure_delete=ON")
             self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vec BLOB NOT NULL)")
         return self._db
 
@@ -240,8 +242,11 @@ class CachedEmbedder:
         """Forget the vectors of these texts (a removed person's passages must not linger here)."""
         keys = [self._key(t) for t in texts]
         with self._lock:
-            self._conn().executemany("DELETE FROM vectors WHERE key = ?", [(k,) for k in keys])
-            self._conn().commit()
+            db = self._conn()
+            db.executemany("DELETE FROM vectors WHERE key = ?", [(k,) for k in keys])
+            db.commit()
+            # the write-ahead log still holds the pages as they were: copy back and empty it
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         keys = [self._key(t) for t in texts]

@@ -68,6 +68,8 @@ class Remover:
         self.catalog.forget(sorted(keys))  # first: see the module's docstring
         self.catalog.unlink_person(expert_id)  # before the scrub, which would leave a "[naam verwijderd]" id
         done = self.scrub(keys.__contains__)
+        if expert is not None:  # its vector would still stand for their profile in the embedding cache
+            evict(self.embedder, [self.profile_text(expert)])
         self.catalog.delete_experts([expert_id])
         self.catalog.delete_feedback_on("expert", expert_id)
         # the scrub's own ``profiles`` counts other people's profiles it rewrote, not this one, which went
@@ -190,6 +192,7 @@ class Remover:
                 vector = self.embedder.embed_documents([text])[0]
                 self.catalog.rewrite_profiles([Point(hit.id, payload, dense={DENSE: vector},
                                                      sparse={SPARSE: self.bm25.embed_document(text)})])
+                evict(self.embedder, [self.profile_text(p)])  # the old text named them
                 done.profiles += 1
 
     def _records(self, marked: Marked, done: Scrubbed) -> None:

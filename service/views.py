@@ -16,9 +16,11 @@ from service.container import Kennismakelaar
 
 def servable_file(record: dict[str, Any], uploads: Path, *, coordinator: bool) -> Path | None:
     """The original file of a document, if it may be served: it still exists, it is no symlink, it lies
-    inside the folder it was ingested from or the uploads folder, and — for the public — it does not name
-    a person removed on request."""
-    if record.get("file_withheld") and not coordinator:
+    inside the folder it was ingested from or the uploads folder, and it does not name a person removed on
+    request — to nobody, coordinators included: the original outside the uploads folder still names them, and
+    what is left of one inside it is redacted text the document's page already shows. (``coordinator`` is
+    kept for files a later rule may open to coordinators only.)"""
+    if record.get("file_withheld"):
         return None
     raw = Path(record.get("path", ""))
     if not raw.is_absolute() or raw.is_symlink() or not raw.is_file():

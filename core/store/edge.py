@@ -193,6 +193,8 @@ class EdgeStore:
                     [q.Point(r.id, r.vector, r.payload or {}) for r in records]))
             if offset is None:
                 break
+        if old.info().indexed_vectors_count:  # it had its search index built: the copy gets one before it serves
+            fresh.optimize()
         fresh.flush()
         fresh.close()
         with self._swap:
