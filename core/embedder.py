@@ -258,7 +258,8 @@ class CachedEmbedder:
                 rows = db.execute(f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(part))})",
                                   part).fetchall()
                 found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
-        missing = [i for i, k in enumerate(keys) if k not in found]
+        # each text missing from the cache is embedded once, however often the batch holds it
+        missing = list({keys[i]: i for i in reversed(range(len(keys))) if keys[i] not in found}.values())
         self.hits += len(keys) - len(missing)
         self.misses += len(missing)
         if missing:

@@ -63,6 +63,8 @@ def test_cache_embeds_each_text_once(tmp_path, e5):
     again = cache.embed_documents(["twee", "drie"])
     assert (cache.hits, cache.misses) == (1, 3)
     assert np.array_equal(first[1], again[0])
+    twice = cache.embed_documents(["vier", "vier", "een"])  # a text twice in one batch is embedded once
+    assert cache.misses == 4 and np.array_equal(twice[0], twice[1]) and np.array_equal(twice[2], first[0])
     cache.close()
     reopened = CachedEmbedder(e5, tmp_path / "c.sqlite")
     reopened.embed_documents(["een", "drie"])
