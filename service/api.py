@@ -24,7 +24,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
-from service import contacts as contact_requests
+from service import retention
 from service.container import Kennismakelaar
 from service.http_errors import exception_to_http_response, route_of
 from service.jobs import JobRunner
@@ -51,14 +51,13 @@ def api_config(settings: Settings, km: Kennismakelaar | None = None) -> AppConfi
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         core = km or Kennismakelaar(settings)
         core.warm_up()  # load the model and open the store now, not on the first request
-        core.broker().questions.purge(settings.matching.question_retention_days)
-        contact_requests.purge(core, settings.matching.contact_retention_days)
         app.state.km = core
         app.state.jobs = JobRunner(settings.store.data_dir, core.ingestor)
-        app.state.jobs.purge()
         app.state.limiter = RateLimiter(lambda: core.catalog().ledger, limits_from(settings))
         try:
-            yield
+            retention.sweep(core, app.state.jobs)  # what expired while the service was down: before any request
+            async with retention.sweeping(core, app.state.jobs) as app.state.retention:
+                yield
         finally:
             app.state.jobs.close()
             if km is None:

@@ -47,5 +47,5 @@ def secret_base(settings: Settings) -> bytes:
 
 
 def derive(settings: Settings, purpose: str) -> bytes:
-    """A key for one purpose (``session``, ``csrf``, ``markers``, ``clients``)."""
+    """A key for one purpose (``session``, ``csrf``, ``markers``, ``clients``, ``export-signature``)."""
     return hmac.new(secret_base(settings), f"kennismakelaar:{purpose}".encode(), hashlib.sha256).digest()

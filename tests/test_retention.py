@@ -1,0 +1,97 @@
+"""Issue 22, review finding 10: retention runs in the running service, not only when it starts. A contact request
+and a question dated 400 days back (retention 365) disappear from a running app — the real Litestar app on a real
+store — without a restart; what is still within its retention stays."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from litestar.testing import TestClient
+
+from core.errors import ConfigError
+from tests.conftest import make_settings
+
+COORD = {"Authorization": "Bearer geheim-token"}
+OLD = (dt.datetime.now(dt.UTC) - dt.timedelta(days=400)).isoformat(timespec="seconds")
+
+
+def _app(km):
+    from web.app import create_app
+
+    return create_app(km=km)
+
+
+def _ask(c: TestClient, name: str) -> tuple[str, str]:
+    """A contact request and a question, as the public sends them: their ids."""
+    rid = c.post("/api/contact-requests", json={"name": name, "email": "sara@wijkteam.nl",
+                                                "message": "Graag contact."}).json()["id"]
+    qid = c.post("/api/ask", json={"question": f"Ik ben {name} en heb schulden, wie helpt mij?"}).json()["question_id"]
+    return rid, qid
+
+
+def _age(km, rid: str, qid: str) -> None:
+    """As if asked 400 days ago."""
+    catalog = km.catalog()
+    catalog.update_contact_request(rid, {"created_at": OLD})
+    catalog.store.set_payload("questions", {"asked_at": OLD}, ids=[qid])
+
+
+def test_expired_requests_and_questions_go_while_the_service_runs(km_factory):
+    km = km_factory(KM_COORDINATOR_TOKENS="geheim-token", KM_RETENTION_SWEEP_MINUTES="0.01")  # every 0.6 s
+    with TestClient(_app(km)) as c:
+        old_request, old_question = _ask(c, "Sara Bakker")
+        new_request, new_question = _ask(c, "Piet Jansen")
+        _age(km, old_request, old_question)
+        listed = {r["id"] for r in c.get("/api/contact-requests", headers=COORD).json()}
+        assert listed == {old_request, new_request}  # stored, and seen before the sweep comes by
+        deadline = time.monotonic() + 30
+        while old_request in listed and time.monotonic() < deadline:
+            time.sleep(0.2)
+            listed = {r["id"] for r in c.get("/api/contact-requests", headers=COORD).json()}
+        assert listed == {new_request}, "the running service still keeps the expired request"
+        assert c.get(f"/api/contact-requests/{old_request}", headers=COORD).status_code == 404
+        deadline = time.monotonic() + 30
+        while c.get(f"/antwoord/{old_question}").status_code != 404 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert c.get(f"/antwoord/{old_question}").status_code == 404, "the running service still serves it"
+        assert c.get(f"/antwoord/{new_question}").status_code == 200
+        assert c.get("/api/agenda", headers=COORD).json()["questions"] == 1  # the new one only
+    assert old_request in km.catalog().deleted_ids("contact")  # gone for good: an older export cannot revive it
+
+
+def test_the_sweep_stops_with_the_service(km_factory):
+    """Default interval (minutes): shutting down does not wait for the next sweep, and nothing sweeps after."""
+    km = km_factory(KM_COORDINATOR_TOKENS="geheim-token")
+    app = _app(km)
+    with TestClient(app) as c:
+        assert c.get("/health").status_code == 200
+        started = time.monotonic()
+    assert time.monotonic() - started < 10
+    assert app.state.retention.done()
+
+
+def test_a_sweep_is_idempotent_and_says_what_went(km_factory, tmp_path):
+    """Several workers may each sweep the same store: a second sweep finds nothing left to do."""
+    from service import retention
+    from service.jobs import JobRunner
+
+    km = km_factory(KM_COORDINATOR_TOKENS="geheim-token")
+    with TestClient(_app(km)) as c:
+        _age(km, *_ask(c, "Sara Bakker"))
+        _ask(c, "Piet Jansen")
+    jobs = JobRunner(km.settings.store.data_dir, km.ingestor)
+    try:
+        assert retention.sweep(km, jobs) == {"contacts": 1, "questions": 1}
+        assert retention.sweep(km, jobs) == {"contacts": 0, "questions": 0}
+    finally:
+        jobs.close()
+    assert len(km.catalog().contact_requests()) == 1
+
+
+def test_the_sweep_interval_is_checked(tmp_path):
+    assert make_settings(tmp_path).matching.retention_sweep_minutes == 10
+    for wrong in ("0", "-1", "vaak"):
+        with pytest.raises(ConfigError, match="KM_RETENTION_SWEEP_MINUTES"):
+            make_settings(tmp_path, KM_RETENTION_SWEEP_MINUTES=wrong)
