@@ -57,6 +57,7 @@ class Answer:
     experts: list[ExpertMatch]
     bridges: list[dict[str, Any]]
     best_score: float
+    # kept for the API's shape: nothing counts people without consent (``matching.experts``), so always 0
     hidden_experts: int = 0
     perspectives: list[Perspective] = field(default_factory=list)  # what research, practice, experience say
     answered: bool = True  # whether the Werkplaats knows the answer (``matching.answerability``)
@@ -139,15 +140,17 @@ class Broker:
     def experts(self, query: str, *, atelier: str | None = None, limit: int = 10, include_hidden: bool = False,
                 mode: Mode = "hybrid", exclude: Sequence[str] = (),
                 passed_over: list[PassedOver] | None = None) -> tuple[list[ExpertMatch], int]:
+        """The people who know, best first, and a count of people without consent kept for the API's shape: 0,
+        whatever the query (a count that depends on it tells whether a named person is registered here)."""
         question = self.encode(query)
         passages = self.retriever.passages(question, limit=self.voters, filter=_exclude(None, exclude), mode=mode,
                                            weights=self.people_weights, title=0.0)
-        found, hidden = self.finder.rank(question, passages, limit=limit, atelier=atelier,
-                                         include_hidden=include_hidden, mode=mode, passed_over=passed_over)
+        found = self.finder.rank(question, passages, limit=limit, atelier=atelier, include_hidden=include_hidden,
+                                 mode=mode, passed_over=passed_over)
         placement = self.places.place(question.dense, atelier)
         for e in found:
             e.bridge = bridge(e.ateliers, e.themes, placement, self.taxonomy)
-        return found, hidden
+        return found, 0
 
     # --- ask -----------------------------------------------------------------------------------------
 
@@ -171,11 +174,9 @@ class Broker:
         found: list[ExpertMatch] = []
         bridges: list[dict[str, Any]] = []
         views: list[Perspective] = []
-        hidden = 0
         if answered:
             voters = self.retriever.fuse(both, self.people_weights, self.voters)
-            ranked, hidden = self.finder.rank(question, voters, limit=max(people, PEOPLE_FOR_PERSPECTIVES),
-                                              hidden_within=people)
+            ranked = self.finder.rank(question, voters, limit=max(people, PEOPLE_FOR_PERSPECTIVES))
             for e in ranked:
                 e.bridge = bridge(e.ateliers, e.themes, placement, self.taxonomy)
             found = ranked[:people]
@@ -183,13 +184,12 @@ class Broker:
             views = self._perspectives(question, placement, passages, page, ranked)
         question_id = None
         if record:
-            kept, vector = self._without_removed_people(text, question.dense)
-            question_id = self.questions.record(
-                kept, vector, atelier=placement.atelier, atelier_inferred=placement.inferred,
-                best_score=page.best_score, role=role, answered=answered,
-                confidence=confidence, missing=[v.knowledge for v in views if not v.found])
+            question_id = self._record(text, question.dense, atelier=placement.atelier,
+                                       atelier_inferred=placement.inferred, best_score=page.best_score, role=role,
+                                       answered=answered, confidence=confidence,
+                                       missing=[v.knowledge for v in views if not v.found])
         return Answer(question_id, text, placement.atelier, placement.inferred, page.results, found, bridges,
-                      page.best_score, hidden, views, answered=answered, confidence=confidence, signals=judged)
+                      page.best_score, 0, views, answered=answered, confidence=confidence, signals=judged)
 
     def _signals(self, question: Encoded, found: Found, page: SearchPage) -> Signals:
         """What the judgement weighs: the dense list's cosines, the question's words and its best findings'."""
@@ -215,9 +215,23 @@ class Broker:
         return perspectives(passages, people, best=page.best_score, more=more, describe=describe,
                             shown=[p for p in passages if p.document_id in shown])
 
-    def _without_removed_people(self, text: str, vector: np.ndarray) -> tuple[str, np.ndarray]:
+    def _record(self, text: str, vector: np.ndarray, **fields: Any) -> str:
+        """Keep a question for the agenda without the names of people removed on request — also of a removal
+        that ran while it was answered: its scrub of the question log may have come before this write, so the
+        markers are read again after it, and the question rewritten if they changed (as ingestion does)."""
+        before = self.catalog.forgotten()
+        kept, vector = self._without_removed_people(text, vector, before)
+        question_id = self.questions.record(kept, vector, **fields)
+        after = self.catalog.forgotten()
+        if after - before:
+            again, again_vector = self._without_removed_people(kept, vector, after)
+            if again != kept:
+                self.questions.rewrite(question_id, again, again_vector)
+        return question_id
+
+    def _without_removed_people(self, text: str, vector: np.ndarray,
+                                forgotten: frozenset[str]) -> tuple[str, np.ndarray]:
         """A question that names a person removed on request is kept without the name (and re-embedded)."""
-        forgotten = self.catalog.forgotten()
         if not forgotten:
             return text, vector
         kept, n = redact(text, self.catalog.marked(forgotten))

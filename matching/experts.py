@@ -7,7 +7,10 @@ search over the profiles' expertise text. The two are combined as normalised sco
 [0, 1] over the candidates), so a person with only a perfect profile is not buried under people with many
 lukewarm documents — and one with both kinds of evidence comes first.
 
-People without consent take part in the ranking (they may be counted) but are never returned.
+People without consent take no part in a public ranking: the engine leaves them out of the profile search and
+of the documents' votes, so they neither move anyone else nor cost any work, and nothing counts them (a count
+of the people passed over told, for a query naming someone, whether that person is registered here). Only a
+caller who may see everyone (``include_hidden``) ranks them.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from matching.scaling import minmax
 
 AUTHOR_WEIGHT, PARTICIPANT_WEIGHT = 1.0, 0.6
 REASONS = 3  # documents shown as the reasons for one person
+PUBLIC = Filter(must=(MatchAny("visibility", ("public",)),))  # people who consented to be shown
 
 
 @dataclass
@@ -96,30 +100,28 @@ class ExpertFinder:
         self.complete = complete or (lambda passages: None)  # fetches the text of passages shown as reasons
 
     def rank(self, question: Encoded, passages: Sequence[Passage], *, limit: int = 10, atelier: str | None = None,
-             include_hidden: bool = False, mode: Mode = "hybrid", passed_over: list[PassedOver] | None = None,
-             hidden_within: int | None = None) -> tuple[list[ExpertMatch], int]:
-        """Experts for a question, best first, and how many people without consent were left out (among the
-        first ``hidden_within`` shown, default ``limit``). People unavailable today or full this month are left
-        out too, and added to ``passed_over`` with the reason."""
-        hidden_within = limit if hidden_within is None else hidden_within
+             include_hidden: bool = False, mode: Mode = "hybrid",
+             passed_over: list[PassedOver] | None = None) -> list[ExpertMatch]:
+        """Experts for a question, best first: only people who consented, unless ``include_hidden``. People
+        unavailable today or full this month are left out too, and added to ``passed_over`` with the reason."""
+        who = None if include_hidden else PUBLIC
         best: dict[str, Passage] = {}
         for p in passages:  # passages come best first: keep each document's best passage
             best.setdefault(p.document_id, p)
         docs = list(best)[: self.documents]
         records = {d: h.payload for d, h in self.catalog.document_records(docs).items()}
-        experts = self._experts_for(records.values())
+        experts = self._experts_for(records.values(), who)
         key_to_expert = {k: e["expert_id"] for e in experts.values() for k in e["keys"]}
         doc_people = {d: _people(records.get(d, {}), key_to_expert) for d in docs}
         counts = self._document_counts(experts.values())
         votes = vote(rank_weights(docs, self.rank_k), doc_people, counts, self.damping)
-        profile_hits = self._profiles(question, mode)
+        profile_hits = self._profiles(question, mode, who)
         experts.update({h["expert_id"]: h for h, _ in profile_hits if h["expert_id"] not in experts})
         fused = combine({e: v.score for e, v in votes.items()},
                         {h["expert_id"]: score for h, score in profile_hits if h.get("expertise")},
                         document_weight=self.document_weight, profile_weight=self.profile_weight)
         ordered = sorted(fused, key=lambda e: -fused[e])
         chosen: list[str] = []
-        hidden = 0
         away = unavailable(self.catalog)
         for expert_id in ordered:
             expert = experts.get(expert_id)
@@ -130,8 +132,7 @@ class ExpertFinder:
             if atelier and atelier not in set(expert.get("ateliers", [])) | doc_ateliers:
                 continue
             if expert.get("visibility") != "public" and not include_hidden:
-                hidden += len(chosen) < hidden_within
-                continue
+                continue  # the engine left them out already; a profile changed since is not shown either
             if expert_id in away:
                 if passed_over is not None:
                     passed_over.append(PassedOver(expert_id, expert["name"], away[expert_id]))
@@ -141,13 +142,14 @@ class ExpertFinder:
                 break
         # the texts of every reason shown, in one fetch rather than one per person
         self.complete([best[d] for e in chosen for d, _ in votes.get(e, Vote()).documents[:REASONS]])
-        return [self._match(experts[e], fused[e], votes.get(e), records, best, question) for e in chosen], hidden
+        return [self._match(experts[e], fused[e], votes.get(e), records, best, question) for e in chosen]
 
-    def _experts_for(self, records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    def _experts_for(self, records: Iterable[Mapping[str, Any]], who: Filter | None) -> dict[str, dict[str, Any]]:
+        """The people the documents name, of those ``who`` lets through (in the engine)."""
         keys = sorted({k for r in records for k in r.get("people", [])})
         if not keys:
             return {}
-        found = self.catalog.experts(filter=Filter(must=(MatchAny("keys", tuple(keys)),)))
+        found = self.catalog.experts(filter=Filter(must=(MatchAny("keys", tuple(keys)),)).and_(who))
         return {e["expert_id"]: e for e in found}
 
     def _document_counts(self, experts: Iterable[Mapping[str, Any]]) -> dict[str, int]:
@@ -160,15 +162,16 @@ class ExpertFinder:
                     filter=Filter(must=(MatchAny("people", tuple(e["keys"])),)))
         return counts
 
-    def _profiles(self, question: Encoded, mode: Mode) -> list[tuple[dict[str, Any], float]]:
+    def _profiles(self, question: Encoded, mode: Mode, who: Filter | None) -> list[tuple[dict[str, Any], float]]:
         """Profiles close to the question, with the engine's score: fused (dense + BM25, so that a rare
-        word of a profile counts) or of the single retriever a baseline asks for."""
+        word of a profile counts) or of the single retriever a baseline asks for. ``who`` filters inside the
+        engine, before both retrievers and the fusion: a profile left out shifts no one's normalised score."""
         sparse = question.sparse_for(mode)
         dense = question.dense if mode != "bm25" else None
         if dense is None and sparse is None:
             return []
         hits = self.catalog.search_experts(Query(dense=dense, sparse=sparse, limit=30, prefetch_limit=60,
-                                                       fusion="dbsf"))
+                                                 fusion="dbsf", filter=who))
         return [(h.payload, h.score) for h in hits]
 
     def _match(self, expert: Mapping[str, Any], score: float, votes: Vote | None, records: Mapping[str, Any],

@@ -7,11 +7,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.errors import ValidationError
 from core.names import name_key
+from core.store.catalog import Catalog
 from core.store.types import Filter, MatchAny, Range
+
+# The key no document's people hold (``ingestion.records.people_keys`` drops empty keys): a person filter on
+# it finds nothing, through the same engine query as any other person filter.
+NOBODY = ""
 
 
 def parse_date(value: str | None, field: str) -> str | None:
@@ -50,6 +55,19 @@ class SearchFilters:
         if self.year_from is not None or self.year_to is not None:
             must.append(Range("year", gte=self.year_from, lte=self.year_to))
         return Filter(must=tuple(must)) if must else None
+
+    def for_public(self, catalog: Catalog) -> SearchFilters:
+        """These filters as the public may use them: a person only if they consented to be shown — then by
+        every key of theirs (id and name), like their profile's list of documents. A person without consent and
+        a person nobody registered (named in a document or not) give the same filter on nobody: the same empty
+        answer, the same work, so ``person=`` never tells whether, or where, someone is registered."""
+        if not self.people:
+            return self
+        given = tuple(sorted({name_key(p) for p in self.people}))
+        shown = catalog.experts(filter=Filter(must=(MatchAny("keys", given), MatchAny("visibility", ("public",)))),
+                                fields=["keys"])
+        keys = sorted({k for e in shown for k in e.get("keys", [])})
+        return replace(self, people=tuple(keys) or (NOBODY,))
 
     def __bool__(self) -> bool:
         return self.to_store_filter() is not None

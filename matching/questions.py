@@ -17,7 +17,7 @@ import numpy as np
 
 from core.errors import NotFoundError, ValidationError
 from core.store.catalog import Catalog
-from core.store.types import Filter, Range
+from core.store.types import DENSE, Filter, Point, Range
 
 _NOT_SHOWN = {
     "document": "Dit document is niet getoond bij deze vraag: geef feedback op een document uit het antwoord.",
@@ -55,6 +55,13 @@ class QuestionLog:
             **({"confidence": round(float(confidence), 4)} if confidence is not None else {}),
         }, vector)
         return question_id
+
+    def rewrite(self, question_id: str, text: str, vector: np.ndarray) -> None:
+        """Give a stored question another text and its vector (a name taken out after the write); a question
+        deleted meanwhile stays deleted."""
+        stored = self.catalog.question(question_id)
+        if stored is not None:
+            self.catalog.rewrite_questions([Point(question_id, {**stored, "text": text}, dense={DENSE: vector})])
 
     def get(self, question_id: str) -> dict[str, Any]:
         """A question with its feedback marks and their counts."""

@@ -45,7 +45,8 @@ def ask(data: s.AskIn, request: Request, km: Kennismakelaar) -> s.AskOut:
 
 @get("/api/search", sync_to_thread=True, responses=errors(429), guards=[limited("public")],
      summary="Zoek in eerdere bevindingen (één resultaat per document)")
-def search(km: Kennismakelaar, q: Q, atelier: list[str] | None = None, theme: list[str] | None = None,
+def search(request: Request, km: Kennismakelaar, q: Q, atelier: list[str] | None = None,
+           theme: list[str] | None = None,
            kind: list[Annotated[str, Parameter(max_length=80)]] | None = None,
            person: list[Annotated[str, Parameter(max_length=200)]] | None = None,
            date_from: Annotated[str | None, Parameter(query="from", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
@@ -54,7 +55,8 @@ def search(km: Kennismakelaar, q: Q, atelier: list[str] | None = None, theme: li
            knowledge: list[Annotated[str, Parameter(max_length=40)]] | None = None,
            evidence: list[Annotated[str, Parameter(max_length=60)]] | None = None,
            limit: Limit = 10, offset: Annotated[int, Parameter(ge=0, le=500)] = 0) -> s.SearchOut:
-    """``knowledge``: onderzoek, praktijk, ervaring; ``evidence``: an evidence level of GET /api/taxonomy."""
+    """``knowledge``: onderzoek, praktijk, ervaring; ``evidence``: an evidence level of GET /api/taxonomy;
+    ``person``: an expert's id or name — for the public, of people with a public profile only."""
     query = check_text(km, q, "q")
     filters = SearchFilters(
         ateliers=check_slugs(km, atelier, "atelier", "atelier"), themes=check_slugs(km, theme, "theme", "theme"),
@@ -62,6 +64,8 @@ def search(km: Kennismakelaar, q: Q, atelier: list[str] | None = None, theme: li
         date_to=parse_date(date_to, "to"), year_from=year, year_to=year,
         knowledge=check_slugs(km, knowledge, "knowledge", "knowledge"), evidence=check_slugs(km, evidence, "evidence",
                                                                                    "evidence"))
+    if not is_coordinator(request):  # a person without consent is no filter: it would show their documents
+        filters = filters.for_public(km.catalog())
     page = km.broker().search(query, filters, limit=limit, offset=offset)
     return s.SearchOut(query=query, results=[s.convert(f.to_json(), s.FindingOut) for f in page.results],
                        total=page.total, facets=page.facets)
