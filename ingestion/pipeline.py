@@ -29,11 +29,20 @@ import numpy as np
 from core.bm25 import IDENTITY as BM25_IDENTITY
 from core.bm25 import DutchBm25
 from core.embedder import Embedder
-from core.errors import EmptyFileError, FileRejected, MetadataError, UnreadableFileError
+from core.errors import (
+    ConflictError,
+    EmptyFileError,
+    FileRejected,
+    MetadataError,
+    NotFoundError,
+    StaleVersionError,
+    UnreadableFileError,
+)
 from core.headings import clean, reads_as_words, says_something
 from core.models import API_ROOT, Chunk, Document, DocumentMeta, Element, Expert, SourceFile
 from core.names import name_key, name_variants, redact
 from core.store.catalog import Catalog
+from core.store.revisions import REV, revision
 from core.store.types import DENSE, SPARSE, Filter, Point
 from core.taxonomy import Taxonomy
 from ingestion.chunk import chunk_elements
@@ -110,6 +119,19 @@ class _Plan:
     names_removed: int
     source_name: str | None
     stored_at: Path | None
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a save of a profile in the service did (``Ingestor.save_expert``)."""
+
+    changed: list[str]  # the fields that differ from the version it replaced (all of them: a new profile)
+    created: bool
+    recreated: bool  # someone removed on request, created again on purpose: their markers were lifted
+    version: int  # the version written (the profile's ETag)
+
+
+_TRIES = 5  # writes of one profile from a file, each against the version just read, before giving up on it
 
 
 # a planned document: its outcome already (unchanged, skipped, refused), its plan and its parse under way, or
@@ -475,14 +497,13 @@ class Ingestor:
             added += existing is None
             writes.append((merged, file_hash, edited))
         people: list[dict[str, Any]] = []
-        for merged, file_hash, _ in writes:
-            # read again right before writing: a coordinator may have edited (or removed) them meanwhile
-            fresh = self.catalog.expert(merged.id)
-            if fresh is None and merged.id in stored_before:
-                continue  # removed in the service while this file was read
-            edited = list(fresh.get("edited", [])) if fresh else []
-            merged, _ = merge_profile(merged, fresh or {}, edited)
-            self._write_expert(merged, root=str(source.root), profile_hash=file_hash, edited=edited, report=report)
+        for expert, file_hash, _ in writes:
+            written = self._write_from_file(expert, str(source.root), file_hash, report,
+                                            known=expert.id in stored_before)
+            if isinstance(written, str):
+                warnings.extend([written] if written else [])
+                continue
+            merged, fresh = written
             fields = changed_fields(merged, fresh) if fresh else list(EDITABLE)
             if fields:  # a file that changed in ways no field shows (its folder, our pipeline) changed no one
                 people.append({"id": merged.id, "change": "updated" if fresh else "added", "fields": fields,
@@ -501,35 +522,128 @@ class Ingestor:
                                     f"{len(writes) - added} gewijzigd)",
                             warnings=warnings, conflicts=conflicts, people=people)]
 
-    def _write_expert(self, expert: Expert, *, root: str, profile_hash: str, edited: Sequence[str],
-                      report: IngestReport | None = None) -> None:
+    def _write_from_file(self, expert: Expert, root: str, file_hash: str, report: IngestReport, *,
+                         known: bool) -> tuple[Expert, dict[str, Any] | None] | str:
+        """Write a profile from a file over what is stored *now*: merged again with what coordinators edited, and
+        written only over the version it was merged with, so a save in the service that lands in between is merged
+        in on the next try instead of overwritten. Returns what was written and the version it replaced, or why
+        nothing was (a warning); nothing at all (``""``) when the person was removed meanwhile (``known``: they
+        were stored when the file was read)."""
+        for _ in range(_TRIES):
+            fresh = self.catalog.expert(expert.id)
+            if fresh is None and known:
+                return ""
+            edited = list(fresh.get("edited", [])) if fresh else []
+            merged, _ = merge_profile(expert, fresh or {}, edited)
+            if self._write_expert(merged, root=root, profile_hash=file_hash, edited=edited, report=report,
+                                  expected=revision(fresh) if fresh else None) is not None:
+                return merged, fresh
+        return f"{expert.name}: tegelijk in de dienst gewijzigd; niet bijgewerkt (lees het bestand opnieuw in)"
+
+    def _expert_point(self, expert: Expert, *, root: str, profile_hash: str, edited: Sequence[str],
+                      report: IngestReport | None = None) -> Point:
+        """A profile as stored: its payload and both vectors (a versioned write replaces the whole point)."""
         t0 = time.perf_counter()
         text = self._profile_text(expert)
         vector = self.embedder.embed_documents([text])[0]
         payload = {**expert_payload(expert, root=root, profile_hash=profile_hash), "edited": sorted(set(edited))}
-        self.catalog.write_experts([Point(self.catalog.expert_key(expert.id), payload, dense={DENSE: vector},
-                                          sparse={SPARSE: self.bm25.embed_document(text)})])
+        point = Point(self.catalog.expert_key(expert.id), payload, dense={DENSE: vector},
+                      sparse={SPARSE: self.bm25.embed_document(text)})
         if report is not None:
             report.embed_seconds += time.perf_counter() - t0
+        return point
 
-    def save_expert(self, expert: Expert) -> list[str]:
-        """Create or change one profile in the service (API or web). The fields that differ from what is
-        stored are marked as edited here: a profile file never overwrites them again (consent above all).
-        Returns the fields that changed."""
+    def _write_expert(self, expert: Expert, *, root: str, profile_hash: str, edited: Sequence[str],
+                      report: IngestReport | None = None, expected: int | None = None) -> int | None:
+        """Write one profile: a new one (``expected`` None: only if no profile has its id) or over the stored
+        version ``expected``, checked and written in one step. Returns the version written; None: nothing was."""
+        point = self._expert_point(expert, root=root, profile_hash=profile_hash, edited=edited, report=report)
+        if expected is None:
+            return self.catalog.create_expert(point)
+        return self.catalog.replace_expert(point, expected)
+
+    def save_expert(self, expert: Expert, *, expected: int | None = None, new: bool = False,
+                    recreate_removed: bool = False) -> Saved:
+        """Create or change one profile in the service (API, web, command line). The fields that differ from what
+        is stored are marked as edited here: a profile file never overwrites them again (consent above all).
+
+        - ``expected`` (an edit: the version a form or an ``If-Match`` was based on): only that version is
+          replaced, checked and written in one step; a profile that is gone is a ``NotFoundError`` (an edit never
+          creates), another version a ``StaleVersionError``. Nothing is written then.
+        - ``new``: only a new profile (an existing id is a ``ConflictError``).
+        - neither: create, or replace the version stored now.
+
+        Someone removed on request (their id or name carries a marker) is created again only on purpose:
+        ``recreate_removed``, and never by an edit; that lifts their markers. Names of other people removed on
+        request are taken out of the expertise text on the way in, as from any text; a removal that runs while
+        this is saved wins (the profile of the person it removes is deleted again)."""
         forgotten = self.catalog.forgotten()
-        if self.catalog.is_forgotten(expert.id, forgotten) or self.catalog.is_forgotten(expert.name, forgotten):
-            self.catalog.unforget(sorted({name_key(expert.id), *name_variants(expert.name)}))  # came back themselves
         existing = self.catalog.expert(expert.id)
+        id_marked = self.catalog.is_forgotten(expert.id, forgotten)
+        removed = id_marked or (self.catalog.is_forgotten(expert.name, forgotten) and not _namesake(expert, existing))
+        if removed and (expected is not None or not recreate_removed):
+            raise _removed_error(expert, id_marked, edit=expected is not None)
+        if expected is not None and existing is None:
+            raise NotFoundError(f"Expert {expert.id!r} bestaat niet (meer).", hint="Maak een nieuw profiel aan.")
+        if expected is not None and existing is not None and revision(existing) != expected:
+            raise _stale(existing)
+        if new and existing is not None:
+            raise ConflictError(f"Er bestaat al een profiel met id {expert.id!r}; pas dat profiel aan of kies een "
+                                "ander id.", field="id")
+        if removed:  # they asked to come back themselves, and a coordinator confirmed it
+            keys = sorted({name_key(expert.id), *name_variants(expert.name)})
+            self.catalog.unforget(keys)
+            forgotten = forgotten - {self.catalog.ledger.keyed(k) for k in keys}
+        expert = self._without_removed_names(expert, forgotten)
+        changed = changed_fields(expert, existing) if existing else list(EDITABLE)
+        version = self._store_profile(expert, existing)
+        for _ in range(_TRIES):
+            now = self.catalog.forgotten()
+            if not now - forgotten:
+                break
+            # someone was removed while this was written: their removal wins over this save
+            if self._is_removed(expert, now - forgotten):
+                self.catalog.delete_experts([expert.id])
+                raise NotFoundError(f"Expert {expert.id!r} is zojuist op verzoek verwijderd; er is niets opgeslagen.")
+            cleaned, forgotten = self._without_removed_names(expert, now), now
+            stored = self.catalog.expert(expert.id)
+            if cleaned == expert or stored is None or revision(stored) != version:
+                break  # nothing to take out, or written over since (the removal's scrub took it out)
+            try:
+                expert, version = cleaned, self._store_profile(cleaned, stored)
+            except (StaleVersionError, NotFoundError):
+                break  # another write came first: it is checked against the markers on its own way in
+        return Saved(changed, created=existing is None, recreated=removed, version=version)
+
+    def _store_profile(self, expert: Expert, existing: dict[str, Any] | None) -> int:
+        """Write a profile as a new profile (``existing`` None) or over the version ``existing``; returns the version
+        written, or raises when another write came first."""
         if existing is None:
-            changed = list(EDITABLE)
-            self._write_expert(expert, root=API_ROOT, profile_hash="", edited=changed)
-            return changed
-        changed = changed_fields(expert, existing)
-        edited = sorted({*existing.get("edited", []), *changed})
+            created = self._write_expert(expert, root=API_ROOT, profile_hash="", edited=EDITABLE)
+            if created is None:
+                raise ConflictError(f"Er is zojuist al een profiel met id {expert.id!r} aangemaakt.", field="id",
+                                    hint="Open dat profiel en pas het daar aan.")
+            return created
+        edited = sorted({*existing.get("edited", []), *changed_fields(expert, existing)})
         kept = replace(expert, source=existing.get("source") or expert.source)
-        self._write_expert(kept, root=existing.get("root", API_ROOT), profile_hash=existing.get("profile_hash", ""),
-                           edited=edited)
-        return changed
+        version = self._write_expert(kept, root=existing.get("root", API_ROOT),
+                                     profile_hash=existing.get("profile_hash", ""), edited=edited,
+                                     expected=revision(existing))
+        if version is None:  # another save (or a removal) came first
+            current = self.catalog.expert(expert.id)
+            if current is None:
+                raise NotFoundError(f"Expert {expert.id!r} bestaat niet (meer).")
+            raise _stale(current)
+        return version
+
+    def _is_removed(self, expert: Expert, forgotten: frozenset[str]) -> bool:
+        return self.catalog.is_forgotten(expert.id, forgotten) or self.catalog.is_forgotten(expert.name, forgotten)
+
+    def _without_removed_names(self, expert: Expert, forgotten: frozenset[str]) -> Expert:
+        if not forgotten:
+            return expert
+        text, n = redact(expert.expertise, self.catalog.marked(forgotten))
+        return replace(expert, expertise=text) if n else expert
 
     def restore(self, profiles: Sequence[dict[str, Any]], questions: Sequence[dict[str, Any]]) -> None:
         """After a recreate: write back the profiles made or edited in the service and the question log,
@@ -537,8 +651,10 @@ class Ingestor:
         for p in profiles:
             expert = Expert(**{f: p[f] for f in EDITABLE if f in p}, id=p["expert_id"],
                             source=p.get("source", ""))
-            self._write_expert(expert, root=p.get("root", API_ROOT), profile_hash=p.get("profile_hash", ""),
-                               edited=p.get("edited", []))
+            point = self._expert_point(expert, root=p.get("root", API_ROOT), profile_hash=p.get("profile_hash", ""),
+                                       edited=p.get("edited", []))
+            # at the version it had: a form opened before the recreate is not stale for that alone
+            self.catalog.write_experts([replace(point, payload={**point.payload, REV: revision(p)})])
         for q in questions:
             self.catalog.rewrite_questions([Point(q["question_id"], q,
                                                    dense={DENSE: self.embedder.embed_query(q["text"])})])
@@ -590,6 +706,33 @@ class Ingestor:
                                    warnings=[f"{len(kept)} profielen staan niet meer in hun bestand maar zijn in de "
                                              "dienst bewerkt; ze blijven: " + ", ".join(kept)]))
         return out
+
+
+def _stale(current: dict[str, Any]) -> StaleVersionError:
+    return StaleVersionError(
+        f"Het profiel van {current.get('name', '')} is intussen door iemand anders gewijzigd; je wijziging is niet "
+        "opgeslagen.", version=revision(current), current=current,
+        hint="Bekijk het profiel zoals het nu is en breng je wijziging daarin opnieuw aan.")
+
+
+def _namesake(expert: Expert, existing: dict[str, Any] | None) -> bool:
+    """Whether ``expert`` keeps the name its stored profile already has — someone else than a removed person with
+    the same name, who may still be edited (their own id carries no marker)."""
+    return existing is not None and name_key(existing.get("name", "")) == name_key(expert.name)
+
+
+def _removed_error(expert: Expert, id_marked: bool, *, edit: bool) -> NotFoundError | ConflictError:
+    """Why a profile of someone removed on request is not saved: an edit of them (a form opened before their
+    removal, a retried PUT) finds nobody; a new profile with their id or name needs an explicit confirmation."""
+    if edit and id_marked:
+        return NotFoundError(f"Expert {expert.id!r} bestaat niet (meer): deze persoon is op verzoek verwijderd.")
+    if edit:
+        return ConflictError("Deze naam hoort bij iemand die op verzoek is verwijderd; een bestaand profiel krijgt "
+                             "die naam niet.", field="name",
+                             hint="Vraagt die persoon zelf om terug te komen? Maak dan een nieuw profiel aan.")
+    return ConflictError(f"{expert.name} is op verzoek verwijderd. Maak het profiel alleen opnieuw aan als deze "
+                         "persoon daar zelf om vraagt, en bevestig dat uitdrukkelijk.", field="recreate_removed",
+                         hint="Vink de bevestiging aan (API: \"recreate_removed\": true).")
 
 
 def _failed(exc: FileRejected, source: SourceFile | None = None) -> FileOutcome:

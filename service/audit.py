@@ -29,6 +29,7 @@ PERSON = "persoon"  # a profile as a target: its id is a name in slug form, so i
 # action → what the Logboek says
 ACTIONS: dict[str, str] = {
     "profiel-aangemaakt": "profiel aangemaakt",
+    "profiel-heraangemaakt": "profiel opnieuw aangemaakt (verwijderd op verzoek)",
     "profiel-bewerkt": "profiel bewerkt",
     "toestemming-gegeven": "toestemming gegeven",
     "toestemming-ingetrokken": "toestemming ingetrokken",

@@ -29,7 +29,7 @@ def remove(km: Kennismakelaar, coordinator_id: str, actor: Actor) -> Actor:
     if coordinator_id == actor.id:
         raise ValidationError("U kunt uzelf niet verwijderen; vraag een andere coördinator.", field="id")
     _still(km, actor)
-    removed = km.coordinators().remove(coordinator_id)
+    removed = km.coordinators().remove(coordinator_id, by=actor)  # checked again there, in one step with the claim
     km.audit().record(actor, "coordinator-verwijderd", TARGET, removed.id)
     return removed
 

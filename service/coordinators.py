@@ -4,8 +4,9 @@ else keeps theirs.
 
 Records in the ledger (``core.store.ledger``), one fact per point:
 
-- ``coordinator``: ``{coordinator_id, name, created_at, removed_at?}``; a removed coordinator's record stays,
-  without a token, so that the audit log can still say who did what;
+- ``coordinator``: ``{coordinator_id, name, created_at, removed_at?, removing?, rev}``; a removed coordinator's
+  record stays, without a token, so that the audit log can still say who did what; ``removing`` is the claim of
+  a removal this coordinator is making (see ``Coordinators.remove``), ``rev`` its version;
 - ``coordinator-token``: keyed by the keyed hash of the token, ``{coordinator_id}``: a token is checked by
   looking up its hash, never by comparing it with every token;
 - ``session``: keyed by the keyed hash of the session id in the cookie, ``{coordinator_id, expires, shared?}``.
@@ -22,14 +23,18 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import ConflictError, NotFoundError, ValidationError
+from core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from core.names import slugify
-from core.store.ledger import Ledger
+from core.store.ledger import LEDGER, Ledger
+from core.store.revisions import revision, write_if_unchanged
+from core.store.types import Point
 
 COORDINATOR = "coordinator"
 TOKEN = "coordinator-token"
 SESSION = "session"
 TOKEN_PREFIX = "kmc_"  # a personal token says what it is, so that a leaked one is recognised (secret scanners)
+CLAIM = "removing"
+CLAIM_SECONDS = 60.0  # a claim left by a crash blocks its holder's removal no longer than this
 
 
 @dataclass(frozen=True)
@@ -99,16 +104,69 @@ class Coordinators:
     def get(self, coordinator_id: str) -> dict[str, Any] | None:
         return self.ledger.get(COORDINATOR, coordinator_id)
 
-    def remove(self, coordinator_id: str) -> Actor:
-        """Their token and every session of theirs go at once; the record stays, marked removed."""
-        record = self.ledger.get(COORDINATOR, coordinator_id)
-        if record is None or record.get("removed_at"):
-            raise NotFoundError(f"Coördinator {coordinator_id!r} bestaat niet (meer).")
-        self.ledger.update(COORDINATOR, coordinator_id, {"removed_at": time.time()})
+    def remove(self, coordinator_id: str, *, by: Actor | None = None) -> Actor:
+        """Their token and every session of theirs go at once; the record stays, marked removed.
+
+        ``by``: the coordinator who removes them (None, the shared key, the command line: nobody in the records).
+        Two coordinators removing each other at the same moment must not both succeed and leave nobody: ``by``
+        first puts a claim on their own record, and the removal is written only over a record without a live
+        claim and still at the version read — both checked and written in one step in the engine. So nobody is
+        removed while they are removing someone, and of two crossing removals at most one gets through (the
+        other is told to try again)."""
+        self._removable(coordinator_id)  # first, before the claim: a refusal then leaves the other's removal be
+        claim = self._claim(by, coordinator_id) if by is not None and by not in (SHARED, COMMAND_LINE) else None
+        try:
+            record = self._removable(coordinator_id)
+            if not self._write(coordinator_id, {**record, "removed_at": time.time()}, revision(record)):
+                again = self.ledger.get(COORDINATOR, coordinator_id)
+                if again is None or again.get("removed_at"):
+                    raise NotFoundError(f"Coördinator {coordinator_id!r} is zojuist al verwijderd.")
+                raise ConflictError(f"{record['name']} veranderde net (bijvoorbeeld: verwijdert zelf iemand); "
+                                    "probeer het zo opnieuw.")
+        finally:
+            if claim is not None and by is not None:
+                self._release(by, claim)
         self.ledger.remove(TOKEN, [t["key"] for t in self.ledger.all(TOKEN) if t["coordinator_id"] == coordinator_id])
         self.ledger.remove(SESSION, [s["key"] for s in self.ledger.all(SESSION)
                                      if s.get("coordinator_id") == coordinator_id])
         return Actor(coordinator_id, record["name"])
+
+    def _removable(self, coordinator_id: str) -> dict[str, Any]:
+        """The record of a coordinator who may be removed now: present, not removed, not removing someone."""
+        record = self.ledger.get(COORDINATOR, coordinator_id)
+        if record is None or record.get("removed_at"):
+            raise NotFoundError(f"Coördinator {coordinator_id!r} bestaat niet (meer).")
+        if _claimed(record):
+            raise ConflictError(f"{record['name']} verwijdert op dit moment zelf iemand; probeer het zo opnieuw.")
+        return record
+
+    def _claim(self, actor: Actor, target: str) -> str:
+        """Mark on ``actor``'s own record that they are removing ``target``, if they are still a coordinator and
+        not already removing someone; returns the claim's token (to release it)."""
+        record = self.ledger.get(COORDINATOR, actor.id)
+        if record is None or record.get("removed_at"):
+            raise PermissionDeniedError("Je bent zelf net verwijderd als coördinator.")
+        if _claimed(record):
+            raise ConflictError("Je bent al iemand aan het verwijderen; probeer het zo opnieuw.")
+        token = secrets.token_hex(8)
+        claimed = {**record, CLAIM: {"id": target, "until": time.time() + CLAIM_SECONDS, "token": token}}
+        if not self._write(actor.id, claimed, revision(record)):
+            again = self.ledger.get(COORDINATOR, actor.id)
+            if again is None or again.get("removed_at"):
+                raise PermissionDeniedError("Je bent zelf net verwijderd als coördinator.")
+            raise ConflictError("Je eigen gegevens veranderden net; probeer het zo opnieuw.")
+        return token
+
+    def _release(self, actor: Actor, token: str) -> None:
+        record = self.ledger.get(COORDINATOR, actor.id)
+        if record is not None and (record.get(CLAIM) or {}).get("token") == token:
+            # not written when it lost to another write: the claim then runs out by itself (``CLAIM_SECONDS``)
+            self._write(actor.id, {k: v for k, v in record.items() if k != CLAIM}, revision(record))
+
+    def _write(self, coordinator_id: str, record: dict[str, Any], expected: int) -> bool:
+        """Replace a coordinator's record if it is still at version ``expected`` (``core.store.revisions``)."""
+        return write_if_unchanged(self.ledger.store, LEDGER, Point(f"{COORDINATOR}:{coordinator_id}", record),
+                                  expected)
 
     # --- tokens --------------------------------------------------------------------------------------
 
@@ -167,6 +225,11 @@ class Coordinators:
 
     def _hash(self, secret: str) -> str:
         return self.ledger.keyed(secret, "coordinator")
+
+
+def _claimed(record: dict[str, Any]) -> bool:
+    """Whether a coordinator is removing someone right now (a claim that has not run out)."""
+    return float((record.get(CLAIM) or {}).get("until", 0)) > time.time()
 
 
 def _shared_matches(given: str, tokens: tuple[str, ...]) -> bool:

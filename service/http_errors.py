@@ -23,6 +23,8 @@ STATUS: tuple[tuple[type[e.KennismakelaarError], int], ...] = (
     (e.AuthenticationError, 401),
     (e.PermissionDeniedError, 403),
     (e.NotFoundError, 404),
+    (e.StaleVersionError, 412),  # before ConflictError, of which it is one
+    (e.PreconditionRequiredError, 428),
     (e.ConflictError, 409),
     (e.FileTooLargeError, 413),
     (e.UnsupportedFileError, 415),
@@ -54,6 +56,11 @@ def route_of(scope: Any) -> str:
     return path
 
 
+def etag(version: int) -> str:
+    """A record's version as an HTTP entity tag (strong: equal tags mean the same stored version)."""
+    return f'"{version}"'
+
+
 def status_of(exc: e.KennismakelaarError) -> int:
     return next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
 
@@ -80,7 +87,13 @@ def _api_response(request: Request, exc: Exception) -> Response:
             headers = {"WWW-Authenticate": "Bearer"}
         if status >= 500:
             log.error("%s on %s %s: %s", type(exc).__name__, request.method, route_of(request.scope), exc.code)
-        return _respond(status, error_body(status, exc.code, exc.message, exc.hint, exc.field), headers)
+        body = error_body(status, exc.code, exc.message, exc.hint, exc.field)
+        if isinstance(exc, e.StaleVersionError):
+            # the state that won, so the client can apply its change to it (and its version to send along)
+            body["current"] = exc.current
+            if exc.version is not None:
+                headers = {"ETag": etag(exc.version)}
+        return _respond(status, body, headers)
     if isinstance(exc, ValidationException):
         field, message = _first_problem(exc, request)
         return _respond(400, error_body(400, "invalid", message, None, field))

@@ -274,15 +274,42 @@ class DocumentOut(Struct):
     working_elements: list[str] = []  # werkzame elementen
 
 
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Role = Annotated[str, Meta(max_length=80)]
+Organization = Annotated[str, Meta(max_length=200)]
+Expertise = Annotated[str, Meta(max_length=4000)]
+Email = Annotated[str, Meta(max_length=200)]
+
+
 class ExpertIn(Struct, forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=200)]
-    role: Annotated[str, Meta(max_length=80)] = ""
-    organization: Annotated[str, Meta(max_length=200)] = ""
+    """``PUT /api/experts/{id}``: the whole profile, every field required. A field left out is an error rather
+    than a reset to empty (an e-mail address or a consent silently cleared): send back the fields ``GET`` gave
+    (``email`` null there when there is none)."""
+
+    name: Name
+    role: Role
+    organization: Organization
+    ateliers: list[Slug]
+    themes: list[Slug]
+    expertise: Expertise
+    email: Email | None
+    consent: bool
+
+
+class ExpertNewIn(Struct, forbid_unknown_fields=True):
+    """``POST /api/experts``: a new profile (``id``: the slug of the name when left out). ``recreate_removed``: the
+    coordinator confirms that a person removed on request asked to come back (their removal markers are lifted)."""
+
+    name: Name
+    id: Annotated[str, Meta(max_length=120)] | None = None
+    role: Role = ""
+    organization: Organization = ""
     ateliers: list[Slug] = []
     themes: list[Slug] = []
-    expertise: Annotated[str, Meta(max_length=4000)] = ""
-    email: Annotated[str, Meta(max_length=200)] = ""
+    expertise: Expertise = ""
+    email: Email = ""
     consent: bool = False
+    recreate_removed: bool = False
 
 
 class ExpertProfileOut(Struct):

@@ -13,8 +13,18 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
-from core.errors import FileTooLargeError, KennismakelaarError, UnsupportedFileError, ValidationError
+from core.errors import (
+    ConflictError,
+    FileTooLargeError,
+    KennismakelaarError,
+    NotFoundError,
+    PreconditionRequiredError,
+    StaleVersionError,
+    UnsupportedFileError,
+    ValidationError,
+)
 from core.names import slugify
+from core.store.revisions import revision
 from ingestion.discover import DOCUMENT_FORMATS
 from matching.availability import unavailable
 from matching.panels import PanelConstraints
@@ -22,7 +32,7 @@ from service.auth import SESSION_COOKIE, acting, attempt_login, session_coordina
 from service.container import Kennismakelaar
 from service.coordinators import Actor
 from service.http_errors import status_of
-from service.profiles import availability_of, remove_person, save_profile, set_availability
+from service.profiles import availability_of, availability_version, remove_person, save_profile, set_availability
 from service.uploads import take_in, uploaded_files
 from service.validation import check_slug, check_text
 from service.views import by_surname
@@ -166,8 +176,8 @@ def experts(km: Kennismakelaar) -> Template:
     return _experts_page(km)
 
 
-def _experts_page(km: Kennismakelaar, notice: str | None = None) -> Template:
-    return _page("experts", km, people=sorted(km.catalog().experts(), key=by_surname), notice=notice,
+def _experts_page(km: Kennismakelaar, notice: str | None = None, status: int = 200) -> Template:
+    return _page("experts", km, status, people=sorted(km.catalog().experts(), key=by_surname), notice=notice,
                  away=unavailable(km.catalog()))
 
 
@@ -180,13 +190,28 @@ class ExpertEditor(Controller):
 
     @get(sync_to_thread=True)
     def form(self, km: Kennismakelaar, expert_id: str) -> Template:
-        person = km.catalog().expert(expert_id) if expert_id != "nieuw" else None
-        return _page("expert_form", km, person=person or {}, new=person is None,
-                     availability=availability_of(km, expert_id) if person else None)
+        if expert_id == "nieuw":
+            return _page("expert_form", km, person={}, new=True)
+        return _profile_form(km, expert_id)
 
     @post(sync_to_thread=True)
     def save(self, request: Request, km: Kennismakelaar, expert_id: str, data: Form) -> Template | Redirect:
         return _save_expert(km, expert_id, data, acting(request))
+
+
+def _profile_form(km: Kennismakelaar, expert_id: str, status: int = 200, **context: Any) -> Template:
+    """The form of a stored profile as it is *now*, with the versions it is based on (the profile's and the
+    availability's, in hidden fields): a save based on another version is refused. A profile that is gone (removed
+    on request meanwhile) gets no form: an edit never creates."""
+    person = km.catalog().expert(expert_id)
+    if person is None:
+        return _experts_page(km, f"Het profiel {expert_id!r} bestaat niet (meer); er is niets opgeslagen.", 404)
+    availability = {**availability_of(km, expert_id), "version": availability_version(km, expert_id)}
+    return _page("expert_form", km, status, person=person, new=False, version=revision(person),
+                 availability=availability, **context)
+
+
+_CURRENT = "Hieronder staat het profiel zoals het nu is; breng je wijziging daarin opnieuw aan als die nog nodig is."
 
 
 def _save_expert(km: Kennismakelaar, expert_id: str, data: dict[str, Any], actor: Actor) -> Template | Redirect:
@@ -198,10 +223,33 @@ def _save_expert(km: Kennismakelaar, expert_id: str, data: dict[str, Any], actor
                      role=str(form.get("role", "")), organization=str(form.get("organization", "")),
                      ateliers=_list(form.get("ateliers")), themes=_list(form.get("themes")),
                      expertise=str(form.get("expertise", "")), email=str(form.get("email", "")),
-                     consent=bool(form.get("consent")), source="web", new=new, actor=actor)
-    except ValidationError as exc:
-        return _page("expert_form", km, 400, person=form, new=new, error=exc.message)
+                     consent=bool(form.get("consent")), source="web", new=new,
+                     expected=None if new else _version(form.get("version")),
+                     recreate_removed=new and bool(form.get("recreate_removed")), actor=actor)
+    except NotFoundError as exc:
+        return _experts_page(km, f"{exc.message} Er is niets opgeslagen.", 404)
+    except (StaleVersionError, PreconditionRequiredError) as exc:
+        # based on another version than the stored one: nothing written; the form again, as it is now
+        return _profile_form(km, expert_id, 409, error=f"{exc.message} {_CURRENT}")
+    except (ConflictError, ValidationError) as exc:  # what was typed, again, with what is wrong with it
+        return _page("expert_form", km, status_of(exc), person=_typed(form, expert_id), new=new,
+                     version=form.get("version"), error=exc.message, confirm_recreate=exc.field == "recreate_removed")
     return Redirect("/coordinatie/experts", status_code=303)
+
+
+def _typed(form: dict[str, Any], expert_id: str) -> dict[str, Any]:
+    """A posted form in the shape of a stored profile, to show it again."""
+    return {**form, "expert_id": expert_id, "ateliers": _list(form.get("ateliers")),
+            "themes": _list(form.get("themes")), "consent": bool(form.get("consent"))}
+
+
+def _version(value: Any) -> int:
+    """The version a form was rendered with (its hidden field); a form without one is from before versions."""
+    text = str(value or "").strip()
+    if not text.isdigit():
+        raise PreconditionRequiredError("Dit formulier is verouderd: het zegt niet op welke versie het gebaseerd is; "
+                                        "er is niets opgeslagen.")
+    return int(text)
 
 
 @post("/coordinatie/experts/{expert_id:str}/beschikbaarheid", sync_to_thread=True, guards=[session_guard],
@@ -212,11 +260,15 @@ def availability(request: Request, km: Kennismakelaar, expert_id: str, data: For
         if cap and not cap.isdigit():
             raise ValidationError("Het maximum per maand is een geheel getal.", field="max_per_month")
         set_availability(km, expert_id, unavailable_until=str(data.get("unavailable_until") or "") or None,
-                         max_per_month=int(cap) if cap else None, actor=acting(request))
+                         max_per_month=int(cap) if cap else None, expected=_version(data.get("availability_version")),
+                         actor=acting(request))
+    except NotFoundError as exc:
+        return _experts_page(km, f"{exc.message} Er is niets opgeslagen.", 404)
+    except (ConflictError, PreconditionRequiredError) as exc:
+        return _profile_form(km, expert_id, 409, error=f"{exc.message} Hieronder staat de beschikbaarheid zoals die "
+                                                       "nu is; breng je wijziging opnieuw aan als die nog nodig is.")
     except ValidationError as exc:
-        person = km.catalog().expert(expert_id) or {}
-        return _page("expert_form", km, 400, person=person, new=False, availability=availability_of(km, expert_id),
-                     error=exc.message)
+        return _profile_form(km, expert_id, 400, error=exc.message)
     return Redirect(f"/coordinatie/experts/{expert_id}", status_code=303)
 
 

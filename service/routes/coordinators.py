@@ -4,6 +4,7 @@ token and sessions stop at once, on every worker). Each change in the audit log 
 from __future__ import annotations
 
 from litestar import Controller, Request, delete, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ControllerRouterHandler
 
 from service import coordinator_admin
@@ -33,8 +34,11 @@ class CoordinatorsController(Controller):
 
 
 @delete("/api/coordinators/{coordinator_id:str}", status_code=200, sync_to_thread=True, guards=[coordinator_guard],
-        responses=errors(*COORDINATOR, 404), summary="Een coördinator verwijderen: het token en alle sessies werken "
-                                                     "meteen niet meer (coördinator)")
+        responses={**errors(*COORDINATOR, 404), 409: ResponseSpec(
+            data_container=s.ErrorOut, generate_examples=False,
+            description="Die coördinator verwijdert op dit moment zelf iemand: probeer het zo opnieuw")},
+        summary="Een coördinator verwijderen: het token en alle sessies werken meteen niet meer; 409 zolang die zelf "
+                "iemand aan het verwijderen is (coördinator)")
 def remove(request: Request, km: Kennismakelaar, coordinator_id: str) -> s.DeletedOut:
     coordinator_admin.remove(km, coordinator_id, acting(request))
     return s.DeletedOut(id=coordinator_id, deleted=True)
