@@ -585,10 +585,6 @@ class Catalog:
                     return base + 1
         return None
 
-    def delete_availability(self, expert_ids: Sequence[str]) -> None:
-        with self._changing():
-            self.ledger.remove("availability", expert_ids)
-
     def linked_people(self) -> set[str]:
         """Every expert id a contact request, a meeting or an availability setting points at."""
         ids = {r.get(f) for r in self.contact_requests() for f in ("expert_id", "forwarded_to")}
