@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import", help="een export terugzetten (na het opnieuw opnemen van de bestanden)")
     p.add_argument("dir", type=Path, metavar="DIR", help="de map van 'kennismakelaar export'")
+    p.add_argument("--unsigned", action="store_true",
+                   help="ook een export van vóór de ondertekening terugzetten (alle andere controles blijven)")
     p.add_argument("--json", action="store_true", help="samenvatting als JSON")
 
     p = sub.add_parser("coordinator", help="coördinatoren: toevoegen (met een persoonlijk token), tonen, verwijderen")
@@ -80,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     q = actions.add_parser("remove", help="een coördinator verwijderen: token en sessies werken meteen niet meer")
     q.add_argument("coordinator_id", metavar="ID", help="het id uit 'coordinator list'")
     q.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("forget-asker", help="alle contactverzoeken van één e-mailadres verwijderen (op verzoek van "
+                                            "de vrager)")
+    p.add_argument("email", metavar="EMAIL", help="het e-mailadres van de vrager")
+    p.add_argument("--withdraw-findings", action="store_true",
+                   help="ook de openbare kennisvragen die van die verzoeken gemaakt zijn verwijderen")
+    p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("serve", help="de webdienst starten")
     p.add_argument("--host", default=None, help="standaard KM_HOST (127.0.0.1)")
@@ -353,9 +362,29 @@ def _export(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _import(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from service.backup import import_store
 
-    summary = import_store(km, args.dir)
+    summary = import_store(km, args.dir, unsigned=args.unsigned)
+    if summary["unsigned"]:
+        print("Let op: deze export was niet ondertekend; je hebt hem op je eigen gezag teruggezet (--unsigned).",
+              file=err)
     km.audit().record(COMMAND_LINE, "import", "back-up", str(args.dir.name), count=sum(summary["imported"].values()))
     _print_backup(summary, "imported", args.json, out)
+    return EXIT_OK
+
+
+# --- contact requests (service.contacts) ----------------------------------------------------------------
+
+
+def _forget_asker(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from service import contacts
+
+    gone = contacts.forget_asker(km, args.email, actor=COMMAND_LINE, withdraw_findings=args.withdraw_findings)
+    if args.json:
+        print(json.dumps(gone), file=out)
+    else:
+        n, m = gone["requests"], gone["findings"]
+        print(f"{n} {'contactverzoek' if n == 1 else 'contactverzoeken'} van dit adres verwijderd"
+              + (f", {m} {'kennisvraag' if m == 1 else 'kennisvragen'} ingetrokken" if args.withdraw_findings else "")
+              + ".", file=out)
     return EXIT_OK
 
 
@@ -416,7 +445,8 @@ def _print_backup(summary: dict[str, Any], key: str, as_json: bool, out: TextIO)
 
 
 _COMMANDS = {"ingest": _ingest, "search": _search, "experts": _experts, "status": _status, "serve": _serve,
-             "export": _export, "import": _import, "coordinator": _coordinator}
+             "export": _export, "import": _import, "coordinator": _coordinator,
+             "forget-asker": _forget_asker}
 
 
 if __name__ == "__main__":

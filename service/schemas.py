@@ -11,6 +11,8 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
+from service import contacts as c
+
 # its longest length is a setting (KM_MAX_QUERY_CHARS), checked by ``service.validation.check_text``
 Text = Annotated[str, Meta(min_length=1)]
 Slug = Annotated[str, Meta(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9-]*$")]
@@ -372,14 +374,17 @@ def convert(data: Any, kind: type[Struct]) -> Any:
 
 
 class ContactIn(Struct, forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=200)]
-    email: Annotated[str, Meta(min_length=3, max_length=200)]
-    message: Annotated[str, Meta(min_length=1, max_length=4000)]
-    organization: Annotated[str, Meta(max_length=200)] = ""
-    role: Annotated[str, Meta(max_length=80)] = ""
-    question: Annotated[str, Meta(max_length=4000)] = ""
+    """The limits are the ones ``service.contacts.submit`` applies to the web form too."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=c.MAX_NAME)]
+    email: Annotated[str, Meta(min_length=3, max_length=c.MAX_EMAIL)]
+    message: Annotated[str, Meta(min_length=1, max_length=c.MAX_MESSAGE)]
+    organization: Annotated[str, Meta(max_length=c.MAX_ORGANIZATION)] = ""
+    role: Annotated[str, Meta(max_length=c.MAX_ROLE)] = ""
+    question: Annotated[str, Meta(max_length=c.MAX_QUESTION)] = ""
     question_id: Annotated[str, Meta(max_length=64)] | None = None
     expert_id: Annotated[str, Meta(max_length=200)] | None = None
+    publish_consent: bool = False  # the asker agrees that their own words may be published, names taken out
 
 
 class ContactReceivedOut(Struct):
@@ -425,8 +430,19 @@ class ForwardIn(Struct, forbid_unknown_fields=True):
     note: Annotated[str, Meta(max_length=4000)] = ""
 
 
+class ConfirmationOut(Struct):
+    """The asker's own confirmation (``cc_asker``): never the expert's name or address."""
+
+    to: str
+    subject: str
+    body: str
+    mailto: str
+
+
 class ForwardOut(Struct):
-    """The message to the expert; ``sent`` false: no mail server is set, copy it (or open ``mailto``)."""
+    """The message to the expert; ``sent`` false: no mail server is set, copy it (or open ``mailto``) — and the
+    asker's ``confirmation``, when asked for, as a message of its own (``cc`` stays empty: a Cc would show the
+    asker the expert's address)."""
 
     sent: bool
     to: str
@@ -435,13 +451,31 @@ class ForwardOut(Struct):
     body: str
     mailto: str
     request: ContactRequestOut
+    confirmation: ConfirmationOut | None = None
 
 
 class CloseIn(Struct, forbid_unknown_fields=True):
     answered: bool
-    outcome: Annotated[str, Meta(max_length=4000)] = ""
+    outcome: Annotated[str, Meta(max_length=c.MAX_OUTCOME)] = ""
     themes: list[Slug] = []
-    question: Annotated[str, Meta(max_length=2000)] | None = None  # as others would ask it; default: the one asked
+    # as others would ask it, in the coordinator's words; the asker's own only if they agreed
+    question: Annotated[str, Meta(max_length=c.MAX_PUBLIC_QUESTION)] | None = None
+
+
+class FindingPreviewOut(Struct):
+    """What closing a request as answered would publish, word for word (``text``); send ``digest`` back as
+    ``preview`` to ``…/close`` to publish exactly this."""
+
+    digest: str
+    document_id: str
+    title: str
+    question: str
+    outcome: str
+    participants: list[str]
+    ateliers: list[str]
+    themes: list[str]
+    own_words: bool
+    text: str
 
 
 class SuggestedOut(Struct):

@@ -157,3 +157,24 @@ def test_any_refused_recipient_of_one_message_is_a_mail_error(tmp_path):
         with pytest.raises(MailError, match=EXPERT_MAIL):
             mail.send(settings.mail, message)
     assert box.messages == []
+
+
+def test_without_a_mail_server_the_confirmation_is_a_message_of_its_own_to_copy(km_factory):
+    km = km_factory(KM_COORDINATOR_TOKENS="geheim-token")
+    save_profile(km, EXPERT, name=EXPERT_NAME, role="ervaringsdeskundige", email=EXPERT_MAIL,
+                 expertise="Schulden en schaamte.", consent=True, actor=COMMAND_LINE)
+    request = contacts.submit(km, name=ASKER, email=ASKER_MAIL, message="Graag contact over schulden.",
+                              question="Hoe bereik je gezinnen met schulden?", expert_id=EXPERT)
+    from web.app import create_app
+
+    with TestClient(create_app(km=km)) as c:
+        answer = c.post(f"/api/contact-requests/{request.id}/forward", headers=COORD,
+                        json={"expert_id": EXPERT, "cc_asker": True})
+        without = c.post(f"/api/contact-requests/{request.id}/forward", headers=COORD,
+                         json={"expert_id": EXPERT, "cc_asker": False})
+    body = answer.json()
+    assert answer.status_code == 200 and body["sent"] is False and body["cc"] is None
+    assert body["to"] == EXPERT_MAIL and body["confirmation"]["to"] == ASKER_MAIL
+    shown = str(body["confirmation"]).lower()
+    assert EXPERT_MAIL not in shown and "vossen" not in shown and "mailto:sara" in body["confirmation"]["mailto"]
+    assert without.json()["confirmation"] is None

@@ -16,7 +16,7 @@ from service.container import Kennismakelaar
 from service.ratelimit import client_of, limited
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-FIELDS = ("name", "email", "organization", "role", "message", "question", "question_id", "expert_id")
+FIELDS = ("name", "email", "organization", "role", "message", "question", "question_id", "expert_id", "publish_consent")
 
 
 class ContactForm(Controller):
@@ -37,7 +37,8 @@ class ContactForm(Controller):
             request.app.state.limiter.check("ask", client_of(request))
             made = contacts.submit(km, name=form["name"], email=form["email"], message=form["message"],
                                    organization=form["organization"], role=form["role"], question=form["question"],
-                                   question_id=form["question_id"] or None, expert_id=form["expert_id"] or None)
+                                   question_id=form["question_id"] or None, expert_id=form["expert_id"] or None,
+                                   publish_consent=form["publish_consent"] == "ja")
         except (ValidationError, RateLimitedError, NotFoundError) as exc:
             status = 429 if isinstance(exc, RateLimitedError) else 400
             return _page(km, form, status=status, error=exc.message, field=getattr(exc, "field", None))
@@ -58,7 +59,8 @@ def _page(km: Kennismakelaar, form: dict[str, str], *, status: int = 200, error:
     return Template("contact.html", status_code=status, context={
         "page": "", "form": {**form, "question": question, "expert_id": expert["expert_id"] if expert else ""},
         "expert": expert and {"name": expert["name"], "role": expert.get("role", "")},
-        "error": error, "field": field, "retention_days": km.settings.matching.contact_retention_days})
+        "error": error, "field": field, "retention_days": km.settings.matching.contact_retention_days,
+        "limits": contacts.LIMITS})
 
 
 ROUTES: list[ControllerRouterHandler] = [ContactForm]
