@@ -27,7 +27,7 @@ from core.errors import NotFoundError
 from core.headings import says_something
 from core.models import Chunk
 from core.names import email_key, name_key, name_variants, redact
-from core.store.catalog import CHUNKS, Catalog
+from core.store.catalog import Catalog
 from core.store.types import DENSE, SPARSE, Filter, Point
 from core.vector_codec import pack
 from ingestion.titles import opening
@@ -138,7 +138,7 @@ class Remover:
             clean = {**p, "text": text, "title": title, "section": section}
             if Chunk.from_payload(clean).context_text() == Chunk.from_payload(p).context_text():
                 # only the people it lists change: the embedded text and its vectors stay as they are
-                self.catalog.store.set_payload(CHUNKS, {"people": people}, ids=[hit.id])
+                self.catalog.relink_passage(hit.id, people)
                 done.passages += 1
                 continue
             old = Chunk.from_payload(p).embedded_texts()

@@ -34,9 +34,7 @@ import yaml
 
 from core.errors import ConfigError, ConflictError, NotFoundError, ValidationError
 from core.names import REDACTED, email_key, fold, is_email, name_key, name_variants, redact
-from core.store import ledger as ledger_records
-from core.store.revisions import revision, stamped, write_if_unchanged
-from core.store.types import Point
+from core.store.revisions import revision, stamped
 from matching.availability import PassedOver, unavailable
 from service import mail
 from service.container import Kennismakelaar
@@ -212,11 +210,8 @@ def _change(km: Kennismakelaar, request_id: str, rev: int | None,
 
 def _replace_if(km: Kennismakelaar, request_id: str, record: dict[str, Any], expected: int) -> bool:
     """Replace the request's ledger record if it is still at version ``expected``; ``False`` if another write came
-    first or it is gone. (The one place here that touches the engine: it belongs in the catalog, as a named
-    operation beside ``update_contact_request``.)"""
-    catalog = km.catalog()
-    with catalog._changing():  # like every catalog write: caches keyed by the store's generation move on
-        return write_if_unchanged(km.store, ledger_records.LEDGER, Point(f"contact:{request_id}", record), expected)
+    first or it is gone."""
+    return km.catalog().replace_contact_request(request_id, record, expected)
 
 
 def _cleaned(km: Kennismakelaar, record: dict[str, Any], forgotten: frozenset[str]) -> dict[str, Any]:

@@ -25,9 +25,8 @@ from typing import Any
 
 from core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from core.names import slugify
-from core.store.ledger import LEDGER, Ledger
-from core.store.revisions import revision, write_if_unchanged
-from core.store.types import Point
+from core.store.ledger import Ledger
+from core.store.revisions import revision
 
 COORDINATOR = "coordinator"
 TOKEN = "coordinator-token"
@@ -165,8 +164,7 @@ class Coordinators:
 
     def _write(self, coordinator_id: str, record: dict[str, Any], expected: int) -> bool:
         """Replace a coordinator's record if it is still at version ``expected`` (``core.store.revisions``)."""
-        return write_if_unchanged(self.ledger.store, LEDGER, Point(f"{COORDINATOR}:{coordinator_id}", record),
-                                  expected)
+        return self.ledger.put_if_unchanged(COORDINATOR, coordinator_id, record, expected)
 
     # --- tokens --------------------------------------------------------------------------------------
 

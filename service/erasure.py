@@ -47,7 +47,7 @@ def erase_residue(km: Kennismakelaar) -> dict[str, int]:
                 if r.get("file_withheld")}
     redacted, deleted = redact_folder(files_dir(km.settings.store.data_dir), marked, withheld)
     files_seconds = time.perf_counter() - started
-    catalog.store.erase_history()
+    catalog.erase_history()
     log.info("erasure: %d files redacted, %d deleted in %.2f s; store rewritten in %.2f s", redacted, deleted,
              files_seconds, time.perf_counter() - started - files_seconds)
     return {"files_redacted": redacted, "files_deleted": deleted}

@@ -274,6 +274,15 @@ class Catalog:
         with self._changing():
             self.store.upsert(collection, points)
 
+    def relink_passage(self, passage_id: str, people: Sequence[str]) -> None:
+        """Set the people a passage lists, its text and vectors untouched (a removal took one of them out)."""
+        with self._changing():
+            self.store.set_payload(CHUNKS, {"people": list(people)}, ids=[passage_id])
+
+    def erase_history(self) -> None:
+        """Make deleted and overwritten records unreadable from the store's files (``Store.erase_history``)."""
+        self.store.erase_history()
+
     def rewrite_passages(self, points: Sequence[Point]) -> None:
         """Replace stored passages as they are (ids, payloads, vectors): the scrub after a removal."""
         self.rewrite(CHUNKS, points)
@@ -516,6 +525,11 @@ class Catalog:
 
     def contact_requests(self) -> list[dict[str, Any]]:
         return list(self.ledger.all("contact"))
+
+    def replace_contact_request(self, request_id: str, record: dict[str, Any], expected: int) -> bool:
+        """Replace a request if it is still at version ``expected`` (one of two concurrent moves wins)."""
+        with self._changing():
+            return self.ledger.put_if_unchanged("contact", request_id, record, expected)
 
     def update_contact_request(self, request_id: str, fields: dict[str, Any]) -> None:
         with self._changing():

@@ -26,6 +26,7 @@ from typing import Any
 
 from core.errors import NotFoundError
 from core.store.base import Store
+from core.store.revisions import write_if_unchanged
 from core.store.types import CollectionSpec, Filter, MatchAny, Point, Range
 
 LEDGER = "ledger"
@@ -73,6 +74,12 @@ class Ledger:
             self.store.upsert(LEDGER, [Point(str(uuid.uuid4()), {**payload, "kind": kind, "key": key,
                                                                   "at": at + i * _STEP})
                                        for i, (key, payload) in enumerate(records)])
+
+    def put_if_unchanged(self, kind: str, key: str, record: dict[str, Any], expected: int) -> bool:
+        """Replace the record ``kind:key`` if it is still at version ``expected`` (``core.store.revisions``);
+        ``False`` when another write came first or it is gone. The record is written as given (``kind``, ``key``,
+        ``at`` included)."""
+        return write_if_unchanged(self.store, LEDGER, Point(f"{kind}:{key}", record), expected)
 
     def get(self, kind: str, key: str) -> dict[str, Any] | None:
         found = self.store.retrieve(LEDGER, [f"{kind}:{key}"])
