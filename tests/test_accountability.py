@@ -29,6 +29,8 @@ from web.app import create_app
 SHARED_TOKEN = "gedeeld-token-van-vroeger"
 PERSON = {"name": "Anna de Vries", "role": "onderzoeker", "expertise": "Schulden bij jonge gezinnen.",
           "consent": True}
+ANNA = "anna-de-vries"
+PROFILE_FIELDS = ("name", "role", "organization", "ateliers", "themes", "expertise", "email", "consent")
 
 
 @pytest.fixture
@@ -40,6 +42,21 @@ def client(tmp_path, e5) -> Iterator[TestClient]:
 
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def _create_anna(client: TestClient, headers: dict[str, str], **fields: object) -> None:
+    """Anna's profile, new (a PUT only changes a profile that exists)."""
+    created = client.post("/api/experts", json={**PERSON, "id": ANNA, **fields}, headers=headers)
+    assert created.status_code == 201, created.text
+
+
+def _change_anna(client: TestClient, headers: dict[str, str], **changes: object) -> int:
+    """Anna's whole profile as GET gave it, with ``changes``, based on the version GET named; the PUT's status."""
+    got = client.get(f"/api/experts/{ANNA}", headers=headers)
+    assert got.status_code == 200, got.text
+    body = {**{k: got.json()[k] for k in PROFILE_FIELDS}, **changes}
+    return client.put(f"/api/experts/{ANNA}", json=body,
+                      headers={**headers, "If-Match": got.headers["etag"]}).status_code
 
 
 def _log(client: TestClient) -> list:
@@ -83,12 +100,12 @@ def test_each_change_to_a_person_is_logged_with_its_coordinator(client):
     km = client.app.state.km
     anna, token = km.coordinators().add("Anna Coördinator")
     me = _bearer(token)
-    assert client.put("/api/experts/anna-de-vries", json=PERSON, headers=me).status_code == 200
-    assert client.put("/api/experts/anna-de-vries", json={**PERSON, "consent": False}, headers=me).status_code == 200
-    assert client.put("/api/experts/anna-de-vries", json={**PERSON, "consent": False, "role": "lector"},
-                      headers=_bearer(SHARED_TOKEN)).status_code == 200
-    assert client.put("/api/experts/anna-de-vries/availability", json={"max_per_month": 2},
-                      headers=me).status_code == 200
+    _create_anna(client, me)
+    assert _change_anna(client, me, consent=False) == 200
+    assert _change_anna(client, _bearer(SHARED_TOKEN), consent=False, role="lector") == 200
+    never_set = client.get(f"/api/experts/{ANNA}/availability", headers=me).headers["etag"]
+    assert client.put(f"/api/experts/{ANNA}/availability", json={"max_per_month": 2},
+                      headers={**me, "If-Match": never_set}).status_code == 200
     entries = [(e.coordinator, e.action, e.target_type, e.target) for e in reversed(_log(client))]
     assert entries == [
         (anna.id, "profiel-aangemaakt", "persoon", "anna-de-vries"),
@@ -102,8 +119,8 @@ def test_each_change_to_a_person_is_logged_with_its_coordinator(client):
 def test_a_removed_person_is_in_the_log_only_as_the_removals_marker(client):
     km = client.app.state.km
     _, token = km.coordinators().add("Bert Coördinator")
-    client.put("/api/experts/anna-de-vries", json=PERSON, headers=_bearer(token))
-    client.put("/api/experts/anna-de-vries", json={**PERSON, "consent": False}, headers=_bearer(token))
+    _create_anna(client, _bearer(token))
+    assert _change_anna(client, _bearer(token), consent=False) == 200
     assert client.delete("/api/experts/anna-de-vries", headers=_bearer(token)).status_code == 200
     entries = _log(client)
     assert entries[0].action == "persoon-verwijderd" and entries[0].coordinator == "bert-coordinator"
@@ -158,16 +175,18 @@ def test_an_answered_contact_request_logs_the_finding_it_adds(client):
     km = client.app.state.km
     ines, token = km.coordinators().add("Ines Coördinator")
     me = _bearer(token)
-    client.put("/api/experts/anna-de-vries", json={**PERSON, "email": "anna@example.org"}, headers=me)
+    _create_anna(client, me, email="anna@example.org")
     request_id = client.post("/api/contact-requests", json={"name": "Vrager", "email": "vrager@example.org",
                                                             "message": "Graag contact.",
                                                             "expert_id": "anna-de-vries"}).json()["id"]
     for status in ("doorgestuurd", "verbonden"):
         client.patch(f"/api/contact-requests/{request_id}", json={"status": status, "forwarded_to": "anna-de-vries"}
                      if status == "doorgestuurd" else {"status": status}, headers=me)
-    closed = client.post(f"/api/contact-requests/{request_id}/close", json={
-        "outcome": "Een vaste contactpersoon helpt.", "answered": True,
-        "question": "Wat helpt jonge gezinnen met schulden?"}, headers=me)
+    outcome = {"outcome": "Een vaste contactpersoon helpt.", "answered": True,
+               "question": "Wat helpt jonge gezinnen met schulden?"}
+    seen = client.post(f"/api/contact-requests/{request_id}/preview", json=outcome, headers=me)  # first, look
+    closed = client.post(f"/api/contact-requests/{request_id}/close", json=outcome, headers=me,
+                         params={"preview": seen.json()["digest"]})
     assert closed.status_code == 200, closed.text
     finding = closed.json()["finding_id"]
     assert km.catalog().document(finding) is not None
@@ -221,7 +240,7 @@ def test_the_log_is_in_the_backup_and_sessions_are_not(client, tmp_path):
     km = client.app.state.km
     _, token = km.coordinators().add("Gijs Coördinator")
     log_in(client, token)
-    client.put("/api/experts/anna-de-vries", json=PERSON, headers=_bearer(token))
+    _create_anna(client, _bearer(token))
     from service.backup import export_store
 
     summary = export_store(km, tmp_path / "export")
@@ -234,8 +253,8 @@ def test_the_log_is_in_the_backup_and_sessions_are_not(client, tmp_path):
 def test_the_logboek_page_and_the_api_filter_and_export_the_same_rows(client):
     km = client.app.state.km
     hanna, token = km.coordinators().add("Hanna Coördinator")
-    client.put("/api/experts/anna-de-vries", json=PERSON, headers=_bearer(token))
-    client.put("/api/experts/anna-de-vries", json={**PERSON, "consent": False}, headers=_bearer(SHARED_TOKEN))
+    _create_anna(client, _bearer(token))
+    assert _change_anna(client, _bearer(SHARED_TOKEN), consent=False) == 200
     today = time.strftime("%Y-%m-%d")
     api = client.get("/api/audit", params={"coordinator": hanna.id, "since": today, "until": today},
                      headers=_bearer(token)).json()
@@ -274,7 +293,7 @@ def test_entries_past_the_retention_go(client):
 def test_contact_decisions_and_meetings_are_logged(client):
     km = client.app.state.km
     ines, token = km.coordinators().add("Ines Coördinator")
-    client.put("/api/experts/anna-de-vries", json={**PERSON, "email": "anna@example.org"}, headers=_bearer(token))
+    _create_anna(client, _bearer(token), email="anna@example.org")
     asked = client.post("/api/ask", json={"question": "Wie weet iets van schulden bij jonge gezinnen?"}).json()
     request_id = client.post("/api/contact-requests", json={"name": "Vrager", "email": "vrager@example.org",
                                                             "message": "Graag contact.",
@@ -335,7 +354,7 @@ def test_someone_added_again_under_the_same_name_is_someone_new(client):
 def test_an_import_after_a_removal_brings_no_name_back_into_the_log(client, tmp_path):
     km = client.app.state.km
     _, token = km.coordinators().add("Joost Coördinator")
-    client.put("/api/experts/anna-de-vries", json=PERSON, headers=_bearer(token))
+    _create_anna(client, _bearer(token))
     km.audit().record(SHARED, "document-verwijderd", "document", "gesprek-met-anna-de-vries.docx")
     from service.backup import export_store, import_store
 
@@ -451,7 +470,7 @@ def test_no_entry_written_after_a_removal_names_the_person(client, tmp_path):
     km = client.app.state.km
     _, token = km.coordinators().add("Carla Coördinator")
     me = _bearer(token)
-    client.put("/api/experts/anna-de-vries", json=PERSON, headers=me)
+    _create_anna(client, me)
     assert client.delete("/api/experts/anna-de-vries", headers=me).status_code == 200
     data = docmaker.make_md(tmp_path / "gesprek.md").read_bytes()
     client.post("/api/documents", files=[("files", ("gesprek-met-anna-de-vries.md", data))], headers=me)

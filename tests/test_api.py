@@ -347,20 +347,29 @@ def test_uploads_folder_is_absolute_with_a_relative_data_dir(tmp_path, monkeypat
 
 # --- experts: management and complete removal -----------------------------------------------------------------
 
-def test_put_creates_and_replaces_a_profile(client):
+def test_post_creates_and_put_replaces_a_profile(client):
     body = {"name": "Noa Jacobs", "role": "onderzoeker", "organization": "Open Universiteit",
-            "ateliers": ["veerkracht"], "expertise": "Buurtrecht en bewonersinitiatieven in Parkstad.",
+            "ateliers": ["veerkracht"], "themes": [], "expertise": "Buurtrecht en bewonersinitiatieven in Parkstad.",
             "email": "noa@example.org", "consent": True}
-    r = client.put("/api/experts/noa-jacobs", json=body, headers=COORD)
-    assert r.status_code == 200 and r.json()["ateliers"] == ["veerkracht-in-gemeenschappen"]
+    r = client.post("/api/experts", json=body, headers=COORD)  # the id: the slug of the name
+    assert r.status_code == 201 and r.json()["ateliers"] == ["veerkracht-in-gemeenschappen"], r.text
+    assert r.json()["id"] == "noa-jacobs" and r.headers["location"] == "/api/experts/noa-jacobs"
     public = client.get("/api/experts/noa-jacobs").json()
     assert public["email"] is None and public["consent"] is None
     # a profile without documents yet still surfaces, on the words of its profile
     found = client.get("/api/experts", params={"q": "buurtrecht", "limit": 10}).json()["experts"]
     assert "noa-jacobs" in [e["id"] for e in found]
-    assert client.put("/api/experts/Noa Jacobs", json=body, headers=COORD).status_code == 400
-    blank = client.put("/api/experts/niemand", json={**body, "name": "   "}, headers=COORD)
-    assert blank.status_code == 400 and blank.json()["error"]["field"] == "name"
+    version = {**COORD, "If-Match": r.headers["etag"]}
+    replaced = client.put("/api/experts/noa-jacobs", json={**body, "role": "lector", "email": None}, headers=version)
+    assert replaced.status_code == 200 and replaced.json()["role"] == "lector", replaced.text
+    assert replaced.json()["email"] is None and replaced.json()["ateliers"] == ["veerkracht-in-gemeenschappen"]
+    assert client.post("/api/experts", json={**body, "id": "Noa Jacobs"}, headers=COORD).status_code == 400
+    assert client.put("/api/experts/Noa Jacobs", json=body, headers=version).status_code == 400
+    version = {**COORD, "If-Match": replaced.headers["etag"]}
+    for blank in (client.post("/api/experts", json={**body, "id": "niemand", "name": "   "}, headers=COORD),
+                  client.put("/api/experts/noa-jacobs", json={**body, "name": "   "}, headers=version)):
+        assert blank.status_code == 400 and blank.json()["error"]["field"] == "name"
+    assert client.get("/api/experts/noa-jacobs", headers=COORD).json()["name"] == "Noa Jacobs"
 
 
 def test_removing_a_person_leaves_nothing(fresh_samples):

@@ -50,10 +50,11 @@ QUESTIONS = ["Hoe herstel je vertrouwen in een wijk waar projecten steeds kwamen
              "Wat werkt tegen schaamte bij jongeren met schulden?",
              "Hoe krijg je ouders in armoede aan tafel bij school?",
              "Hoe begeleid je statushouders naar een eigen horecabedrijf?"]
-THROWAWAY_EXPERTS = [f"fuzz-wegwerp-{i}" for i in range(4)]  # made by the seed and by PUT, deleted by DELETE
+THROWAWAY_EXPERTS = [f"fuzz-wegwerp-{i}" for i in range(4)]  # made by the seed, changed by PUT, deleted by DELETE
 THROWAWAY_DOCUMENTS = 3  # uploaded by the seed; only these are deleted
 THROWAWAY_CONTACTS = 4  # contact requests made by the seed and deleted by DELETE
 CLOSABLE = 3
+PREVIEWABLE = 1  # a request "verbonden" that nothing closes: what closing it would publish can always be shown
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Seed:
     contacts: list[str]  # contact requests: read and changed
     throwaway_contacts: list[str]
     closable: list[str]  # contact requests moved to "verbonden" by the seed: each can be closed once
+    previewable: list[str]  # moved to "verbonden" too, and never closed
     meetings: list[str]
     throwaway_meetings: list[str]
     throwaway_coordinators: list[str]  # added by the seed through the API, removed by DELETE
@@ -98,19 +100,19 @@ def seed(live_url) -> Seed:
         found = _ok(c.get("/api/search", params={"q": "wijk jongeren armoede samenwerken", "limit": 50}))
         people = _ok(c.get("/api/experts", params={"q": "wijk jongeren armoede samenwerken", "limit": 50}))
         for expert_id in THROWAWAY_EXPERTS:
-            _ok(c.put(f"/api/experts/{expert_id}", json={"name": f"Wegwerp {expert_id[-1]}"}))
+            _ok(c.post("/api/experts", json={"id": expert_id, "name": f"Wegwerp {expert_id[-1]}"}))
         files = [("files", (f"fuzz-wegwerp-{i}.md", f"# Wegwerp {i}\n\nEen notitie om te verwijderen.\n".encode(),
                             "text/markdown")) for i in range(THROWAWAY_DOCUMENTS)]
         job = _ok(c.post("/api/documents", files=files, data={"metadata": json.dumps({"kind": "notitie"})}))
         contacts = [_ok(c.post("/api/contact-requests", json={
             "name": f"Vrager {i}", "email": f"vrager{i}@example.org", "message": "Graag contact.",
-            "question_id": question_ids[0]}))["id"] for i in range(2 + THROWAWAY_CONTACTS + CLOSABLE)]
+            "question_id": question_ids[0]}))["id"] for i in range(2 + THROWAWAY_CONTACTS + PREVIEWABLE + CLOSABLE)]
         meetings = [_ok(c.post("/api/meetings", json={"title": f"Bijeenkomst {i}", "date": "2027-01-15",
                                                       "step": "expertmeeting", "question_ids": question_ids[:1],
                                                       "k": 2}))["id"] for i in range(3)]
         coordinators = [_ok(c.post("/api/coordinators", json={"name": f"Wegwerp Coördinator {i}"}))["id"]
                         for i in range(3)]
-        for request_id in contacts[-CLOSABLE:]:
+        for request_id in contacts[-(CLOSABLE + PREVIEWABLE):]:
             for status in ("doorgestuurd", "verbonden"):
                 _ok(c.patch(f"/api/contact-requests/{request_id}", json={"status": status}))
         deadline = time.monotonic() + 120
@@ -122,8 +124,9 @@ def seed(live_url) -> Seed:
     return Seed(ateliers=[a["slug"] for a in taxonomy["ateliers"]], themes=[t["slug"] for t in taxonomy["themes"]],
                 question_ids=question_ids, documents=sorted({r["document_id"] for r in found["results"]}),
                 throwaway_documents=job["documents"], experts=sorted({e["id"] for e in people["experts"]}),
-                jobs=[job["id"]], contacts=contacts[:2], throwaway_contacts=contacts[2:-CLOSABLE],
-                closable=contacts[-CLOSABLE:], meetings=meetings[:1], throwaway_meetings=meetings[1:],
+                jobs=[job["id"]], contacts=contacts[:2], throwaway_contacts=contacts[2:2 + THROWAWAY_CONTACTS],
+                previewable=contacts[2 + THROWAWAY_CONTACTS:-CLOSABLE], closable=contacts[-CLOSABLE:],
+                meetings=meetings[:1], throwaway_meetings=meetings[1:],
                 throwaway_coordinators=coordinators)
 
 
@@ -204,7 +207,9 @@ def _set(container: dict[str, Any] | None, values: dict[str, Any]) -> dict[str, 
 
 
 def _with(case: Any, *, path: dict[str, Any] | None = None, query: dict[str, Any] | None = None,
-          body: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+          body: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> tuple[Any, dict[str, Any]]:
+    if headers is not None:
+        case.headers = _set(case.headers, headers)
     if path is not None:
         case.path_parameters = _set(case.path_parameters, path)
     if query is not None:
@@ -260,12 +265,29 @@ def _panels(seed: Seed) -> Anchor:
     }).map(lambda body: _with(case, body=body))
 
 
+ROLE_NAMES = st.sampled_from(["", "onderzoeker", "professional", "lector"])
+ORGANIZATIONS = st.sampled_from(["", "Zuyd Hogeschool", "Gemeente Heerlen"])
+
+
+def _new_expert(seed: Seed) -> Anchor:
+    """Someone new, under an id of their own (an id drawn twice: 409, the one profile there is stays)."""
+    return lambda case: st.fixed_dictionaries({
+        "n": st.integers(1, 10**6), "role": ROLE_NAMES, "organization": ORGANIZATIONS,
+        "ateliers": _some(seed.ateliers), "themes": _some(seed.themes), "expertise": st.one_of(st.just(""), TEXT),
+        "email": st.one_of(st.just(""), EMAILS), "consent": st.booleans(), "recreate_removed": st.booleans(),
+    }).map(lambda body: _with(case, body={**{k: v for k, v in body.items() if k != "n"},
+                                          "id": f"fuzz-nieuw-{body['n']}", "name": f"Nieuw {body['n']}"}))
+
+
 def _save_expert(seed: Seed) -> Anchor:
+    """The whole profile (a PUT replaces it), over whatever version is stored now (``If-Match: *``)."""
     return lambda case: st.fixed_dictionaries({
         "path": st.fixed_dictionaries({"expert_id": st.sampled_from(THROWAWAY_EXPERTS)}),
-        "body": st.fixed_dictionaries({"name": st.sampled_from(["Wegwerp", "Wegwerp Twee"]),
-                                       "ateliers": _some(seed.ateliers), "themes": _some(seed.themes)}),
-    }).map(lambda parts: _with(case, **parts))
+        "body": st.fixed_dictionaries({"name": st.sampled_from(["Wegwerp", "Wegwerp Twee"]), "role": ROLE_NAMES,
+                                       "organization": ORGANIZATIONS, "ateliers": _some(seed.ateliers),
+                                       "themes": _some(seed.themes), "expertise": st.one_of(st.just(""), TEXT),
+                                       "email": st.one_of(st.just(""), EMAILS), "consent": st.booleans()}),
+    }).map(lambda parts: _with(case, **parts, headers={"If-Match": "*"}))
 
 
 EMAILS = st.from_regex(r"[a-z][a-z0-9.]{0,20}@[a-z]{2,12}\.(nl|org|com)", fullmatch=True)
@@ -310,6 +332,22 @@ def _close(seed: Seed) -> Anchor:
     }).map(lambda parts: _with(case, **parts))
 
 
+def _preview(seed: Seed) -> Anchor:
+    """What closing would publish: a request still "verbonden", in the coordinator's words."""
+    return lambda case: st.fixed_dictionaries({
+        "path": st.fixed_dictionaries({"request_id": st.sampled_from(seed.previewable)}),
+        "body": st.fixed_dictionaries({"answered": st.just(True), "outcome": TEXT, "question": TEXT,
+                                       "themes": _some(seed.themes)}),
+    }).map(lambda parts: _with(case, **parts))
+
+
+def _forget_asker(seed: Seed) -> Anchor:
+    """Addresses no seeded request has (those are read and changed by the other operations)."""
+    return lambda case: st.fixed_dictionaries({
+        "email": EMAILS.filter(lambda e: not e.startswith("vrager")), "withdraw_findings": st.booleans(),
+    }).map(lambda query: _with(case, query=query))
+
+
 def _availability(seed: Seed) -> Anchor:
     return lambda case: st.fixed_dictionaries({
         # demo people (the throwaway ones are deleted before this runs); a day past and a cap above any load
@@ -317,7 +355,7 @@ def _availability(seed: Seed) -> Anchor:
         "path": st.fixed_dictionaries({"expert_id": st.sampled_from(seed.experts)}),
         "body": st.fixed_dictionaries({"unavailable_until": _optional(PAST), "max_per_month": _optional(
             st.integers(1, 100))}),
-    }).map(lambda parts: _with(case, **parts))
+    }).map(lambda parts: _with(case, **parts, headers={"If-Match": "*"}))
 
 
 def _overview(seed: Seed) -> Anchor:
@@ -378,6 +416,7 @@ ANCHORS: dict[str, Callable[[Seed], Anchor]] = {
     # not ".../file" (the original file): its PDF, HTML, ... responses are not in the schema, which has JSON only
     "GET /api/documents/{document_id}": lambda seed: _path("document_id", seed.documents),
     "DELETE /api/documents/{document_id}": lambda seed: _path("document_id", seed.throwaway_documents),
+    "POST /api/experts": _new_expert,
     "GET /api/experts/{expert_id}": lambda seed: _path("expert_id", seed.experts),
     "PUT /api/experts/{expert_id}": _save_expert,
     "DELETE /api/experts/{expert_id}": lambda seed: _path("expert_id", THROWAWAY_EXPERTS),
@@ -391,6 +430,8 @@ ANCHORS: dict[str, Callable[[Seed], Anchor]] = {
     "DELETE /api/contact-requests/{request_id}": lambda seed: _path("request_id", seed.throwaway_contacts),
     "POST /api/contact-requests/{request_id}/forward": _forward,
     "POST /api/contact-requests/{request_id}/close": _close,
+    "POST /api/contact-requests/{request_id}/preview": _preview,
+    "DELETE /api/contact-requests": _forget_asker,
     "GET /api/contact-requests/{request_id}/suggestions": lambda seed: _path("request_id", seed.contacts),
     "GET /api/experts/{expert_id}/availability": lambda seed: _path("expert_id", seed.experts),
     "PUT /api/experts/{expert_id}/availability": _availability,

@@ -55,8 +55,10 @@ def test_a_request_is_forwarded_by_mail_and_the_message_arrives(demo, smtp):
     done = contacts.forward(km, request.id, expert_id=expert["expert_id"], cc_asker=True, note="Zij weet er veel van.",
                             actor=COMMAND_LINE)
     assert done.sent and done.request.status == "doorgestuurd" and done.request.forwarded_to == expert["expert_id"]
-    ((recipients, message),) = inbox.messages
-    assert set(recipients) == {expert["email"], "sara@wijkteam.nl"}  # the asker in copy
+    (recipients, message), (to_asker, confirmation) = inbox.messages
+    assert recipients == [expert["email"]] and message["Cc"] is None  # the asker never sees the expert's address
+    assert to_asker == ["sara@wijkteam.nl"] and confirmation["To"] == "sara@wijkteam.nl"
+    assert expert["email"] not in confirmation.as_string()
     assert message["To"] == expert["email"] and message["Reply-To"] == "sara@wijkteam.nl"
     assert message["From"] == "werkplaats@example.org"
     body = message.get_payload(decode=True).decode()
@@ -69,11 +71,12 @@ def test_without_a_mail_server_the_inbox_shows_the_message_to_copy(demo):
     expert_id = contacts.suggestions(km, request)["people"][0]["id"]
     with TestClient(_app(km)) as c:
         csrf = log_in(c)
-        page = c.get("/coordinatie/verzoeken").text
+        page = c.get(f"/coordinatie/verzoeken/{request.id}").text  # who to forward to: on opening the request
         assert "Maak het bericht klaar" in page and f'value="{expert_id}"' in page
         ready = c.post(f"/coordinatie/verzoeken/{request.id}/doorsturen",
                        data={"expert_id": expert_id, "_csrf_token": csrf})
         assert ready.status_code == 200 and "geen mailserver ingesteld" in ready.text and "mailto:" in ready.text
+        assert f'action="/coordinatie/verzoeken/{request.id}"' in ready.text  # "Ik heb het bericht verstuurd"
         assert contacts.get(km, request.id).status == "nieuw"  # nothing was sent: nothing moved
         done = c.post(f"/coordinatie/verzoeken/{request.id}", data={"status": "doorgestuurd",
                                                                      "forwarded_to": expert_id, "_csrf_token": csrf})
@@ -127,14 +130,18 @@ def test_availability_through_the_api_and_the_profile_form(demo):
     until = (dt.date.today() + dt.timedelta(days=3)).isoformat()
     with TestClient(_app(km)) as c:
         assert c.put(f"/api/experts/{person}/availability", json={"max_per_month": 2}).status_code == 401
-        r = c.put(f"/api/experts/{person}/availability", json={"unavailable_until": until}, headers=COORD)
+        r = c.put(f"/api/experts/{person}/availability", json={"unavailable_until": until},
+                  headers={**COORD, "If-Match": '"0"'})  # never set before
         assert r.status_code == 200 and r.json()["reason"].startswith("Afwezig"), r.text
         csrf = log_in(c)
         form = c.get(f"/coordinatie/experts/{person}").text
         assert f'value="{until}"' in form and "Afwezig tot en met" in form
         assert "Afwezig tot en met" in c.get("/coordinatie/experts").text  # the list says it too
+        shown = form.split('name="availability_version" value="', 1)[1].split('"', 1)[0]  # the version it shows
+        assert shown == r.headers["etag"].strip('"')
         saved = c.post(f"/coordinatie/experts/{person}/beschikbaarheid",
-                       data={"unavailable_until": "", "max_per_month": "4", "_csrf_token": csrf})
+                       data={"unavailable_until": "", "max_per_month": "4", "availability_version": shown,
+                             "_csrf_token": csrf})
         assert saved.status_code == 200
     assert availability_of(km, person) == {"unavailable_until": None, "max_per_month": 4, "reason": None}
 
@@ -143,7 +150,8 @@ def test_an_answered_request_becomes_a_finding_and_leaves_the_agenda(demo):
     km = demo()
     outcome = ("Werk met een vaste buurtvertrouwenspersoon die zelf langsgaat; schaamte zakt als iemand het "
                "formulier samen invult. Het wijkteam Heerlen-Noord deed dit met de formulierenbrigade.")
-    request = _ask(km, message="Ik zoek iemand die weet wat werkt tegen schaamte bij minimaregelingen.")
+    request = _ask(km, message="Ik zoek iemand die weet wat werkt tegen schaamte bij minimaregelingen.",
+                   publish_consent=True)  # the asker agreed that their question may be the public one
     # the findings did not help the asker (so the question is open, whatever the judgement said): a person may
     km.broker().questions.feedback(request.question_id, item_type="answer", item_id=request.question_id,
                                    helpful=False)
@@ -155,8 +163,10 @@ def test_an_answered_request_becomes_a_finding_and_leaves_the_agenda(demo):
     contacts.move(km, request.id, "verbonden", actor=COMMAND_LINE)
     with pytest.raises(ValidationError, match="Schrijf kort"):
         contacts.close(km, request.id, outcome="  ", answered=True, actor=COMMAND_LINE)
-    closed = contacts.close(km, request.id, outcome=outcome, answered=True, themes=["impact"], actor=COMMAND_LINE)
-    assert closed.status == "afgerond" and closed.answered and closed.finding_id
+    seen = contacts.preview(km, request.id, outcome=outcome, themes=["impact"])  # what the coordinator checks
+    closed = contacts.close(km, request.id, outcome=outcome, answered=True, themes=["impact"], seen=seen.digest,
+                            actor=COMMAND_LINE)
+    assert closed.status == "afgerond" and closed.answered and closed.finding_id == seen.document_id
     doc = km.catalog().document(closed.finding_id)
     expert = km.catalog().expert(expert_id)
     assert doc["kind"] == "kennisvraag" and "impact" in doc["themes"] and expert["name"] in doc["participants"]
@@ -216,9 +226,10 @@ def test_the_asker_never_reaches_a_finding_even_through_their_own_words(demo):
     with pytest.raises(ValidationError, match="Schrijf de vraag op") as err:
         contacts.close(km, request.id, outcome="Een vaste contactpersoon helpt.", answered=True, actor=COMMAND_LINE)
     assert err.value.field == "question"
-    closed = contacts.close(km, request.id, answered=True, question="Wat helpt gezinnen die zich schamen?",
-                            outcome="Sara Bakker merkte: een vaste contactpersoon (sara@wijkteam.nl) helpt.",
-                            actor=COMMAND_LINE)
+    wording = {"question": "Wat helpt gezinnen die zich schamen?",
+               "outcome": "Sara Bakker merkte: een vaste contactpersoon (sara@wijkteam.nl) helpt."}
+    closed = contacts.close(km, request.id, answered=True, **wording, actor=COMMAND_LINE,
+                            seen=contacts.preview(km, request.id, **wording).digest)
     doc = km.catalog().document(closed.finding_id)
     text = str(doc) + "".join(p["text"] for p in km.catalog().chunks_of(closed.finding_id))
     file = (km.settings.store.data_dir / "files" / f"{closed.finding_id}.md").read_text("utf-8")
@@ -240,24 +251,25 @@ def test_the_panel_says_who_gave_way_to_others(demo):
 
 def test_one_long_request_does_not_break_the_inbox(demo):
     km = demo()
-    long = contacts.submit(km, name="Piet Lang", email="piet@example.org", message="schulden " * 450)
-    assert len(long.message) > km.settings.service.max_query_chars
+    long = contacts.submit(km, name="Piet Lang", email="piet@example.org", message="schulden " * 440)
+    assert contacts.MAX_MESSAGE >= len(long.message) > km.settings.service.max_query_chars
     assert contacts.suggestions(km, long)["people"] is not None
     with TestClient(_app(km)) as c:
         log_in(c)
         assert c.get("/coordinatie/verzoeken").status_code == 200
+        assert c.get(f"/coordinatie/verzoeken/{long.id}").status_code == 200
 
 
 def test_a_person_without_consent_is_not_named_in_a_finding(demo):
     km = demo()
     save_profile(km, "jan-jansen", name="Jan Jansen", role="professional", email="jan@gemeente.nl", consent=False,
                  expertise="Schaamte en minimaregelingen bij gezinnen.", actor=COMMAND_LINE)
-    request = _ask(km)
+    request = _ask(km, publish_consent=True)
     contacts.move(km, request.id, "doorgestuurd", forwarded_to="jan-jansen", actor=COMMAND_LINE)
     contacts.move(km, request.id, "verbonden", actor=COMMAND_LINE)
-    closed = contacts.close(km, request.id, answered=True,
-                            outcome="Jan Jansen legde uit dat een huisbezoek met een vaste contactpersoon werkt.",
-                            actor=COMMAND_LINE)
+    outcome = "Jan Jansen legde uit dat een huisbezoek met een vaste contactpersoon werkt."
+    closed = contacts.close(km, request.id, answered=True, outcome=outcome, actor=COMMAND_LINE,
+                            seen=contacts.preview(km, request.id, outcome=outcome).digest)
     assert "Jan Jansen" not in closed.outcome and "Jansen" not in str(km.catalog().document(closed.finding_id))
     file = (km.settings.store.data_dir / "files" / f"{closed.finding_id}.md").read_text("utf-8")
     assert "Jan Jansen" not in file

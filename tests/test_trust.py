@@ -66,9 +66,11 @@ def test_withdrawn_consent_survives_a_reingest_of_the_unchanged_file(data):
     """The reproduction: consent true in the file, withdrawn through the API, the unchanged file ingested again."""
     person = "anna-de-vries"
     with _app(data) as c:
-        profile = c.get(f"/api/experts/{person}", headers=COORD).json()
+        got = c.get(f"/api/experts/{person}", headers=COORD)
+        profile = got.json()
         assert profile["consent"] is True
-        r = c.put(f"/api/experts/{person}", json=_profile_body(profile, consent=False), headers=COORD)
+        r = c.put(f"/api/experts/{person}", json=_profile_body(profile, consent=False),
+                  headers={**COORD, "If-Match": got.headers["etag"]})
         assert r.status_code == 200 and r.json()["consent"] is False
     code, report = _cli(data, "ingest", str(SAMPLES / "experts"))
     assert code == 0
@@ -84,11 +86,13 @@ def test_withdrawn_consent_survives_a_reingest_of_the_unchanged_file(data):
 def test_a_changed_file_updates_only_what_the_service_did_not_edit_and_names_each_conflict(data, experts_copy):
     person = "anna-de-vries"
     with _app(data) as c:  # the web form this time: a coordinator's session
-        profile = c.get(f"/api/experts/{person}", headers=COORD).json()
+        got = c.get(f"/api/experts/{person}", headers=COORD)
+        profile = got.json()
         c.get("/coordinatie/inloggen")
         csrf = c.cookies.get("km_csrf")
         c.post("/coordinatie/inloggen", data={"token": TOKEN, "_csrf_token": csrf})
-        form = {**_profile_body(profile, role="lector"), "ateliers": profile["ateliers"], "_csrf_token": csrf}
+        form = {**_profile_body(profile, role="lector"), "ateliers": profile["ateliers"], "_csrf_token": csrf,
+                "version": got.headers["etag"].strip('"')}  # the form's hidden field: the version it shows
         form.pop("consent")  # an unticked box: consent withdrawn
         r = c.post(f"/coordinatie/experts/{person}", data=form, follow_redirects=False)
         assert r.status_code == 303, r.text
@@ -116,9 +120,10 @@ def test_a_changed_file_updates_only_what_the_service_did_not_edit_and_names_eac
     # only a coordinator's explicit action restores consent
     with _app(data) as c:
         assert c.get(f"/api/experts/{person}").status_code == 404
-        stored = c.app.state.km.catalog().expert(person)  # the API shows no e-mail address without consent
-        body = _profile_body(stored, consent=True)
-        assert c.put(f"/api/experts/{person}", json=body, headers=COORD).status_code == 200
+        got = c.get(f"/api/experts/{person}", headers=COORD)  # hidden from the public, not from a coordinator
+        body = _profile_body(got.json(), consent=True)
+        assert c.put(f"/api/experts/{person}", json=body, headers={**COORD, "If-Match": got.headers["etag"]}
+                     ).status_code == 200
         assert c.get(f"/api/experts/{person}").status_code == 200
 
 
@@ -152,9 +157,9 @@ def test_a_document_deleted_in_the_service_stays_deleted_until_its_file_changes_
 def test_a_recreate_keeps_what_exists_only_in_the_store(data):
     """``ingest --recreate`` (after a model change) drops the vectors, not the coordinators' decisions."""
     with _app(data) as c:
-        stored = c.app.state.km.catalog().expert("petra-huijts")
-        assert c.put("/api/experts/petra-huijts", json=_profile_body(stored, consent=False),
-                     headers=COORD).status_code == 200
+        got = c.get("/api/experts/petra-huijts", headers=COORD)
+        assert c.put("/api/experts/petra-huijts", json=_profile_body(got.json(), consent=False),
+                     headers={**COORD, "If-Match": got.headers["etag"]}).status_code == 200
         assert c.delete("/api/experts/anna-de-vries", headers=COORD).status_code == 200
         assert c.delete("/api/documents/verslag-2024-05-13-veerkracht", headers=COORD).status_code == 200
         asked = c.post("/api/ask", json={"question": "Hoe bereik je ouders die regelingen laten liggen?"}).json()
