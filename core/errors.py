@@ -107,7 +107,8 @@ class ModelLoadError(KennismakelaarError):
 
 
 class MailError(KennismakelaarError):
-    """The mail server refused or could not be reached: nothing was sent."""
+    """The mail server refused a recipient or could not be reached: nothing was recorded (and, but for a
+    confirmation refused after the expert's message went out — the error says so — nothing was sent)."""
 
     code = "mail"
 

@@ -50,7 +50,7 @@ from typing import IO, TYPE_CHECKING, Any
 from core.errors import ConfigError, ValidationError
 from core.models import API_ROOT
 from core.names import name_key
-from core.store.catalog import EXPERTS, QUESTIONS, SCHEMA_VERSION, Catalog
+from core.store.catalog import EXPERTS, QUESTIONS, SCHEMA_VERSION, Catalog, feedback_key
 from core.store.ledger import LEDGER
 from core.store.types import DENSE, SPARSE, Filter, MatchAny, Point, point_uuid
 from ingestion.removal import Scrubbed
@@ -119,7 +119,7 @@ def _feedback(part: Part, point_id: str, payload: dict[str, Any]) -> bool:
               if isinstance(f, str)]
     if not (_keyed(part, point_id, payload) and len(fields) == 3):
         return False
-    return payload["key"] == hashlib.sha256("\0".join(fields).encode()).hexdigest()  # as Catalog.mark keys it
+    return payload["key"] == feedback_key(*fields)
 
 
 def _profile(part: Part, point_id: str, payload: dict[str, Any]) -> bool:
@@ -221,21 +221,10 @@ def export_store(km: Kennismakelaar, directory: Path) -> dict[str, Any]:
 
 
 def purge_expired(km: Kennismakelaar) -> dict[str, int]:
-    """Apply the retention now (KM_CONTACT_RETENTION_DAYS, KM_QUESTION_RETENTION_DAYS, the audit log's and the
-    upload jobs'): before an export, and after an import that may have brought expired items back."""
-    from service import contacts
-    from service.jobs import JobRunner
+    """Apply the retention now: before an export, and after an import that may have brought expired items back."""
+    from service import retention
 
-    matching = km.settings.matching
-    purged = {"contacts": contacts.purge(km, matching.contact_retention_days),
-              "questions": km.broker().questions.purge(matching.question_retention_days)}
-    km.audit().sweep()
-    jobs = JobRunner(km.settings.store.data_dir, km.ingestor)
-    try:
-        jobs.purge()
-    finally:
-        jobs.close()
-    return purged
+    return retention.sweep(km)
 
 
 def _parts(catalog: Catalog) -> list[Part]:

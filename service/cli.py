@@ -427,6 +427,9 @@ def _coordinator(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) ->
     return EXIT_OK
 
 
+_PURGED = {"contacts": "contactverzoeken", "questions": "vragen"}
+
+
 def _print_backup(summary: dict[str, Any], key: str, as_json: bool, out: TextIO) -> None:
     if as_json:
         print(json.dumps({k: v for k, v in summary.items() if k != "labels"}, ensure_ascii=False), file=out)
@@ -442,6 +445,14 @@ def _print_backup(summary: dict[str, Any], key: str, as_json: bool, out: TextIO)
               f"{summary['profiles_deleted']} profielen van verwijderde personen, {scrubbed} plaatsen opgeschoond"
               + ("; profielen en vragen opnieuw ingebed (ander model)" if summary["reembedded"] else "") + ".",
               file=out)
+        dropped = summary.get("dropped") or {}
+        if sum(dropped.values()):  # deleted after the export: a tombstone keeps them out
+            print("Niet teruggezet (sinds de export verwijderd): " + ", ".join(
+                f"{n} {summary['labels'].get(name, name)}" for name, n in dropped.items() if n) + ".", file=out)
+    purged = summary.get("purged") or {}
+    if sum(purged.values()):
+        print("Verlopen (bewaartermijn) en verwijderd: " + ", ".join(
+            f"{n} {_PURGED.get(name, name)}" for name, n in purged.items() if n) + ".", file=out)
 
 
 _COMMANDS = {"ingest": _ingest, "search": _search, "experts": _experts, "status": _status, "serve": _serve,

@@ -76,6 +76,11 @@ def collection_specs(dim: int) -> tuple[CollectionSpec, ...]:
     )
 
 
+def feedback_key(question_id: str, item_type: str, item_id: str) -> str:
+    """The one mark per (question, result): marking twice replaces it (an import checks lines by this too)."""
+    return hashlib.sha256(f"{question_id}\0{item_type}\0{item_id}".encode()).hexdigest()
+
+
 class Catalog:
     """Typed access to the collections; the one place that knows their names and ids.
 
@@ -461,7 +466,7 @@ class Catalog:
     # --- feedback: one record per (question, result), so a mark is never counted twice or lost ---------
 
     def mark(self, question_id: str, item_type: str, item_id: str, helpful: bool) -> None:
-        key = hashlib.sha256(f"{question_id}\0{item_type}\0{item_id}".encode()).hexdigest()
+        key = feedback_key(question_id, item_type, item_id)
         self.ledger.put("feedback", key, {"question_id": question_id, "item_type": item_type, "item_id": item_id,
                                           "helpful": "ja" if helpful else "nee"})
 
