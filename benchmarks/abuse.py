@@ -383,7 +383,7 @@ def phase_paths(attack: Attack, p: Phase) -> None:
         ("GET", "/api/experts", {"params": {"q": q, "limit": 10_000}}),
     ]
     params: list[Case] = [
-        ("GET", "/api/search", {"params": {"q": "a" * 1001}}),
+        ("GET", "/api/search", {"params": {"q": "a" * 2001}}),  # KM_MAX_QUERY_CHARS (2000) + 1
         ("GET", "/api/search", {"params": {"q": "a" * 5000}}),
         ("GET", "/api/search", {"params": {"q": ""}}),
         ("GET", "/api/search", {"params": {"q": q, "year": 99999}}),
@@ -411,7 +411,7 @@ def phase_paths(attack: Attack, p: Phase) -> None:
     p.rows.append(Row("deep paging / page size: offset 501, 10^12, -1; limit 51, 0; pagina 51, 0, 10^29; "
                       "experts limit 10000", f"{len(paging)} × {rounds} rounds = {len(paging) * rounds}",
                       codes(c_paging), set(c_paging) == {400}, "400"))
-    p.rows.append(Row("bad parameters: q of 1001 and 5000 chars, empty q, year 99999, date 2025-13-45, "
+    p.rows.append(Row("bad parameters: q of 2001 and 5000 chars, empty q, year 99999, date 2025-13-45, "
                       "atelier <script>; feedback on an unknown question, unknown type",
                       f"{len(params)} × {rounds} rounds = {len(params) * rounds}", codes(c_params),
                       set(c_params) <= {400, 404} and c_params[404] == rounds, "400 (404 for the unknown question)"))
@@ -446,13 +446,13 @@ def phase_bodies(attack: Attack, p: Phase) -> None:
         ("POST", "/api/ask", {"json": {"question": "armoede", "wachtwoord": "x"}}),
         ("POST", "/api/ask", {"json": ["armoede"]}),
         ("POST", "/api/ask", {"json": {"question": "armoede", "role": "x" * 41}}),
-        ("POST", "/api/ask", {"json": {"question": "a" * 1001}}),
+        ("POST", "/api/ask", {"json": {"question": "a" * 2001}}),
         ("POST", "/api/ask", {"content": "\udcff".encode("utf-8", "surrogatepass"), "headers": as_json}),
     ]
     rounds, (c_big, c_bad), _ = _rounds(attack, p, "2001:db8::6:", [oversized, malformed])
     p.rows.append(Row("oversized JSON to /api/ask (KM_MAX_BODY_KB 64): 70 kB, 1 MB, 20 MB, 1 MB chunked",
                       f"4 × {rounds} rounds = {4 * rounds}", codes(c_big), set(c_big) == {413}, "413"))
-    p.rows.append(Row("malformed JSON to /api/ask: cut off, 5000/1001-char question, unknown field, a list, "
+    p.rows.append(Row("malformed JSON to /api/ask: cut off, 5000/2001-char question, unknown field, a list, "
                       "role of 41 chars, invalid UTF-8", f"{len(malformed)} × {rounds} rounds = "
                       f"{len(malformed) * rounds}", codes(c_bad), set(c_bad) <= {400}, "400"))
 
