@@ -325,6 +325,8 @@ def import_store(km: Kennismakelaar, directory: Path, *, unsigned: bool = False)
         scrubbed = remover.scrub(marked).as_dict()
         km.audit().hide_removed(markers)  # the log as exported may still name someone removed since
     purged = purge_expired(km)
+    if markers:  # the lines were written before the scrub: their names are in the store's files until rewritten
+        catalog.erase_history()
     catalog.store.flush()
     return {"dir": str(directory), "model": catalog.model_identity, "exported_at": manifest.get("exported_at"),
             "imported": imported, "labels": {e.part.name: e.part.label for e in entries},

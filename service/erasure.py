@@ -45,9 +45,15 @@ def erase_residue(km: Kennismakelaar) -> dict[str, int]:
     marked = catalog.marked()
     withheld = {str(r.get("path", "")) for r in catalog.documents(fields=["path", "file_withheld"])
                 if r.get("file_withheld")}
-    redacted, deleted = redact_folder(files_dir(km.settings.store.data_dir), marked, withheld)
-    files_seconds = time.perf_counter() - started
-    catalog.erase_history()
+    data_dir = km.settings.store.data_dir
+    try:  # the uploads, and files of upload jobs still waiting in staging
+        redacted = deleted = 0
+        for folder in (files_dir(data_dir), (data_dir / "staging").resolve()):
+            r, d = redact_folder(folder, marked, withheld)
+            redacted, deleted = redacted + r, deleted + d
+        files_seconds = time.perf_counter() - started
+    finally:  # whatever the files did, the store's own history goes
+        catalog.erase_history()
     log.info("erasure: %d files redacted, %d deleted in %.2f s; store rewritten in %.2f s", redacted, deleted,
              files_seconds, time.perf_counter() - started - files_seconds)
     return {"files_redacted": redacted, "files_deleted": deleted}
@@ -61,13 +67,18 @@ def redact_folder(folder: Path, marked: Callable[[str], bool], withheld: Iterabl
     gone = {str(Path(p).resolve()) for p in withheld if p}
     rewritten = deleted = 0
     for path in sorted(folder.rglob("*")):
-        if path.is_symlink() or not path.is_file():
+        try:
+            if path.is_symlink() or not path.is_file():
+                continue
+            if path.name.endswith(".redacting"):  # left by a crash half-way through a rewrite: the old text
+                path.unlink()
+            elif path.suffix.lower() in TEXT_SUFFIXES and _readable(path):
+                rewritten += _redact_file(path, marked)
+            elif str(path.resolve()) in gone:
+                path.unlink()
+                deleted += 1
+        except FileNotFoundError:  # an upload job moved or cleaned it meanwhile
             continue
-        if path.suffix.lower() in TEXT_SUFFIXES and _readable(path):
-            rewritten += _redact_file(path, marked)
-        elif str(path.resolve()) in gone:
-            path.unlink()
-            deleted += 1
     return rewritten, deleted
 
 

@@ -83,6 +83,7 @@ def remove_person(km: Kennismakelaar, expert_id: str, actor: Actor) -> dict[str,
     if gone_from_file and not log.count(target=expert_id):
         raise NotFoundError(f"Expert {expert_id!r} bestaat niet.")
     marker = catalog.ledger.keyed(name_key(expert_id))
+    catalog.erasure_due()  # a crash from here on: the next start still rewrites the store's files
     log.rename_target(PERSON, expert_id, marker)
     details = km.ingestor().forget_expert(expert_id, without_profile=gone_from_file)
     # again, after: an entry another worker wrote meanwhile, and ids other than the profile's that hold the name

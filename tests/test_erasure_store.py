@@ -134,3 +134,19 @@ def test_erasing_one_collection_leaves_the_others_alone(tmp_path: Path, name: st
     store.close()
     left = files_holding(data, NAME)
     assert left and all(not p.startswith(f"qdrant/{name}/") for p in left)
+
+
+def test_a_removal_cut_off_before_its_erasure_is_finished_at_the_next_start(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    store = EdgeStore(data)
+    _fill(store)
+    store.mark_erasure_due()  # what a removal notes first
+    _scrub(store)
+    store.close()  # the process dies here: erase_history never ran
+    assert files_holding(data, NAME)
+    again = EdgeStore(data)
+    again.ensure(SPEC)
+    again.ensure(META)
+    again.close()
+    assert files_holding(data, NAME, "daan@example.nl") == []
+    assert not (data / "qdrant" / ".erase-pending").exists()

@@ -288,6 +288,10 @@ class Catalog:
         """Make deleted and overwritten records unreadable from the store's files (``Store.erase_history``)."""
         self.store.erase_history()
 
+    def erasure_due(self) -> None:
+        """Before a removal writes: if the process dies before ``erase_history``, the next start rewrites."""
+        self.store.mark_erasure_due()
+
     def rewrite_passages(self, points: Sequence[Point]) -> None:
         """Replace stored passages as they are (ids, payloads, vectors): the scrub after a removal."""
         self.rewrite(CHUNKS, points)

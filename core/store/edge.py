@@ -217,22 +217,30 @@ class EdgeStore:
         path = self.root / _PENDING
         return set(path.read_text().split()) if path.exists() else set()
 
+    def mark_erasure_due(self, names: Sequence[str] | None = None) -> None:
+        """Note, durably, that these collections (default: all open ones) must be rewritten: a crash before
+        ``erase_history`` has run is then finished at the next start."""
+        self._mark_pending(list(names if names is not None else self._shards))
+
     def _mark_pending(self, names: Sequence[str]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        self._write_pending(self._pending() | set(names))
+
+    def _write_pending(self, names: set[str]) -> None:
+        """Whole or not at all (a torn list would forget a collection still to be rewritten)."""
         path = self.root / _PENDING
         tmp = path.with_suffix(".tmp")
-        tmp.write_text("\n".join(sorted(self._pending() | set(names))))
+        tmp.write_text("\n".join(sorted(names)))
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
 
     def _pending_done(self, name: str) -> None:
         left = self._pending() - {name}
-        path = self.root / _PENDING
         if left:
-            path.write_text("\n".join(sorted(left)))
+            self._write_pending(left)
         else:
-            path.unlink(missing_ok=True)
+            (self.root / _PENDING).unlink(missing_ok=True)
 
     def _recover(self, name: str) -> None:
         """Undo a rewrite a crash interrupted: the copy goes, the old shard (``NAME.old`` if the crash came between

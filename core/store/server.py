@@ -120,6 +120,9 @@ class ServerStore:
         README says what is and is not guaranteed there and what to run. Nothing can be done from a client
         without taking the collections offline."""
 
+    def mark_erasure_due(self, names: Sequence[str] | None = None) -> None:
+        """Nothing to note: see ``erase_history``."""
+
     def flush(self) -> None:
         """Writes are acknowledged with ``wait=True``; nothing is buffered here."""
 
