@@ -34,6 +34,7 @@ from ingestion.titles import opening
 
 Marked = Callable[[str], bool]
 _BATCH = 64
+_RETRIES = 5  # versioned writes that lose to a save are redone on what was saved, this often
 
 
 @dataclass
@@ -188,18 +189,26 @@ class Remover:
 
     def _profiles(self, marked: Marked, done: Scrubbed) -> None:
         for hit in self.catalog.profile_hits():
-            p = hit.payload
-            if marked(name_key(p.get("expert_id", ""))) or marked(name_key(p.get("name", ""))):
+            if marked(name_key(hit.payload.get("expert_id", ""))) or marked(name_key(hit.payload.get("name", ""))):
                 continue  # the person themselves: their profile is deleted
-            expertise, n = redact(p.get("expertise", ""), marked)
-            if n:
+            p: dict[str, Any] | None = hit.payload
+            # written over the version read; a coordinator's save in between wins, and the redaction is done
+            # again on what they saved (a consent they withdrew meanwhile stays withdrawn)
+            for _ in range(_RETRIES):
+                if p is None:
+                    break
+                expertise, n = redact(p.get("expertise", ""), marked)
+                if not n:
+                    break
                 payload = {**p, "expertise": expertise}
                 text = self.profile_text(payload)
                 vector = self.embedder.embed_documents([text])[0]
-                self.catalog.rewrite_profiles([Point(hit.id, payload, dense={DENSE: vector},
-                                                     sparse={SPARSE: self.bm25.embed_document(text)})])
-                evict(self.embedder, [self.profile_text(p)])  # the old text named them
-                done.profiles += 1
+                if self.catalog.rewrite_profile(Point(hit.id, payload, dense={DENSE: vector},
+                                                      sparse={SPARSE: self.bm25.embed_document(text)})):
+                    evict(self.embedder, [self.profile_text(p)])  # the old text named them
+                    done.profiles += 1
+                    break
+                p = self.catalog.expert(p.get("expert_id", ""))
 
     def _records(self, marked: Marked, done: Scrubbed) -> None:
         """The ledger's records of the service (upload jobs, and any later kind): every text, whatever its shape."""

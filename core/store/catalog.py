@@ -300,19 +300,12 @@ class Catalog:
         """Replace stored questions as they are (a scrub, or the question log carried over a recreate)."""
         self.rewrite(QUESTIONS, points)
 
-    def rewrite_profiles(self, points: Sequence[Point]) -> None:
-        """Replace stored profiles (ids, payloads, vectors): the scrub after a removal. Each becomes a new version,
-        so a form opened on the version before the scrub is stale and cannot put the removed name back. A profile
-        saved since the scrub read it is overwritten all the same, at a version past that save's: a name removed
-        on request must not stay (the save checks the markers again after its write, ``Ingestor.save_expert``)."""
+    def rewrite_profile(self, point: Point) -> bool:
+        """Replace a stored profile (payload, vectors) if it is still at the version its payload carries; a new
+        version, so a form opened on the one before is stale. ``False`` when a save came first or it is gone:
+        the caller reads again and redoes its change on what is stored now (never a lost decision)."""
         with self._changing():
-            for point in points:
-                if write_if_unchanged(self.store, EXPERTS, point, revision(point.payload)):
-                    continue
-                now = self.store.retrieve(EXPERTS, [point.id])
-                if now:  # not deleted meanwhile (a removal of this person too): never re-created here
-                    payload = {**point.payload, REV: revision(now[0].payload) + 1}
-                    self.store.upsert(EXPERTS, [dataclasses.replace(point, payload=payload)])
+            return write_if_unchanged(self.store, EXPERTS, point, revision(point.payload))
 
     # --- passages: what search reads ------------------------------------------------------------------
 
