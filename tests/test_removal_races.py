@@ -31,3 +31,28 @@ def test_a_consent_withdrawn_while_a_removal_scrubs_that_profile_stays_withdrawn
     after = catalog.expert("xander-bos")
     assert raced and after["consent"] is False and after.get("visibility") != "public"
     assert "Yara" not in after["expertise"] and "[naam verwijderd]" in after["expertise"]
+
+
+def test_a_request_moved_while_a_removal_scrubs_it_keeps_the_move(km_factory, monkeypatch):
+    from core.store import ledger
+    from service import contacts
+
+    km = km_factory()
+    save_profile(km, "yara-smit", name="Yara Smit", role="onderzoeker", expertise="Armoede en wonen.",
+                 consent=True, new=True, actor=COMMAND_LINE)
+    request = contacts.submit(km, name="Sara Bakker", email="sara@wijkteam.nl",
+                              message="Ik sprak Yara Smit op de Werkplaatsdag, graag contact.")
+    real = ledger.write_if_unchanged
+    raced: list[int] = []
+
+    def reject_first(store, collection, point, expected):  # a coordinator rejects it between read and write
+        if point.payload.get("kind") == "contact" and not raced:
+            raced.append(1)
+            contacts.move(km, request.id, "afgewezen", actor=COMMAND_LINE)
+        return real(store, collection, point, expected)
+
+    monkeypatch.setattr(ledger, "write_if_unchanged", reject_first)
+    remove_person(km, "yara-smit", COMMAND_LINE)
+    after = contacts.get(km, request.id)
+    assert raced and after.status == "afgewezen"
+    assert "Yara" not in after.message

@@ -26,7 +26,7 @@ from typing import Any
 
 from core.errors import NotFoundError
 from core.store.base import Store
-from core.store.revisions import write_if_unchanged
+from core.store.revisions import REV, revision, write_if_unchanged
 from core.store.types import CollectionSpec, Filter, MatchAny, Point, Range
 
 LEDGER = "ledger"
@@ -39,6 +39,7 @@ IDS_ONLY = ("forgotten", "hit", "deleted", "gone-contact", "gone-meeting", "feed
 _STEP = 1e-5  # seconds between records appended together: ten times what the engine gives back of a time
 _SWEEP_EVERY = 500  # hits between two sweeps of expired hits (per process)
 _KEEP_HITS = 24 * 3600.0  # the longest window any limit uses
+_RETRIES = 5  # a versioned record that changed under the scrub is scrubbed again on what it became, this often
 
 
 class Ledger:
@@ -138,10 +139,20 @@ class Ledger:
         """
         skipped = tuple(skip)
         flt = Filter(must_not=(MatchAny("kind", skipped),)) if skipped else None
-        changed = [Point(h.id, new) for h in self.store.scroll(LEDGER, filter=flt)
+        changed = [(h.id, h.payload, new) for h in self.store.scroll(LEDGER, filter=flt)
                    if (new := _scrubbed(h.payload, clean)) != h.payload]
-        if changed:
-            self.store.upsert(LEDGER, changed)
+        plain = [Point(pid, new) for pid, old, new in changed if REV not in old]
+        if plain:
+            self.store.upsert(LEDGER, plain)
+        for pid, old, new in changed:  # a versioned record (a request, a coordinator): never over a change since
+            for _ in range(_RETRIES):
+                if REV not in old or write_if_unchanged(self.store, LEDGER, Point(pid, new), revision(old)):
+                    break
+                found = self.store.retrieve(LEDGER, [pid])
+                if not found:
+                    break
+                old = found[0].payload
+                new = _scrubbed(old, clean)
         return len(changed)
 
     def count(self, kind: str) -> int:
