@@ -325,7 +325,7 @@ def import_store(km: Kennismakelaar, directory: Path, *, unsigned: bool = False)
         scrubbed = remover.scrub(marked).as_dict()
         km.audit().hide_removed(markers)  # the log as exported may still name someone removed since
     purged = purge_expired(km)
-    if markers:  # the lines were written before the scrub: their names are in the store's files until rewritten
+    if profiles_gone or sum(scrubbed.values()):  # names written by the import, then scrubbed: still in the files
         catalog.erase_history()
     catalog.store.flush()
     return {"dir": str(directory), "model": catalog.model_identity, "exported_at": manifest.get("exported_at"),

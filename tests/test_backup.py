@@ -154,6 +154,9 @@ def source(samples_dir: Path, e5, tmp_path_factory: pytest.TempPathFactory) -> S
     km = Kennismakelaar(make_settings(data), embedder=e5)
     try:
         _build_up_state(km)
+        # the engine's BM25 statistics count soft-deleted points until their files are rewritten; the restored
+        # store is rewritten after its import scrubbed the removed person, so both are compared as rewritten
+        km.catalog().erase_history()
         expected = _snapshot(km)
         assert _nowhere(km, REMOVED_NAME, REMOVED) and km.catalog().document(DELETED_DOC) is None
     finally:
