@@ -15,6 +15,7 @@ from litestar.testing import TestClient
 
 from tests.bytescan import files_holding
 from tests.conftest import make_settings
+from tests.docmaker import make_docx
 from web.app import create_app
 
 TOKEN = "geheim-token"
@@ -51,7 +52,9 @@ def test_after_a_removal_no_file_in_the_data_folder_holds_the_person(fresh_sampl
               f"# Intervisie\n\nAanwezig: {unicodedata.normalize('NFD', NAME)} ({MAIL}) en Petra Huijts.\n"
               "We spraken over jongeren met schulden en over schaamte.\n")
         txt = f"Verslag van een huisbezoek.\n{NAME.upper()} was erbij; zijn adres is {MAIL}.\n"
-        for name, content in (("intervisie-daan.md", md.encode()), ("huisbezoek.txt", txt.encode())):
+        docx = make_docx(data.parent / "gesprek-daan.docx", title=f"Gesprek met {NAME} over geldzorgen")
+        for name, content in (("intervisie-daan.md", md.encode()), ("huisbezoek.txt", txt.encode()),
+                              ("gesprek-daan.docx", docx.read_bytes())):
             r = c.post("/api/documents", files=[("files", (name, content))], headers=COORD)
             assert r.status_code in (200, 202), r.text
             c.app.state.jobs.wait(120)
@@ -61,7 +64,11 @@ def test_after_a_removal_no_file_in_the_data_folder_holds_the_person(fresh_sampl
         r = c.delete(f"/api/experts/{PERSON}", headers=COORD)
         assert r.status_code == 200, r.text
         details = r.json()["details"]
-        assert details["profiles"] == 1 and details["files_redacted"] >= 2
+        assert details["profiles"] == 1 and details["files_redacted"] >= 2 and details["files_deleted"] >= 1
+        # a binary original cannot be redacted in place: it goes, its redacted passages stay
+        assert not (files / "gesprek-daan.docx").exists()
+        kept = c.get("/api/documents/gesprek-daan.docx").json()
+        assert kept["passages"] and NAME not in json.dumps(kept)
         # still served, redacted; no original with his name is served to anyone
         doc = c.get("/api/documents/intervisie-daan.md").json()
         assert NAME not in json.dumps(doc) and "Petra Huijts" in json.dumps(doc)
