@@ -208,11 +208,12 @@ class MailBox:
 
 
 @contextlib.contextmanager
-def smtp_server() -> Iterator[tuple[MailBox, int]]:
-    """A real SMTP server on a free loopback port; yields its mailbox and port."""
+def smtp_server(box: MailBox | None = None) -> Iterator[tuple[MailBox, int]]:
+    """A real SMTP server on a free loopback port (with ``box`` as its handler: one that refuses some
+    mailboxes, say); yields its mailbox and port."""
     from aiosmtpd.controller import Controller
 
-    box = MailBox()
+    box = box if box is not None else MailBox()
     with socket.socket() as s:  # aiosmtpd checks its server by connecting to it: port 0 will not do
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -10,8 +10,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
-from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
@@ -22,7 +20,7 @@ from core.errors import MailError
 from service import contacts, mail
 from service.coordinators import COMMAND_LINE
 from service.profiles import save_profile
-from tests.conftest import MailBox
+from tests.conftest import MailBox, smtp_server
 
 COORD = {"Authorization": "Bearer geheim-token"}
 EXPERT, EXPERT_NAME, EXPERT_MAIL = "sanne-vossen", "Sanne Vossen", "s.vossen@example.nl"
@@ -50,21 +48,9 @@ class PickyBox(MailBox):
         return await super().handle_DATA(server, session, envelope)
 
 
-@contextlib.contextmanager
 def picky_server(refuse: set[str] = frozenset(), refuse_after_data: set[str] = frozenset()  # type: ignore[assignment]
-                 ) -> Iterator[tuple[PickyBox, int]]:
-    from aiosmtpd.controller import Controller
-
-    box = PickyBox(set(refuse), set(refuse_after_data))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
+                 ) -> contextlib.AbstractContextManager[tuple[MailBox, int]]:
+    return smtp_server(PickyBox(set(refuse), set(refuse_after_data)))
 
 
 @pytest.fixture
