@@ -150,3 +150,40 @@ def test_a_removal_cut_off_before_its_erasure_is_finished_at_the_next_start(tmp_
     again.close()
     assert files_holding(data, NAME, "daan@example.nl") == []
     assert not (data / "qdrant" / ".erase-pending").exists()
+
+
+def test_writes_to_other_collections_go_on_while_one_is_rewritten(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rewrite of the passages takes minutes at scale; the ledger (a rate-limit hit per public request) must
+    not wait for it. Writes to the collection being rewritten do wait, so none is lost in the copy."""
+    store = EdgeStore(tmp_path / "data")
+    _fill(store)
+    started, release = threading.Event(), threading.Event()
+    index = store._index
+
+    def paused(shard: object, spec: CollectionSpec) -> None:  # the rewrite's fresh shard is indexed first
+        started.set()
+        assert release.wait(30)
+        index(shard, spec)
+
+    monkeypatch.setattr(store, "_index", paused)
+    rewrite = threading.Thread(target=store.erase_history, args=(["c"],))
+    rewrite.start()
+    assert started.wait(30)
+    other = threading.Thread(target=store.upsert, args=("m", [Point("hit", {"text": "een hit"})]))
+    other.start()
+    other.join(10)
+    same = threading.Thread(target=store.upsert, args=("c", [Point("late", {"text": "later", "people": []},
+                                                                        dense={DENSE: [1.0] + [0.0] * 7})]))
+    same.start()
+    same.join(1)
+    try:
+        assert not other.is_alive(), "a write to another collection waited for the rewrite"
+        assert same.is_alive(), "a write to the collection being rewritten did not wait for it"
+    finally:
+        release.set()
+        rewrite.join()
+        same.join()
+    assert store.retrieve("m", ["hit"]) and store.retrieve("c", ["late"])
+    assert store.count("c") == 301
+    store.close()

@@ -84,7 +84,11 @@ class EdgeStore:
         self._lock.acquire()
         self._shards: dict[str, Any] = {}
         self._specs: dict[str, CollectionSpec] = {}
-        self._write = threading.RLock()
+        # one write lock per collection, so a rewrite of the passages (minutes at scale) does not hold up the
+        # ledger's writes (a rate-limit hit per public request); ``_open`` guards the set of collections
+        self._open = threading.RLock()
+        self._locks: dict[str, threading.RLock] = {}
+        self._pending_lock = threading.Lock()  # the pending list is shared by every collection's rewrite
         # readers in flight, so a shard is closed only when no query uses it (``erase_history`` swaps shards)
         self._readers = 0
         self._swap = threading.Condition()
@@ -104,9 +108,14 @@ class EdgeStore:
         path = self.root / name
         return name in self._shards or (path.is_dir() and any(path.iterdir()))
 
+    def _writing(self, name: str) -> threading.RLock:
+        """The write lock of one collection."""
+        with self._open:
+            return self._locks.setdefault(name, threading.RLock())
+
     def ensure(self, spec: CollectionSpec) -> None:
         q = self._q
-        with self._write:
+        with self._open, self._writing(spec.name):
             if spec.name not in self._shards:
                 path = self.root / spec.name
                 self._recover(spec.name)
@@ -116,7 +125,8 @@ class EdgeStore:
                     self._shards[spec.name] = self._create(path, spec)
             self._specs[spec.name] = spec
             self._index(self._shards[spec.name], spec)
-            if spec.name in self._pending():
+        if spec.name in self._pending():
+            with self._writing(spec.name):
                 self._rewrite(spec.name)
 
     def _create(self, path: Path, spec: CollectionSpec) -> Any:
@@ -136,7 +146,7 @@ class EdgeStore:
                 shard.update(q.UpdateOperation.create_field_index(field, kinds[kind]))
 
     def drop(self, name: str) -> None:
-        with self._write:
+        with self._open, self._writing(name):
             shard = self._shards.pop(name, None)
             if shard is not None:
                 shard.close()
@@ -169,13 +179,14 @@ class EdgeStore:
     def erase_history(self, names: Sequence[str] | None = None) -> None:
         """Rewrite collections (default: all open ones) from their live points into fresh files and delete the
         old files: what was deleted or overwritten is then in no file of the data folder. Writes wait meanwhile;
-        reads go on against the old files until each swap."""
-        with self._write:
+        reads go on against the old files until each swap; writes to one collection wait only while that one
+        is rewritten."""
+        with self._open:
             chosen = list(names if names is not None else self._shards)
-            self._mark_pending(chosen)
-            for name in chosen:
+        self._mark_pending(chosen)
+        for name in chosen:
+            with self._writing(name):
                 self._rewrite(name)
-            (self.root / _PENDING).unlink(missing_ok=True)
 
     def _rewrite(self, name: str) -> None:
         q = self._q
@@ -224,7 +235,8 @@ class EdgeStore:
 
     def _mark_pending(self, names: Sequence[str]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        self._write_pending(self._pending() | set(names))
+        with self._pending_lock:
+            self._write_pending(self._pending() | set(names))
 
     def _write_pending(self, names: set[str]) -> None:
         """Whole or not at all (a torn list would forget a collection still to be rewritten)."""
@@ -236,11 +248,12 @@ class EdgeStore:
         os.replace(tmp, path)
 
     def _pending_done(self, name: str) -> None:
-        left = self._pending() - {name}
-        if left:
-            self._write_pending(left)
-        else:
-            (self.root / _PENDING).unlink(missing_ok=True)
+        with self._pending_lock:
+            left = self._pending() - {name}
+            if left:
+                self._write_pending(left)
+            else:
+                (self.root / _PENDING).unlink(missing_ok=True)
 
     def _recover(self, name: str) -> None:
         """Undo a rewrite a crash interrupted: the copy goes, the old shard (``NAME.old`` if the crash came between
@@ -266,18 +279,18 @@ class EdgeStore:
         if not points:
             return
         converted = [self._point(p) for p in points]
-        with self._write:
+        with self._writing(name):
             self._shard(name).update(self._q.UpdateOperation.upsert_points(converted))
 
     def replace_if(self, name: str, point: Point, condition: Filter) -> None:
         q = self._q
-        with self._write:
+        with self._writing(name):
             self._shard(name).update(q.UpdateOperation.upsert_points(
                 [self._point(point)], self._filter(condition), q.UpdateMode.UpdateOnly))
 
     def delete(self, name: str, *, ids: Sequence[str] = (), filter: Filter | None = None) -> None:
         q = self._q
-        with self._write:
+        with self._writing(name):
             if ids:
                 self._shard(name).update(q.UpdateOperation.delete_points([point_uuid(i) for i in ids]))
             if filter:
@@ -285,27 +298,32 @@ class EdgeStore:
 
     def set_payload(self, name: str, payload: dict[str, Any], *, ids: Sequence[str]) -> None:
         if ids:
-            with self._write:
+            with self._writing(name):
                 self._shard(name).update(self._q.UpdateOperation.set_payload([point_uuid(i) for i in ids], payload))
 
     def flush(self) -> None:
-        with self._write:
-            for shard in self._shards.values():
-                shard.flush()
+        for name in self._names():
+            with self._writing(name):
+                self._shard(name).flush()
 
     def optimize(self) -> None:
         """Build the HNSW and payload indexes now (after a large ingest) rather than on first queries."""
-        with self._write:
-            for shard in self._shards.values():
-                shard.optimize()
+        for name in self._names():
+            with self._writing(name):
+                self._shard(name).optimize()
 
     def close(self) -> None:
-        with self._write:
-            for shard in self._shards.values():
-                shard.flush()
-                shard.close()
-            self._shards.clear()
+        with self._open:
+            for name in sorted(self._shards):
+                with self._writing(name):
+                    shard = self._shards.pop(name)
+                    shard.flush()
+                    shard.close()
             self._lock.release()
+
+    def _names(self) -> list[str]:
+        with self._open:
+            return sorted(self._shards)
 
     # --- reads ---------------------------------------------------------------------------------------
 
