@@ -445,10 +445,12 @@ def _print_backup(summary: dict[str, Any], key: str, as_json: bool, out: TextIO)
               f"{summary['profiles_deleted']} profielen van verwijderde personen, {scrubbed} plaatsen opgeschoond"
               + ("; profielen en vragen opnieuw ingebed (ander model)" if summary["reembedded"] else "") + ".",
               file=out)
-        dropped = summary.get("dropped") or {}
-        if sum(dropped.values()):  # deleted after the export: a tombstone keeps them out
-            print("Niet teruggezet (sinds de export verwijderd): " + ", ".join(
-                f"{n} {summary['labels'].get(name, name)}" for name, n in dropped.items() if n) + ".", file=out)
+        for field, why in (("dropped", "Niet teruggezet (na de export verwijderd of bewust teruggehaald)"),
+                           ("kept_newer", "Gehouden zoals ze nu zijn (hier nieuwer dan in de export)")):
+            left = summary.get(field) or {}  # a decision made after the export: the import does not undo it
+            if sum(left.values()):
+                print(f"{why}: " + ", ".join(
+                    f"{n} {summary['labels'].get(name, name)}" for name, n in left.items() if n) + ".", file=out)
     purged = summary.get("purged") or {}
     if sum(purged.values()):
         print("Verlopen (bewaartermijn) en verwijderd: " + ", ".join(

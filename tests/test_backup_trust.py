@@ -24,9 +24,12 @@ from core.errors import ConfigError, ValidationError
 from core.store.catalog import EXPERTS, QUESTIONS
 from core.store.ledger import LEDGER
 from core.store.types import point_uuid
+from service import contacts
 from service.backup import MANIFEST, export_store, import_store
 from service.cli import main
 from service.container import Kennismakelaar
+from service.coordinators import COMMAND_LINE
+from service.profiles import save_profile, set_availability
 from tests.conftest import give_the_cli, make_settings
 
 SECRET = "review-secret-key-0123456789"
@@ -320,6 +323,141 @@ def test_an_import_never_replaces_the_stores_markers_or_tombstones(world):
     import_store(km, world.root / "older")
     assert catalog.tombstoned("verslag-mei") == "tweede-versie"
     assert {h.id: h.payload for h in km.store.scroll(LEDGER) if h.payload["kind"] == "forgotten"} == markers
+
+
+# --- a decision made after the export, in either direction (issue 22, finding I) ---------------------------------
+
+NOTE = """\
+---
+id: verslag-mei
+title: Verslag werkplaats mei
+---
+In mei spraken we in de werkplaats over schulden bij jongeren in de wijk en over wat het wijkteam samen met
+ouders en school doet om vertrouwen op te bouwen.
+"""
+
+
+def _recreate_anna(km: Kennismakelaar) -> None:
+    """She asked to come back herself, and a coordinator confirmed it: her markers are lifted."""
+    save_profile(km, REMOVED, name="Anna de Vries", role="onderzoeker", organization="Zuyd Hogeschool",
+                 ateliers=["tweedeling-en-armoede"], expertise="Onderzoekt niet-gebruik van voorzieningen.",
+                 email="anna.devries@example.nl", consent=True, new=True, recreate_removed=True, actor=COMMAND_LINE)
+
+
+def test_a_person_recreated_on_purpose_after_an_export_is_not_removed_again_by_it(world, km_factory):
+    """The export that holds her markers is older than her return: imported now, it must not scrub her again (was:
+    her markers came back, and with them the scrub deleted her profile). Removed once more, that removal wins over
+    the export that holds her return. The lift is in the backup: a new store restored from it keeps her too."""
+    km = world.km
+    exported = {r["payload"]["key"] for r in _lines(world.genuine, "forgotten")}
+    _recreate_anna(km)
+    left = km.catalog().forgotten()  # markers that are not hers by id or name (her e-mail address) stay
+    lifted = exported - left
+    export_store(km, world.root / "recreated")
+    summary = import_store(km, world.genuine)
+    assert km.catalog().expert(REMOVED) is not None and km.catalog().forgotten() == left
+    assert summary["dropped"] == {"forgotten": len(lifted)} and summary["profiles_deleted"] == 0
+    assert lifted and km.catalog().ledger.count("lifted-forgotten") == len(lifted)  # ids only: keyed hashes
+
+    fresh = km_factory(world.root / "fresh", KM_SECRET_KEY=SECRET)  # a restore: the newer export, then the older
+    import_store(fresh, world.root / "recreated")
+    again = import_store(fresh, world.genuine)
+    assert fresh.catalog().expert(REMOVED) is not None and again["dropped"] == {"forgotten": len(lifted)}
+
+    km.ingestor().forget_expert(REMOVED)  # removed again: this removal is the newer decision
+    assert km.catalog().ledger.count("lifted-forgotten") == 0 and km.catalog().forgotten() >= exported
+    summary = import_store(km, world.root / "recreated")
+    assert summary["dropped"] == {"ledger-lifted-forgotten": len(lifted)}
+    assert km.catalog().ledger.count("lifted-forgotten") == 0
+    _still_removed(world)
+
+
+def test_a_document_restored_on_purpose_after_an_export_is_not_deleted_again_by_it(world):
+    """A coordinator deleted a document, then brought its unchanged file back on purpose: the export made in between
+    holds the tombstone, and imported now must not delete the document again (was: deleted by the import, and
+    every later ingest of the file skipped). Deleted once more, that deletion wins over an export that holds the
+    return."""
+    km = world.km
+    docs = world.root / "documenten"
+    docs.mkdir()
+    (docs / "verslag-mei.md").write_text(NOTE, "utf-8")
+    assert km.ingestor().run([docs]).ok
+    assert km.ingestor().remove_document("verslag-mei")
+    export_store(km, world.root / "deleted")
+    assert km.ingestor().run([docs], restore_deleted=True).summary()["added"] == 1
+    export_store(km, world.root / "restored")
+    summary = import_store(km, world.root / "deleted")
+    assert km.catalog().document("verslag-mei") is not None and km.catalog().tombstoned("verslag-mei") is None
+    assert summary["dropped"] == {"deleted": 1} and summary["documents_deleted"] == 0
+
+    assert km.ingestor().remove_document("verslag-mei")
+    assert km.catalog().ledger.count("lifted-deleted") == 0
+    summary = import_store(km, world.root / "restored")
+    assert summary["dropped"] == {"ledger-lifted-deleted": 1}
+    assert km.catalog().tombstoned("verslag-mei") is not None
+    assert km.ingestor().run([docs]).summary()["added"] == 0 and km.catalog().document("verslag-mei") is None
+
+
+LIFTS = {  # a lift line may only lift what its own key names: a keyed hash, a document's own id
+    "a lifted marker that is no keyed hash": ("lifted-forgotten", {
+        "id": "lifted-forgotten:anna", "payload": {"kind": "lifted-forgotten", "key": "anna", "at": 0.0}}),
+    "a lifted tombstone of another document": ("lifted-deleted", {
+        "id": "lifted-deleted:verslag-mei", "payload": {"kind": "lifted-deleted", "key": "verslag-mei",
+                                                        "document_id": "verslag-juni", "at": 0.0}}),
+}
+
+
+@pytest.mark.parametrize("forged", LIFTS)
+def test_a_lift_line_follows_its_own_id_rule(world, forged):
+    kind, line = LIFTS[forged]
+    export = _tampered(world, "lifts")
+    (export / f"ledger-{kind}.jsonl").write_text(json.dumps(line) + "\n", "utf-8")
+    manifest = _manifest(export)
+    manifest["parts"].append({"name": f"ledger-{kind}", "collection": LEDGER, "kind": kind, "count": 1})
+    _save(export, manifest)
+    _as_before_signing(export)
+    before = _fingerprint(world.km)
+    with pytest.raises(ValidationError, match=rf"ledger-{kind}\.jsonl, regel 1: het id .* eigen soort"):
+        import_store(world.km, export, unsigned=True)
+    assert _fingerprint(world.km) == before
+
+
+def test_an_older_export_rolls_no_later_version_back(world, km_factory, e5, monkeypatch):
+    """A consent withdrawn, an availability changed and a request moved after the export: that export imported now
+    keeps each as it is (the store's version is newer; was: the consent given again, the rest rolled back too).
+    Into a new store whose files gave the profile a higher version number, the profile edited in the service still
+    comes back: a version from a file is no decision made in the service."""
+    km = world.km
+    bert = km.catalog().expert(KEPT)
+    fields = {f: bert[f] for f in ("name", "role", "organization", "ateliers", "themes", "email")}
+    fields["expertise"] = bert["expertise"] + " Ook armoede in gezinnen."  # edited in the service: in the backup
+    save_profile(km, KEPT, **fields, consent=True, actor=COMMAND_LINE)
+    set_availability(km, KEPT, max_per_month=4, actor=COMMAND_LINE)
+    rid = contacts.submit(km, name=ASKER["name"], email=ASKER["email"], message="Graag contact met Bert.",
+                          expert_id=KEPT).id
+    export_store(km, world.root / "before")
+    save_profile(km, KEPT, **fields, consent=False, actor=COMMAND_LINE)  # he withdrew his consent
+    set_availability(km, KEPT, unavailable_until="2027-06-30", max_per_month=1, actor=COMMAND_LINE)
+    contacts.move(km, rid, status="afgewezen", actor=COMMAND_LINE)
+    catalog = km.catalog()
+    now = (catalog.expert(KEPT), catalog.availability_record(KEPT), catalog.contact_request(rid))
+    summary = import_store(km, world.root / "before")
+    assert catalog.expert(KEPT)["visibility"] == "hidden"  # was: public again, with his address
+    assert (catalog.expert(KEPT), catalog.availability_record(KEPT), catalog.contact_request(rid)) == now
+    assert summary["kept_newer"] == {"profiles": 1, "contacts": 1, "availability": 1}
+
+    fresh = km_factory(world.root / "fresh", KM_SECRET_KEY=SECRET)
+    assert fresh.ingestor().run([world.people]).ok  # his file: a version number higher than the exported one
+    restored = import_store(fresh, world.root / "before")
+    assert fresh.catalog().expert(KEPT)["expertise"] == fields["expertise"] and fresh.catalog().expert(KEPT)["consent"]
+    assert fresh.catalog().contact_request(rid)["status"] == "nieuw" and not restored["kept_newer"]
+
+    km.close()  # the command line says what it kept
+    give_the_cli(monkeypatch, e5)
+    settings = make_settings(world.root / "data", KM_SECRET_KEY=SECRET)
+    code, out, err = _cli(settings, "import", str(world.root / "before"))
+    assert code == 0, err
+    assert "nieuwer dan in de export" in out and "1 contactverzoeken" in out
 
 
 # --- retention before an export ---------------------------------------------------------------------------------

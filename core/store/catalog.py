@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -34,7 +34,7 @@ from core.errors import ConfigError, ModelMismatchError, NotFoundError
 from core.models import API_ROOT
 from core.names import name_key
 from core.store.base import Store
-from core.store.ledger import LEDGER, Ledger
+from core.store.ledger import LEDGER, LIFTED, Ledger
 from core.store.ledger import SPEC as LEDGER_SPEC
 from core.store.revisions import REV, revision, write_if_unchanged
 from core.store.types import DENSE, CollectionSpec, Filter, HasId, Hit, MatchAny, Point, Query, Vector
@@ -49,6 +49,9 @@ PENDING = "pending"
 ORPHAN_GRACE_SECONDS = 3600.0  # a pending passage of another writer older than this is left by a crash
 
 _RECORD_CACHE = 50_000  # document records kept in memory (with their vectors: ~2 kB each)
+Erasable = Literal["questions", "requests", "documents"]  # what ``Catalog.erasing`` can take out for good
+_ERASABLE: dict[str, tuple[str, ...]] = {"questions": (QUESTIONS,), "requests": (LEDGER,),
+                                         "documents": (CHUNKS, DOCUMENTS)}
 _TAXONOMY_INDEXES: dict[str, Any] = {"ateliers": "keyword", "themes": "keyword", "kind": "keyword",
                                      "date": "datetime", "year": "integer", "people": "keyword",
                                      "knowledge": "keyword", "evidence": "keyword"}
@@ -423,6 +426,8 @@ class Catalog:
             return self.ledger.forget(keys)
 
     def unforget(self, keys: Sequence[str]) -> None:
+        """Lift the markers of a person re-created on purpose; the lift is recorded with its time, so an export
+        made before it does not remove them again (``Ledger.unforget``)."""
         with self._changing():
             self.ledger.unforget(keys)
 
@@ -449,8 +454,10 @@ class Catalog:
     # --- documents deleted by a coordinator ----------------------------------------------------------
 
     def tombstone(self, document_id: str, content_hash: str) -> None:
-        """Remember that a coordinator deleted this version of a document: its unchanged file stays out."""
+        """Remember that a coordinator deleted this version of a document: its unchanged file stays out. A lift of
+        an earlier tombstone of it no longer holds: this deletion is the newer decision."""
         self.ledger.put("deleted", document_id, {"document_id": document_id, "content_hash": content_hash})
+        self.ledger.remove(LIFTED["deleted"], [document_id])  # after: a crash in between leaves the tombstone
 
     def tombstoned(self, document_id: str) -> str | None:
         """The content hash of the deleted version, if a coordinator deleted this document."""
@@ -458,7 +465,9 @@ class Catalog:
         return found.get("content_hash") if found else None
 
     def lift_tombstone(self, document_id: str) -> None:
-        self.ledger.remove("deleted", [document_id])
+        """The document is back on purpose (uploaded or ingested again): its tombstone goes, and the lift is
+        recorded with its time, so an export made before it does not delete the document again."""
+        self.ledger.lift("deleted", [document_id], {document_id: {"document_id": document_id}})
 
     # --- feedback: one record per (question, result), so a mark is never counted twice or lost ---------
 
@@ -637,6 +646,20 @@ class Catalog:
     def counts(self) -> dict[str, int]:
         return {"documents": self.store.count(DOCUMENTS), "chunks": self.store.count(CHUNKS),
                 "experts": self.store.count(EXPERTS), "questions": self.store.count(QUESTIONS)}
+
+    # --- erasure of a few collections: what was scrubbed or deleted after (or apart from) a removal ----------
+
+    @contextmanager
+    def erasing(self, *what: Erasable) -> Iterator[None]:
+        """Around a write that takes text out for good (a name scrubbed again after a removal's rewrite, an
+        asker's request deleted): only the collections holding ``what`` are rewritten after it
+        (``Store.erase_history``), noted as due before it, so a crash in between is finished at the next start."""
+        collections = sorted({c for w in what for c in _ERASABLE[w]})
+        self.store.mark_erasure_due(collections)
+        try:
+            yield
+        finally:  # whatever the write did, what it replaced or deleted goes
+            self.store.erase_history(collections)
 
 
 def _create(store: Store, collection: str, point: Point) -> int | None:

@@ -7,6 +7,10 @@ updates once two workers share a Qdrant server):
 - ``deleted``: a document a coordinator deleted, with the content hash it had (a tombstone);
 - ``gone-contact``, ``gone-meeting``: the id of a contact request or meeting that was deleted (a tombstone:
   an older export cannot bring it back);
+- ``lifted-forgotten``, ``lifted-deleted``: a marker or a document's tombstone taken back on purpose (a person
+  re-created, a document brought back), under the same key, with when: an export made before the lift holds the
+  marker or tombstone still, and must not bring it back (``service.backup``); a new removal or deletion of the
+  same key takes the lift away again;
 - ``feedback``: one helpful/unhelpful mark per (question, result) — its id is derived from the three, so
   marking twice replaces the mark and never counts it twice;
 - ``hit``: one request of one client in a rate-limit bucket (sliding window, shared by all workers);
@@ -35,7 +39,9 @@ SPEC = CollectionSpec(LEDGER, indexes={"kind": "keyword", "key": "keyword", "at"
 # kinds whose records hold hashes and ids, no text: markers, rate-limit counters, tombstones, feedback marks,
 # audit entries (a removed person's are pointed at their marker: service.audit), sessions, token hashes
 IDS_ONLY = ("forgotten", "hit", "deleted", "gone-contact", "gone-meeting", "feedback", "audit", "session",
-            "coordinator-token")
+            "coordinator-token", "lifted-forgotten", "lifted-deleted")
+# the kind that records the lift of a marker or tombstone of each kind that can be lifted on purpose
+LIFTED = {"forgotten": "lifted-forgotten", "deleted": "lifted-deleted"}
 _STEP = 1e-5  # seconds between records appended together: ten times what the engine gives back of a time
 _SWEEP_EVERY = 500  # hits between two sweeps of expired hits (per process)
 _KEEP_HITS = 24 * 3600.0  # the longest window any limit uses
@@ -161,16 +167,36 @@ class Ledger:
     # --- removed people ------------------------------------------------------------------------------
 
     def forget(self, name_keys: Sequence[str]) -> list[str]:
-        """Remember that these name keys belong to a person removed on request; returns the markers."""
+        """Remember that these name keys belong to a person removed on request; returns the markers. A lift of
+        the same markers before (the person re-created) no longer holds: this removal is the newer decision."""
         markers = [self.keyed(k) for k in name_keys]
         if markers:
             now = time.time()
             self.store.upsert(LEDGER, [Point(f"forgotten:{m}", {"kind": "forgotten", "key": m, "at": now})
                                        for m in markers])
+            self.remove(LIFTED["forgotten"], markers)  # after: a crash in between leaves the marker in force
         return markers
 
     def unforget(self, name_keys: Sequence[str]) -> None:
-        self.remove("forgotten", [self.keyed(k) for k in name_keys])
+        """Take the markers of these name keys back on purpose (the person re-created), leaving when it was done:
+        an export made before still holds them and must not bring them back."""
+        self.lift("forgotten", [self.keyed(k) for k in name_keys])
+
+    def lift(self, kind: str, keys: Sequence[str], fields: dict[str, dict[str, Any]] | None = None) -> None:
+        """Delete the ``kind`` records (markers, tombstones) of ``keys`` and record each lift under the same key
+        (``LIFTED[kind]``, ids only, ``fields`` by key added), dated now."""
+        if not keys:
+            return
+        now, lifted = time.time(), LIFTED[kind]
+        self.store.upsert(LEDGER, [Point(f"{lifted}:{k}", {**(fields or {}).get(k, {}), "kind": lifted, "key": k,
+                                                           "at": now}) for k in keys])
+        self.remove(kind, keys)  # after: a crash in between leaves the removal in force, never neither record
+
+    def lifts(self, kind: str, keys: Iterable[str]) -> dict[str, float]:
+        """When each of ``keys`` had its ``kind`` record (marker, tombstone) lifted on purpose, for those lifted."""
+        ids = [f"{LIFTED[kind]}:{k}" for k in dict.fromkeys(keys)]
+        found = self.store.retrieve(LEDGER, ids) if ids else []
+        return {h.payload["key"]: float(h.payload.get("at", 0.0)) for h in found}
 
     def forgotten(self) -> frozenset[str]:
         return frozenset(p["key"] for p in self.all("forgotten"))
