@@ -218,7 +218,8 @@ class Broker:
     def _record(self, text: str, vector: np.ndarray, **fields: Any) -> str:
         """Keep a question for the agenda without the names of people removed on request — also of a removal
         that ran while it was answered: its scrub of the question log may have come before this write, so the
-        markers are read again after it, and the question rewritten if they changed (as ingestion does)."""
+        markers are read again after it, and the question rewritten if they changed (as ingestion does) — its
+        first text out of the store's files as well (``QuestionLog.rewrite``)."""
         before = self.catalog.forgotten()
         kept, vector = self._without_removed_people(text, vector, before)
         question_id = self.questions.record(kept, vector, **fields)

@@ -58,10 +58,13 @@ class QuestionLog:
 
     def rewrite(self, question_id: str, text: str, vector: np.ndarray) -> None:
         """Give a stored question another text and its vector (a name taken out after the write); a question
-        deleted meanwhile stays deleted."""
-        stored = self.catalog.question(question_id)
-        if stored is not None:
-            self.catalog.rewrite_questions([Point(question_id, {**stored, "text": text}, dense={DENSE: vector})])
+        deleted meanwhile stays deleted. The text it had leaves the store's files too: the removal that named it
+        may have rewritten them already, before this write."""
+        with self.catalog.erasing("questions"):
+            stored = self.catalog.question(question_id)
+            if stored is not None:
+                self.catalog.rewrite_questions([Point(question_id, {**stored, "text": text},
+                                                      dense={DENSE: vector})])
 
     def get(self, question_id: str) -> dict[str, Any]:
         """A question with its feedback marks and their counts."""

@@ -237,8 +237,9 @@ def _look_again(km: Kennismakelaar, request_id: str, forgotten: frozenset[str]) 
     changes = {k: v for k, v in cleaned.items() if v != record[k]}
     changes |= {f: None for f in ("expert_id", "forwarded_to") if record.get(f)
                 and catalog.is_forgotten(str(record[f]), markers)}
-    if changes:
-        catalog.update_contact_request(request_id, changes)
+    if changes:  # the text written first may be in files the removal rewrote already: they are rewritten again
+        with catalog.erasing("requests"):
+            catalog.update_contact_request(request_id, changes)
 
 
 def move(km: Kennismakelaar, request_id: str, status: str | None = None, *, note: str | None = None,
@@ -519,7 +520,9 @@ def remove(km: Kennismakelaar, request_id: str, actor: Actor, *, withdraw_findin
     made from it goes too (deleted like any document, with its tombstone). Returns how many findings went."""
     request = get(km, request_id)  # 404 for an unknown id
     withdrawn = _withdraw(km, [request.finding_id] if withdraw_finding and request.finding_id else [], actor)
-    km.catalog().delete_contact_requests([request_id])
+    catalog = km.catalog()
+    with catalog.erasing("requests"):  # its name and address leave the store's files, not only what it serves
+        catalog.delete_contact_requests([request_id])
     km.audit().record(actor, "contactverzoek-verwijderd", REQUEST, request_id)
     return withdrawn
 
@@ -535,7 +538,10 @@ def forget_asker(km: Kennismakelaar, email: str, *, actor: Actor, withdraw_findi
     findings = [r["finding_id"] for r in mine if r.get("finding_id")] if withdraw_findings else []
     withdrawn = _withdraw(km, findings, actor)
     ids = [r["key"] for r in mine]
-    catalog.delete_contact_requests(ids)
+    # the store's files too, also when nothing matches now: a request the retention took left its versions in
+    # the ledger's write-ahead log
+    with catalog.erasing("requests"):
+        catalog.delete_contact_requests(ids)
     km.audit().record_all(actor, [("contactverzoek-verwijderd", REQUEST, i) for i in ids])
     return {"requests": len(ids), "findings": withdrawn}
 

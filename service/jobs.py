@@ -28,6 +28,7 @@ import yaml
 
 from core.errors import FileRejected, KennismakelaarError, NotFoundError
 from core.names import slugify
+from core.store.catalog import Catalog
 from ingestion.discover import discover
 from ingestion.pipeline import FileOutcome, Ingestor
 
@@ -83,9 +84,11 @@ def ingest_text(ingestor: Ingestor, data_dir: Path, name: str, text: str) -> str
         final.parent.mkdir(parents=True, exist_ok=True)
         (source,) = discover([staged], max_bytes=ingestor.max_bytes).documents
         with INGESTING:
+            seen = ingestor.catalog.forgotten()
             outcome = ingestor.ingest_document(replace(source, root=final.parent), restore_deleted=True,
                                                stored_at=final)
             _put_in_place(staged, final)
+            erase_if_removed_meanwhile(ingestor.catalog, seen, final.parent, outcome.document_id)
         return outcome.document_id or ""
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -170,12 +173,14 @@ class JobRunner:
             job.errors.append({"file": asked, "message": rejected.message})
         for source in found.documents:
             source = replace(source, root=self.files_dir)
+            seen = ingestor.catalog.forgotten()
             try:
                 outcome = ingestor.ingest_document(source, owners, restore_deleted=True, stored_at=final)
             except FileRejected as exc:
                 job.errors.append({"file": asked, "message": exc.message})
                 continue  # the earlier version, if any, stays as it was
             _put_in_place(staged, final)
+            erase_if_removed_meanwhile(ingestor.catalog, seen, self.files_dir, outcome.document_id)
             if outcome.document_id:
                 job.documents.append(outcome.document_id)
             if staged.name != asked:
@@ -243,6 +248,23 @@ class JobRunner:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)
+
+
+def erase_if_removed_meanwhile(catalog: Catalog, seen: frozenset[str], uploads: Path,
+                               document_id: str | None) -> None:
+    """Someone removed on request while a file was taken in (markers other than ``seen``, read before it): the
+    ingest scrubbed the document again, perhaps after the removal had rewritten the store's files and redacted
+    the uploads: what it wrote first can still be in the files of the passages and documents, and an original
+    naming the person can lie in the uploads folder. Both go as the removal's own erasure takes them."""
+    if catalog.forgotten() == seen:
+        return
+    record = catalog.document(document_id) if document_id else None
+    if not (record and record.get("file_withheld")):  # it named nobody removed: nothing was scrubbed again
+        return
+    from service.erasure import redact_folder  # it stands on this module (``files_dir``)
+
+    with catalog.erasing("documents"):
+        redact_folder(uploads, catalog.marked(), [str(record.get("path", ""))])
 
 
 def _put_in_place(staged: Path, final: Path) -> None:
