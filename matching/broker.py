@@ -27,7 +27,7 @@ from matching.answerability import BEST_PASSAGES, CALIBRATED, Signals, signals
 from matching.availability import PassedOver
 from matching.bridges import Placement, TaxonomyVectors, bridge
 from matching.evidence import EVIDENCE_BOOST, boost
-from matching.experts import ExpertFinder
+from matching.experts import ExpertFinder, fitting
 from matching.filters import SearchFilters
 from matching.highlight import matching_words
 from matching.panels import Panel, PanelConstraints, compose, recent_invitations
@@ -179,7 +179,7 @@ class Broker:
             ranked = self.finder.rank(question, voters, limit=max(people, PEOPLE_FOR_PERSPECTIVES))
             for e in ranked:
                 e.bridge = bridge(e.ateliers, e.themes, placement, self.taxonomy)
-            found = ranked[:people]
+            found = fitting(ranked, people)
             bridges = self._bridges(question, placement, page, found, passages)
             views = self._perspectives(question, placement, passages, page, ranked)
         question_id = None

@@ -169,3 +169,20 @@ def test_the_public_directory_shows_consenting_people_and_nothing_private(sample
     assert youth and all("kansrijk-met-jeugd" in p["ateliers"] for p in youth) and len(youth) < len(people)
     students, _ = directory(samples_km, role=roles[0])
     assert students and all(p["role"] == roles[0] for p in students)
+
+
+def test_no_person_is_suggested_in_more_than_a_third_of_the_answers(samples_km):
+    """People for fit, not fame (issue 21): over the demo corpus's questions, the coordinator who wrote 22 of
+    its 54 documents and the lecturer linked to 18 filled the fourth and fifth places of most answers (45 %)."""
+    from benchmarks.answerability import lines
+    from benchmarks.knowledge import QUESTIONS
+    from benchmarks.people import concentration
+
+    broker = samples_km.broker()
+    answers = [broker.ask(q, record=False) for q in lines("demo_answerable.txt") + QUESTIONS]
+    shown = [[e.id for e in a.experts] for a in answers if a.answered]
+    assert len(shown) > 40
+    found = concentration(shown)
+    assert found["top shares"][0] <= 1 / 3, found
+    assert found["people"] >= 25, found  # and not by showing fewer people: most of the Werkplaats appears
+    assert all(len(s) >= 3 for s in shown)  # an answer still names three people at least
