@@ -76,6 +76,9 @@ class FileOutcome:
     # profiles this file wrote or its prune removed, one each: {"id", "change": added | updated | removed,
     # "fields": the fields that changed, "consent": as it is now} (the audit log names each person a file changed)
     people: list[dict[str, Any]] = field(default_factory=list)
+    # someone was removed on request while this file was taken in, and their name was taken out of what it wrote
+    # (the store's files are rewritten already; the file itself, once in the uploads folder, is still to redact)
+    scrubbed_again: bool = False
 
 
 @dataclass
@@ -384,13 +387,18 @@ class Ingestor:
         if deleted is not None:
             self.catalog.lift_tombstone(doc_id)
         now_forgotten = self.catalog.forgotten()
+        scrubbed = False
         if now_forgotten - forgotten:
             # someone was removed on request while this file was read: their removal ran before our commit,
-            # so their scrub runs again over what we just wrote
+            # so their scrub runs again over what we just wrote — and what we wrote first leaves the store's
+            # files, which that removal may have rewritten already (noted as due before the scrub writes, so a
+            # crash in between is finished at the next start: for a command-line ingest as for an upload)
             remover = self.remover()
-            remover.scrub(remover.marked_by_markers(now_forgotten), documents=[doc_id])
+            with self.catalog.erasing("documents"):
+                done = remover.scrub(remover.marked_by_markers(now_forgotten), documents=[doc_id])
+            scrubbed = bool(done.documents or done.passages)
         return FileOutcome(source.relpath, "updated" if existing else "added", document_id=doc_id,
-                           chunks=len(chunks), warnings=list(meta.warnings))
+                           chunks=len(chunks), warnings=list(meta.warnings), scrubbed_again=scrubbed)
 
     def _texts_of(self, record: dict[str, Any]) -> set[str]:
         """The texts embedded for a stored version of a document: its passages in context, and its title."""

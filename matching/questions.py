@@ -123,11 +123,14 @@ class QuestionLog:
         return out
 
     def purge(self, retention_days: int) -> int:
-        """Delete questions older than the retention period; returns how many went."""
+        """Delete questions older than the retention period, their texts out of the store's files too (rewritten
+        once, for all of them; not when none expired); returns how many went."""
         cutoff = (now() - dt.timedelta(days=retention_days)).date().isoformat()
         old = Filter(must=(Range("asked_at", lte=_day_before(cutoff)),))
         ids = [h.payload["question_id"] for h in self.catalog.questions(filter=old, fields=["question_id"])]
-        self.delete(ids)
+        if ids:
+            with self.catalog.erasing("questions"):
+                self.delete(ids)
         return len(ids)
 
     def delete(self, question_ids: Sequence[str]) -> None:

@@ -565,11 +565,14 @@ def _withdraw(km: Kennismakelaar, document_ids: Sequence[str], actor: Actor) -> 
 
 
 def purge(km: Kennismakelaar, retention_days: int) -> int:
-    """Delete requests older than the retention period; returns how many went."""
+    """Delete requests older than the retention period, their askers' names and addresses out of the store's
+    files too (rewritten once, for all of them; not when none expired); returns how many went."""
     cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=retention_days)).isoformat(timespec="seconds")
     catalog = km.catalog()
     ids = [r["key"] for r in catalog.contact_requests() if str(r.get("created_at", "")) < cutoff]
-    catalog.delete_contact_requests(ids)
+    if ids:
+        with catalog.erasing("requests"):
+            catalog.delete_contact_requests(ids)
     return len(ids)
 
 

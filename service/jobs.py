@@ -84,11 +84,10 @@ def ingest_text(ingestor: Ingestor, data_dir: Path, name: str, text: str) -> str
         final.parent.mkdir(parents=True, exist_ok=True)
         (source,) = discover([staged], max_bytes=ingestor.max_bytes).documents
         with INGESTING:
-            seen = ingestor.catalog.forgotten()
             outcome = ingestor.ingest_document(replace(source, root=final.parent), restore_deleted=True,
                                                stored_at=final)
             _put_in_place(staged, final)
-            erase_if_removed_meanwhile(ingestor.catalog, seen, final.parent, outcome.document_id)
+            redact_if_removed_meanwhile(ingestor.catalog, outcome, final)
         return outcome.document_id or ""
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -173,14 +172,13 @@ class JobRunner:
             job.errors.append({"file": asked, "message": rejected.message})
         for source in found.documents:
             source = replace(source, root=self.files_dir)
-            seen = ingestor.catalog.forgotten()
             try:
                 outcome = ingestor.ingest_document(source, owners, restore_deleted=True, stored_at=final)
             except FileRejected as exc:
                 job.errors.append({"file": asked, "message": exc.message})
                 continue  # the earlier version, if any, stays as it was
             _put_in_place(staged, final)
-            erase_if_removed_meanwhile(ingestor.catalog, seen, self.files_dir, outcome.document_id)
+            redact_if_removed_meanwhile(ingestor.catalog, outcome, final)
             if outcome.document_id:
                 job.documents.append(outcome.document_id)
             if staged.name != asked:
@@ -250,21 +248,16 @@ class JobRunner:
         self._pool.shutdown(wait=True, cancel_futures=False)
 
 
-def erase_if_removed_meanwhile(catalog: Catalog, seen: frozenset[str], uploads: Path,
-                               document_id: str | None) -> None:
-    """Someone removed on request while a file was taken in (markers other than ``seen``, read before it): the
-    ingest scrubbed the document again, perhaps after the removal had rewritten the store's files and redacted
-    the uploads: what it wrote first can still be in the files of the passages and documents, and an original
-    naming the person can lie in the uploads folder. Both go as the removal's own erasure takes them."""
-    if catalog.forgotten() == seen:
-        return
-    record = catalog.document(document_id) if document_id else None
-    if not (record and record.get("file_withheld")):  # it named nobody removed: nothing was scrubbed again
+def redact_if_removed_meanwhile(catalog: Catalog, outcome: FileOutcome, stored: Path) -> None:
+    """Someone was removed on request while a file was taken in, and the ingest took their name out of it again
+    (``FileOutcome.scrubbed_again``; the store's files it rewrote itself). Their removal redacted the uploads
+    folder before this file was in it: the file, now ``stored`` there, is redacted as the removal's own erasure
+    does (a text in place; a binary original naming them is deleted, its redacted passages stay)."""
+    if not outcome.scrubbed_again:
         return
     from service.erasure import redact_folder  # it stands on this module (``files_dir``)
 
-    with catalog.erasing("documents"):
-        redact_folder(uploads, catalog.marked(), [str(record.get("path", ""))])
+    redact_folder(stored.parent, catalog.marked(), [str(stored)])
 
 
 def _put_in_place(staged: Path, final: Path) -> None:

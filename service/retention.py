@@ -5,7 +5,9 @@ promised.
 
 Every worker sweeps on its own. That is safe and cheap: a sweep deletes only what has expired by then (two at
 once delete the same ids, which is no harm), and costs one filtered read of the questions plus a read of the
-request and job records, and an expiry of the audit log's entries in the engine.
+request and job records, and an expiry of the audit log's entries in the engine. The engine deletes softly, so a
+sweep that took requests (an asker's name and address) or questions also rewrites those collections' files, once
+for all it took (``contacts.purge``, ``QuestionLog.purge``); a sweep that took none rewrites nothing.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ log = logging.getLogger("kennismakelaar.retention")
 
 
 def sweep(km: Kennismakelaar, jobs: JobRunner | None = None) -> dict[str, int]:
-    """Delete what is past its retention now — contact requests, questions, the audit log's entries and upload
-    jobs (through ``jobs``, or a runner made for the purpose); returns how many requests and questions went."""
+    """Delete what is past its retention now — contact requests and questions out of the store's files too, the
+    audit log's entries (ids only) and upload jobs (through ``jobs``, or a runner made for the purpose); returns
+    how many requests and questions went."""
     days = km.settings.matching
     gone = {"contacts": contacts.purge(km, days.contact_retention_days),
             "questions": km.broker().questions.purge(days.question_retention_days)}

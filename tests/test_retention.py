@@ -11,6 +11,7 @@ import pytest
 from litestar.testing import TestClient
 
 from core.errors import ConfigError
+from tests.bytescan import files_holding
 from tests.conftest import make_settings
 
 COORD = {"Authorization": "Bearer geheim-token"}
@@ -95,3 +96,26 @@ def test_the_sweep_interval_is_checked(tmp_path):
     for wrong in ("0", "-1", "vaak"):
         with pytest.raises(ConfigError, match="KM_RETENTION_SWEEP_MINUTES"):
             make_settings(tmp_path, KM_RETENTION_SWEEP_MINUTES=wrong)
+
+
+def test_what_the_retention_deleted_is_in_no_file_of_the_data_folder(km_factory):
+    """The engine deletes softly: an expired request's asker (name, address) and an expired question stayed in the
+    store's write-ahead log and pages after the sweep. The sweep rewrites those collections, once."""
+    from service import contacts, retention
+
+    km = km_factory()
+    asker, address, asked = "Fenna Oosterwijk", "f.oosterwijk@wijkpost.example", "Zwaluwpad"
+    contacts.submit(km, name=asker, email=address, message="Ik zoek hulp bij schulden.")
+    questions = km.broker().questions
+    text = f"Wie helpt bewoners van het {asked} met schulden?"
+    questions.record(text, km.broker().encode(text).dense, atelier=None, atelier_inferred=True, best_score=0.1,
+                     asked_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=400))
+    catalog = km.catalog()
+    catalog.update_contact_request(catalog.contact_requests()[0]["key"], {"created_at": OLD})
+    catalog.flush()
+    data = km.settings.store.data_dir
+    assert files_holding(data / "qdrant", asker, address, asked), "the store must hold them first, or the " \
+                                                                  "test proves nothing"
+    assert retention.sweep(km) == {"contacts": 1, "questions": 1}
+    catalog.flush()
+    assert files_holding(data, asker, address, asked) == []

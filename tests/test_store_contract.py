@@ -149,6 +149,36 @@ class StoreContract:
         filled.delete("c", ids=["p2"])
         assert not write_if_unchanged(filled, "c", point, 2) and filled.retrieve("c", ["p2"]) == []
 
+    def test_insert_if_absent_writes_only_what_is_not_there(self, filled):
+        first = Point("nieuw", {"text": "eerste", "rev": 5, "rev_token": "a"}, dense={DENSE: [0.5] * 8})
+        assert filled.insert_if_absent("c", first)
+        second = Point("nieuw", {"text": "tweede", "rev": 5, "rev_token": "b"}, dense={DENSE: [0.5] * 8})
+        assert not filled.insert_if_absent("c", second)  # the same version number, another write: told apart
+        assert filled.retrieve("c", ["nieuw"])[0].payload["text"] == "eerste"
+        assert not filled.insert_if_absent("c", Point("p1", {"rev": 1, "rev_token": "c"}, dense={DENSE: [0.5] * 8}))
+        assert "rev" not in filled.retrieve("c", ["p1"])[0].payload  # a record without a version: never replaced
+        filled.delete("c", ids=["nieuw"])
+        assert filled.insert_if_absent("c", second)  # deleted, it can be created again
+        assert filled.retrieve("c", ["nieuw"])[0].payload["text"] == "tweede"
+        filled.ensure(CollectionSpec("meta"))  # a collection without vectors (the ledger) alike
+        assert filled.insert_if_absent("meta", Point("m", {"rev": 1, "rev_token": "d"}))
+        assert not filled.insert_if_absent("meta", Point("m", {"rev": 1, "rev_token": "e"}))
+        with pytest.raises(ValueError, match="rev"):  # without a version it could not tell whether it wrote
+            filled.insert_if_absent("c", Point("zonder", {"text": "x"}, dense={DENSE: [0.5] * 8}))
+        assert filled.retrieve("c", ["zonder"]) == []
+
+    def test_of_concurrent_creations_of_one_record_exactly_one_wins(self, filled):
+        from concurrent.futures import ThreadPoolExecutor
+
+        def create(i: int) -> bool:
+            return filled.insert_if_absent("c", Point("nieuw", {"rev": 1, "rev_token": str(i)},
+                                                      dense={DENSE: [0.5] * 8}))
+
+        with ThreadPoolExecutor(8) as pool:
+            won = list(pool.map(create, range(8)))
+        assert won.count(True) == 1
+        assert filled.retrieve("c", ["nieuw"])[0].payload["rev_token"] == str(won.index(True))
+
     def test_collection_without_vectors(self, store):
         store.ensure(CollectionSpec("meta"))
         store.upsert("meta", [Point("m", {"model": "x"})])
@@ -191,6 +221,42 @@ class TestServerStore(StoreContract):
     def test_unreachable_server_is_a_clear_error(self):
         with pytest.raises(StoreError, match="niet bereikbaar"):
             ServerStore(url="http://127.0.0.1:9")
+
+
+class _CreatedMeanwhile:
+    """A client through which worker A writes; just before A's first write to ``collection``, worker B's creation
+    of the same record lands (two processes on one server: no lock of A's process orders them)."""
+
+    def __init__(self, inner: QdrantClient, collection: str, other: Callable[[], None] | None) -> None:
+        self._inner, self._collection, self._other = inner, collection, other
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def upsert(self, collection_name: str, *args: object, **kwargs: object) -> object:
+        if collection_name == self._collection and self._other is not None:
+            other, self._other = self._other, None
+            other()
+        return self._inner.upsert(collection_name, *args, **kwargs)
+
+
+def test_two_workers_creating_one_profile_on_a_server_create_it_once():
+    """Worker B creates a profile between worker A's look and A's write. A must learn that it lost (None), and
+    B's profile stays as B wrote it: a look and a write in two steps would let A overwrite it and both succeed."""
+    from core.store.catalog import EXPERTS, Catalog
+
+    client = QdrantClient(":memory:")
+    b = Catalog(ServerStore(client), "m@1", 4, marker_key=b"k" * 32)
+    b.open()
+    theirs = Point("expert:anna", {"expert_id": "anna", "name": "Anna", "rev": 1, "rev_token": "van-b"},
+                   dense={DENSE: [0.5] * 4})
+    a = Catalog(ServerStore(_CreatedMeanwhile(client, "km_experts",
+                                              lambda: b.store.upsert(EXPERTS, [theirs]))), "m@1", 4,
+                marker_key=b"k" * 32)
+    a.open()
+    assert a.create_expert(Point("expert:anna", {"expert_id": "anna", "name": "Anna van A"},
+                                 dense={DENSE: [0.1] * 4})) is None
+    assert a.expert("anna")["rev_token"] == "van-b"
 
 
 # --- congruence: the same 1,024 passages and 263 queries on both backends ------------------------------------

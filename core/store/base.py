@@ -13,6 +13,9 @@ from typing import Any, Protocol
 
 from core.store.types import CollectionSpec, Filter, Hit, Point, Query
 
+# the version fields of ``core.store.revisions`` (named here: that module stands on this one)
+_VERSION_FIELDS = ("rev", "rev_token")
+
 
 class Store(Protocol):
     @property
@@ -39,6 +42,13 @@ class Store(Protocol):
         """Replace ``point`` only if a point with its id exists and matches ``condition`` — checked and written in
         one step inside the engine, so two workers cannot both pass the check (a compare-and-set; the caller reads
         back to learn whether its write won). Never inserts."""
+        ...
+
+    def insert_if_absent(self, name: str, point: Point) -> bool:
+        """Write ``point`` only if no point with its id exists — checked and written in one step inside the
+        engine, so of two workers creating one record exactly one does. Never replaces. True when this write
+        took effect, learnt by reading the point back (``was_written``): ``point`` must carry a version of
+        its own (``rev``, and a ``rev_token`` unique to this write)."""
         ...
 
     def delete(self, name: str, *, ids: Sequence[str] = (), filter: Filter | None = None) -> None: ...
@@ -75,3 +85,16 @@ class Store(Protocol):
     def flush(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+def versioned(point: Point) -> Point:
+    """``point``, refused without a version (``rev``): an insert-only write tells by it whether it took effect."""
+    if point.payload.get(_VERSION_FIELDS[0]) is None:
+        raise ValueError(f"insert_if_absent needs a point with its version ({_VERSION_FIELDS[0]!r})")
+    return point
+
+
+def was_written(point: Point, found: Sequence[Hit]) -> bool:
+    """Whether ``found`` (``point``'s id read back) is ``point`` as written, told by its version fields: the
+    engine does not say whether an insert-only write was skipped."""
+    return bool(found) and all(found[0].payload.get(f) == point.payload.get(f) for f in _VERSION_FIELDS)

@@ -21,7 +21,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import hmac
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -36,7 +35,7 @@ from core.names import name_key
 from core.store.base import Store
 from core.store.ledger import LEDGER, LIFTED, Ledger
 from core.store.ledger import SPEC as LEDGER_SPEC
-from core.store.revisions import REV, revision, write_if_unchanged
+from core.store.revisions import REV, TOKEN, revision, write_if_unchanged
 from core.store.types import DENSE, CollectionSpec, Filter, HasId, Hit, MatchAny, Point, Query, Vector
 from core.vector_codec import unpack
 
@@ -56,10 +55,6 @@ _TAXONOMY_INDEXES: dict[str, Any] = {"ateliers": "keyword", "themes": "keyword",
                                      "date": "datetime", "year": "integer", "people": "keyword",
                                      "knowledge": "keyword", "evidence": "keyword"}
 VISIBLE = Filter(must_not=(MatchAny("state", (PENDING,)),))  # passages of committed documents only
-# The store has no insert-only write: a first version is written after a look, both under this lock, so that in one
-# process (the embedded store is one process's) two creations of one record cannot both pass the look. Workers on a
-# Qdrant server can still both create a record at the same instant: one of the two creations is then lost.
-_CREATING = threading.Lock()
 
 
 def collection_specs(dim: int) -> tuple[CollectionSpec, ...]:
@@ -666,10 +661,8 @@ def _create(store: Store, collection: str, point: Point) -> int | None:
     """Insert ``point`` as the first version of a record unless the record exists (then None); returns the version.
     The first version is the time in milliseconds, not 1: a record deleted and created again (a person removed,
     then re-created) never matches a version handed out before it, so a form or an ``If-Match`` from then stays
-    stale."""
+    stale. The engine checks and writes in one step (``Store.insert_if_absent``), so of two workers on one Qdrant
+    server creating one record exactly one does; the token tells two creations in one millisecond apart."""
     version = time.time_ns() // 10**6
-    with _CREATING:
-        if store.retrieve(collection, [point.id]):
-            return None
-        store.upsert(collection, [dataclasses.replace(point, payload={**point.payload, REV: version})])
-    return version
+    first = dataclasses.replace(point, payload={**point.payload, REV: version, TOKEN: uuid.uuid4().hex})
+    return version if store.insert_if_absent(collection, first) else None

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import StoreError, StoreInUseError
+from core.store.base import versioned, was_written
 from core.store.types import (
     DENSE,
     SPARSE,
@@ -324,6 +325,13 @@ class EdgeStore:
     def _names(self) -> list[str]:
         with self._open:
             return sorted(self._shards)
+
+    def insert_if_absent(self, name: str, point: Point) -> bool:
+        q = self._q
+        converted = self._point(versioned(point))
+        with self._writing(name):
+            self._shard(name).update(q.UpdateOperation.upsert_points([converted], None, q.UpdateMode.InsertOnly))
+        return was_written(point, self.retrieve(name, [point.id]))
 
     # --- reads ---------------------------------------------------------------------------------------
 

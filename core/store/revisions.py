@@ -19,7 +19,7 @@ from core.store.base import Store
 from core.store.types import Filter, MatchAny, Point, Range
 
 REV = "rev"
-_TOKEN = "rev_token"  # which write made this version: how a writer learns whether it won
+TOKEN = "rev_token"  # which write made this version: how a writer learns whether it won
 
 
 def revision(payload: dict[str, Any] | None) -> int:
@@ -38,10 +38,10 @@ def write_if_unchanged(store: Store, collection: str, point: Point, expected: in
     """Replace ``point`` with version ``expected + 1`` if the stored one is still at ``expected``; ``False`` when
     another write came first or the record is gone (a write never re-creates a deleted record)."""
     token = uuid.uuid4().hex
-    payload = {**point.payload, REV: expected + 1, _TOKEN: token}
+    payload = {**point.payload, REV: expected + 1, TOKEN: token}
     store.replace_if(collection, dataclasses.replace(point, payload=payload), at_revision(expected))
     found = store.retrieve(collection, [point.id])
-    return bool(found) and found[0].payload.get(_TOKEN) == token
+    return bool(found) and found[0].payload.get(TOKEN) == token
 
 
 def stamped(payload: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from core.errors import StoreUnavailableError
+from core.store.base import versioned, was_written
 from core.store.types import (
     DENSE,
     SPARSE,
@@ -103,6 +104,12 @@ class ServerStore:
         # strong ordering: in a cluster the check and the write go through the shard's one leader
         self.client.upsert(self._c(name), [self._struct(point)], wait=True, update_filter=self._filter(condition),
                            update_mode=self._m.UpdateMode.UPDATE_ONLY, ordering=self._m.WriteOrdering.STRONG)
+
+    def insert_if_absent(self, name: str, point: Point) -> bool:
+        # strong ordering, as ``replace_if``: two workers' inserts meet at the shard's one leader
+        self.client.upsert(self._c(name), [self._struct(versioned(point))], wait=True,
+                           update_mode=self._m.UpdateMode.INSERT_ONLY, ordering=self._m.WriteOrdering.STRONG)
+        return was_written(point, self.retrieve(name, [point.id]))
 
     def delete(self, name: str, *, ids: Sequence[str] = (), filter: Filter | None = None) -> None:
         m = self._m
