@@ -187,3 +187,33 @@ def test_writes_to_other_collections_go_on_while_one_is_rewritten(tmp_path: Path
     assert store.retrieve("m", ["hit"]) and store.retrieve("c", ["late"])
     assert store.count("c") == 301
     store.close()
+
+
+def test_a_collection_noted_again_during_its_rewrite_stays_due(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A removal notes every collection as due, then writes — its writes to a collection being rewritten wait and
+    land after the copy. That rewrite must not take the collection off the list: a crash before the removal's
+    own rewrite would leave what it scrubbed in the files."""
+    store = EdgeStore(tmp_path / "data")
+    _fill(store)
+    started, release = threading.Event(), threading.Event()
+    index = store._index
+
+    def paused(shard: object, spec: CollectionSpec) -> None:
+        started.set()
+        assert release.wait(30)
+        index(shard, spec)
+
+    monkeypatch.setattr(store, "_index", paused)
+    rewrite = threading.Thread(target=store.erase_history, args=(["m"],))
+    rewrite.start()
+    assert started.wait(30)
+    store.mark_erasure_due(["m"])  # the removal's note, while the rewrite copies
+    release.set()
+    rewrite.join()
+    pending = tmp_path / "data" / "qdrant" / ".erase-pending"
+    assert pending.exists() and "m" in pending.read_text().split()
+    monkeypatch.setattr(store, "_index", index)
+    store.erase_history(["m"])  # the removal's own rewrite takes it off
+    assert not pending.exists()
+    store.close()

@@ -90,10 +90,13 @@ class EdgeStore:
         self._open = threading.RLock()
         self._locks: dict[str, threading.RLock] = {}
         self._pending_lock = threading.Lock()  # the pending list is shared by every collection's rewrite
+        # how often each collection was noted as due: a rewrite takes a collection off the list only if nobody
+        # noted it again after the rewrite began (their writes, waiting for its lock, land after its copy)
+        self._marks: dict[str, int] = {}
         # readers in flight, so a shard is closed only when no query uses it (``erase_history`` swaps shards)
         self._readers = 0
         self._swap = threading.Condition()
-        self._swapping = False
+        self._swapping = 0  # swaps waiting or under way (two collections can be rewritten at once)
 
     @property
     def description(self) -> str:
@@ -192,6 +195,8 @@ class EdgeStore:
     def _rewrite(self, name: str) -> None:
         q = self._q
         spec, old = self._specs[name], self._shard(name)
+        with self._pending_lock:
+            seen = self._marks.get(name, 0)
         fresh_path = self.root / f"{name}.rewrite"
         shutil.rmtree(fresh_path, ignore_errors=True)
         fresh = self._create(fresh_path, spec)
@@ -210,7 +215,7 @@ class EdgeStore:
         fresh.flush()
         fresh.close()
         with self._swap:
-            self._swapping = True
+            self._swapping += 1
             while self._readers:
                 self._swap.wait()
             try:
@@ -220,10 +225,10 @@ class EdgeStore:
                 os.replace(fresh_path, path)
                 self._shards[name] = q.EdgeShard.load(str(path))
             finally:
-                self._swapping = False
+                self._swapping -= 1
                 self._swap.notify_all()
         shutil.rmtree(self.root / f"{name}.old")
-        self._pending_done(name)
+        self._pending_done(name, seen)
 
     def _pending(self) -> set[str]:
         path = self.root / _PENDING
@@ -232,11 +237,15 @@ class EdgeStore:
     def mark_erasure_due(self, names: Sequence[str] | None = None) -> None:
         """Note, durably, that these collections (default: all open ones) must be rewritten: a crash before
         ``erase_history`` has run is then finished at the next start."""
-        self._mark_pending(list(names if names is not None else self._shards))
+        with self._open:
+            chosen = list(names if names is not None else self._shards)
+        self._mark_pending(chosen)
 
     def _mark_pending(self, names: Sequence[str]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         with self._pending_lock:
+            for name in names:
+                self._marks[name] = self._marks.get(name, 0) + 1
             self._write_pending(self._pending() | set(names))
 
     def _write_pending(self, names: set[str]) -> None:
@@ -248,8 +257,10 @@ class EdgeStore:
             os.fsync(f.fileno())
         os.replace(tmp, path)
 
-    def _pending_done(self, name: str) -> None:
+    def _pending_done(self, name: str, seen: int) -> None:
         with self._pending_lock:
+            if self._marks.get(name, 0) != seen:
+                return  # noted again since this rewrite began: what was written after its copy is still to go
             left = self._pending() - {name}
             if left:
                 self._write_pending(left)
