@@ -84,10 +84,11 @@ def ingest_text(ingestor: Ingestor, data_dir: Path, name: str, text: str) -> str
         final.parent.mkdir(parents=True, exist_ok=True)
         (source,) = discover([staged], max_bytes=ingestor.max_bytes).documents
         with INGESTING:
+            seen = ingestor.catalog.forgotten()
             outcome = ingestor.ingest_document(replace(source, root=final.parent), restore_deleted=True,
                                                stored_at=final)
             _put_in_place(staged, final)
-            redact_if_removed_meanwhile(ingestor.catalog, outcome, final)
+            redact_if_removed_meanwhile(ingestor.catalog, outcome, final, seen)
         return outcome.document_id or ""
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -172,13 +173,14 @@ class JobRunner:
             job.errors.append({"file": asked, "message": rejected.message})
         for source in found.documents:
             source = replace(source, root=self.files_dir)
+            seen = ingestor.catalog.forgotten()
             try:
                 outcome = ingestor.ingest_document(source, owners, restore_deleted=True, stored_at=final)
             except FileRejected as exc:
                 job.errors.append({"file": asked, "message": exc.message})
                 continue  # the earlier version, if any, stays as it was
             _put_in_place(staged, final)
-            redact_if_removed_meanwhile(ingestor.catalog, outcome, final)
+            redact_if_removed_meanwhile(ingestor.catalog, outcome, final, seen)
             if outcome.document_id:
                 job.documents.append(outcome.document_id)
             if staged.name != asked:
@@ -248,13 +250,18 @@ class JobRunner:
         self._pool.shutdown(wait=True, cancel_futures=False)
 
 
-def redact_if_removed_meanwhile(catalog: Catalog, outcome: FileOutcome, stored: Path) -> None:
-    """Someone was removed on request while a file was taken in, and the ingest took their name out of it again
-    (``FileOutcome.scrubbed_again``; the store's files it rewrote itself). Their removal redacted the uploads
-    folder before this file was in it: the file, now ``stored`` there, is redacted as the removal's own erasure
-    does (a text in place; a binary original naming them is deleted, its redacted passages stay)."""
+def redact_if_removed_meanwhile(catalog: Catalog, outcome: FileOutcome, stored: Path, seen: frozenset[str]) -> None:
+    """Someone was removed on request while a file was taken in (markers other than ``seen``, read before it).
+    Their removal redacted the uploads folder, perhaps before this file was in it: the file, now ``stored``
+    there, is redacted as the removal's own erasure does (a text in place; a binary original naming them is
+    deleted, its redacted passages stay) — whether this ingest scrubbed it again (``scrubbed_again``) or the
+    removal's own scrub reached the document first (then the record says ``file_withheld``)."""
     if not outcome.scrubbed_again:
-        return
+        if catalog.forgotten() == seen:
+            return
+        record = catalog.document(outcome.document_id) if outcome.document_id else None
+        if not (record and record.get("file_withheld")):
+            return
     from service.erasure import redact_folder  # it stands on this module (``files_dir``)
 
     redact_folder(stored.parent, catalog.marked(), [str(stored)])
