@@ -152,24 +152,32 @@ def test_a_removal_cut_off_before_its_erasure_is_finished_at_the_next_start(tmp_
     assert not (data / "qdrant" / ".erase-pending").exists()
 
 
+
+def _paused_rewrite(store: EdgeStore, name: str, release: threading.Event,
+                    monkeypatch: pytest.MonkeyPatch) -> threading.Thread:
+    """A rewrite of ``name`` started in a thread and held, its copy begun, until ``release`` is set (the fresh
+    shard is indexed first: the hold sits there)."""
+    started, index = threading.Event(), store._index
+
+    def paused(shard: object, spec: CollectionSpec) -> None:
+        started.set()
+        assert release.wait(30)
+        index(shard, spec)
+
+    monkeypatch.setattr(store, "_index", paused)
+    rewrite = threading.Thread(target=store.erase_history, args=([name],))
+    rewrite.start()
+    assert started.wait(30)
+    return rewrite
+
 def test_writes_to_other_collections_go_on_while_one_is_rewritten(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A rewrite of the passages takes minutes at scale; the ledger (a rate-limit hit per public request) must
     not wait for it. Writes to the collection being rewritten do wait, so none is lost in the copy."""
     store = EdgeStore(tmp_path / "data")
     _fill(store)
-    started, release = threading.Event(), threading.Event()
-    index = store._index
-
-    def paused(shard: object, spec: CollectionSpec) -> None:  # the rewrite's fresh shard is indexed first
-        started.set()
-        assert release.wait(30)
-        index(shard, spec)
-
-    monkeypatch.setattr(store, "_index", paused)
-    rewrite = threading.Thread(target=store.erase_history, args=(["c"],))
-    rewrite.start()
-    assert started.wait(30)
+    release = threading.Event()
+    rewrite = _paused_rewrite(store, "c", release, monkeypatch)
     other = threading.Thread(target=store.upsert, args=("m", [Point("hit", {"text": "een hit"})]))
     other.start()
     other.join(10)
@@ -196,18 +204,9 @@ def test_a_collection_noted_again_during_its_rewrite_stays_due(tmp_path: Path,
     own rewrite would leave what it scrubbed in the files."""
     store = EdgeStore(tmp_path / "data")
     _fill(store)
-    started, release = threading.Event(), threading.Event()
+    release = threading.Event()
     index = store._index
-
-    def paused(shard: object, spec: CollectionSpec) -> None:
-        started.set()
-        assert release.wait(30)
-        index(shard, spec)
-
-    monkeypatch.setattr(store, "_index", paused)
-    rewrite = threading.Thread(target=store.erase_history, args=(["m"],))
-    rewrite.start()
-    assert started.wait(30)
+    rewrite = _paused_rewrite(store, "m", release, monkeypatch)
     store.mark_erasure_due(["m"])  # the removal's note, while the rewrite copies
     release.set()
     rewrite.join()
