@@ -13,6 +13,7 @@ Idempotent and crash-safe by construction:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -394,9 +395,16 @@ class Ingestor:
             # files, which that removal may have rewritten already (noted as due before the scrub writes, so a
             # crash in between is finished at the next start: for a command-line ingest as for an upload)
             remover = self.remover()
-            with self.catalog.erasing("documents"):
-                done = remover.scrub(remover.marked_by_markers(now_forgotten), documents=[doc_id])
+            marked_now = remover.marked_by_markers(now_forgotten)
+            # a rewrite of every passage costs minutes at scale, under the ingest lock: only when this file
+            # names someone removed meanwhile (as a rule it does not)
+            named = redact(json.dumps([texts, record], ensure_ascii=False, default=str), marked_now)[1] > 0
+            with self.catalog.erasing("documents") if named else contextlib.nullcontext():
+                done = remover.scrub(marked_now, documents=[doc_id])
             scrubbed = bool(done.documents or done.passages)
+            if scrubbed and not named:  # a form of a name the look above missed: what was written first goes too
+                with self.catalog.erasing("documents"):
+                    pass
         return FileOutcome(source.relpath, "updated" if existing else "added", document_id=doc_id,
                            chunks=len(chunks), warnings=list(meta.warnings), scrubbed_again=scrubbed)
 

@@ -564,15 +564,20 @@ def _withdraw(km: Kennismakelaar, document_ids: Sequence[str], actor: Actor) -> 
     return gone
 
 
+def expired(km: Kennismakelaar, retention_days: int) -> list[str]:
+    """The requests made before the day ``retention_days`` ago. By the day, as questions: the first sweep of a
+    day takes that day's share, and the ledger's files are rewritten for them once a day, not in every sweep."""
+    cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=retention_days)).date().isoformat()
+    return [r["key"] for r in km.catalog().contact_requests() if str(r.get("created_at", ""))[:10] < cutoff]
+
+
 def purge(km: Kennismakelaar, retention_days: int) -> int:
-    """Delete requests older than the retention period, their askers' names and addresses out of the store's
-    files too (rewritten once, for all of them; not when none expired); returns how many went."""
-    cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=retention_days)).isoformat(timespec="seconds")
-    catalog = km.catalog()
-    ids = [r["key"] for r in catalog.contact_requests() if str(r.get("created_at", "")) < cutoff]
+    """Delete requests past the retention period (``expired``), their askers' names and addresses out of the
+    store's files too (rewritten once, for all of them; not when none expired); returns how many went."""
+    ids = expired(km, retention_days)
     if ids:
-        with catalog.erasing("requests"):
-            catalog.delete_contact_requests(ids)
+        with km.catalog().erasing("requests"):
+            km.catalog().delete_contact_requests(ids)
     return len(ids)
 
 

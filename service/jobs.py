@@ -16,7 +16,6 @@ import logging
 import os
 import shutil
 import threading
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -235,11 +234,15 @@ class JobRunner:
         with self._lock:
             self._ingestor().catalog.ledger.put("job", job.id, asdict(job))
 
-    def purge(self, days: int = JOB_RETENTION_DAYS) -> None:
-        """Forget job records older than ``days`` (they name files, sometimes people)."""
-        ledger = self._ingestor().catalog.ledger
-        cutoff = time.time() - days * 86400
-        ledger.remove("job", [j["key"] for j in ledger.all("job") if float(j.get("at", 0)) < cutoff])
+    def expired(self, days: int = JOB_RETENTION_DAYS) -> list[str]:
+        """The job records (they name files, sometimes people) from before the day ``days`` ago — by the day, as
+        contact requests, so that the ledger's files are rewritten for them once a day (``retention.sweep``)."""
+        cutoff = dt.datetime.combine(dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days), dt.time(),
+                                     dt.UTC).timestamp()
+        return [j["key"] for j in self._ingestor().catalog.ledger.all("job") if float(j.get("at", 0)) < cutoff]
+
+    def forget(self, job_ids: Sequence[str]) -> None:
+        self._ingestor().catalog.ledger.remove("job", job_ids)
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until every queued job has finished (tests, shutdown)."""

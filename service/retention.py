@@ -6,8 +6,10 @@ promised.
 Every worker sweeps on its own. That is safe and cheap: a sweep deletes only what has expired by then (two at
 once delete the same ids, which is no harm), and costs one filtered read of the questions plus a read of the
 request and job records, and an expiry of the audit log's entries in the engine. The engine deletes softly, so a
-sweep that took requests (an asker's name and address) or questions also rewrites those collections' files, once
-for all it took (``contacts.purge``, ``QuestionLog.purge``); a sweep that took none rewrites nothing.
+sweep that took requests (an asker's name and address), upload jobs (file names) or questions also rewrites those
+collections' files, once for all it took; a sweep that took none rewrites nothing. All three expire by the day,
+so that happens in the first sweep of a day, not in every one: the ledger's writes (rate limits, the audit log)
+wait while it is rewritten.
 """
 
 from __future__ import annotations
@@ -27,17 +29,21 @@ log = logging.getLogger("kennismakelaar.retention")
 def sweep(km: Kennismakelaar, jobs: JobRunner | None = None) -> dict[str, int]:
     """Delete what is past its retention now — contact requests and questions out of the store's files too, the
     audit log's entries (ids only) and upload jobs (through ``jobs``, or a runner made for the purpose); returns
-    how many requests and questions went."""
+    how many requests, jobs and questions went."""
     days = km.settings.matching
-    gone = {"contacts": contacts.purge(km, days.contact_retention_days),
-            "questions": km.broker().questions.purge(days.question_retention_days)}
-    km.audit().sweep()
     runner = jobs if jobs is not None else JobRunner(km.settings.store.data_dir, km.ingestor)
     try:
-        runner.purge()
+        requests, old_jobs = contacts.expired(km, days.contact_retention_days), runner.expired()
+        if requests or old_jobs:  # both live in the ledger: its files are rewritten once, for all of them
+            with km.catalog().erasing("requests"):
+                km.catalog().delete_contact_requests(requests)
+                runner.forget(old_jobs)
     finally:
         if jobs is None:
             runner.close()
+    gone = {"contacts": len(requests), "jobs": len(old_jobs),
+            "questions": km.broker().questions.purge(days.question_retention_days)}
+    km.audit().sweep()
     return gone
 
 

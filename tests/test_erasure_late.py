@@ -91,6 +91,27 @@ def test_an_upload_committed_while_a_removal_ran_leaves_no_trace_in_the_files(km
     assert _holding(km, NAME) == []
 
 
+def test_an_upload_that_names_nobody_removed_meanwhile_rewrites_nothing(km, tmp_path, monkeypatch):
+    """The late scrub's rewrite of every passage costs minutes at 50,000 passages, under the ingest lock: a file
+    that names nobody removed while it was taken in (the rule) does without one. The removal's own erasure
+    still runs."""
+    catalog = km.catalog()
+    catalog.write_chunks = _removal_first(km, catalog.write_chunks)
+    rewritten: list[Any] = []
+    erase = catalog.store.erase_history
+    monkeypatch.setattr(catalog.store, "erase_history", lambda names=None: (rewritten.append(names), erase(names)))
+    docx = make_docx(tmp_path / "verslag.docx", title="Verslag van de buurtavond over geldzorgen")
+    runner = JobRunner(km.settings.store.data_dir, km.ingestor)
+    try:
+        runner.submit([("verslag.docx", docx.read_bytes())])
+        runner.wait(120)
+    finally:
+        runner.close()
+    assert catalog.forgotten(), "the removal must have run, or the test proves nothing"
+    assert catalog.chunks_of("verslag.docx")
+    assert rewritten == [None], rewritten  # the removal's one erasure of everything, no second one
+
+
 def _asked(km: Kennismakelaar, c: TestClient) -> str:
     r = c.post("/api/contact-requests", json={
         "name": ASKER, "email": ADDRESS, "message": f"Ik ben {ASKER} ({ADDRESS}) en zoek hulp bij schulden."})

@@ -84,8 +84,8 @@ def test_a_sweep_is_idempotent_and_says_what_went(km_factory, tmp_path):
         _ask(c, "Piet Jansen")
     jobs = JobRunner(km.settings.store.data_dir, km.ingestor)
     try:
-        assert retention.sweep(km, jobs) == {"contacts": 1, "questions": 1}
-        assert retention.sweep(km, jobs) == {"contacts": 0, "questions": 0}
+        assert retention.sweep(km, jobs) == {"contacts": 1, "jobs": 0, "questions": 1}
+        assert retention.sweep(km, jobs) == {"contacts": 0, "jobs": 0, "questions": 0}
     finally:
         jobs.close()
     assert len(km.catalog().contact_requests()) == 1
@@ -99,8 +99,9 @@ def test_the_sweep_interval_is_checked(tmp_path):
 
 
 def test_what_the_retention_deleted_is_in_no_file_of_the_data_folder(km_factory):
-    """The engine deletes softly: an expired request's asker (name, address) and an expired question stayed in the
-    store's write-ahead log and pages after the sweep. The sweep rewrites those collections, once."""
+    """The engine deletes softly: an expired request's asker (name, address), an expired question and an expired
+    upload job's file name stayed in the store's write-ahead log and pages after the sweep. The sweep rewrites
+    those collections, once."""
     from service import contacts, retention
 
     km = km_factory()
@@ -112,10 +113,38 @@ def test_what_the_retention_deleted_is_in_no_file_of_the_data_folder(km_factory)
                      asked_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=400))
     catalog = km.catalog()
     catalog.update_contact_request(catalog.contact_requests()[0]["key"], {"created_at": OLD})
+    upload = "Notulen Oosterbroekhof.docx"
+    catalog.ledger.put("job", "a" * 32, {"id": "a" * 32, "errors": [{"file": upload, "message": "Kapot bestand."}]})
+    catalog.ledger.update("job", "a" * 32, {"at": time.time() - 40 * 86400})  # written 40 days ago
     catalog.flush()
     data = km.settings.store.data_dir
-    assert files_holding(data / "qdrant", asker, address, asked), "the store must hold them first, or the " \
-                                                                  "test proves nothing"
-    assert retention.sweep(km) == {"contacts": 1, "questions": 1}
+    assert files_holding(data / "qdrant", asker, address, asked, upload), "the store must hold them first, or " \
+                                                                          "the test proves nothing"
+    assert retention.sweep(km) == {"contacts": 1, "jobs": 1, "questions": 1}
     catalog.flush()
-    assert files_holding(data, asker, address, asked) == []
+    assert files_holding(data, asker, address, asked, upload) == []
+
+
+def test_requests_expire_by_the_day_so_the_ledger_is_rewritten_once_a_day(km_factory, monkeypatch):
+    """Requests expiring one by one made nearly every sweep (every 10 minutes) rewrite the ledger, whose writes
+    (rate limits, the audit log) wait meanwhile. Now a request goes in the first sweep of the day after it
+    turned ``KM_CONTACT_RETENTION_DAYS`` days old, with the others of its day; later sweeps that day rewrite
+    nothing."""
+    from service import contacts, retention
+
+    km = km_factory()
+    catalog = km.catalog()
+    rewrites: list[object] = []
+    erase = catalog.store.erase_history
+    monkeypatch.setattr(catalog.store, "erase_history", lambda names=None: (rewrites.append(names), erase(names)))
+    now = dt.datetime.now(dt.UTC)
+    for name, age in (("Ada Oud", dt.timedelta(days=366)), ("Bea Vandaag", dt.timedelta(days=365))):
+        contacts.submit(km, name=name, email="a@b.nl", message="Graag contact.")
+        key = next(r["key"] for r in catalog.contact_requests() if r["name"] == name)
+        catalog.update_contact_request(key, {"created_at": (now - age).isoformat(timespec="seconds")})
+    assert retention.sweep(km)["contacts"] == 1
+    assert [r["name"] for r in catalog.contact_requests()] == ["Bea Vandaag"]  # 365 days today: tomorrow
+    assert len(rewrites) == 1
+    for _ in range(3):
+        assert retention.sweep(km) == {"contacts": 0, "jobs": 0, "questions": 0}
+    assert len(rewrites) == 1

@@ -259,6 +259,55 @@ def test_two_workers_creating_one_profile_on_a_server_create_it_once():
     assert a.expert("anna")["rev_token"] == "van-b"
 
 
+def _profiles_scores(catalog, bm25: DutchBm25) -> dict[str, float]:
+    hits = catalog.search_experts(Query(sparse=bm25.embed_query("schulden en schaamte"), limit=10,
+                                        filter=Filter.where(visibility="public")))
+    return {h.payload["expert_id"]: h.score for h in hits}
+
+
+def _profile(bm25: DutchBm25, who: str, text: str, visibility: str) -> Point:
+    return Point(f"expert:{who}", {"expert_id": who, "visibility": visibility, "rev": 1, "rev_token": who},
+                 dense={DENSE: [0.5] * 4}, sparse={SPARSE: bm25.embed_document(text)})
+
+
+@pytest.mark.parametrize("backend", ["edge", "server"])
+def test_profiles_without_consent_move_no_public_bm25_score(tmp_path, backend):
+    """The engine's IDF counts every point with a BM25 vector: a hidden profile sharing a word of the question
+    would move the public scores (a difference that tells a registered name from a made-up one). Profiles without
+    consent are stored without one — also those of a store made before that rule (schema 1), at its next open."""
+    from core.store.catalog import _META_ID, EXPERTS, META, Catalog
+
+    def catalog(path: str) -> Catalog:
+        store = EdgeStore(tmp_path / path) if backend == "edge" else ServerStore(QdrantClient(":memory:"))
+        c = Catalog(store, "m@1", 4, marker_key=b"k" * 32)
+        c.open()
+        return c
+
+    bm25 = DutchBm25()
+    public = [_profile(bm25, "anna", "schulden bij jongeren", "public"),
+              _profile(bm25, "bert", "schaamte en armoede in de wijk", "public")]
+    hidden = _profile(bm25, "hans", "schulden, schulden en schaamte", "hidden")
+    alone = catalog("alone")
+    alone.write_experts(public)
+    expected = _profiles_scores(alone, bm25)
+    with_hidden = catalog("with")
+    with_hidden.write_experts([*public, hidden])
+    assert _profiles_scores(with_hidden, bm25) == pytest.approx(expected, rel=1e-9)
+    assert [p["expert_id"] for p in with_hidden.experts()].count("hans") == 1  # kept, for coordinators
+    if backend != "edge":
+        return
+    # a store of schema 1: the hidden profile was written with its BM25 vector
+    old = catalog("old")
+    old.store.upsert(EXPERTS, [*public, hidden])
+    meta = old.store.retrieve(META, [_META_ID])[0].payload
+    old.store.upsert(META, [Point(_META_ID, {**meta, "schema": 1})])
+    assert _profiles_scores(old, bm25) != pytest.approx(expected, rel=1e-9)  # the leak this guards against
+    old.store.close()
+    reopened = catalog("old")
+    assert _profiles_scores(reopened, bm25) == pytest.approx(expected, rel=1e-9)
+    assert reopened.built_with()["schema"] == 2
+
+
 # --- congruence: the same 1,024 passages and 263 queries on both backends ------------------------------------
 #
 # Every query runs on Qdrant Edge and on qdrant-client (":memory:"); the rankings, scores, payloads, counts,

@@ -40,7 +40,7 @@ from core.store.types import DENSE, CollectionSpec, Filter, HasId, Hit, MatchAny
 from core.vector_codec import unpack
 
 CHUNKS, DOCUMENTS, EXPERTS, QUESTIONS, META = "chunks", "documents", "experts", "questions", "meta"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: profiles without consent carry no BM25 vector (``_words_if_public``)
 _META_ID = "meta:model"
 _GENERATION_ID = "meta:generation"
 _KEYCHECK_ID = "meta:keycheck"
@@ -48,9 +48,9 @@ PENDING = "pending"
 ORPHAN_GRACE_SECONDS = 3600.0  # a pending passage of another writer older than this is left by a crash
 
 _RECORD_CACHE = 50_000  # document records kept in memory (with their vectors: ~2 kB each)
-Erasable = Literal["questions", "requests", "documents"]  # what ``Catalog.erasing`` can take out for good
+Erasable = Literal["questions", "requests", "documents", "profiles"]  # what ``Catalog.erasing`` takes out for good
 _ERASABLE: dict[str, tuple[str, ...]] = {"questions": (QUESTIONS,), "requests": (LEDGER,),
-                                         "documents": (CHUNKS, DOCUMENTS)}
+                                         "documents": (CHUNKS, DOCUMENTS), "profiles": (EXPERTS,)}
 _TAXONOMY_INDEXES: dict[str, Any] = {"ateliers": "keyword", "themes": "keyword", "kind": "keyword",
                                      "date": "datetime", "year": "integer", "people": "keyword",
                                      "knowledge": "keyword", "evidence": "keyword"}
@@ -124,11 +124,23 @@ class Catalog:
                          "kennismakelaar ingest PAD --recreate.")
         for spec in collection_specs(self.dim):
             self.store.ensure(spec)
+        if found and found[0].payload.get("schema", 1) < 2:
+            self._hidden_profiles_without_words()
+            self.store.upsert(META, [Point(_META_ID, {**found[0].payload, "schema": SCHEMA_VERSION})])
         if not found:
             self.store.upsert(META, [Point(_META_ID, {
                 "model": self.model_identity, "dim": self.dim, "schema": SCHEMA_VERSION,
                 "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})])
         self._check_key()
+
+    def _hidden_profiles_without_words(self) -> None:
+        """Schema 1 to 2: profiles without consent lose the BM25 vector they were stored with, and the collection
+        is rewritten so that the engine's statistics forget it (``_writing_profiles``)."""
+        hidden = Filter(must_not=(MatchAny("visibility", ("public",)),))
+        points = [Point(h.id, h.payload, dense={DENSE: h.dense} if h.dense is not None else {})
+                  for h in self.store.scroll(EXPERTS, filter=hidden, with_vectors=True)]
+        with self.erasing("profiles"):
+            self.store.upsert(EXPERTS, points)
 
     def _check_key(self) -> None:
         """Markers of removed people made with one secret are blind to another: a store opened with another
@@ -274,6 +286,9 @@ class Catalog:
 
     def rewrite(self, collection: str, points: Sequence[Point]) -> None:
         """Replace stored points as they are (ids, payloads, vectors): a backup written back."""
+        if collection == EXPERTS:
+            self.write_experts(points)
+            return
         with self._changing():
             self.store.upsert(collection, points)
 
@@ -302,8 +317,8 @@ class Catalog:
         """Replace a stored profile (payload, vectors) if it is still at the version its payload carries; a new
         version, so a form opened on the one before is stale. ``False`` when a save came first or it is gone:
         the caller reads again and redoes its change on what is stored now (never a lost decision)."""
-        with self._changing():
-            return write_if_unchanged(self.store, EXPERTS, point, revision(point.payload))
+        with self._writing_profiles([point]) as (written,):
+            return write_if_unchanged(self.store, EXPERTS, written, revision(point.payload))
 
     # --- passages: what search reads ------------------------------------------------------------------
 
@@ -393,21 +408,34 @@ class Catalog:
 
     def write_experts(self, points: Sequence[Point]) -> None:
         """Write profiles as they are, versions included (profiles carried over a recreate)."""
-        with self._changing():
-            self.store.upsert(EXPERTS, points)
+        with self._writing_profiles(points) as written:
+            self.store.upsert(EXPERTS, written)
 
     def create_expert(self, point: Point) -> int | None:
         """Write a new profile unless one with its id exists (then None); returns its version. ``point`` carries
         its vectors."""
-        with self._changing():
-            return _create(self.store, EXPERTS, point)
+        with self._writing_profiles([point]) as (written,):
+            return _create(self.store, EXPERTS, written)
 
     def replace_expert(self, point: Point, expected: int) -> int | None:
         """Replace a profile if it is still at version ``expected``, checked and written in one step in the engine
         (``core.store.revisions``); returns the new version, or None when another write came first or the profile
         is gone — a replace never re-creates. ``point`` must carry the vectors: the whole point is replaced."""
-        with self._changing():
-            return expected + 1 if write_if_unchanged(self.store, EXPERTS, point, expected) else None
+        with self._writing_profiles([point]) as (written,):
+            return expected + 1 if write_if_unchanged(self.store, EXPERTS, written, expected) else None
+
+    @contextmanager
+    def _writing_profiles(self, points: Sequence[Point]) -> Iterator[list[Point]]:
+        """Around every profile write. A profile without consent is written without its BM25 vector: the engine's
+        IDF counts every point that has one, so a hidden profile's words would shift public experts' scores, a
+        difference that tells a registered name from a made-up one (coordinators rank hidden people on meaning
+        and documents). A profile that was public and is hidden now leaves its public version in the old files
+        and in those statistics until the collection is rewritten, so then it is rewritten after the write."""
+        hidden = [p.id for p in points if p.payload.get("visibility") != "public"]
+        hiding = bool(hidden) and any(h.payload.get("visibility") == "public"
+                                      for h in self.store.retrieve(EXPERTS, hidden))
+        with self._changing(), self.erasing("profiles") if hiding else contextlib.nullcontext():
+            yield [_words_if_public(p) for p in points]
 
     def delete_experts(self, expert_ids: Sequence[str]) -> None:
         with self._changing():
@@ -655,6 +683,13 @@ class Catalog:
             yield
         finally:  # whatever the write did, what it replaced or deleted goes
             self.store.erase_history(collections)
+
+
+def _words_if_public(profile: Point) -> Point:
+    """``profile`` as stored: its BM25 vector only while it may be shown (``Catalog._writing_profiles``)."""
+    if profile.payload.get("visibility") == "public" or not profile.sparse:
+        return profile
+    return dataclasses.replace(profile, sparse={})
 
 
 def _create(store: Store, collection: str, point: Point) -> int | None:
