@@ -57,6 +57,8 @@ from ingestion.records import chunk_payload, document_record, expert_payload, in
 from ingestion.removal import Remover, evict
 from ingestion.titles import titled
 
+TAKING_IN = "taking-in"  # a ledger note: a file committed, what follows its commit not done yet
+
 # 5: a title or heading that says nothing is no context and has no title vector; 4: knowledge sources and
 # evidence levels; 3: a title vector, no id-like file name as context
 PIPELINE_VERSION = "5"
@@ -210,7 +212,9 @@ class Ingestor:
                 else:
                     plan, parsing = step
                     try:
-                        take([self._take_in(plan, parsing.result(), report)])
+                        outcome = self._take_in(plan, parsing.result(), report)
+                        take([outcome])
+                        self.settled(outcome)
                     except FileRejected as exc:
                         take([_failed(exc, source)])
                 done += 1
@@ -380,6 +384,9 @@ class Ingestor:
         # the store as it is now, not as it was when this file was planned: a coordinator or another writer
         # may have deleted or replaced the document while it was read and embedded
         existing, deleted = self.catalog.document(doc_id), self.catalog.tombstoned(doc_id)
+        # noted before the commit, cleared by the caller once all after it is done (``settled``): a crash in
+        # between, while someone was removed, is finished at the next start (``finish_interrupted``)
+        self.catalog.ledger.put(TAKING_IN, doc_id, {"seen": sorted(forgotten)})
         if existing:
             # before the commit (the cache is no source of truth: at worst a text is embedded again): an edit
             # that took a name out of a file must not leave that name's passage where a removal cannot find it
@@ -407,6 +414,33 @@ class Ingestor:
                     pass
         return FileOutcome(source.relpath, "updated" if existing else "added", document_id=doc_id,
                            chunks=len(chunks), warnings=list(meta.warnings), scrubbed_again=scrubbed)
+
+    def settled(self, outcome: FileOutcome) -> None:
+        """All that follows a file's commit is done (its late scrub; for an upload, the file in place and
+        redacted): the note ``_take_in`` left goes."""
+        if outcome.document_id:
+            self.catalog.ledger.remove(TAKING_IN, [outcome.document_id])
+
+    def finish_interrupted(self) -> list[str]:
+        """After a crash: a file committed while someone was removed, whose late scrub never ran, is scrubbed
+        now (and what it wrote first leaves the store's files). Returns the documents scrubbed: the caller
+        redacts the uploads folder when there are any (``service.erasure``). The service runs this at its
+        start, whoever crashed: the notes are in the store."""
+        notes = list(self.catalog.ledger.all(TAKING_IN))
+        if not notes:
+            return []
+        now = self.catalog.forgotten()
+        scrubbed = []
+        remover = self.remover()
+        for note in notes:
+            doc_id = str(note["key"])
+            if now - frozenset(note.get("seen") or ()) and self.catalog.document(doc_id) is not None:
+                with self.catalog.erasing("documents"):
+                    done = remover.scrub(remover.marked_by_markers(now), documents=[doc_id])
+                if done.documents or done.passages:
+                    scrubbed.append(doc_id)
+        self.catalog.ledger.remove(TAKING_IN, [str(n["key"]) for n in notes])
+        return scrubbed
 
     def _texts_of(self, record: dict[str, Any]) -> set[str]:
         """The texts embedded for a stored version of a document: its passages in context, and its title."""

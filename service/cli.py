@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from core.errors import ConfigError, KennismakelaarError, ValidationError
 from service.coordinators import COMMAND_LINE
-from service.settings import Settings, settings_table
+from service.settings import Settings, check_exposed_tokens, settings_table
 
 EXIT_OK, EXIT_FAILED_FILES, EXIT_ERROR = 0, 1, 2
 # The composition root, named for uvicorn (which imports it in every worker): the service never imports the pages.
@@ -338,6 +338,7 @@ def _serve(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise ConfigError("Meerdere workers hebben één gedeelde geheime sleutel nodig (sessies, CSRF, de markeringen "
                           "van verwijderde personen).",
                           hint="Zet KM_SECRET_KEY op een lange willekeurige waarde, dezelfde voor elke worker.")
+    check_exposed_tokens(host, settings.service.tokens)
     km.close()  # the service opens model and store itself, in its lifespan
     print(f"Kennismakelaar luistert op http://{host}:{port} (API-documentatie: http://{host}:{port}/schema; "
           f"opslag: {settings.store.qdrant_url or settings.store.data_dir.resolve()})", file=out, flush=True)

@@ -88,6 +88,7 @@ def ingest_text(ingestor: Ingestor, data_dir: Path, name: str, text: str) -> str
                                                stored_at=final)
             _put_in_place(staged, final)
             redact_if_removed_meanwhile(ingestor.catalog, outcome, final, seen)
+            ingestor.settled(outcome)
         return outcome.document_id or ""
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -180,6 +181,7 @@ class JobRunner:
                 continue  # the earlier version, if any, stays as it was
             _put_in_place(staged, final)
             redact_if_removed_meanwhile(ingestor.catalog, outcome, final, seen)
+            ingestor.settled(outcome)
             if outcome.document_id:
                 job.documents.append(outcome.document_id)
             if staged.name != asked:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -228,6 +228,25 @@ def _section_from_env(section: type[_Section], env: Mapping[str, str]) -> _Secti
 
 
 SHORT_SECRET = 16
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def check_exposed_tokens(host: str, tokens: Sequence[str]) -> None:
+    """A shared token opens every coordinator route to whoever holds it. On this machine alone (the demo) a short
+    one is allowed; on an address others can reach it is refused: the lock-out slows guessing per client, not
+    from many. (Personal tokens are made long by ``kennismakelaar coordinator add``.)
+
+    >>> check_exposed_tokens("127.0.0.1", ["demo-token"])
+    >>> check_exposed_tokens("0.0.0.0", ["demo-token"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    core.errors.ConfigError: Een gedeelde sleutel in KM_COORDINATOR_TOKENS is korter dan 16 tekens, ...
+    """
+    if host not in LOOPBACK and any(len(t) < SHORT_SECRET for t in tokens):
+        raise ConfigError(f"Een gedeelde sleutel in KM_COORDINATOR_TOKENS is korter dan {SHORT_SECRET} tekens, en de "
+                          f"dienst is van buiten deze machine bereikbaar ({host}).",
+                          hint="Kies lange willekeurige sleutels (python -c \"import secrets; "
+                               "print(secrets.token_urlsafe(24))\"), of beter: persoonlijke sleutels "
+                               "(kennismakelaar coordinator add NAAM).")
 _FORMS = {"KM_CONTACT_EMAIL": "een e-mailadres (naam@organisatie.nl)",
           "KM_SMTP_FROM": "een e-mailadres (naam@organisatie.nl)"}
 

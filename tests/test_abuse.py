@@ -174,3 +174,11 @@ def test_several_workers_need_a_shared_secret(tmp_path):
     settings = make_settings(tmp_path / "data", KM_QDRANT_URL="http://127.0.0.1:9", KM_WORKERS="2")
     assert main(["serve"], settings=settings, out=io.StringIO(), err=err) == 2
     assert "KM_SECRET_KEY" in err.getvalue() and "Traceback" not in err.getvalue()
+
+
+def test_a_short_shared_token_is_refused_where_others_can_reach_the_service(tmp_path):
+    """The demo (this machine only) may use a short shared token; an address others can reach may not."""
+    err = io.StringIO()
+    settings = make_settings(tmp_path / "data", KM_COORDINATOR_TOKENS="demo-token", KM_HOST="0.0.0.0")
+    assert main(["serve"], settings=settings, out=io.StringIO(), err=err) == 2
+    assert "KM_COORDINATOR_TOKENS" in err.getvalue() and "Traceback" not in err.getvalue()

@@ -41,7 +41,7 @@ ASKED = ("Hoe begeleid je statushouders naar een eigen bedrijf in de horeca?",
          "Wat weet Anna de Vries over niet-gebruik van voorzieningen?")
 # when a file was read, by whom, and the version a profile read from its file starts at (its creation time: a new
 # store reads the file anew; profiles made or edited in the service keep theirs through the backup)
-VOLATILE = {DOCUMENTS: ("ingested_at",), CHUNKS: ("writer", "written_at"), EXPERTS: ("rev", "rev_token")}
+VOLATILE = {DOCUMENTS: ("ingested_at",), CHUNKS: ("writer", "written_at"), EXPERTS: ("rev", "rev_token", "rev_trail")}
 
 
 def _cli(settings: Any, *args: str) -> tuple[int, str, str]:

@@ -31,6 +31,15 @@ def test_service_uses_the_server_store_and_waits_for_it():
     assert service["build"] == "."
 
 
+def test_the_service_is_reachable_from_outside_only_over_tls():
+    """Port 8000 speaks plain HTTP (tokens, sessions, people's data): published on this machine only; others
+    reach it through the "tls" profile's proxy on 443."""
+    assert COMPOSE["services"]["kennismakelaar"]["ports"] == ["127.0.0.1:8000:8000"]
+    proxy = COMPOSE["services"]["tls"]
+    assert proxy["profiles"] == ["tls"] and "443:443" in proxy["ports"]
+    assert "--to kennismakelaar:8000" in proxy["command"]
+
+
 def test_no_secrets_in_the_compose_file():
     env = COMPOSE["services"]["kennismakelaar"]["environment"]
     for key in ("KM_COORDINATOR_TOKENS", "KM_SECRET_KEY"):

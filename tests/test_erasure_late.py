@@ -91,6 +91,38 @@ def test_an_upload_committed_while_a_removal_ran_leaves_no_trace_in_the_files(km
     assert _holding(km, NAME) == []
 
 
+def test_an_upload_whose_late_scrub_a_crash_cut_off_is_finished_at_the_next_start(km, tmp_path):
+    """The removal ran while the upload was read; the process died right after the upload's commit, before its
+    late scrub. The note written before the commit makes the service's next start scrub that document and
+    erase what it wrote first."""
+    from web.app import create_app
+
+    catalog = km.catalog()
+    catalog.write_chunks = _removal_first(km, catalog.write_chunks)
+    commit = catalog.commit_document
+
+    def commit_then_crash(*args: Any, **kwargs: Any) -> None:
+        commit(*args, **kwargs)
+        raise SystemError("the process dies here")
+
+    catalog.commit_document = commit_then_crash
+    text = tmp_path / "buurtavond.md"
+    text.write_text(f"# Buurtavond\n\n{NAME} vertelde over geldzorgen bij jongeren in de wijk.\n", "utf-8")
+    runner = JobRunner(km.settings.store.data_dir, km.ingestor)
+    try:
+        runner.submit([("buurtavond.md", text.read_bytes())])
+        runner.wait(120)
+    finally:
+        runner.close()
+    del catalog.commit_document
+    assert catalog.forgotten(), "the removal must have run, or the test proves nothing"
+    assert any(NAME in p["text"] for p in catalog.chunks_of("buurtavond.md")), "the crash must have left the name"
+    with TestClient(create_app(km=km)) as c:  # the next start
+        assert c.get("/health").status_code == 200
+    assert catalog.chunks_of("buurtavond.md") and not any(NAME in p["text"] for p in catalog.chunks_of("buurtavond.md"))
+    assert _holding(km, NAME) == []
+
+
 def test_an_upload_that_names_nobody_removed_meanwhile_rewrites_nothing(km, tmp_path, monkeypatch):
     """The late scrub's rewrite of every passage costs minutes at 50,000 passages, under the ingest lock: a file
     that names nobody removed while it was taken in (the rule) does without one. The removal's own erasure

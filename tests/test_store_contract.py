@@ -149,6 +149,30 @@ class StoreContract:
         filled.delete("c", ids=["p2"])
         assert not write_if_unchanged(filled, "c", point, 2) and filled.retrieve("c", ["p2"]) == []
 
+    def test_a_write_followed_at_once_by_writes_based_on_it_knows_it_won(self, filled):
+        """The engine does not say whether a conditional write took effect: the writer reads back. When a second
+        writer (another worker) based a write on it before that read-back, the first one saw a stranger's
+        version and reported a loss it never had — its caller redid a change that was saved."""
+        from core.store.revisions import revision, write_if_unchanged
+
+        base = filled.retrieve("c", ["p2"], with_vectors=True)[0]
+        point = Point("p2", base.payload, dense={DENSE: base.dense or []})
+        replace_if = filled.replace_if
+
+        def others_before_the_read_back(name, written, condition):
+            replace_if(name, written, condition)
+            filled.replace_if = replace_if
+            for _ in range(2):  # two more land first, each based on the one before
+                now = revision(filled.retrieve(name, [written.id])[0].payload)
+                assert write_if_unchanged(filled, name, Point("p2", {"text": "later"}, dense=point.dense), now)
+
+        filled.replace_if = others_before_the_read_back
+        try:
+            assert write_if_unchanged(filled, "c", point, revision(base.payload))
+        finally:
+            vars(filled).pop("replace_if", None)
+        assert revision(filled.retrieve("c", ["p2"])[0].payload) == revision(base.payload) + 3
+
     def test_insert_if_absent_writes_only_what_is_not_there(self, filled):
         first = Point("nieuw", {"text": "eerste", "rev": 5, "rev_token": "a"}, dense={DENSE: [0.5] * 8})
         assert filled.insert_if_absent("c", first)
@@ -165,6 +189,8 @@ class StoreContract:
         assert not filled.insert_if_absent("meta", Point("m", {"rev": 1, "rev_token": "e"}))
         with pytest.raises(ValueError, match="rev"):  # without a version it could not tell whether it wrote
             filled.insert_if_absent("c", Point("zonder", {"text": "x"}, dense={DENSE: [0.5] * 8}))
+        with pytest.raises(ValueError, match="rev_token"):  # nor without the token that tells two writes apart
+            filled.insert_if_absent("c", Point("zonder", {"text": "x", "rev": 1}, dense={DENSE: [0.5] * 8}))
         assert filled.retrieve("c", ["zonder"]) == []
 
     def test_of_concurrent_creations_of_one_record_exactly_one_wins(self, filled):

@@ -13,9 +13,6 @@ from typing import Any, Protocol
 
 from core.store.types import CollectionSpec, Filter, Hit, Point, Query
 
-# the version fields of ``core.store.revisions`` (named here: that module stands on this one)
-_VERSION_FIELDS = ("rev", "rev_token")
-
 
 class Store(Protocol):
     @property
@@ -85,16 +82,3 @@ class Store(Protocol):
     def flush(self) -> None: ...
 
     def close(self) -> None: ...
-
-
-def versioned(point: Point) -> Point:
-    """``point``, refused without a version (``rev``): an insert-only write tells by it whether it took effect."""
-    if point.payload.get(_VERSION_FIELDS[0]) is None:
-        raise ValueError(f"insert_if_absent needs a point with its version ({_VERSION_FIELDS[0]!r})")
-    return point
-
-
-def was_written(point: Point, found: Sequence[Hit]) -> bool:
-    """Whether ``found`` (``point``'s id read back) is ``point`` as written, told by its version fields: the
-    engine does not say whether an insert-only write was skipped."""
-    return bool(found) and all(found[0].payload.get(f) == point.payload.get(f) for f in _VERSION_FIELDS)

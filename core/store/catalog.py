@@ -35,7 +35,7 @@ from core.names import name_key
 from core.store.base import Store
 from core.store.ledger import LEDGER, LIFTED, Ledger
 from core.store.ledger import SPEC as LEDGER_SPEC
-from core.store.revisions import REV, TOKEN, revision, write_if_unchanged
+from core.store.revisions import first_version, revision, write_if_unchanged
 from core.store.types import DENSE, CollectionSpec, Filter, HasId, Hit, MatchAny, Point, Query, Vector
 from core.vector_codec import unpack
 
@@ -699,5 +699,5 @@ def _create(store: Store, collection: str, point: Point) -> int | None:
     stale. The engine checks and writes in one step (``Store.insert_if_absent``), so of two workers on one Qdrant
     server creating one record exactly one does; the token tells two creations in one millisecond apart."""
     version = time.time_ns() // 10**6
-    first = dataclasses.replace(point, payload={**point.payload, REV: version, TOKEN: uuid.uuid4().hex})
+    first = dataclasses.replace(point, payload=first_version(point.payload, version))
     return version if store.insert_if_absent(collection, first) else None

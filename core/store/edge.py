@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import StoreError, StoreInUseError
-from core.store.base import versioned, was_written
+from core.store.revisions import versioned, was_written
 from core.store.types import (
     DENSE,
     SPARSE,
@@ -339,10 +339,11 @@ class EdgeStore:
 
     def insert_if_absent(self, name: str, point: Point) -> bool:
         q = self._q
-        converted = self._point(versioned(point))
+        token = versioned(point)
         with self._writing(name):
-            self._shard(name).update(q.UpdateOperation.upsert_points([converted], None, q.UpdateMode.InsertOnly))
-        return was_written(point, self.retrieve(name, [point.id]))
+            self._shard(name).update(q.UpdateOperation.upsert_points([self._point(point)], None,
+                                                                     q.UpdateMode.InsertOnly))
+        return was_written(token, self.retrieve(name, [point.id]))
 
     # --- reads ---------------------------------------------------------------------------------------
 

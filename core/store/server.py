@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from core.errors import StoreUnavailableError
-from core.store.base import versioned, was_written
+from core.store.revisions import versioned, was_written
 from core.store.types import (
     DENSE,
     SPARSE,
@@ -107,9 +107,10 @@ class ServerStore:
 
     def insert_if_absent(self, name: str, point: Point) -> bool:
         # strong ordering, as ``replace_if``: two workers' inserts meet at the shard's one leader
-        self.client.upsert(self._c(name), [self._struct(versioned(point))], wait=True,
+        token = versioned(point)
+        self.client.upsert(self._c(name), [self._struct(point)], wait=True,
                            update_mode=self._m.UpdateMode.INSERT_ONLY, ordering=self._m.WriteOrdering.STRONG)
-        return was_written(point, self.retrieve(name, [point.id]))
+        return was_written(token, self.retrieve(name, [point.id]))
 
     def delete(self, name: str, *, ids: Sequence[str] = (), filter: Filter | None = None) -> None:
         m = self._m
