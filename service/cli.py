@@ -428,7 +428,7 @@ def _coordinator(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) ->
     return EXIT_OK
 
 
-_PURGED = {"contacts": "contactverzoeken", "questions": "vragen"}
+_PURGED = {"contacts": "contactverzoeken", "jobs": "uploadtaken", "questions": "vragen"}
 
 
 def _print_backup(summary: dict[str, Any], key: str, as_json: bool, out: TextIO) -> None:

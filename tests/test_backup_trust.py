@@ -472,5 +472,5 @@ def test_an_export_carries_nothing_the_retention_should_have_removed(world):
     exported = world.root / "after-retention"
     assert {r["payload"]["key"] for r in _lines(exported, "contacts")} == {current}
     assert asked not in {r["payload"]["question_id"] for r in _lines(exported, "questions")}
-    assert summary["purged"] == {"contacts": 1, "questions": 1}
+    assert summary["purged"] == {"contacts": 1, "jobs": 0, "questions": 1}
     assert km.catalog().contact_request(expired) is None and km.catalog().question(asked) is None

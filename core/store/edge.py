@@ -223,6 +223,7 @@ class EdgeStore:
                 path, retired = self.root / name, self.root / f"{name}.old"
                 os.replace(path, retired)
                 os.replace(fresh_path, path)
+                _sync_folder(self.root)
                 self._shards[name] = q.EdgeShard.load(str(path))
             finally:
                 self._swapping -= 1
@@ -256,6 +257,7 @@ class EdgeStore:
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        _sync_folder(self.root)  # the rename itself must survive a power cut, or the note is lost with it
 
     def _pending_done(self, name: str, seen: int) -> None:
         with self._pending_lock:
@@ -446,3 +448,11 @@ class EdgeStore:
         return Hit(str(p.id), float(getattr(p, "score", 0.0) or 0.0), dict(p.payload or {}),
                    list(vector) if vector is not None else None)
 
+
+def _sync_folder(folder: Path) -> None:
+    """Make the renames in ``folder`` durable (POSIX: a rename is in the folder's entry, not the file)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
