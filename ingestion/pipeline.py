@@ -42,7 +42,7 @@ from core.errors import (
 from core.headings import clean, reads_as_words, says_something
 from core.models import API_ROOT, Chunk, Document, DocumentMeta, Element, Expert, SourceFile
 from core.names import name_key, name_variants, redact
-from core.store.catalog import Catalog
+from core.store.catalog import ORPHAN_GRACE_SECONDS, Catalog
 from core.store.revisions import REV, revision
 from core.store.types import DENSE, SPARSE, Filter, Point
 from core.taxonomy import Taxonomy
@@ -57,7 +57,12 @@ from ingestion.records import chunk_payload, document_record, expert_payload, in
 from ingestion.removal import Remover, evict
 from ingestion.titles import titled
 
-TAKING_IN = "taking-in"  # a ledger note: a file committed, what follows its commit not done yet
+TAKING_IN = "taking-in"  # a ledger note: a file being written, what follows its commit not done yet
+
+
+def markers_digest(markers: frozenset[str]) -> str:
+    """The markers a file's ingest read, in a few bytes: a note compares it with the markers later."""
+    return hashlib.sha256("\n".join(sorted(markers)).encode()).hexdigest()
 
 # 5: a title or heading that says nothing is no context and has no title vector; 4: knowledge sources and
 # evidence levels; 3: a title vector, no id-like file name as context
@@ -372,6 +377,10 @@ class Ingestor:
             doc.meta.knowledge = infer_knowledge(doc.meta.kind, self._roles(doc.meta.authors),
                                                  " ".join(e.text for e in doc.elements))
             doc.knowledge_inferred = True
+        # noted before this file's first write, cleared by the caller once all after its commit is done
+        # (``settled``): a crash in between, while someone was removed, is finished later (``finish_interrupted``)
+        self.catalog.ledger.put(TAKING_IN, doc_id, {"seen": markers_digest(forgotten), "content_hash": content_hash,
+                                                    "writer": self.catalog.writer})
         self.catalog.write_chunks([
             Point(self.catalog.chunk_key(doc.id, content_hash, c.index), chunk_payload(doc, c),
                   dense={DENSE: vectors[i]}, sparse={SPARSE: self.bm25.embed_document(texts[i])})
@@ -384,9 +393,6 @@ class Ingestor:
         # the store as it is now, not as it was when this file was planned: a coordinator or another writer
         # may have deleted or replaced the document while it was read and embedded
         existing, deleted = self.catalog.document(doc_id), self.catalog.tombstoned(doc_id)
-        # noted before the commit, cleared by the caller once all after it is done (``settled``): a crash in
-        # between, while someone was removed, is finished at the next start (``finish_interrupted``)
-        self.catalog.ledger.put(TAKING_IN, doc_id, {"seen": sorted(forgotten)})
         if existing:
             # before the commit (the cache is no source of truth: at worst a text is embedded again): an edit
             # that took a name out of a file must not leave that name's passage where a removal cannot find it
@@ -421,26 +427,32 @@ class Ingestor:
         if outcome.document_id:
             self.catalog.ledger.remove(TAKING_IN, [outcome.document_id])
 
-    def finish_interrupted(self) -> list[str]:
-        """After a crash: a file committed while someone was removed, whose late scrub never ran, is scrubbed
-        now (and what it wrote first leaves the store's files). Returns the documents scrubbed: the caller
-        redacts the uploads folder when there are any (``service.erasure``). The service runs this at its
-        start, whoever crashed: the notes are in the store."""
-        notes = list(self.catalog.ledger.all(TAKING_IN))
+    def finish_interrupted(self, erase: Callable[[], object], *, now: float | None = None) -> int:
+        """A file whose ingest stopped between its first write and ``settled`` (a crash) while someone was
+        removed on request: what it wrote may name them, its late scrub never ran. Its passages not yet
+        committed go, its committed document is scrubbed, and ``erase`` (the service's ``erase_residue``:
+        the uploads folder, then the store's files) runs once for all. Notes of another live process are left
+        alone: on a shared server only notes older than the orphans' grace are taken. Returns how many files
+        were scrubbed."""
+        grace = 0.0 if self.catalog.store.exclusive else ORPHAN_GRACE_SECONDS
+        cutoff = (time.time() if now is None else now) - grace
+        notes = [n for n in self.catalog.ledger.all(TAKING_IN)
+                 if float(n.get("at", 0)) <= cutoff and n.get("writer") != self.catalog.writer]
         if not notes:
-            return []
-        now = self.catalog.forgotten()
-        scrubbed = []
-        remover = self.remover()
-        for note in notes:
-            doc_id = str(note["key"])
-            if now - frozenset(note.get("seen") or ()) and self.catalog.document(doc_id) is not None:
-                with self.catalog.erasing("documents"):
-                    done = remover.scrub(remover.marked_by_markers(now), documents=[doc_id])
-                if done.documents or done.passages:
-                    scrubbed.append(doc_id)
+            return 0
+        markers = self.catalog.forgotten()
+        affected = [n for n in notes if n.get("seen") != markers_digest(markers)]
+        if affected:
+            self.catalog.erasure_due()  # before the first write: a crash now is finished at the next start
+            remover = self.remover()
+            for note in affected:
+                doc_id = str(note["key"])
+                self.catalog.drop_pending(doc_id, str(note.get("content_hash", "")))
+                if self.catalog.document(doc_id) is not None:
+                    remover.scrub(remover.marked_by_markers(markers), documents=[doc_id])
+            erase()
         self.catalog.ledger.remove(TAKING_IN, [str(n["key"]) for n in notes])
-        return scrubbed
+        return len(affected)
 
     def _texts_of(self, record: dict[str, Any]) -> set[str]:
         """The texts embedded for a stored version of a document: its passages in context, and its title."""
@@ -562,7 +574,9 @@ class Ingestor:
             now_forgotten = self.catalog.forgotten()
             gone = [m.id for m, _, _ in writes if self.catalog.is_forgotten(m.id, now_forgotten)
                     or self.catalog.is_forgotten(m.name, now_forgotten)]
-            self.catalog.delete_experts(gone)
+            if gone:  # the profiles just written leave the store's files too, as the removal's own did
+                with self.catalog.erasing("profiles"):
+                    self.catalog.delete_experts(gone)
             people = [p for p in people if p["id"] not in gone]
         status = "added" if added else "updated" if writes else "unchanged"
         warnings.extend(f"{c['person']}: veld '{c['field']}' is in de dienst aangepast; de waarde uit het bestand "

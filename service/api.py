@@ -26,7 +26,6 @@ from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, S
 
 from service import retention
 from service.container import Kennismakelaar
-from service.erasure import erase_residue
 from service.http_errors import exception_to_http_response, route_of
 from service.jobs import JobRunner
 from service.ratelimit import RateLimiter, limits_from
@@ -56,8 +55,6 @@ def api_config(settings: Settings, km: Kennismakelaar | None = None) -> AppConfi
         app.state.jobs = JobRunner(settings.store.data_dir, core.ingestor)
         app.state.limiter = RateLimiter(lambda: core.catalog().ledger, limits_from(settings))
         try:
-            if core.ingestor().finish_interrupted():  # a crash after an upload's commit, during a removal
-                erase_residue(core)
             retention.sweep(core, app.state.jobs)  # what expired while the service was down: before any request
             async with retention.sweeping(core, app.state.jobs) as app.state.retention:
                 yield

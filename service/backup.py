@@ -52,6 +52,7 @@ from core.store.catalog import EXPERTS, QUESTIONS, SCHEMA_VERSION, Catalog
 from core.store.ledger import LEDGER, LIFTED
 from core.store.revisions import revision
 from core.store.types import DENSE, SPARSE, Filter, MatchAny, Point, point_uuid
+from ingestion.pipeline import TAKING_IN
 from ingestion.removal import Scrubbed
 from service import backup_checks as checks
 from service.backup_checks import FORMAT, MANIFEST, SIGNATURE, VERSION, Entry, Part, refused
@@ -62,7 +63,7 @@ if TYPE_CHECKING:
 # ledger kinds not kept: rate-limit counters of the last day; who may log in — coordinators, their token hashes
 # and sessions — is not restored from a copy of the past (a restore would bring back a removed coordinator's
 # token): after a restore coordinators are added again (``kennismakelaar coordinator add``)
-NOT_EXPORTED = frozenset({"hit", "session", "coordinator", "coordinator-token"})
+NOT_EXPORTED = frozenset({"hit", "session", "coordinator", "coordinator-token", TAKING_IN})
 # what records a removal or a deletion, or its lift: the store's own are never replaced by an import's version
 KEPT = frozenset({"forgotten", "deleted", "gone-contact", "gone-meeting", *LIFTED.values()})
 TOMBSTONED = ("contact", "meeting")  # kinds whose deleted ids leave a ``gone-<kind>`` tombstone

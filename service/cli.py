@@ -130,11 +130,12 @@ def _ingest(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from service import audit
+    from service import audit, retention
 
     if args.recreate:
         km.catalog(recreate=True)
     ingestor = km.ingestor()
+    retention.finish_interrupted(km)  # an ingest a crash cut off while someone was removed (a CLI-only install)
     log = km.audit()
 
     def logged(outcome: Any) -> None:  # each document and person as it is committed

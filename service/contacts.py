@@ -571,16 +571,6 @@ def expired(km: Kennismakelaar, retention_days: int) -> list[str]:
     return [r["key"] for r in km.catalog().contact_requests() if str(r.get("created_at", ""))[:10] < cutoff]
 
 
-def purge(km: Kennismakelaar, retention_days: int) -> int:
-    """Delete requests past the retention period (``expired``), their askers' names and addresses out of the
-    store's files too (rewritten once, for all of them; not when none expired); returns how many went."""
-    ids = expired(km, retention_days)
-    if ids:
-        with km.catalog().erasing("requests"):
-            km.catalog().delete_contact_requests(ids)
-    return len(ids)
-
-
 # --- what may not be named in public ---------------------------------------------------------------------------
 
 

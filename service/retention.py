@@ -19,8 +19,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from ingestion.pipeline import TAKING_IN
 from service import contacts
 from service.container import Kennismakelaar
+from service.erasure import erase_residue
 from service.jobs import JobRunner
 
 log = logging.getLogger("kennismakelaar.retention")
@@ -44,7 +46,16 @@ def sweep(km: Kennismakelaar, jobs: JobRunner | None = None) -> dict[str, int]:
     gone = {"contacts": len(requests), "jobs": len(old_jobs),
             "questions": km.broker().questions.purge(days.question_retention_days)}
     km.audit().sweep()
+    finish_interrupted(km)
     return gone
+
+
+def finish_interrupted(km: Kennismakelaar) -> int:
+    """Ingests a crash cut off while someone was removed (``Ingestor.finish_interrupted``): at the start, and in
+    every sweep for those another worker left. Costs one read of the ledger when there are none."""
+    if next(iter(km.catalog().ledger.all(TAKING_IN)), None) is None:
+        return 0
+    return km.ingestor().finish_interrupted(lambda: erase_residue(km))
 
 
 @asynccontextmanager

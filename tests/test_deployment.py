@@ -38,6 +38,11 @@ def test_the_service_is_reachable_from_outside_only_over_tls():
     proxy = COMPOSE["services"]["tls"]
     assert proxy["profiles"] == ["tls"] and "443:443" in proxy["ports"]
     assert "--to kennismakelaar:8000" in proxy["command"]
+    # Compose fills in variables across the whole file before it drops inactive profiles: nothing may be required
+    assert ":?" not in yaml.safe_dump(proxy)
+    # X-Forwarded-For is trusted from the proxy's fixed address only, never from anyone ("*")
+    address = proxy["networks"]["default"]["ipv4_address"]
+    assert COMPOSE["services"]["kennismakelaar"]["environment"]["FORWARDED_ALLOW_IPS"].endswith(f":-{address}}}")
 
 
 def test_no_secrets_in_the_compose_file():

@@ -35,7 +35,7 @@ from core.names import name_key
 from core.store.base import Store
 from core.store.ledger import LEDGER, LIFTED, Ledger
 from core.store.ledger import SPEC as LEDGER_SPEC
-from core.store.revisions import first_version, revision, write_if_unchanged
+from core.store.revisions import at_revision, first_version, revision, write_if_unchanged
 from core.store.types import DENSE, CollectionSpec, Filter, HasId, Hit, MatchAny, Point, Query, Vector
 from core.vector_codec import unpack
 
@@ -124,23 +124,24 @@ class Catalog:
                          "kennismakelaar ingest PAD --recreate.")
         for spec in collection_specs(self.dim):
             self.store.ensure(spec)
-        if found and found[0].payload.get("schema", 1) < 2:
-            self._hidden_profiles_without_words()
-            self.store.upsert(META, [Point(_META_ID, {**found[0].payload, "schema": SCHEMA_VERSION})])
         if not found:
             self.store.upsert(META, [Point(_META_ID, {
                 "model": self.model_identity, "dim": self.dim, "schema": SCHEMA_VERSION,
                 "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})])
         self._check_key()
+        if found and found[0].payload.get("schema", 1) < 2:  # after the key check: a refused store stays untouched
+            self._hidden_profiles_without_words()
+            self.store.upsert(META, [Point(_META_ID, {**found[0].payload, "schema": SCHEMA_VERSION})])
 
     def _hidden_profiles_without_words(self) -> None:
         """Schema 1 to 2: profiles without consent lose the BM25 vector they were stored with, and the collection
         is rewritten so that the engine's statistics forget it (``_writing_profiles``)."""
         hidden = Filter(must_not=(MatchAny("visibility", ("public",)),))
-        points = [Point(h.id, h.payload, dense={DENSE: h.dense} if h.dense is not None else {})
-                  for h in self.store.scroll(EXPERTS, filter=hidden, with_vectors=True)]
-        with self.erasing("profiles"):
-            self.store.upsert(EXPERTS, points)
+        with self._changing(), self.erasing("profiles"):
+            for h in self.store.scroll(EXPERTS, filter=hidden, with_vectors=True):
+                # at the version read: a save by another worker meanwhile is neither undone nor counted again
+                self.store.replace_if(EXPERTS, Point(h.id, h.payload, dense={DENSE: h.dense} if h.dense else {}),
+                                      at_revision(revision(h.payload)))
 
     def _check_key(self) -> None:
         """Markers of removed people made with one secret are blind to another: a store opened with another
@@ -262,6 +263,12 @@ class Catalog:
         if ids:
             self.store.set_payload(CHUNKS, {"state": "live"}, ids=ids)
         return len(ids)
+
+    def drop_pending(self, document_id: str, content_hash: str) -> None:
+        """Delete the passages of one write of a document that never went live (a crash before its commit)."""
+        with self._changing():
+            self.store.delete(CHUNKS, filter=Filter.where(document_id=document_id, content_hash=content_hash,
+                                                          state=PENDING))
 
     def delete_document(self, document_id: str) -> bool:
         existed = self.document(document_id) is not None
