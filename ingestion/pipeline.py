@@ -434,7 +434,7 @@ class Ingestor:
         the uploads folder, then the store's files) runs once for all. Notes of another live process are left
         alone: on a shared server only notes older than the orphans' grace are taken. Returns how many files
         were scrubbed."""
-        grace = 0.0 if self.catalog.store.exclusive else ORPHAN_GRACE_SECONDS
+        grace = 0.0 if self.catalog.exclusive else ORPHAN_GRACE_SECONDS
         cutoff = (time.time() if now is None else now) - grace
         notes = [n for n in self.catalog.ledger.all(TAKING_IN)
                  if float(n.get("at", 0)) <= cutoff and n.get("writer") != self.catalog.writer]

@@ -264,6 +264,11 @@ class Catalog:
             self.store.set_payload(CHUNKS, {"state": "live"}, ids=ids)
         return len(ids)
 
+    @property
+    def exclusive(self) -> bool:
+        """Whether this process alone uses the store (the embedded one): no other writer can be under way."""
+        return self.store.exclusive
+
     def drop_pending(self, document_id: str, content_hash: str) -> None:
         """Delete the passages of one write of a document that never went live (a crash before its commit)."""
         with self._changing():
