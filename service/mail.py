@@ -44,8 +44,8 @@ class Forward(EmailMessage):
 
 def compose(*, to: str, expert_name: str, asker_name: str, asker_email: str, organization: str, role: str,
             question: str, message: str, sender: str, cc_asker: bool, note: str = "") -> Forward:
-    """The Dutch message to the expert; replies go to the asker. With ``cc_asker`` the asker gets a confirmation
-    of their own (``.confirmation``), sent along with it."""
+    """The Dutch message to the expert, with the asker's address in it (sent from here, replies go to the asker
+    too). With ``cc_asker`` the asker gets a confirmation of their own (``.confirmation``), sent along with it."""
     who = asker_name + "".join(f", {x}" for x in (role, organization) if x)
     lines = [f"Beste {expert_name},", "",
              f"Via de Werkplaats Sociaal Domein zoekt {who} contact met je.", ""]
@@ -54,8 +54,12 @@ def compose(*, to: str, expert_name: str, asker_name: str, asker_email: str, org
     lines += ["Het bericht:", *(f"  {line}" for line in message.splitlines()), ""]
     if note:
         lines += ["Van de coördinator:", f"  {note}", ""]
-    lines += [f"Wil je reageren? Beantwoord dit bericht: het gaat naar {asker_name} ({asker_email}).",
-              "Kun of wil je niet helpen, laat het de coördinator dan weten; dan zoeken we iemand anders.", "",
+    # the address written out: a copied message is sent from the coordinator's own mailbox, so a plain reply
+    # would go to the coordinator, not to the asker (only a mail sent here carries the asker's Reply-To)
+    lines += [f"{asker_name} vroeg zelf om dit contact en vindt het goed dat je rechtstreeks mailt.",
+              f"Wil je reageren? Mail {asker_name} op {asker_email}.",
+              "Kun of wil je niet helpen, laat het de coördinator dan weten"
+              + (f" via {sender}" if sender else "") + "; dan zoeken we iemand anders.", "",
               *_GREETING]
     mail = _message(Forward(), to=to, subject=SUBJECT, sender=sender, text=lines)
     mail["Reply-To"] = asker_email

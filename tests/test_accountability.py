@@ -570,7 +570,8 @@ def test_the_coordinators_page_adds_someone_shows_the_token_once_and_removes_the
     assert empty.status_code == 400 and 'aria-invalid="true"' in empty.text
     myself = client.post(f"/coordinatie/coordinatoren/{anna.id}/verwijderen", data={"_csrf_token": csrf})
     assert myself.status_code == 400 and km.coordinators().by_token(token) is not None
-    gone = client.post("/coordinatie/coordinatoren/cor-nieuw/verwijderen", data={"_csrf_token": csrf})
+    gone = client.post("/coordinatie/coordinatoren/cor-nieuw/verwijderen", data={"_csrf_token": csrf,
+                                                                                "bevestigd": "ja"})
     assert gone.status_code == 200 and "Cor Nieuw is verwijderd" in gone.text
     assert km.coordinators().by_token(shown.group(1)) is None
     assert [(e.coordinator, e.action) for e in _log(client) if e.target == "cor-nieuw"] == [

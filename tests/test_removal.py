@@ -155,7 +155,7 @@ def test_removal_through_the_web_form(fresh_samples):
         c.get("/coordinatie/inloggen")
         csrf = c.cookies.get("km_csrf")
         c.post("/coordinatie/inloggen", data={"token": TOKEN, "_csrf_token": csrf})
-        r = c.post("/coordinatie/experts/bram-houben/verwijderen", data={"_csrf_token": csrf})
+        r = c.post("/coordinatie/experts/bram-houben/verwijderen", data={"_csrf_token": csrf, "bevestigd": "ja"})
         assert r.status_code == 200 and "Verwijderd" in r.text
         stored = fold(_stored(c.app.state.km))
         assert "bram houben" not in stored and "bram-houben" not in stored

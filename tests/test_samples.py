@@ -108,6 +108,18 @@ def test_everything_went_in_and_people_are_linked(samples_km):
 
 
 @pytest.mark.slow
+def test_the_readme_counts_the_demo_corpus_as_it_is(samples_km):
+    """The README said 48 documents when there were 54: its counts of the demo corpus come from the corpus."""
+    import re
+
+    readme = (SAMPLES.parent / "README.md").read_text("utf-8")
+    counts = samples_km.catalog().counts()
+    stated = re.findall(r"(\d+) (?:fictional Dutch )?documents and (\d+) expert profiles", readme)
+    assert stated, "the README must say how large the demo corpus is"
+    assert {(int(d), int(e)) for d, e in stated} == {(counts["documents"], counts["experts"])}, stated
+
+
+@pytest.mark.slow
 def test_missing_ateliers_are_inferred_correctly(samples_km):
     catalog = samples_km.catalog()
     for doc_id, atelier in UNLABELLED.items():

@@ -443,6 +443,7 @@ def test_a_coordinator_adds_a_colleague_who_logs_in_with_the_token_and_is_then_r
         page.goto("/coordinatie/coordinatoren")
         assert token not in page.content()  # shown once
         page.click("#coordinatoren form:has(button:has-text('Noor Nieuwkomer')) button")
+        page.click("#bevestigen button:has-text('Ja, verwijder deze coördinator')")  # it asks first
         assert "Noor Nieuwkomer is verwijderd" in page.locator("p.notice[role=status]").inner_text()
         hers.goto("/coordinatie/logboek")
         assert hers.locator("#token").count() == 1  # her session ended with her removal: the login form

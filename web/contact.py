@@ -1,4 +1,7 @@
-"""The contact form: "Vraag contact aan" from an answer or a profile, without JavaScript, behind CSRF."""
+"""The contact form: "Vraag contact aan" from an answer or a profile, without JavaScript, behind CSRF.
+
+Sending answers with a redirect to the confirmation (post/redirect/get): reloading the confirmation reads it
+again and sends nothing twice. Its address holds the request's random id only, never the asker's details."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
 from core.errors import NotFoundError, RateLimitedError, ValidationError
@@ -31,7 +34,7 @@ class ContactForm(Controller):
         return _page(km, {"expert_id": expert or "", "question_id": vraag or ""})
 
     @post(sync_to_thread=True)
-    def send(self, request: Request, km: Kennismakelaar, data: Form) -> Template:
+    def send(self, request: Request, km: Kennismakelaar, data: Form) -> Template | Redirect:
         form = {k: str(data.get(k) or "") for k in FIELDS}
         try:
             request.app.state.limiter.check("ask", client_of(request))
@@ -42,7 +45,14 @@ class ContactForm(Controller):
         except (ValidationError, RateLimitedError, NotFoundError) as exc:
             status = 429 if isinstance(exc, RateLimitedError) else 400
             return _page(km, form, status=status, error=exc.message, field=getattr(exc, "field", None))
-        return Template("contact_sent.html", context={"page": "", "request_id": made.id, "name": made.name,
+        return Redirect(f"/contact/ontvangen/{made.id}", status_code=303)
+
+    @get("/ontvangen/{request_id:str}", sync_to_thread=True, guards=[limited("public")])
+    def sent(self, km: Kennismakelaar, request_id: str) -> Template:
+        """The confirmation with the number to quote. Not the asker's name: the address may stay in a shared
+        browser's history, and the page answers anyone who has it."""
+        made = contacts.get(km, request_id)  # a request deleted since (or never made): not found
+        return Template("contact_sent.html", context={"page": "", "number": made.number,
                                                       "contact_email": km.settings.service.contact_email})
 
 

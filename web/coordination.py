@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import datetime as dt
+from collections import Counter
+from typing import Annotated, Any, TypeVar
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException
@@ -26,9 +28,13 @@ from core.errors import (
 from core.names import slugify
 from core.store.revisions import revision
 from ingestion.discover import DOCUMENT_FORMATS
+from matching.agenda import is_open
 from matching.availability import unavailable
 from matching.panels import PanelConstraints
+from service import consequences, meetings
 from service.auth import SESSION_COOKIE, acting, attempt_login, session_coordinator
+from service.consequences import Consequences
+from service.contacts import ContactRequest
 from service.container import Kennismakelaar
 from service.coordinators import Actor
 from service.http_errors import status_of
@@ -47,9 +53,17 @@ def session_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHa
         raise NotAuthorizedException("login")  # the error mapping sends web pages to the login form
 
 
-def _page(name: str, km: Kennismakelaar, status: int = 200, **context: Any) -> Template:
-    return Template(f"coordinatie/{name}.html", status_code=status,
+def _page(name: str, km: Kennismakelaar, status: int = 200, request: Request | None = None,
+          **context: Any) -> Template:
+    """A coordinator's page; with ``request``, it shows (once) the notice a redirect left for it (``flash``)."""
+    notice = flashed(request) if request is not None else None
+    if notice and not context.get("notice"):
+        context["notice"] = notice
+    page = Template(f"coordinatie/{name}.html", status_code=status,
                     context={"page": "coordinatie", "taxonomy": km.taxonomy, **context})
+    if request is not None and FLASH in request.cookies:
+        page.delete_cookie(FLASH, path="/coordinatie")
+    return page
 
 
 class Login(Controller):
@@ -98,8 +112,92 @@ def _configured(km: Kennismakelaar) -> bool:
 
 
 @get("/coordinatie", sync_to_thread=True, guards=[session_guard], include_in_schema=False)
-def dashboard(km: Kennismakelaar) -> Template:
-    return _page("index", km, counts=km.catalog().counts())
+def dashboard(request: Request, km: Kennismakelaar) -> Template:
+    """The coordinator's start page: what waits for them, each block a few items and a link to all of it."""
+    catalog = km.catalog()
+    ledger = catalog.ledger
+    # a page of the newest and a count, both inside the engine: the inbox may hold thousands
+    new = [ContactRequest.from_record(r) for r in ledger.latest("contact", START_ITEMS, status="nieuw")]
+    today = dt.date.today().isoformat()
+    upcoming = [m for m in meetings.listing(km) if m.status == "gepland" and m.date >= today]
+    return _page("index", km, request=request, counts=catalog.counts(), new_requests=new,
+                 new_count=ledger.tally("contact", status="nieuw"), open_questions=_open_questions(km),
+                 upcoming=upcoming[:START_ITEMS], upcoming_count=len(upcoming))
+
+
+START_ITEMS = 3  # each block of the start page: a few items, then "alle …"
+
+
+def _open_questions(km: Kennismakelaar) -> int:
+    """How many questions the agenda holds, judged as the agenda judges them (``is_open``) but without building
+    its clusters: their payloads only, no vectors, no clustering."""
+    catalog = km.catalog()
+    helpful: Counter[str] = Counter()
+    unhelpful: Counter[str] = Counter()
+    for m in catalog.marks():
+        (helpful if m["helpful"] else unhelpful)[m["question_id"]] += 1
+    threshold = km.settings.matching.answer_threshold
+    rows = (h.payload for h in catalog.questions(fields=["question_id", "answered", "best_score", "closed_by"]))
+    return sum(is_open({**q, "helpful": helpful[q["question_id"]], "unhelpful": unhelpful[q["question_id"]]},
+                       threshold) for q in rows)
+
+
+# --- removals through a confirmation; notices after a redirect ---------------------------------------------
+
+NOTICES = {  # what a page says once after a redirect: a fixed text per key, never text from the request
+    "profiel-opgeslagen": "Het profiel is opgeslagen.",
+    "beschikbaarheid-opgeslagen": "De beschikbaarheid is opgeslagen.",
+    "persoon-verwijderd": "Verwijderd, met alle koppelingen ({aantal} documenten bijgewerkt).",
+    "document-verwijderd": "Het document is verwijderd.",
+    "bijeenkomst-gepland": "De bijeenkomst is gepland en opgeslagen.",
+    "bijeenkomst-verwijderd": "De bijeenkomst is verwijderd.",
+}
+R = TypeVar("R", bound=Response[Any])
+FLASH = "km_melding"  # a short-lived cookie, not server memory: the next page may come from another worker
+
+
+def flash(response: R, km: Kennismakelaar, melding: str, aantal: int | None = None) -> R:
+    """Mark ``response`` (a redirect) so that the next coordinator's page says ``NOTICES[melding]`` once."""
+    response.set_cookie(FLASH, melding if aantal is None else f"{melding}.{aantal}", max_age=120, httponly=True,
+                        samesite="lax", secure=km.settings.service.secure_cookies, path="/coordinatie")
+    return response
+
+
+def flashed(request: Request) -> str | None:
+    """The notice a redirect left for this page (``flash``), or None; ``_page`` drops the cookie again."""
+    melding, _, aantal = request.cookies.get(FLASH, "").partition(".")
+    text = NOTICES.get(melding)
+    return text.format(aantal=int(aantal) if aantal.isdigit() else 0) if text else None
+
+
+def confirmation(request: Request, km: Kennismakelaar, found: Consequences, *, action: str, cancel: str,
+                 title: str, button: str) -> Template:
+    """The page that names what a removal will do, with the one form that does it (``bevestigd=ja``). With
+    htmx, its submit first swaps in the busy state (``?stap=bezig``), which then posts: the button is disabled
+    and says "Bezig met verwijderen…" while a removal of seconds runs. Without JavaScript the form posts
+    itself."""
+    if request.headers.get("hx-request") and request.query_params.get("stap") == "bezig":
+        return Template("coordinatie/bevestigen_bezig.html", context={"action": action, "slow": found.slow})
+    return _page("bevestigen", km, found=found, action=action, cancel=cancel, title=title, button=button)
+
+
+def confirmed(data: dict[str, Any]) -> bool:
+    return str(data.get("bevestigd", "")) == "ja"
+
+
+def finished(request: Request, url: str) -> Response[Any]:
+    """After a removal: a 303 to ``url``; to htmx (which would follow a 303 inside the page) the same as
+    ``HX-Redirect``, so the browser goes there as a whole page."""
+    if request.headers.get("hx-request"):
+        return Response(b"", status_code=200, headers={"HX-Redirect": url})
+    return Redirect(url, status_code=303)
+
+
+def failed(request: Request, km: Kennismakelaar, exc: KennismakelaarError, back: str) -> Template:
+    """A removal refused or impossible: said where the busy state stood (htmx swaps only a 200), else a page."""
+    if request.headers.get("hx-request"):
+        return Template("coordinatie/bevestigen_bezig.html", context={"error": exc.message, "back": back})
+    return _page("bevestigen", km, status_of(exc), error=exc.message, cancel=back, title="Niet verwijderd")
 
 
 @get("/coordinatie/panel", sync_to_thread=False, guards=[session_guard], include_in_schema=False)
@@ -172,13 +270,14 @@ def job(request: Request, km: Kennismakelaar, job_id: str) -> Template:
 
 
 @get("/coordinatie/experts", sync_to_thread=True, guards=[session_guard], include_in_schema=False)
-def experts(km: Kennismakelaar) -> Template:
-    return _experts_page(km)
+def experts(request: Request, km: Kennismakelaar) -> Template:
+    return _experts_page(km, request=request)
 
 
-def _experts_page(km: Kennismakelaar, notice: str | None = None, status: int = 200) -> Template:
-    return _page("experts", km, status, people=sorted(km.catalog().experts(), key=by_surname), notice=notice,
-                 away=unavailable(km.catalog()))
+def _experts_page(km: Kennismakelaar, notice: str | None = None, status: int = 200,
+                  request: Request | None = None) -> Template:
+    return _page("experts", km, status, request, people=sorted(km.catalog().experts(), key=by_surname),
+                 notice=notice, away=unavailable(km.catalog()))
 
 
 class ExpertEditor(Controller):
@@ -189,17 +288,18 @@ class ExpertEditor(Controller):
     include_in_schema = False
 
     @get(sync_to_thread=True)
-    def form(self, km: Kennismakelaar, expert_id: str) -> Template:
+    def form(self, request: Request, km: Kennismakelaar, expert_id: str) -> Template:
         if expert_id == "nieuw":
             return _page("expert_form", km, person={}, new=True)
-        return _profile_form(km, expert_id)
+        return _profile_form(km, expert_id, request=request)
 
     @post(sync_to_thread=True)
     def save(self, request: Request, km: Kennismakelaar, expert_id: str, data: Form) -> Template | Redirect:
         return _save_expert(km, expert_id, data, acting(request))
 
 
-def _profile_form(km: Kennismakelaar, expert_id: str, status: int = 200, **context: Any) -> Template:
+def _profile_form(km: Kennismakelaar, expert_id: str, status: int = 200, request: Request | None = None,
+                  **context: Any) -> Template:
     """The form of a stored profile as it is *now*, with the versions it is based on (the profile's and the
     availability's, in hidden fields): a save based on another version is refused. A profile that is gone (removed
     on request meanwhile) gets no form: an edit never creates."""
@@ -207,7 +307,7 @@ def _profile_form(km: Kennismakelaar, expert_id: str, status: int = 200, **conte
     if person is None:
         return _experts_page(km, f"Het profiel {expert_id!r} bestaat niet (meer); er is niets opgeslagen.", 404)
     availability = {**availability_of(km, expert_id), "version": availability_version(km, expert_id)}
-    return _page("expert_form", km, status, person=person, new=False, version=revision(person),
+    return _page("expert_form", km, status, request, person=person, new=False, version=revision(person),
                  availability=availability, **context)
 
 
@@ -234,7 +334,7 @@ def _save_expert(km: Kennismakelaar, expert_id: str, data: dict[str, Any], actor
     except (ConflictError, ValidationError) as exc:  # what was typed, again, with what is wrong with it
         return _page("expert_form", km, status_of(exc), person=_typed(form, expert_id), new=new,
                      version=form.get("version"), error=exc.message, confirm_recreate=exc.field == "recreate_removed")
-    return Redirect("/coordinatie/experts", status_code=303)
+    return flash(Redirect("/coordinatie/experts", status_code=303), km, "profiel-opgeslagen")
 
 
 def _typed(form: dict[str, Any], expert_id: str) -> dict[str, Any]:
@@ -269,17 +369,72 @@ def availability(request: Request, km: Kennismakelaar, expert_id: str, data: For
                                                        "nu is; breng je wijziging opnieuw aan als die nog nodig is.")
     except ValidationError as exc:
         return _profile_form(km, expert_id, 400, error=exc.message)
-    return Redirect(f"/coordinatie/experts/{expert_id}", status_code=303)
+    return flash(Redirect(f"/coordinatie/experts/{expert_id}", status_code=303), km, "beschikbaarheid-opgeslagen")
 
 
-@post("/coordinatie/experts/{expert_id:str}/verwijderen", sync_to_thread=True, guards=[session_guard],
-      include_in_schema=False)
-def delete_expert(request: Request, km: Kennismakelaar, expert_id: str) -> Template:
-    details = remove_person(km, expert_id, acting(request))
-    return _experts_page(km, f"Verwijderd, met alle koppelingen ({details['documents']} documenten bijgewerkt).")
+class ExpertRemoval(Controller):
+    """A person's removal on request: the confirmation (GET), then the removal (POST with ``bevestigd``)."""
+
+    path = "/coordinatie/experts/{expert_id:str}/verwijderen"
+    guards = [session_guard]  # noqa: RUF012
+    include_in_schema = False
+
+    @get(sync_to_thread=True)
+    def confirm(self, request: Request, km: Kennismakelaar, expert_id: str) -> Template:
+        return _confirm_person(request, km, expert_id)
+
+    @post(sync_to_thread=True)
+    def remove(self, request: Request, km: Kennismakelaar, expert_id: str,
+               data: Form) -> Template | Response[Any]:
+        if not confirmed(data):  # an old one-click form, or a forged post: the confirmation, nothing removed
+            return _confirm_person(request, km, expert_id)
+        try:
+            details = remove_person(km, expert_id, acting(request))
+        except NotFoundError as exc:
+            return failed(request, km, exc, "/coordinatie/experts")
+        return flash(finished(request, "/coordinatie/experts"), km, "persoon-verwijderd", details["documents"])
+
+
+def _confirm_person(request: Request, km: Kennismakelaar, expert_id: str) -> Template:
+    found = consequences.person(km, expert_id)
+    return confirmation(request, km, found, action=f"/coordinatie/experts/{expert_id}/verwijderen",
+                        cancel="/coordinatie/experts", title=f"{found.name} verwijderen?",
+                        button="Ja, verwijder deze persoon overal")
+
+
+class DocumentRemoval(Controller):
+    """A document's removal: the confirmation (GET), then the removal (POST with ``bevestigd``). The id is the
+    path's last part: document ids may hold slashes."""
+
+    path = "/coordinatie/documenten/verwijderen/{document_id:path}"
+    guards = [session_guard]  # noqa: RUF012
+    include_in_schema = False
+
+    @get(sync_to_thread=True)
+    def confirm(self, request: Request, km: Kennismakelaar, document_id: str) -> Template:
+        return _confirm_document(request, km, document_id.lstrip("/"))
+
+    @post(sync_to_thread=True)
+    def remove(self, request: Request, km: Kennismakelaar, document_id: str,
+               data: Form) -> Template | Response[Any]:
+        doc_id = document_id.lstrip("/")
+        if not confirmed(data):
+            return _confirm_document(request, km, doc_id)
+        try:
+            consequences.remove_document(km, doc_id, request.app.state.jobs.files_dir, acting(request))
+        except NotFoundError as exc:
+            return failed(request, km, exc, "/coordinatie")
+        return flash(finished(request, "/coordinatie"), km, "document-verwijderd")
+
+
+def _confirm_document(request: Request, km: Kennismakelaar, doc_id: str) -> Template:
+    found = consequences.document(km, doc_id, request.app.state.jobs.files_dir)
+    return confirmation(request, km, found, action=f"/coordinatie/documenten/verwijderen/{doc_id}",
+                        cancel=f"/documenten/{doc_id}", title=f"Document ‘{found.name}’ verwijderen?",
+                        button="Ja, verwijder dit document")
 
 
 ROUTES: list[ControllerRouterHandler] = [Login, logout, dashboard, panel_form, panel, agenda, job, experts,
-                                         ExpertEditor, availability, delete_expert]
+                                         ExpertEditor, availability, ExpertRemoval, DocumentRemoval]
 # under the upload size limit (service.api.upload_router); the form's GET too: one path lives in one router
 UPLOADS: list[ControllerRouterHandler] = [upload_form, upload]

@@ -1,5 +1,6 @@
-"""The coordinator's inbox of contact requests (``/coordinatie/verzoeken``): a list in pages, and one page per
-request to read, forward, move, note, close and delete it.
+"""The coordinator's inbox of contact requests (``/coordinatie/verzoeken``): a list in pages (found by the
+number the asker was given, too), and one page per request to read, forward, move, note, close, merge into
+another (a duplicate) and delete it.
 
 The list never searches: who could answer a request is looked up when the request is opened, one expert search
 for the request opened — so a flood of anonymous requests costs the inbox nothing. Every form carries the version
@@ -19,6 +20,7 @@ from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
 from core.errors import KennismakelaarError, NotFoundError, ValidationError
+from core.names import fold
 from service import contacts
 from service.auth import acting
 from service.container import Kennismakelaar
@@ -40,8 +42,10 @@ class Inbox(Controller):
 
     @get(sync_to_thread=True)
     def listing(self, km: Kennismakelaar, status: str | None = None, atelier: str | None = None,
+                nummer: Annotated[str | None, Parameter(max_length=32)] = None,
                 pagina: Annotated[int, Parameter(ge=1, le=10_000)] = 1) -> Template:
-        return _inbox(km, status=status or None, atelier=atelier or None, pagina=pagina)
+        return _inbox(km, status=status or None, atelier=atelier or None, number=(nummer or "").strip() or None,
+                      pagina=pagina)
 
     @get("/{request_id:str}", sync_to_thread=True)
     def one(self, km: Kennismakelaar, request_id: str) -> Template:
@@ -91,6 +95,15 @@ class Inbox(Controller):
             return _refused(km, request_id, exc, entered)
         return _back(request_id)
 
+    @post("/{request_id:str}/samenvoegen", sync_to_thread=True)
+    def merge(self, request: Request, km: Kennismakelaar, request_id: str, data: Form) -> Template | Redirect:
+        """Close this request into another one (the asker sent it twice): on to the one that stays."""
+        try:
+            kept = contacts.merge(km, request_id, str(data.get("into") or ""), actor=acting(request), rev=_rev(data))
+        except KennismakelaarError as exc:
+            return _refused(km, request_id, exc)
+        return _back(kept.id)
+
     @post("/{request_id:str}/verwijderen", sync_to_thread=True)
     def remove(self, request: Request, km: Kennismakelaar, request_id: str, data: Form) -> Template | Redirect:
         """Delete a request at its asker's request, and the finding made from it when that box is ticked."""
@@ -136,27 +149,28 @@ def _refused(km: Kennismakelaar, request_id: str, exc: KennismakelaarError,
     try:
         return _request_page(km, request_id, error=exc.message, hint=exc.hint, http_status=status, entered=entered)
     except NotFoundError as gone:
-        return _inbox(km, status=None, atelier=None, pagina=1, error=gone.message, http_status=404)
+        return _inbox(km, status=None, atelier=None, number=None, pagina=1, error=gone.message, http_status=404)
 
 
-def _inbox(km: Kennismakelaar, *, status: str | None, atelier: str | None, pagina: int, error: str | None = None,
-           http_status: int = 200) -> Template:
-    requests = contacts.listing(km, status=status if status in contacts.STATUSES else None, atelier=atelier)
+def _inbox(km: Kennismakelaar, *, status: str | None, atelier: str | None, number: str | None, pagina: int,
+           error: str | None = None, http_status: int = 200) -> Template:
+    requests = contacts.listing(km, status=status if status in contacts.STATUSES else None, atelier=atelier,
+                                number=number)
     pages = max(1, math.ceil(len(requests) / PAGE_SIZE))
     pagina = min(pagina, pages)
     shown = requests[(pagina - 1) * PAGE_SIZE: pagina * PAGE_SIZE]
     names = _names(km, {i for r in shown for i in (r.expert_id, r.forwarded_to) if i})
-    rows = [{**r.__dict__, "age_days": _age(r), "expert": names.get(r.expert_id or ""),
+    rows = [{**r.__dict__, "number": r.number, "age_days": _age(r), "expert": names.get(r.expert_id or ""),
              "forwarded": names.get(r.forwarded_to or "")} for r in shown]
-    kept = [(k, v) for k, v in (("status", status), ("atelier", atelier)) if v]
+    kept = [(k, v) for k, v in (("status", status), ("atelier", atelier), ("nummer", number)) if v]
 
     def page_link(n: int) -> str:
         return "/coordinatie/verzoeken?" + urlencode([*kept, ("pagina", n)])
 
     return Template("coordinatie/verzoeken.html", status_code=http_status, context={
         "page": "coordinatie", "taxonomy": km.taxonomy, "rows": rows, "statuses": contacts.STATUSES,
-        "status": status, "atelier": atelier, "error": error, "total": len(requests), "pagina": pagina,
-        "pages": pages, "page_link": page_link})
+        "status": status, "atelier": atelier, "number": number, "error": error, "total": len(requests),
+        "pagina": pagina, "pages": pages, "page_link": page_link})
 
 
 def _request_page(km: Kennismakelaar, request_id: str, *, error: str | None = None, hint: str | None = None,
@@ -171,7 +185,17 @@ def _request_page(km: Kennismakelaar, request_id: str, *, error: str | None = No
         "expert": names.get(r.expert_id or ""), "forwarded": names.get(r.forwarded_to or ""),
         "suggested": contacts.suggestions(km, r) if r.status in FORWARDABLE else None, "closing": closing,
         "finding_public": bool(r.finding_id and km.catalog().document(r.finding_id)), "error": error, "hint": hint,
-        "mail_ready": km.settings.mail.configured, "limits": LIMITS})
+        "mail_ready": km.settings.mail.configured, "limits": LIMITS, "same_asker": _same_asker(km, r),
+        "merged_into": contacts.number_of(r.duplicate_of) if r.duplicate_of else None,
+        "merged_here": sum(1 for o in contacts.listing(km) if o.duplicate_of == r.id)})
+
+
+def _same_asker(km: Kennismakelaar, r: contacts.ContactRequest) -> list[contacts.ContactRequest]:
+    """The asker's other open requests: the likely duplicates to merge this one into (no search, a read)."""
+    if r.status == "afgerond":
+        return []
+    mine = fold(r.email)
+    return [o for o in contacts.listing(km) if o.id != r.id and fold(o.email) == mine and o.status != "afgerond"]
 
 
 def _age(r: contacts.ContactRequest) -> int:

@@ -5,18 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
-from core.errors import FileTooLargeError, UnsupportedFileError, ValidationError
+from core.errors import FileTooLargeError, NotFoundError, UnsupportedFileError, ValidationError
 from matching.agenda import LADDER
-from service import meetings
+from service import consequences, meetings
 from service.auth import acting
 from service.container import Kennismakelaar
 from service.http_errors import status_of
 from service.uploads import take_in, uploaded_files
-from web.coordination import Form, Multipart, _list, _page, session_guard
+from web.coordination import (
+    Form,
+    Multipart,
+    _list,
+    _page,
+    confirmation,
+    confirmed,
+    failed,
+    finished,
+    flash,
+    session_guard,
+)
 
 BASE = "/coordinatie/bijeenkomsten"
 
@@ -30,8 +41,9 @@ class Meetings(Controller):
     include_in_schema = False
 
     @get(sync_to_thread=True)
-    def listing(self, km: Kennismakelaar) -> Template:
-        return _page("bijeenkomsten", km, meetings=[meetings.view(km, m) for m in meetings.listing(km)])
+    def listing(self, request: Request, km: Kennismakelaar) -> Template:
+        return _page("bijeenkomsten", km, request=request,
+                     meetings=[meetings.view(km, m) for m in meetings.listing(km)])
 
     @post(sync_to_thread=True)
     def create(self, request: Request, km: Kennismakelaar, data: Form) -> Template | Redirect:
@@ -47,7 +59,7 @@ class Meetings(Controller):
                                     actor=acting(request))
         except ValidationError as exc:
             return _page("bijeenkomst_nieuw", km, 400, form=form, ladder=LADDER, error=exc.message, field=exc.field)
-        return Redirect(f"{BASE}/{meeting.id}", status_code=303)
+        return flash(Redirect(f"{BASE}/{meeting.id}", status_code=303), km, "bijeenkomst-gepland")
 
 
 @get(f"{BASE}/nieuw", sync_to_thread=True, guards=[session_guard], include_in_schema=False)
@@ -60,24 +72,47 @@ def new(km: Kennismakelaar, request: Request) -> Template:
 
 
 @get(f"{BASE}/{{meeting_id:str}}", sync_to_thread=True, guards=[session_guard], include_in_schema=False)
-def one(km: Kennismakelaar, meeting_id: str) -> Template:
-    return _meeting_page(km, meetings.get(km, meeting_id))
+def one(request: Request, km: Kennismakelaar, meeting_id: str) -> Template:
+    return _meeting_page(km, meetings.get(km, meeting_id), request=request)
 
 
 def _meeting_page(km: Kennismakelaar, meeting: meetings.Meeting, status: int = 200,
-                  error: str | None = None) -> Template:
+                  error: str | None = None, request: Request | None = None) -> Template:
     catalog = km.catalog()
     questions = [q["text"] for q in (catalog.question(i) for i in meeting.question_ids) if q]
     report = catalog.document(meeting.report_id) if meeting.report_id else None
-    return _page("bijeenkomst", km, status, meeting=meetings.view(km, meeting), questions=questions,
+    return _page("bijeenkomst", km, status, request, meeting=meetings.view(km, meeting), questions=questions,
                  report=report, error=error)
 
 
-@post(f"{BASE}/{{meeting_id:str}}/verwijderen", sync_to_thread=True, guards=[session_guard],
-      include_in_schema=False)
-def remove(request: Request, km: Kennismakelaar, meeting_id: str) -> Redirect:
-    meetings.remove(km, meeting_id, acting(request))
-    return Redirect(BASE, status_code=303)
+class Removal(Controller):
+    """A meeting's removal: the confirmation (GET), then the removal (POST with ``bevestigd``)."""
+
+    path = f"{BASE}/{{meeting_id:str}}/verwijderen"
+    guards = [session_guard]  # noqa: RUF012
+    include_in_schema = False
+
+    @get(sync_to_thread=True)
+    def confirm(self, request: Request, km: Kennismakelaar, meeting_id: str) -> Template:
+        return self._confirm(request, km, meeting_id)
+
+    @post(sync_to_thread=True)
+    def remove(self, request: Request, km: Kennismakelaar, meeting_id: str,
+               data: Form) -> Template | Response[Any]:
+        if not confirmed(data):  # an old one-click form: the confirmation, nothing removed
+            return self._confirm(request, km, meeting_id)
+        try:
+            meetings.remove(km, meeting_id, acting(request))
+        except NotFoundError as exc:
+            return failed(request, km, exc, BASE)
+        return flash(finished(request, BASE), km, "bijeenkomst-verwijderd")
+
+    @staticmethod
+    def _confirm(request: Request, km: Kennismakelaar, meeting_id: str) -> Template:
+        found = consequences.meeting(km, meeting_id)
+        return confirmation(request, km, found, action=f"{BASE}/{meeting_id}/verwijderen",
+                            cancel=f"{BASE}/{meeting_id}", title=f"Bijeenkomst ‘{found.name}’ verwijderen?",
+                            button="Ja, verwijder deze bijeenkomst")
 
 
 @post(f"{BASE}/{{meeting_id:str}}/verslag", guards=[session_guard], include_in_schema=False)
@@ -94,5 +129,5 @@ async def report(request: Request, km: Kennismakelaar, meeting_id: str, data: Mu
     return Redirect(f"/coordinatie/taken/{job.id}", status_code=303)
 
 
-ROUTES: list[ControllerRouterHandler] = [Meetings, new, one, remove]
+ROUTES: list[ControllerRouterHandler] = [Meetings, new, one, Removal]
 UPLOADS: list[ControllerRouterHandler] = [report]  # under the upload size limit (service.api.upload_router)

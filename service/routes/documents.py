@@ -14,7 +14,7 @@ from litestar.response import File
 from litestar.types import ControllerRouterHandler
 
 from core.errors import NotFoundError, ValidationError
-from service import meetings
+from service import consequences, meetings
 from service import schemas as s
 from service.auth import acting, coordinator_guard, is_coordinator
 from service.container import Kennismakelaar
@@ -108,18 +108,8 @@ def _file(km: Kennismakelaar, doc_id: str, uploads: Path, *, coordinator: bool) 
 
 def _remove(km: Kennismakelaar, document_id: str, uploads: Path, actor: Actor) -> s.DeletedOut:
     doc_id = document_id.lstrip("/")
-    record = km.catalog().document(doc_id)
-    if record is None:
-        raise NotFoundError(f"Document {doc_id!r} bestaat niet.")
-    km.ingestor().remove_document(doc_id)  # with a tombstone: its unchanged file does not bring it back
-    km.audit().record(actor, "document-verwijderd", "document", doc_id)
-    path = Path(record.get("path", ""))
-    removed_file = 0
-    if path.is_file() and path.parent == uploads:  # an upload: its file goes too
-        path.unlink()
-        Path(f"{path}.yaml").unlink(missing_ok=True)
-        removed_file = 1
-    return s.DeletedOut(id=doc_id, deleted=True, details={"files": removed_file})
+    details = consequences.remove_document(km, doc_id, uploads, actor)  # as the web's confirmed removal does
+    return s.DeletedOut(id=doc_id, deleted=True, details=details)
 
 
 ROUTES: list[ControllerRouterHandler] = [job, DocumentController]
