@@ -126,6 +126,8 @@ def remove_document(km: Kennismakelaar, document_id: str, uploads: Path, actor: 
         raise NotFoundError(f"Document {document_id!r} bestaat niet.")
     km.ingestor().remove_document(document_id)
     km.audit().record(actor, "document-verwijderd", "document", document_id)
+    for held in km.catalog().ledger.all("meeting", report_id=document_id):  # as the confirmation said
+        km.catalog().update_meeting(str(held["key"]), {"report_id": None})
     if not _uploaded(record, uploads):
         return {"files": 0}
     path = Path(record["path"])

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 import unicodedata
 import uuid
@@ -40,6 +41,8 @@ from service import mail
 from service.container import Kennismakelaar
 from service.coordinators import Actor
 from service.jobs import files_dir, ingest_text
+
+log = logging.getLogger(__name__)
 
 REQUEST = "contactverzoek"  # the audit log's name for a contact request as a target
 STATUSES = ("nieuw", "doorgestuurd", "verbonden", "afgewezen", "afgerond")
@@ -349,7 +352,7 @@ def forward(km: Kennismakelaar, request_id: str, *, expert_id: str, cc_asker: bo
     message = mail.compose(to=expert["email"], expert_name=expert["name"], asker_name=request.name,
                            asker_email=request.email, organization=request.organization, role=request.role,
                            question=request.question, message=request.message, sender=sender, cc_asker=cc_asker,
-                           note=note.strip())
+                           note=note.strip(), coordinators=settings.service.contact_email or "")
     if not settings.mail.configured:
         return Forwarded(message, False, request)
     if not sender:
@@ -562,6 +565,10 @@ def merge(km: Kennismakelaar, duplicate_id: str, into: str, *, actor: Actor, rev
     if target.id == duplicate_id:
         raise ValidationError("Een verzoek kan niet met zichzelf worden samengevoegd.",
                               hint="Geef het nummer van het andere verzoek.", field="into")
+    if target.duplicate_of:  # before the first write: refused, nothing to undo
+        raise ValidationError(f"Verzoek {target.number} is zelf al samengevoegd met verzoek "
+                              f"{number_of(target.duplicate_of)}.",
+                              hint=f"Voeg samen met verzoek {number_of(target.duplicate_of)}.", field="into")
 
     def close_it(current: ContactRequest) -> dict[str, Any]:
         if current.status == "afgerond":
@@ -586,7 +593,9 @@ def merge(km: Kennismakelaar, duplicate_id: str, into: str, *, actor: Actor, rev
     try:
         _, merged = _change(km, target.id, None, keep_notes)
     except BaseException:
-        _replace_if(km, duplicate_id, before, closed.rev)  # not kept there: not closed either
+        # not kept there: not closed either (unless a coordinator changed it meanwhile: then theirs stands)
+        if not _replace_if(km, duplicate_id, before, closed.rev):
+            log.warning("samenvoegen mislukt en niet teruggedraaid: het verzoek is intussen gewijzigd")
         raise
     km.audit().record_all(actor, [("contactverzoek-samengevoegd", REQUEST, duplicate_id),
                                   ("contactverzoek-samengevoegd", REQUEST, target.id)])
@@ -602,13 +611,25 @@ def remove(km: Kennismakelaar, request_id: str, actor: Actor, *, withdraw_findin
     Returns how many findings went."""
     request = get(km, request_id)  # 404 for an unknown id
     withdrawn = _withdraw(km, [request.finding_id] if withdraw_finding and request.finding_id else [], actor)
-    catalog = km.catalog()
     # the duplicates merged into it are the same request, with the same name and address: they go with it
-    ids = [request_id, *(r["key"] for r in catalog.contact_requests() if r.get("duplicate_of") == request_id)]
-    with catalog.erasing("requests"):  # its name and address leave the store's files, not only what it serves
-        catalog.delete_contact_requests(ids)
+    ids = _delete_with_merged(km, [request_id])
     km.audit().record_all(actor, [("contactverzoek-verwijderd", REQUEST, i) for i in ids])
     return withdrawn
+
+
+def _delete_with_merged(km: Kennismakelaar, ids: Sequence[str]) -> list[str]:
+    """Delete requests with every request merged into them, along chains (A into B, then B into C), and once
+    more after the delete for a merge another worker finished meanwhile; their names and addresses leave the
+    store's files, not only what it serves. Returns the ids deleted."""
+    catalog = km.catalog()
+    gone: list[str] = []
+    with catalog.erasing("requests"):
+        wanted = set(ids)
+        while wanted:
+            catalog.delete_contact_requests(sorted(wanted))
+            gone += sorted(wanted)
+            wanted = {r["key"] for r in catalog.contact_requests() if r.get("duplicate_of") in {*gone}} - {*gone}
+    return gone
 
 
 def forget_asker(km: Kennismakelaar, email: str, *, actor: Actor, withdraw_findings: bool = False) -> dict[str, int]:
@@ -621,11 +642,9 @@ def forget_asker(km: Kennismakelaar, email: str, *, actor: Actor, withdraw_findi
     mine = [r for r in catalog.contact_requests() if r.get("email_key") == key]
     findings = [r["finding_id"] for r in mine if r.get("finding_id")] if withdraw_findings else []
     withdrawn = _withdraw(km, findings, actor)
-    ids = [r["key"] for r in mine]
     # the store's files too, also when nothing matches now: a request the retention took left its versions in
-    # the ledger's write-ahead log
-    with catalog.erasing("requests"):
-        catalog.delete_contact_requests(ids)
+    # the ledger's write-ahead log; requests merged into theirs go along, whatever address they came from
+    ids = _delete_with_merged(km, [r["key"] for r in mine])
     km.audit().record_all(actor, [("contactverzoek-verwijderd", REQUEST, i) for i in ids])
     return {"requests": len(ids), "findings": withdrawn}
 

@@ -27,7 +27,7 @@ def remove(km: Kennismakelaar, coordinator_id: str, actor: Actor) -> Actor:
     """Their token and sessions stop at once, on every worker. Nobody removes themselves here: that would
     lock them out by a slip of the hand, so another coordinator (or the command line) does it."""
     if coordinator_id == actor.id:
-        raise ValidationError("U kunt uzelf niet verwijderen; vraag een andere coördinator.", field="id")
+        raise ValidationError("Je kunt jezelf niet verwijderen; vraag een andere coördinator.", field="id")
     _still(km, actor)
     removed = km.coordinators().remove(coordinator_id, by=actor)  # checked again there, in one step with the claim
     km.audit().record(actor, "coordinator-verwijderd", TARGET, removed.id)

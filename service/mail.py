@@ -43,9 +43,12 @@ class Forward(EmailMessage):
 
 
 def compose(*, to: str, expert_name: str, asker_name: str, asker_email: str, organization: str, role: str,
-            question: str, message: str, sender: str, cc_asker: bool, note: str = "") -> Forward:
+            question: str, message: str, sender: str, cc_asker: bool, note: str = "",
+            coordinators: str = "") -> Forward:
     """The Dutch message to the expert, with the asker's address in it (sent from here, replies go to the asker
-    too). With ``cc_asker`` the asker gets a confirmation of their own (``.confirmation``), sent along with it."""
+    too). With ``cc_asker`` the asker gets a confirmation of their own (``.confirmation``), sent along with it.
+    ``coordinators``: where the expert says no (default ``sender``, which may be a no-reply address)."""
+    reach = coordinators or sender
     who = asker_name + "".join(f", {x}" for x in (role, organization) if x)
     lines = [f"Beste {expert_name},", "",
              f"Via de Werkplaats Sociaal Domein zoekt {who} contact met je.", ""]
@@ -59,7 +62,7 @@ def compose(*, to: str, expert_name: str, asker_name: str, asker_email: str, org
     lines += [f"{asker_name} vroeg zelf om dit contact en vindt het goed dat je rechtstreeks mailt.",
               f"Wil je reageren? Mail {asker_name} op {asker_email}.",
               "Kun of wil je niet helpen, laat het de coördinator dan weten"
-              + (f" via {sender}" if sender else "") + "; dan zoeken we iemand anders.", "",
+              + (f" via {reach}" if reach else "") + "; dan zoeken we iemand anders.", "",
               *_GREETING]
     mail = _message(Forward(), to=to, subject=SUBJECT, sender=sender, text=lines)
     mail["Reply-To"] = asker_email

@@ -544,7 +544,7 @@ def test_coordinators_are_added_and_removed_through_the_api_while_the_service_ru
     assert client.post("/api/coordinators", json={"name": "Bas  Nieuw"}, headers=me).status_code == 409
     assert client.get("/api/audit", headers=_bearer(bas_token)).status_code == 200  # the new token works
     refused = client.delete(f"/api/coordinators/{anna.id}", headers=me)
-    assert refused.status_code == 400 and "uzelf" in refused.json()["error"]["message"]
+    assert refused.status_code == 400 and "jezelf" in refused.json()["error"]["message"]
     assert client.delete(f"/api/coordinators/{bas}", headers=me).status_code == 200
     assert client.get("/api/audit", headers=_bearer(bas_token)).status_code == 403  # at once
     assert client.delete(f"/api/coordinators/{bas}", headers=me).status_code == 404
@@ -560,7 +560,7 @@ def test_the_coordinators_page_adds_someone_shows_the_token_once_and_removes_the
     csrf = log_in(client, token)
     page = client.get("/coordinatie/coordinatoren")
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
-    assert "Anna Coördinator (u)" in page.text
+    assert "Anna Coördinator (jij)" in page.text
     added = client.post("/coordinatie/coordinatoren", data={"name": "Cor Nieuw", "_csrf_token": csrf})
     assert added.status_code == 201, added.text
     shown = re.search(r'value="(kmc_[A-Za-z0-9_-]+)"', added.text)

@@ -230,3 +230,19 @@ def test_a_duplicate_is_merged_into_the_other_request_with_its_note_and_logged(k
     client.post(f"/coordinatie/verzoeken/{kept.id}/verwijderen", data={"_csrf_token": csrf})
     assert [r.id for r in contacts.listing(km)] == [third.id]  # the duplicate, with the asker's name, went too
     assert {kept.id, twice.id} <= km.catalog().deleted_ids("contact")
+
+
+def test_deleting_follows_merge_chains_and_other_addresses(km):
+    """A merged into B, then B into C: deleting C took B only, and A kept the asker's name and address. And
+    ``forget-asker`` matched addresses only: a duplicate sent from another address and merged into theirs stayed,
+    pointing at a deleted request."""
+    a, b, c = _ask(km), _ask(km), _ask(km)
+    contacts.merge(km, a.id, b.number, actor=COMMAND_LINE)
+    contacts.merge(km, b.id, c.number, actor=COMMAND_LINE)
+    contacts.remove(km, c.id, COMMAND_LINE)
+    assert [r.id for r in contacts.listing(km)] == []
+    assert {a.id, b.id, c.id} <= km.catalog().deleted_ids("contact")
+    mine, other = _ask(km), _ask(km, email="werk.adres@wijkteam.example")
+    contacts.merge(km, other.id, mine.number, actor=COMMAND_LINE)
+    gone = contacts.forget_asker(km, ASKER_MAIL, actor=COMMAND_LINE)
+    assert gone["requests"] == 2 and contacts.listing(km) == []

@@ -165,6 +165,20 @@ def test_removing_a_meeting_names_its_panel_and_questions_and_says_it_was_done(c
     assert km.catalog().meeting(meeting_id) is None
 
 
+def test_removing_a_meetings_verslag_leaves_the_meeting_without_one_as_the_confirmation_says(client):
+    """The confirmation said the meeting "houdt geen verslag meer", but it kept pointing at the deleted document
+    and its page said "Het verslag wordt verwerkt." for good."""
+    km = client.app.state.km
+    meeting_id = _meeting(client, "Moestuinavond")
+    doc = next(d for d in km.catalog().documents() if d["title"] == "Moestuin Bekkerveld")
+    km.catalog().update_meeting(meeting_id, {"report_id": doc["document_id"], "status": "gehouden"})
+    url = f"/coordinatie/documenten/verwijderen/{doc['document_id']}"
+    assert any("Moestuinavond" in e and "geen verslag meer" in e for e in _effects(client.get(url).text))
+    client.post(url, data={"_csrf_token": _csrf(client), "bevestigd": "ja"})
+    assert km.catalog().meeting(meeting_id).get("report_id") is None
+    assert "Het verslag wordt verwerkt." not in client.get(f"/coordinatie/bijeenkomsten/{meeting_id}").text
+
+
 def test_with_htmx_the_confirmation_turns_busy_and_the_removal_answers_with_a_redirect(client):
     km = client.app.state.km
     url = "/coordinatie/experts/bram-houben/verwijderen"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from typing import Annotated, Any, TypeVar
 
@@ -167,7 +168,8 @@ def flashed(request: Request) -> str | None:
     """The notice a redirect left for this page (``flash``), or None; ``_page`` drops the cookie again."""
     melding, _, aantal = request.cookies.get(FLASH, "").partition(".")
     text = NOTICES.get(melding)
-    return text.format(aantal=int(aantal) if aantal.isdigit() else 0) if text else None
+    # only ASCII digits: "²".isdigit() holds, and int("²") raises (a cookie is anyone's to set)
+    return text.format(aantal=int(aantal) if re.fullmatch(r"[0-9]{1,6}", aantal) else 0) if text else None
 
 
 def confirmation(request: Request, km: Kennismakelaar, found: Consequences, *, action: str, cancel: str,
@@ -390,7 +392,7 @@ class ExpertRemoval(Controller):
             return _confirm_person(request, km, expert_id)
         try:
             details = remove_person(km, expert_id, acting(request))
-        except NotFoundError as exc:
+        except KennismakelaarError as exc:  # any refusal: said where the busy state stood
             return failed(request, km, exc, "/coordinatie/experts")
         return flash(finished(request, "/coordinatie/experts"), km, "persoon-verwijderd", details["documents"])
 
@@ -422,7 +424,7 @@ class DocumentRemoval(Controller):
             return _confirm_document(request, km, doc_id)
         try:
             consequences.remove_document(km, doc_id, request.app.state.jobs.files_dir, acting(request))
-        except NotFoundError as exc:
+        except KennismakelaarError as exc:  # any refusal: said where the busy state stood
             return failed(request, km, exc, "/coordinatie")
         return flash(finished(request, "/coordinatie"), km, "document-verwijderd")
 

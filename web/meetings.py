@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
-from core.errors import FileTooLargeError, NotFoundError, UnsupportedFileError, ValidationError
+from core.errors import FileTooLargeError, KennismakelaarError, UnsupportedFileError, ValidationError
 from matching.agenda import LADDER
 from service import consequences, meetings
 from service.auth import acting
@@ -103,7 +103,7 @@ class Removal(Controller):
             return self._confirm(request, km, meeting_id)
         try:
             meetings.remove(km, meeting_id, acting(request))
-        except NotFoundError as exc:
+        except KennismakelaarError as exc:  # any refusal: said where the busy state stood
             return failed(request, km, exc, BASE)
         return flash(finished(request, BASE), km, "bijeenkomst-verwijderd")
 
