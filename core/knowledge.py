@@ -23,13 +23,14 @@ class KnowledgeSource:
     slug: str
     name: str  # a label: "Onderzoek"
     heading: str  # the section of an answer: "Wat zegt onderzoek"
-    kind_of_knowledge: str  # "wetenschappelijke kennis"
+    kind_of_knowledge: str  # "onderzoekskennis"
     none_found: str  # said when a question finds nothing of it: "geen onderzoekskennis over dit onderwerp"
     aliases: tuple[str, ...] = ()
 
 
 SOURCES: tuple[KnowledgeSource, ...] = (
-    KnowledgeSource("onderzoek", "Onderzoek", "Wat zegt onderzoek", "wetenschappelijke kennis",
+    # one word for one thing on every page (the answer, the agenda): "onderzoekskennis", as the other two
+    KnowledgeSource("onderzoek", "Onderzoek", "Wat zegt onderzoek", "onderzoekskennis",
                     "Geen onderzoekskennis over dit onderwerp gevonden.",
                     ("wetenschappelijke kennis", "wetenschap", "research", "onderzoekskennis")),
     KnowledgeSource("praktijk", "Praktijk", "Wat zegt de praktijk", "praktijkkennis",

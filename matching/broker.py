@@ -335,7 +335,7 @@ def clean_text(text: str | None, limit: int, field: str = "question") -> str:
     """
     text = " ".join((text or "").split())
     if not text:
-        raise ValidationError("Lege tekst.", field=field)
+        raise ValidationError("Typ eerst een vraag of een paar zoekwoorden.", field=field)
     if len(text) > limit:
         raise ValidationError(f"De tekst is te lang ({len(text)} tekens; hooguit {limit}).", field=field,
                               hint="Maak de vraag korter, of stel twee vragen.")

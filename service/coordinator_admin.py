@@ -36,7 +36,7 @@ def remove(km: Kennismakelaar, coordinator_id: str, actor: Actor) -> Actor:
 
 def _still(km: Kennismakelaar, actor: Actor) -> None:
     if not km.coordinators().is_active(actor):
-        raise PermissionDeniedError("U bent zelf net verwijderd als coördinator.")
+        raise PermissionDeniedError("Je bent zelf net verwijderd als coördinator.")
 
 
 def listing(km: Kennismakelaar, *, removed: bool = False) -> list[dict[str, Any]]:

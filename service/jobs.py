@@ -187,7 +187,7 @@ class JobRunner:
             if staged.name != asked:
                 job.notes.append({"file": asked, "message": (
                     f"Er is al een ander document met de naam {asked}; dit bestand is opgenomen als {staged.name}. "
-                    "Bedoelde u een nieuwe versie van dat document? Verwijder dan beide en upload dit bestand "
+                    "Bedoelde je een nieuwe versie van dat document? Verwijder dan beide en upload dit bestand "
                     "opnieuw.")})
             if committed is not None and outcome.document_id and outcome.status in ("added", "updated"):
                 committed(outcome)

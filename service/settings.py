@@ -197,13 +197,13 @@ def unknown_settings(env: Mapping[str, str]) -> list[str]:
     """The ``KM_`` names in ``env`` that are no setting, each with the likely intended one.
 
     >>> unknown_settings({"KM_ASK_PER_MINUTES": "5", "KM_PORT": "80", "KM_XYZZY": "1"})
-    ['KM_ASK_PER_MINUTES (bedoelt u KM_ASK_PER_MINUTE?)', 'KM_XYZZY']
+    ['KM_ASK_PER_MINUTES (bedoel je KM_ASK_PER_MINUTE?)', 'KM_XYZZY']
     """
     known = [v for section in _SECTIONS.values() for v in _variables(section).values()]
     out = []
     for name in sorted(k for k in env if k.startswith("KM_") and k not in known):
         close = difflib.get_close_matches(name, known, n=1)
-        out.append(f"{name} (bedoelt u {close[0]}?)" if close else name)
+        out.append(f"{name} (bedoel je {close[0]}?)" if close else name)
     return out
 
 

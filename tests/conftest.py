@@ -231,3 +231,22 @@ def pristine_copy(samples_dir: Path, target: Path) -> Path:
     subprocess.run(["cp", "-a", "--sparse=always", str(samples_dir.parent / "samples-pristine"), str(target)],
                    check=True)
     return target
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's: playwright never downloads a browser of its own here
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """A headless chromium for the browser tests of one module."""
+    # .ci/run installs it; on a bare machine each browser test fails saying why, and the rest of the run goes on
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (see .ci/run)", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"])
+        yield b
+        b.close()

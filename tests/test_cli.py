@@ -97,7 +97,7 @@ def test_a_bad_line_is_reported_by_number_and_the_rest_answers(cli, tmp_path, co
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 1 and len(lines) == 4  # one line out for every line in, the bad one included
     assert lines[1]["line"] == 2 and lines[1]["error"]["code"] == "invalid" and lines[1][key] == []
-    assert "regel 2" in err and "Lege tekst" in err
+    assert "regel 2" in err and "Typ eerst een vraag" in err
     cut = lines[2]["query"]
     assert lines[2][key] and long.startswith(cut) and 100 < len(cut) <= 2000  # cut to the model, not refused
     assert lines[0][key] and lines[3][key] and "error" not in lines[3]

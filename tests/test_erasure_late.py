@@ -55,6 +55,17 @@ def _removal_first(km: Kennismakelaar, write: Callable[..., Any]) -> Callable[..
     return late
 
 
+def _upload_during_the_removal(km: Kennismakelaar, name: str, content: bytes) -> None:
+    """Upload one file as a coordinator does (the job runner); the patched writer runs the removal meanwhile."""
+    runner = JobRunner(km.settings.store.data_dir, km.ingestor)
+    try:
+        runner.submit([(name, content)])
+        runner.wait(120)
+    finally:
+        runner.close()
+    assert km.catalog().forgotten(), "the removal must have run, or the test proves nothing"
+
+
 def test_a_question_written_while_a_removal_ran_leaves_no_trace_in_the_files(km):
     broker = km.broker()
     text = f"Wat weet {NAME} over jongeren met schulden?"
@@ -78,13 +89,7 @@ def test_an_upload_committed_while_a_removal_ran_leaves_no_trace_in_the_files(km
     catalog = km.catalog()
     catalog.write_chunks = _removal_first(km, catalog.write_chunks)
     docx = make_docx(tmp_path / "gesprek.docx", title=f"Gesprek met {NAME} over geldzorgen")
-    runner = JobRunner(km.settings.store.data_dir, km.ingestor)
-    try:
-        runner.submit([("gesprek.docx", docx.read_bytes())])
-        runner.wait(120)
-    finally:
-        runner.close()
-    assert catalog.forgotten(), "the removal must have run, or the test proves nothing"
+    _upload_during_the_removal(km, "gesprek.docx", docx.read_bytes())
     # as the removal treats a binary original that names the person: it goes, its redacted passages stay
     assert catalog.document("gesprek.docx") is not None and catalog.chunks_of("gesprek.docx")
     assert not (km.settings.store.data_dir / "files" / "gesprek.docx").exists()
@@ -114,13 +119,7 @@ def test_an_upload_a_crash_cut_off_during_a_removal_is_finished_at_the_next_star
     catalog.commit_document = crash_there
     text = tmp_path / "buurtavond.md"
     text.write_text(f"# Buurtavond\n\n{NAME} vertelde over geldzorgen bij jongeren in de wijk.\n", "utf-8")
-    runner = JobRunner(km.settings.store.data_dir, km.ingestor)
-    try:
-        runner.submit([("buurtavond.md", text.read_bytes())])
-        runner.wait(120)
-    finally:
-        runner.close()
-    assert catalog.forgotten(), "the removal must have run, or the test proves nothing"
+    _upload_during_the_removal(km, "buurtavond.md", text.read_bytes())
     assert _holding(km, NAME, under="qdrant/chunks"), "the crash must have left the name, or the test proves nothing"
     km.close()
     again = km_factory(data, KM_COORDINATOR_TOKENS="geheim-token")  # the next start: another process
@@ -143,13 +142,7 @@ def test_an_upload_that_names_nobody_removed_meanwhile_rewrites_nothing(km, tmp_
     erase = catalog.store.erase_history
     monkeypatch.setattr(catalog.store, "erase_history", lambda names=None: (rewritten.append(names), erase(names)))
     docx = make_docx(tmp_path / "verslag.docx", title="Verslag van de buurtavond over geldzorgen")
-    runner = JobRunner(km.settings.store.data_dir, km.ingestor)
-    try:
-        runner.submit([("verslag.docx", docx.read_bytes())])
-        runner.wait(120)
-    finally:
-        runner.close()
-    assert catalog.forgotten(), "the removal must have run, or the test proves nothing"
+    _upload_during_the_removal(km, "verslag.docx", docx.read_bytes())
     assert catalog.chunks_of("verslag.docx")
     assert rewritten == [None], rewritten  # the removal's one erasure of everything, no second one
 

@@ -66,7 +66,7 @@ def test_settings_are_read_once_and_cannot_change():
 def test_an_unknown_variable_is_warned_about_by_name(caplog):
     with caplog.at_level("WARNING", logger="kennismakelaar.settings"):
         Settings.from_env({"KM_MAX_QUERY_CHAR": "50"})
-    assert "KM_MAX_QUERY_CHAR (bedoelt u KM_MAX_QUERY_CHARS?)" in caplog.text
+    assert "KM_MAX_QUERY_CHAR (bedoel je KM_MAX_QUERY_CHARS?)" in caplog.text
 
 
 def test_every_setting_is_documented():

@@ -205,6 +205,23 @@ def test_saving_a_profile_and_availability_says_it_saved(client):
     assert saved.status_code == 200 and "De beschikbaarheid is opgeslagen." in saved.text
 
 
+def test_the_upload_form_takes_title_authors_participants_and_themes(client):
+    """The upload form had no fields for them: a verslag went in under its file's first words, without people."""
+    km = client.app.state.km
+    text = b"We spraken over de buurtmoestuin en wie er samen tuiniert.\n"
+    r = client.post("/coordinatie/upload", files=[("files", ("notities.txt", text))],
+                    data={"_csrf_token": _csrf(client), "title": "Buurtavond over de moestuin",
+                          "authors": "Anna de Vries", "participants": "Bram Houben; Noor Jansen",
+                          "themes": ["interprofessionaliteit"], "kind": "verslag"})
+    assert r.status_code in (200, 303), r.text
+    client.app.state.jobs.wait(120)
+    doc = km.catalog().document("notities.txt")
+    assert doc is not None and doc["title"] == "Buurtavond over de moestuin"
+    assert doc["themes"] == ["interprofessionaliteit"] and not doc.get("themes_inferred")
+    page = client.get("/documenten/notities.txt").text
+    assert "Anna de Vries" in page
+
+
 def test_the_start_page_lists_new_requests_the_agenda_and_upcoming_meetings(client):
     request_id = _request_for(client, ANNA)
     meeting_id = _meeting(client, "Expertmeeting schulden", days=10)
@@ -218,7 +235,6 @@ def test_the_start_page_lists_new_requests_the_agenda_and_upcoming_meetings(clie
 
 # --- in a real browser ----------------------------------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -228,18 +244,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (see .ci/run)", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"])
-        yield b
-        b.close()
 
 
 @pytest.mark.browser

@@ -20,7 +20,6 @@ import pytest
 from tests.conftest import MailBox, live_server, make_settings, pristine_copy, smtp_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-CHROMIUM = "/usr/bin/chromium"
 TOKEN = "journey-test-token"
 QUESTION = "Hoe help je gezinnen die zich schamen om een minimaregeling aan te vragen?"
 PUBLIC_QUESTION = "Wat helpt gezinnen die zich schamen om een minimaregeling aan te vragen?"
@@ -55,18 +54,6 @@ def site_without_mail(samples_dir, tmp_path_factory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (see .ci/run)", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"])
-        yield b
-        b.close()
 
 
 def _page(browser, site: str):

@@ -248,7 +248,13 @@ def upload_form(km: Kennismakelaar) -> Template:
 
 @post("/coordinatie/upload", guards=[session_guard], include_in_schema=False)
 async def upload(request: Request, km: Kennismakelaar, data: Multipart) -> Template | Redirect:
-    meta = {k: v for k, v in {"kind": data.get("kind") or None, "ateliers": _list(data.get("ateliers")) or None,
+    files = uploaded_files(data.get("files"))
+    people = {f: [n.strip() for n in re.split(r"[;\n]", str(data.get(f) or "")) if n.strip()] or None
+              for f in ("authors", "participants")}
+    # a title names one document: given with several files it would name them all alike
+    title = str(data.get("title") or "").strip() if len(files) == 1 else ""
+    meta = {k: v for k, v in {"title": title or None, **people,
+                              "kind": data.get("kind") or None, "ateliers": _list(data.get("ateliers")) or None,
                               "themes": _list(data.get("themes")) or None, "date": data.get("date") or None,
                               "knowledge": _list(data.get("knowledge")) or None,
                               "evidence": data.get("evidence") or None,
@@ -256,7 +262,7 @@ async def upload(request: Request, km: Kennismakelaar, data: Multipart) -> Templ
                               "working_elements": data.get("working_elements") or None}.items()
             if v}
     try:
-        job = await take_in(uploaded_files(data.get("files")), request.app.state.jobs,
+        job = await take_in(files, request.app.state.jobs,
                             max_bytes=km.settings.ingest.max_file_bytes, metadata=meta or None,
                             actor=acting(request), audit=km.audit())
     except (ValidationError, UnsupportedFileError, FileTooLargeError) as exc:

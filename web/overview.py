@@ -61,7 +61,7 @@ def charts(data: ov.Overview) -> list[dict[str, str]]:
     questions_title = f"Vragen per {word}: goed en onvoldoende beantwoord"
     flow_title = f"Contactverzoeken en bijeenkomsten per {word}"
     wait_title = f"Mediaan aantal dagen tot verbinding per {word}"
-    return [
+    made = [
         {"svg": stacked_bars(answered, ["goed", "onvoldoende"],
                              {"goed": "Goed beantwoord", "onvoldoende": "Onvoldoende beantwoord"},
                              title=questions_title), "caption": questions_title},
@@ -69,9 +69,12 @@ def charts(data: ov.Overview) -> list[dict[str, str]]:
                              {"verzoeken": "Contactverzoeken", "verbonden": "In contact gebracht",
                               "beantwoord": "Beantwoord via contact", "bijeenkomsten": "Bijeenkomsten gehouden"},
                              chart_id="grafiek-contact", title=flow_title), "caption": flow_title},
-        {"svg": grouped_bars(waits, ["dagen"], {"dagen": "Mediaan dagen tot verbinding"},
-                             chart_id="grafiek-wachttijd", title=wait_title), "caption": wait_title},
     ]
+    # no connection in any period: a chart of zeros would say "the same day", which nobody measured
+    if any(b.median_days_to_connection is not None for b in data.buckets):
+        made.append({"svg": grouped_bars(waits, ["dagen"], {"dagen": "Mediaan dagen tot verbinding"},
+                                         chart_id="grafiek-wachttijd", title=wait_title), "caption": wait_title})
+    return made
 
 
 ROUTES: list[ControllerRouterHandler] = [page, download]

@@ -46,6 +46,27 @@ def nl_date(value: str | float | None) -> str:
     return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
 
 
+def age(days: int) -> str:
+    """How old a request is, as a coordinator says it.
+
+    >>> age(0), age(1), age(12)
+    ('van vandaag', '1 dag oud', '12 dagen oud')
+    """
+    return "van vandaag" if days <= 0 else f"{days} {'dag' if days == 1 else 'dagen'} oud"
+
+
+def days(value: float) -> str:
+    """A number of days in Dutch, a decimal comma and "dezelfde dag" for none.
+
+    >>> days(0), days(1), days(2.5)
+    ('dezelfde dag', '1 dag', '2,5 dagen')
+    """
+    if value <= 0:
+        return "dezelfde dag"
+    shown = f"{value:g}".replace(".", ",")
+    return f"{shown} {'dag' if value == 1 else 'dagen'}"
+
+
 def highlighted(text: str, words: Sequence[str]) -> Markup:
     """``text`` escaped, with the matching words in <mark> (the words are escaped too)."""
     safe = str(escape(text))
@@ -68,8 +89,11 @@ def atelier_class(slug: str) -> str:
 
 def filters(taxonomy: Any) -> dict[str, Any]:
     """Jinja filters and globals bound to the taxonomy in use."""
-    return {"nl_date": nl_date, "highlighted": highlighted, "clip": clip, "atelier_class": atelier_class,
+    return {"nl_date": nl_date, "age": age, "days": days, "highlighted": highlighted, "clip": clip,
+            "atelier_class": atelier_class,
             "term": taxonomy.name_of, "role_label": lambda r: ROLE_LABELS.get(r, r.capitalize() if r else ""),
             "kind_label": lambda k: KIND_LABELS.get(k, (k or "").capitalize()),
             "knowledge_label": lambda k: source(k).name if k in KNOWLEDGE else k,
+            # beside a kind of document ("Onderzoek · … · Onderzoek") the kind of knowledge says what it is
+            "knowledge_word": lambda k: source(k).kind_of_knowledge if k in KNOWLEDGE else k,
             "evidence_level": taxonomy.evidence_level}
