@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import NotFoundError, ValidationError
+from core.glossary import counted
 from core.store.types import Filter, MatchAny
 from ingestion.removal import person_keys
 from service import meetings
@@ -53,11 +54,11 @@ def person(km: Kennismakelaar, expert_id: str) -> Consequences:
     panels = sum(1 for _ in ledger.all("meeting", panel=expert_id))
     counts = {"documents": documents, "requests": requests, "panels": panels}
     effects = [
-        f"{_n(documents, 'document wordt', 'documenten worden')} aangepast: de naam gaat eruit "
+        f"{_start(counted(documents, ('document wordt', 'documenten worden')))} aangepast: de naam gaat eruit "
         "(ook in de tekst van andere documenten die de naam noemen).",
-        f"{_n(requests, 'open contactverzoek verliest', 'open contactverzoeken verliezen')} de koppeling met "
-        "deze persoon.",
-        f"{_n(panels, 'bijeenkomst verliest', 'bijeenkomsten verliezen')} deze persoon uit het panel.",
+        _start(counted(requests, ("open contactverzoek verliest", "open contactverzoeken verliezen")))
+        + " de koppeling met deze persoon.",
+        f"{_start(counted(panels, ('bijeenkomst verliest', 'bijeenkomsten verliezen')))} deze persoon uit het panel.",
         "Het profiel, de beschikbaarheid en de feedback op deze persoon verdwijnen; in het logboek blijft alleen "
         "een onherleidbare markering.",
     ]
@@ -78,8 +79,8 @@ def coordinator(km: Kennismakelaar, coordinator_id: str, me: Actor) -> Consequen
     entries = km.audit().count(coordinator=coordinator_id)
     effects = [
         "Het persoonlijke token werkt meteen niet meer, op elke server.",
-        f"{_n(sessions, 'open sessie wordt', 'open sessies worden')} beëindigd.",
-        f"{_n(entries, 'regel', 'regels')} in het logboek blijven onder deze naam staan.",
+        f"{_start(counted(sessions, ('open sessie wordt', 'open sessies worden')))} beëindigd.",
+        f"{_start(counted(entries, 'regel'))} in het logboek blijven onder deze naam staan.",
     ]
     return Consequences(record.get("name", coordinator_id), effects,
                         counts={"sessions": sessions, "entries": entries})
@@ -95,7 +96,8 @@ def document(km: Kennismakelaar, document_id: str, uploads: Path) -> Consequence
     passages = int(record.get("chunks") or 0)  # the record keeps its own count: no scan of the passages
     held = [m.get("title", "") for m in catalog.ledger.all("meeting", report_id=document_id)]
     upload = _uploaded(record, uploads)
-    effects = [f"{_n(passages, 'passage verdwijnt', 'passages verdwijnen')} uit het zoeken en uit de antwoorden."]
+    effects = [f"{_start(counted(passages, ('passage verdwijnt', 'passages verdwijnen')))} uit het zoeken "
+               "en uit de antwoorden."]
     effects += [f"Het is het verslag van de bijeenkomst ‘{t}’: die houdt geen verslag meer." for t in held]
     effects.append("Het geüploade bestand wordt ook verwijderd." if upload else
                    "Het bestand zelf blijft staan, maar komt bij een volgende inname niet terug zolang het niet "
@@ -108,8 +110,8 @@ def meeting(km: Kennismakelaar, meeting_id: str) -> Consequences:
     """A meeting's removal: its panel and its link to the agenda's questions go; a verslag stays a document."""
     found = meetings.get(km, meeting_id)
     effects = [
-        f"Het voorgestelde panel ({_n(len(found.panel), 'persoon', 'personen')}) vervalt.",
-        f"{_n(len(found.question_ids), 'vraag', 'vragen')} van de agenda "
+        f"Het voorgestelde panel ({counted(len(found.panel), ('persoon', 'personen'))}) vervalt.",
+        f"{_start(counted(len(found.question_ids), 'vraag'))} van de agenda "
         + ("blijven beantwoord door het verslag." if found.report_id else "horen er niet meer bij."),
     ]
     if found.report_id:
@@ -141,12 +143,6 @@ def _uploaded(record: dict[str, Any], uploads: Path) -> bool:
     return path.is_file() and path.parent == uploads
 
 
-def _n(count: int, one: str, more: str) -> str:
-    """``3 documenten worden``, ``1 document wordt``, ``Geen documenten worden``.
-
-    >>> _n(0, "vraag", "vragen"), _n(1, "vraag", "vragen"), _n(2, "vraag", "vragen")
-    ('Geen vragen', '1 vraag', '2 vragen')
-    """
-    if count == 0:
-        return f"Geen {more}"
-    return f"{count} {one if count == 1 else more}"
+def _start(phrase: str) -> str:
+    """A counted phrase at the start of a sentence: "Geen vragen", "3 vragen"."""
+    return phrase[:1].upper() + phrase[1:]

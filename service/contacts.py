@@ -482,7 +482,9 @@ def preview(km: Kennismakelaar, request_id: str, *, outcome: str, question: str 
         meta["ateliers"] = [request.atelier]
     if themes:
         meta["themes"] = [t for t in resolved if t]
-    body = f"## De vraag\n\n{asked}\n\n## Wat we leerden\n\n{learnt}\n"
+    # labels in the paragraphs, not headings: the short question would share a passage with the answer under
+    # the heading "De vraag" alone, and the document page would run the two together
+    body = f"**De vraag:** {asked}\n\n**Wat we leerden:** {learnt}\n"
     text = "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n\n" + body
     return Finding(document_id=doc_id, title=meta["title"], question=asked, outcome=learnt,
                    participants=meta["participants"], ateliers=meta.get("ateliers", []),

@@ -158,6 +158,10 @@ def connect_close_and_find(page, request_url: str) -> None:
     page.get_by_role("heading", name="Zo wordt de kennisvraag openbaar").wait_for()
     page.get_by_role("button", name="Publiceer als kennisvraag en rond af").click()
     page.get_by_role("link", name="als kennisvraag vindbaar").wait_for()
+    page.get_by_role("link", name="als kennisvraag vindbaar").click()
+    # the question and what was learnt, each a paragraph with its label (they ran together in one)
+    paragraphs = page.locator("section.passage p").all_inner_texts()
+    assert paragraphs[:2] == [f"De vraag: {PUBLIC_QUESTION}", f"Wat we leerden: {OUTCOME}"], paragraphs
     page.goto("/zoeken?q=" + "gezinnen schamen minimaregeling aanvragen")
     titles = page.locator("article.finding h3").all_inner_texts()
     assert any("schamen om een minimaregeling" in t for t in titles[:3]), titles
@@ -201,7 +205,7 @@ def test_the_loop_without_a_mail_server(page_without_mail):
     page.get_by_role("button", name="Ik heb het bericht verstuurd").click()
     page.wait_for_url(url)  # was: 405, posted to the inbox without the request's id, and nothing recorded
     assert "doorgestuurd naar" in page.locator("article.card").inner_text()
-    assert page.locator("h1 .badge").inner_text() == "doorgestuurd"
+    assert page.locator("h1 .badge").inner_text() == "Doorgestuurd"
     connect_close_and_find(page, url)
     assert not page.errors, page.errors
 

@@ -15,17 +15,11 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from core.glossary import counted, label
 from core.knowledge import KNOWLEDGE, source
 
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
           "november", "december")
-ROLE_LABELS = {"professional": "Professional", "onderzoeker": "Onderzoeker", "docent": "Docent",
-               "student": "Student", "beleidsmaker": "Beleidsmaker", "ervaringsdeskundige": "Ervaringsdeskundige",
-               "coördinator": "Coördinator", "coordinator": "Coördinator", "anders": "Anders"}
-KIND_LABELS = {"verslag": "Verslag", "rapport": "Rapport", "interventie": "Interventie", "experiment": "Experiment",
-               "beleidsadvies": "Beleidsadvies", "onderzoek": "Onderzoek", "handreiking": "Handreiking",
-               "factsheet": "Factsheet", "document": "Document", "ervaringsverhaal": "Ervaringsverhaal",
-               "kennisvraag": "Kennisvraag"}
 
 
 def nl_date(value: str | float | None) -> str:
@@ -52,7 +46,16 @@ def age(days: int) -> str:
     >>> age(0), age(1), age(12)
     ('van vandaag', '1 dag oud', '12 dagen oud')
     """
-    return "van vandaag" if days <= 0 else f"{days} {'dag' if days == 1 else 'dagen'} oud"
+    return "van vandaag" if days <= 0 else f"{counted(days, 'dag')} oud"
+
+
+def paragraphs(text: str) -> list[str]:
+    """A passage's paragraphs: its elements are joined by line breaks, which HTML would run together.
+
+    >>> paragraphs("De vraag: hoe?\\nWat we leerden: zo.")
+    ['De vraag: hoe?', 'Wat we leerden: zo.']
+    """
+    return [line.strip() for line in text.split("\n") if line.strip()]
 
 
 def days(value: float) -> str:
@@ -91,8 +94,9 @@ def filters(taxonomy: Any) -> dict[str, Any]:
     """Jinja filters and globals bound to the taxonomy in use."""
     return {"nl_date": nl_date, "age": age, "days": days, "highlighted": highlighted, "clip": clip,
             "atelier_class": atelier_class,
-            "term": taxonomy.name_of, "role_label": lambda r: ROLE_LABELS.get(r, r.capitalize() if r else ""),
-            "kind_label": lambda k: KIND_LABELS.get(k, (k or "").capitalize()),
+            "term": taxonomy.name_of, "counted": counted,  # the words come from the glossary (core.glossary)
+            "role_label": lambda r: label("rol", r), "kind_label": lambda k: label("soort", k),
+            "status_label": lambda v: label("status", v), "paragraphs": paragraphs,
             "knowledge_label": lambda k: source(k).name if k in KNOWLEDGE else k,
             # beside a kind of document ("Onderzoek · … · Onderzoek") the kind of knowledge says what it is
             "knowledge_word": lambda k: source(k).kind_of_knowledge if k in KNOWLEDGE else k,
