@@ -416,6 +416,13 @@ class ContactRequestOut(Struct):
     outcome: str = ""
     answered: bool | None = None
     finding_id: str | None = None
+    number: str = ""  # what the asker was told to quote
+    duplicate_of: str | None = None  # merged: the request it was a duplicate of
+
+
+class MergeIn(Struct, forbid_unknown_fields=True):
+    into: Annotated[str, Meta(min_length=1, max_length=64, description="Het nummer (of id) van het verzoek dat "
+                                                                         "blijft.")]
 
 
 class ContactUpdateIn(Struct, forbid_unknown_fields=True):

@@ -226,7 +226,7 @@ def test_a_duplicate_is_merged_into_the_other_request_with_its_note_and_logged(k
     with pytest.raises(ConflictError):
         contacts.merge(km, third.id, kept.number, actor=COMMAND_LINE, rev=third.rev + 5)
     opened = client.get(f"/coordinatie/verzoeken/{kept.id}").text
-    assert "met 1 dubbel verzoek die erin is samengevoegd" in opened
+    assert "met 1 dubbel verzoek dat erin is samengevoegd" in opened
     client.post(f"/coordinatie/verzoeken/{kept.id}/verwijderen", data={"_csrf_token": csrf})
     assert [r.id for r in contacts.listing(km)] == [third.id]  # the duplicate, with the asker's name, went too
     assert {kept.id, twice.id} <= km.catalog().deleted_ids("contact")
@@ -246,3 +246,21 @@ def test_deleting_follows_merge_chains_and_other_addresses(km):
     contacts.merge(km, other.id, mine.number, actor=COMMAND_LINE)
     gone = contacts.forget_asker(km, ASKER_MAIL, actor=COMMAND_LINE)
     assert gone["requests"] == 2 and contacts.listing(km) == []
+
+
+def test_the_api_merges_a_duplicate_and_shows_numbers_and_merges(km, client):
+    kept, twice = _ask(km, expert_id=CHOSEN), _ask(km, expert_id=CHOSEN)
+    listed = client.get("/api/contact-requests", headers=COORD).json()
+    assert {r["number"] for r in listed} == {kept.number, twice.number}  # what the askers were told to quote
+    stale = client.post(f"/api/contact-requests/{twice.id}/merge", json={"into": kept.number},
+                        headers={**COORD, "If-Match": f'"{twice.rev + 1}"'})
+    assert stale.status_code == 412 and contacts.get(km, twice.id).status == "nieuw"
+    merged = client.post(f"/api/contact-requests/{twice.id}/merge", json={"into": kept.number},
+                         headers={**COORD, "If-Match": f'"{twice.rev}"'})
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["id"] == kept.id and merged.headers["ETag"] == f'"{contacts.get(km, kept.id).rev}"'
+    closed = client.get(f"/api/contact-requests/{twice.id}", headers=COORD).json()
+    assert (closed["status"], closed["duplicate_of"]) == ("afgerond", kept.id)
+    again = client.post(f"/api/contact-requests/{kept.id}/merge", json={"into": kept.number}, headers=COORD)
+    assert again.status_code == 400 and "met zichzelf" in again.text
+    assert client.post(f"/api/contact-requests/{kept.id}/merge", json={"into": "x"}).status_code == 401

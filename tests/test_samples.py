@@ -117,6 +117,8 @@ def test_the_readme_counts_the_demo_corpus_as_it_is(samples_km):
     stated = re.findall(r"(\d+) (?:fictional Dutch )?documents and (\d+) expert profiles", readme)
     assert stated, "the README must say how large the demo corpus is"
     assert {(int(d), int(e)) for d, e in stated} == {(counts["documents"], counts["experts"])}, stated
+    passages = re.findall(r"(\d+) passages\)", readme)
+    assert [int(p) for p in passages] == [counts["chunks"]], passages
 
 
 @pytest.mark.slow

@@ -116,6 +116,16 @@ def test_removing_a_document_names_its_passages_and_a_post_without_confirmation_
     km = client.app.state.km
     doc = next(d for d in km.catalog().documents() if d["title"] == "Schulden bij jonge gezinnen")
     url = f"/coordinatie/documenten/verwijderen/{doc['document_id']}"
+    public = client.get(f"/documenten/{doc['document_id']}")  # where a coordinator sees it should go
+    assert f'href="{url}"' in public.text and public.headers["cache-control"] == "no-store"
+    kept = list(client.cookies.jar)
+    client.cookies.clear()  # anyone else
+    seen = client.get(f"/documenten/{doc['document_id']}")
+    client.cookies.clear()
+    for cookie in kept:
+        client.cookies.jar.set_cookie(cookie)
+    assert seen.status_code == 200 and "/coordinatie/documenten/verwijderen" not in seen.text
+    assert "cache-control" not in seen.headers
     page = client.get(url)
     assert page.status_code == 200 and "Schulden bij jonge gezinnen" in page.text
     passages = len(km.catalog().chunks_of(doc["document_id"]))

@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from core.errors import RateLimitedError, ValidationError
 from matching.filters import SearchFilters
 from matching.questions import ROLES
+from service.auth import SESSION_COOKIE, session_coordinator
 from service.container import Kennismakelaar
 from service.ratelimit import client_of, limited
 from service.validation import check_slug, check_slugs, check_text
@@ -119,9 +120,12 @@ def search(request: Request, km: Kennismakelaar, q: str | None = None, atelier: 
 
 
 @get("/documenten/{document_id:path}", sync_to_thread=True, include_in_schema=False, guards=[limited("public")])
-def document(km: Kennismakelaar, document_id: str) -> Template:
+def document(request: Request, km: Kennismakelaar, document_id: str) -> Template:
     doc = document_view(km, document_id)
-    return Template("document.html", context={"page": "zoeken", "doc": doc, "taxonomy": km.taxonomy})
+    # a coordinator reading a document is where they see it should go: the way to remove it is on the page
+    coordinator = request.cookies.get(SESSION_COOKIE) is not None and session_coordinator(request) is not None
+    return Template("document.html", context={"page": "zoeken", "doc": doc, "taxonomy": km.taxonomy,
+                                              "coordinator": coordinator})
 
 
 @get("/experts", sync_to_thread=True, include_in_schema=False, guards=[limited("public")])

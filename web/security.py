@@ -7,6 +7,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
+from service.auth import SESSION_COOKIE
 from service.keys import derive
 from service.settings import Settings
 
@@ -44,9 +45,12 @@ async def security_headers(message: Message, scope: Scope) -> None:
 
 
 def _personal(scope: Scope) -> bool:
-    """A coordinator's page or a coordinator's API call (one with a bearer token)."""
+    """A coordinator's page, a coordinator's API call (one with a bearer token), or any page a coordinator's
+    session reads (a public page then shows what only coordinators see)."""
+    session = f"{SESSION_COOKIE}=".encode()
     return str(scope.get("path", "")).startswith("/coordinatie") or any(
-        name.lower() == b"authorization" for name, _ in scope.get("headers", ()))
+        name.lower() == b"authorization" or (name.lower() == b"cookie" and session in value)
+        for name, value in scope.get("headers", ()))
 
 
 def csrf_config(settings: Settings) -> CSRFConfig:

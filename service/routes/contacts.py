@@ -60,8 +60,7 @@ class RequestsController(Controller):
                 status: Annotated[str | None, Parameter(
                     pattern=r"^(nieuw|doorgestuurd|verbonden|afgewezen|afgerond)$")] = None,
                 atelier: str | None = None) -> list[s.ContactRequestOut]:
-        return [s.convert(r.__dict__, s.ContactRequestOut)
-                for r in contacts.listing(km, status=status, atelier=atelier)]
+        return [_out(r) for r in contacts.listing(km, status=status, atelier=atelier)]
 
     @delete(status_code=200, sync_to_thread=True, guards=[coordinator_guard], responses=errors(*COORDINATOR),
             summary="Alle contactverzoeken van één e-mailadres verwijderen, op verzoek van de vrager; "
@@ -100,7 +99,7 @@ class ContactController(Controller):
         done = _precondition(if_match, lambda rev: contacts.forward(
             km, request_id, expert_id=data.expert_id, cc_asker=data.cc_asker, note=data.note, actor=acting(request),
             rev=rev))
-        out = s.convert({**done.to_json(), "request": done.request.__dict__}, s.ForwardOut)
+        out = s.convert({**done.to_json(), "request": _out(done.request)}, s.ForwardOut)
         return Response(out, headers={"ETag": _etag(done.request.rev)})
 
     @post("/preview", status_code=200, sync_to_thread=True, responses=errors(*COORDINATOR, 404, 413),
@@ -121,6 +120,16 @@ class ContactController(Controller):
             km, request_id, outcome=data.outcome, answered=data.answered, themes=data.themes, question=data.question,
             seen=preview, actor=acting(request), rev=rev)))
 
+    @post("/merge", status_code=200, sync_to_thread=True, response_headers=_ETAG,
+          responses={**errors(*COORDINATOR, 404), **_VERSIONED},
+          summary="Een dubbel contactverzoek samenvoegen met het verzoek `into`: dit verzoek wordt afgerond, zijn "
+                  "notitie gaat mee; het antwoord is het verzoek dat blijft, met zijn ETag. If-Match geldt dit "
+                  "verzoek (coördinator)")
+    def merge(self, request: Request, km: Kennismakelaar, request_id: str, data: s.MergeIn,
+              if_match: IfMatch = None) -> Response[s.ContactRequestOut]:
+        return _versioned(_precondition(if_match, lambda rev: contacts.merge(
+            km, request_id, data.into, actor=acting(request), rev=rev)))
+
     @get("/suggestions", sync_to_thread=True, responses=errors(*COORDINATOR, 404),
          summary="Wie dit verzoek kan beantwoorden, en wie nu niet wordt voorgesteld en waarom (coördinator)")
     def suggestions(self, km: Kennismakelaar, request_id: str) -> s.SuggestionsOut:
@@ -139,8 +148,12 @@ def _etag(rev: int) -> str:
     return f'"{rev}"'
 
 
+def _out(request: contacts.ContactRequest) -> s.ContactRequestOut:
+    return s.convert({**request.__dict__, "number": request.number}, s.ContactRequestOut)
+
+
 def _versioned(request: contacts.ContactRequest) -> Response[s.ContactRequestOut]:
-    return Response(s.convert(request.__dict__, s.ContactRequestOut), headers={"ETag": _etag(request.rev)})
+    return Response(_out(request), headers={"ETag": _etag(request.rev)})
 
 
 def _precondition(if_match: str | None, change: Callable[[int | None], T]) -> T:
