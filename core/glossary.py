@@ -31,6 +31,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "expert": ("expert", "experts"),  # everyone with a profile, ervaringsdeskundigen and students too
     "coördinator": ("coördinator", "coördinatoren"),
     "regel": ("regel", "regels"),
+    "pagina": ("pagina", "pagina's"),
+    "persoon": ("persoon", "mensen"),
+    "kandidaat": ("kandidaat", "kandidaten"),
     "dag": ("dag", "dagen"),
 }
 
@@ -79,20 +82,23 @@ class Avoided:
 
 
 AVOIDED: tuple[Avoided, ...] = (
-    Avoided(r"\b[Uu]w?\b", "je, jouw", "we say je to everyone, coordinators included"),
-    Avoided(r"\bwetenschappelijke kennis\b", "onderzoekskennis",
+    # "u" and "uw" as words; not the hour ("14.00 u") or a letter in a compound ("U-bocht")
+    Avoided(r"(?<![\d.:] )(?<![\d.:])\b[Uu](w|zelf)?\b(?!-)", "je, jouw",
+            "we say je to everyone, coordinators included"),
+    Avoided(r"\bwetenschappelijke\s+kennis\b", "onderzoekskennis",
             "one word for research knowledge, as praktijkkennis and ervaringskennis", re.IGNORECASE),
-    Avoided(r"(?<![Ee]xpert)(?<![Ee]xpert-)\bmeetings?\b", "bijeenkomst",
+    Avoided(r"\b(?!expert)\w*meetings?\b", "bijeenkomst",
             "a meeting is a bijeenkomst; only the Werkplaats's own 'expertmeeting' keeps the word", re.IGNORECASE),
-    Avoided(r"(?<![Ee]rvarings)\bdeskundigen?\b", "expert",
+    Avoided(r"\b(?!ervarings)\w*deskundigen?\b", "expert",
             "people with a profile are experts; an ervaringsdeskundige is the one deskundige we name",
             re.IGNORECASE),
-    Avoided(r"\bemail(adres)?\b", "e-mail, e-mailadres", "the Dutch spelling", re.IGNORECASE),
-    Avoided(r"\bklik hier\b", "a link that says where it goes", "screen readers list links by their words",
+    Avoided(r"\bemail\w*", "e-mail, e-mailadres", "the Dutch spelling", re.IGNORECASE),
+    Avoided(r"\bklik\s+hier\b", "a link that says where it goes", "screen readers list links by their words",
             re.IGNORECASE),
-    Avoided(r"\b(Submit|Search|Cancel|Delete|Save|Loading|Upload file|Sign in|Log in)\b", "the Dutch word",
+    # as labels (capitalised): in lower case these are often parts of addresses ("/api/search")
+    Avoided(r"\b(Submit|Search|Cancel|Delete|Save|Loading|Upload file|Sign in)\b", "the Dutch word",
             "the interface speaks Dutch"),
-    Avoided(r"\bLege tekst\b", "a sentence that says what to do",
+    Avoided(r"\bLege\s+tekst\b", "a sentence that says what to do",
             "a message tells what to do next, as 'Typ eerst een vraag of een paar zoekwoorden.'"),
 )
 

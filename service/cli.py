@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from core.errors import ConfigError, KennismakelaarError, ValidationError
+from core.glossary import counted
 from service.coordinators import COMMAND_LINE
 from service.settings import Settings, check_exposed_tokens, settings_table
 
@@ -394,8 +395,8 @@ def _forget_asker(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -
         print(json.dumps(gone), file=out)
     else:
         n, m = gone["requests"], gone["findings"]
-        print(f"{n} {'contactverzoek' if n == 1 else 'contactverzoeken'} van dit adres verwijderd"
-              + (f", {m} {'kennisvraag' if m == 1 else 'kennisvragen'} ingetrokken" if args.withdraw_findings else "")
+        print(f"{counted(n, 'contactverzoek')} van dit adres verwijderd"
+              + (f", {counted(m, 'kennisvraag')} ingetrokken" if args.withdraw_findings else "")
               + ".", file=out)
     return EXIT_OK
 

@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from core.errors import ConfigError, ConflictError, NotFoundError, ValidationError
+from core.glossary import label
 from core.names import REDACTED, email_key, fold, is_email, name_key, name_variants, redact
 from core.store.revisions import revision, stamped
 from matching.availability import PassedOver, unavailable
@@ -225,6 +226,11 @@ def by_number(km: Kennismakelaar, number: str) -> ContactRequest:
 # --- changes: each one a write on the version it was based on ------------------------------------------------
 
 
+def _said(status: str) -> str:
+    """A status as the pages name it: ‘in contact gebracht’, not ‘verbonden’."""
+    return label("status", status).lower()
+
+
 def _change(km: Kennismakelaar, request_id: str, rev: int | None,
             plan: Callable[[ContactRequest], dict[str, Any]]) -> tuple[dict[str, Any], ContactRequest]:
     """Write ``plan``'s changes to the request as it is stored now, on the condition that nobody changed it
@@ -297,7 +303,7 @@ def move(km: Kennismakelaar, request_id: str, status: str | None = None, *, note
             raise ValidationError("Een verzoek wordt afgerond met zijn uitkomst.",
                                   hint="Gebruik 'Afronden' (POST /api/contact-requests/{id}/close).", field="status")
         if wanted != current.status and not allowed(current.status, wanted):
-            raise ValidationError(f"Van '{current.status}' kan een verzoek niet naar '{wanted}'.",
+            raise ValidationError(f"Van ‘{_said(current.status)}’ kan een verzoek niet naar ‘{_said(wanted)}’.",
                                   hint="Mogelijk: " + (", ".join(NEXT[current.status]) or "niets meer") + ".",
                                   field="status")
         changes: dict[str, Any] = {"status": wanted}
@@ -377,7 +383,7 @@ def forward(km: Kennismakelaar, request_id: str, *, expert_id: str, cc_asker: bo
 
 def _forwardable(request: ContactRequest) -> None:
     if request.status not in ("nieuw", "doorgestuurd"):
-        raise ValidationError(f"Een verzoek met status '{request.status}' wordt niet meer doorgestuurd.",
+        raise ValidationError(f"Een verzoek met status ‘{_said(request.status)}’ wordt niet meer doorgestuurd.",
                               field="status")
 
 
@@ -527,7 +533,7 @@ def close(km: Kennismakelaar, request_id: str, *, outcome: str, answered: bool, 
 
 def _closable(request: ContactRequest) -> None:
     if not allowed(request.status, "afgerond"):
-        raise ValidationError(f"Van '{request.status}' kan een verzoek niet naar 'afgerond'.",
+        raise ValidationError(f"Van ‘{_said(request.status)}’ kan een verzoek niet naar ‘afgerond’.",
                               hint="Eerst verbonden of afgewezen.", field="status")
 
 
@@ -593,7 +599,11 @@ def merge(km: Kennismakelaar, duplicate_id: str, into: str, *, actor: Actor, rev
         return {"note": note}
 
     try:
-        _, merged = _change(km, target.id, None, keep_notes)
+        try:
+            _, merged = _change(km, target.id, None, keep_notes)
+        except ConflictError as exc:  # the other request changed at this moment: not the version the caller named
+            raise ConflictError(f"Verzoek {target.number} werd op hetzelfde moment gewijzigd; er is niets "
+                                "samengevoegd.", hint="Probeer het opnieuw.", field="into") from exc
     except BaseException:
         # not kept there: not closed either (unless a coordinator changed it meanwhile: then theirs stands)
         if not _replace_if(km, duplicate_id, before, closed.rev):

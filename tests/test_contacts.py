@@ -46,7 +46,7 @@ def test_a_request_is_stored_and_moves_along_the_path(km):
         contacts.move(km, request.id, "afgerond", actor=COMMAND_LINE)  # closing takes an outcome: contacts.close
     closed = contacts.close(km, request.id, outcome="", answered=False, actor=COMMAND_LINE)
     assert closed.status == "afgerond" and "afgerond" in closed.changed_at and closed.finding_id is None
-    with pytest.raises(ValidationError, match="kan een verzoek niet naar 'nieuw'") as err:
+    with pytest.raises(ValidationError, match="kan een verzoek niet naar ‘nieuw’") as err:
         contacts.move(km, request.id, "nieuw", actor=COMMAND_LINE)
     assert err.value.field == "status"
     assert [r.id for r in contacts.listing(km, status="afgerond")] == [request.id]

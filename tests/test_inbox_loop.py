@@ -259,6 +259,7 @@ def test_the_api_merges_a_duplicate_and_shows_numbers_and_merges(km, client):
                          headers={**COORD, "If-Match": f'"{twice.rev}"'})
     assert merged.status_code == 200, merged.text
     assert merged.json()["id"] == kept.id and merged.headers["ETag"] == f'"{contacts.get(km, kept.id).rev}"'
+    assert merged.headers["Content-Location"] == f"/api/contact-requests/{kept.id}"  # whose ETag that is
     closed = client.get(f"/api/contact-requests/{twice.id}", headers=COORD).json()
     assert (closed["status"], closed["duplicate_of"]) == ("afgerond", kept.id)
     again = client.post(f"/api/contact-requests/{kept.id}/merge", json={"into": kept.number}, headers=COORD)

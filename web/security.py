@@ -40,6 +40,8 @@ async def security_headers(message: Message, scope: Scope) -> None:
     headers["content-security-policy"] = policy
     if _personal(scope):  # contact details, a token just made: not kept by a browser or a proxy on the way
         headers["cache-control"] = "no-store"
+    elif not str(scope.get("path", "")).startswith("/static/"):
+        headers["vary"] = "Cookie"  # a page may differ for a coordinator's session: never one cache for both
     if scope.get("scheme") == "https":
         headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
 
@@ -48,7 +50,10 @@ def _personal(scope: Scope) -> bool:
     """A coordinator's page, a coordinator's API call (one with a bearer token), or any page a coordinator's
     session reads (a public page then shows what only coordinators see)."""
     session = f"{SESSION_COOKIE}=".encode()
-    return str(scope.get("path", "")).startswith("/coordinatie") or any(
+    path = str(scope.get("path", ""))
+    if path.startswith("/static/"):  # the same for everyone: a coordinator's browser may keep it too
+        return False
+    return path.startswith("/coordinatie") or any(
         name.lower() == b"authorization" or (name.lower() == b"cookie" and session in value)
         for name, value in scope.get("headers", ()))
 

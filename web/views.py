@@ -15,7 +15,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from core.glossary import counted, label
+from core.glossary import WORDS, counted, label
 from core.knowledge import KNOWLEDGE, source
 
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
@@ -67,7 +67,7 @@ def days(value: float) -> str:
     if value <= 0:
         return "dezelfde dag"
     shown = f"{value:g}".replace(".", ",")
-    return f"{shown} {'dag' if value == 1 else 'dagen'}"
+    return f"{shown} {WORDS['dag'][0] if value == 1 else WORDS['dag'][1]}"
 
 
 def highlighted(text: str, words: Sequence[str]) -> Markup:

@@ -127,8 +127,11 @@ class ContactController(Controller):
                   "verzoek (coördinator)")
     def merge(self, request: Request, km: Kennismakelaar, request_id: str, data: s.MergeIn,
               if_match: IfMatch = None) -> Response[s.ContactRequestOut]:
-        return _versioned(_precondition(if_match, lambda rev: contacts.merge(
-            km, request_id, data.into, actor=acting(request), rev=rev)))
+        kept = _precondition(if_match, lambda rev: contacts.merge(km, request_id, data.into, actor=acting(request),
+                                                                  rev=rev))
+        response = _versioned(kept)  # its ETag is the kept request's, which Content-Location names
+        response.headers["Content-Location"] = f"/api/contact-requests/{kept.id}"
+        return response
 
     @get("/suggestions", sync_to_thread=True, responses=errors(*COORDINATOR, 404),
          summary="Wie dit verzoek kan beantwoorden, en wie nu niet wordt voorgesteld en waarom (coördinator)")
@@ -163,7 +166,7 @@ def _precondition(if_match: str | None, change: Callable[[int | None], T]) -> T:
     try:
         return change(rev)
     except ConflictError as exc:
-        if rev is None:
+        if rev is None or exc.field != "rev":  # another record's conflict: not what If-Match named
             raise
         raise HTTPException(status_code=412, detail=f"{exc.message} {exc.hint or ''}".strip()) from exc
 
