@@ -55,6 +55,7 @@ THROWAWAY_DOCUMENTS = 3  # uploaded by the seed; only these are deleted
 THROWAWAY_CONTACTS = 4  # contact requests made by the seed and deleted by DELETE
 CLOSABLE = 3
 PREVIEWABLE = 1  # a request "verbonden" that nothing closes: what closing it would publish can always be shown
+MERGEABLE = 4  # duplicates made by the seed: each can be merged once, into the first seeded request
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Seed:
     meetings: list[str]
     throwaway_meetings: list[str]
     throwaway_coordinators: list[str]  # added by the seed through the API, removed by DELETE
+    mergeable: list[str]  # duplicates of the first request: merged into it
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +109,9 @@ def seed(live_url) -> Seed:
         contacts = [_ok(c.post("/api/contact-requests", json={
             "name": f"Vrager {i}", "email": f"vrager{i}@example.org", "message": "Graag contact.",
             "question_id": question_ids[0]}))["id"] for i in range(2 + THROWAWAY_CONTACTS + PREVIEWABLE + CLOSABLE)]
+        duplicates = [_ok(c.post("/api/contact-requests", json={
+            "name": "Vrager 0", "email": "vrager0@example.org", "message": "Graag contact (nog eens).",
+            "question_id": question_ids[0]}))["id"] for _ in range(MERGEABLE)]
         meetings = [_ok(c.post("/api/meetings", json={"title": f"Bijeenkomst {i}", "date": "2027-01-15",
                                                       "step": "expertmeeting", "question_ids": question_ids[:1],
                                                       "k": 2}))["id"] for i in range(3)]
@@ -127,7 +132,7 @@ def seed(live_url) -> Seed:
                 jobs=[job["id"]], contacts=contacts[:2], throwaway_contacts=contacts[2:2 + THROWAWAY_CONTACTS],
                 previewable=contacts[2 + THROWAWAY_CONTACTS:-CLOSABLE], closable=contacts[-CLOSABLE:],
                 meetings=meetings[:1], throwaway_meetings=meetings[1:],
-                throwaway_coordinators=coordinators)
+                throwaway_coordinators=coordinators, mergeable=duplicates)
 
 
 def _ok(response: httpx.Response) -> Any:
@@ -341,6 +346,15 @@ def _preview(seed: Seed) -> Anchor:
     }).map(lambda parts: _with(case, **parts))
 
 
+def _merge(seed: Seed) -> Anchor:
+    """A duplicate into the first seeded request (by its number, as the asker quotes it); merged once, a
+    duplicate answers 400 after."""
+    return lambda case: st.fixed_dictionaries({
+        "path": st.fixed_dictionaries({"request_id": st.sampled_from(seed.mergeable)}),
+        "body": st.fixed_dictionaries({"into": st.just(seed.contacts[0][:8])}),
+    }).map(lambda parts: _with(case, **parts))
+
+
 def _forget_asker(seed: Seed) -> Anchor:
     """Addresses no seeded request has (those are read and changed by the other operations)."""
     return lambda case: st.fixed_dictionaries({
@@ -431,6 +445,7 @@ ANCHORS: dict[str, Callable[[Seed], Anchor]] = {
     "POST /api/contact-requests/{request_id}/forward": _forward,
     "POST /api/contact-requests/{request_id}/close": _close,
     "POST /api/contact-requests/{request_id}/preview": _preview,
+    "POST /api/contact-requests/{request_id}/merge": _merge,
     "DELETE /api/contact-requests": _forget_asker,
     "GET /api/contact-requests/{request_id}/suggestions": lambda seed: _path("request_id", seed.contacts),
     "GET /api/experts/{expert_id}/availability": lambda seed: _path("expert_id", seed.experts),
