@@ -57,6 +57,7 @@ class DocumentMeta:
     evidence: str | None = None  # an intervention's evidence level (a slug of the taxonomy's list)
     target_groups: list[str] = field(default_factory=list)  # doelgroep
     working_elements: list[str] = field(default_factory=list)  # werkzame elementen
+    visibility: str | None = None  # who may see it (core.visibility); None: the Werkplaats's default
     warnings: list[str] = field(default_factory=list)
 
 

@@ -15,12 +15,13 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from core.errors import CorruptFileError, MetadataError
+from core.errors import CorruptFileError, MetadataError, ValidationError
 from core.knowledge import resolve_knowledge
 from core.models import DocumentMeta, SourceFile
 from core.names import as_list
 from core.safe_yaml import load_yaml_strict
 from core.taxonomy import Taxonomy
+from core.visibility import COORDINATIE, parse_visibility
 
 _FRONT = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 FRONT_MATTER_FORMATS = {"md", "markdown", "txt"}
@@ -103,6 +104,15 @@ def build_meta(raw: dict[str, Any], taxonomy: Taxonomy, source: str = "") -> Doc
         if meta.evidence is None:
             meta.warnings.append(f"onbekend niveau in evidence: {evidence!r} (genegeerd; kies uit "
                                  + ", ".join(e.slug for e in taxonomy.evidence) + ")")
+    said = _text(_first(raw, "visibility", *_ALIASES["visibility"]))
+    if said is not None:
+        try:
+            meta.visibility = parse_visibility(said, [a.slug for a in taxonomy.ateliers])
+        except ValidationError:
+            # a misspelt level must not make a document public: it gets the narrowest, and the report says so
+            meta.visibility = COORDINATIE
+            meta.warnings.append(f"onbekende zichtbaarheid {said!r}: alleen coördinatoren zien het document "
+                                 "(kies openbaar, werkplaats, coordinatie of atelier:<atelier>)")
     meta.target_groups = _phrases(_first(raw, "target_groups", *_ALIASES["target_groups"]))
     meta.working_elements = _phrases(_first(raw, "working_elements", *_ALIASES["working_elements"]))
     return meta
@@ -115,6 +125,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "evidence": ("bewijskracht", "erkenning", "evidence_level"),
     "target_groups": ("target_group", "doelgroep", "doelgroepen"),
     "working_elements": ("werkzame_elementen", "werkzame elementen"),
+    "visibility": ("zichtbaarheid", "zichtbaar_voor", "zichtbaar voor"),
 }
 
 

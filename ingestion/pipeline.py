@@ -46,6 +46,7 @@ from core.store.catalog import ORPHAN_GRACE_SECONDS, Catalog
 from core.store.revisions import REV, revision
 from core.store.types import DENSE, SPARSE, Filter, Point
 from core.taxonomy import Taxonomy
+from core.visibility import OPENBAAR
 from ingestion.chunk import chunk_elements
 from ingestion.discover import Discovery, discover, os_reason
 from ingestion.isolation import IsolatedParser
@@ -155,7 +156,7 @@ class Ingestor:
 
     def __init__(self, catalog: Catalog, embedder: Embedder, taxonomy: Taxonomy, *, bm25: DutchBm25 | None = None,
                  chunk_tokens: int = 200, max_bytes: int = 50 * 1024 * 1024, exclude: Sequence[Path] = (),
-                 parser: Parser | IsolatedParser | None = None) -> None:
+                 parser: Parser | IsolatedParser | None = None, default_visibility: str = OPENBAAR) -> None:
         if chunk_tokens < 20:
             raise ValueError("chunk_tokens must be at least 20")
         self.catalog = catalog
@@ -165,6 +166,7 @@ class Ingestor:
         # a passage plus its title/section context must fit the model's window
         self.chunk_tokens = min(chunk_tokens, embedder.max_tokens * 3 // 5)
         self.max_bytes = max_bytes
+        self.default_visibility = default_visibility  # for a file that does not say (``core.visibility``)
         self.exclude = tuple(exclude)
         # the service and the CLI pass an ``IsolatedParser`` (a worker process with time and memory limits)
         self.parser = parser or Parser(token_cost=embedder.token_count)
@@ -317,8 +319,14 @@ class Ingestor:
             return FileOutcome(source.relpath, "skipped", document_id=doc_id,
                                message="verwijderd door een coördinator — overgeslagen (breng het terug met "
                                        "--restore-deleted, of door het bestand te wijzigen)")
+        # a coordinator's choice in the service first, then the file's, then the Werkplaats's default
+        meta.visibility = self.catalog.chosen_visibility(doc_id) or meta.visibility or self.default_visibility
         existing = self.catalog.document(doc_id)
         if existing and existing.get("content_hash") == content_hash:
+            if existing.get("visibility") != meta.visibility:  # the default changed, or a store from before
+                self.catalog.update_document(doc_id, {"visibility": meta.visibility})
+                return FileOutcome(source.relpath, "updated", document_id=doc_id, chunks=existing.get("chunks", 0),
+                                   warnings=[f"zichtbaarheid nu {meta.visibility}"])
             return FileOutcome(source.relpath, "unchanged", document_id=doc_id, chunks=existing.get("chunks", 0))
         return _Plan(source, meta, doc_id, content_hash, forgotten, names_removed,
                      source_name, stored_at)
@@ -377,6 +385,9 @@ class Ingestor:
             doc.meta.knowledge = infer_knowledge(doc.meta.kind, self._roles(doc.meta.authors),
                                                  " ".join(e.text for e in doc.elements))
             doc.knowledge_inferred = True
+        # a coordinator may have chosen while the file was read and embedded (seconds): asked again, and once more
+        # after the commit for the milliseconds in between
+        meta.visibility = self.catalog.chosen_visibility(doc_id) or meta.visibility
         # noted before this file's first write, cleared by the caller once all after its commit is done
         # (``settled``): a crash in between, while someone was removed, is finished later (``finish_interrupted``)
         self.catalog.ledger.put(TAKING_IN, doc_id, {"seen": markers_digest(forgotten), "content_hash": content_hash,
@@ -398,6 +409,9 @@ class Ingestor:
             # that took a name out of a file must not leave that name's passage where a removal cannot find it
             evict(self.embedder, sorted(self._texts_of(existing) - {*texts, doc.title}))
         self.catalog.commit_document(record, doc_vector)
+        chosen = self.catalog.chosen_visibility(doc_id)
+        if chosen and chosen != meta.visibility:  # a coordinator chose while this file was read: their choice holds
+            self.catalog.update_document(doc_id, {"visibility": chosen})
         if deleted is not None:
             self.catalog.lift_tombstone(doc_id)
         now_forgotten = self.catalog.forgotten()

@@ -12,6 +12,7 @@ from core.models import Chunk, Document, Expert
 from core.names import name_key
 from core.taxonomy import Term
 from core.vector_codec import pack
+from core.visibility import OPENBAAR
 
 
 def people_keys(names: Sequence[str]) -> list[str]:
@@ -37,6 +38,7 @@ def _shared(doc: Document) -> dict[str, Any]:
         "content_hash": doc.content_hash,
         "knowledge": list(meta.knowledge),
         "evidence": meta.evidence,
+        "visibility": meta.visibility or OPENBAAR,  # set by the ingestor (file, coordinator or default)
     }
 
 

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from core.names import redact
 from core.store.catalog import Catalog
 from core.store.types import Filter, MatchAny
 from core.taxonomy import Taxonomy
+from core.visibility import COORDINATORS, PUBLIC, Audience
 from matching.agenda import build_agenda, knowledge_gaps, timeline
 from matching.answerability import BEST_PASSAGES, CALIBRATED, Signals, signals
 from matching.availability import PassedOver
@@ -71,7 +73,7 @@ PEOPLE_FOR_PERSPECTIVES = 10  # the people best matched to a question, among who
 class Broker:
     def __init__(self, catalog: Catalog, embedder: Embedder, taxonomy: Taxonomy, *, bm25: DutchBm25 | None = None,
                  retriever: Retriever | None = None, experts: ExpertFinder | None = None,
-                 max_chars: int = MAX_QUESTION_CHARS) -> None:
+                 max_chars: int = MAX_QUESTION_CHARS, audience: Audience = PUBLIC) -> None:
         self.catalog = catalog
         self.taxonomy = taxonomy
         self.bm25 = bm25 or DutchBm25()
@@ -85,6 +87,26 @@ class Broker:
         self.voters = self.retriever.prefetch  # fused passages whose documents vote for people
         self.evidence_boost = EVIDENCE_BOOST  # 0: relevance alone (the benchmarks compare both)
         self.judge = CALIBRATED  # whether a question is answered (a benchmark may try another model)
+        self.audience = COORDINATORS  # widened here, narrowed by ``scoped`` (one place sets a scope)
+        if audience != COORDINATORS:
+            self._scope(audience)
+
+    def scoped(self, audience: Audience) -> Broker:
+        """This broker for ``audience``: every passage, document, count and person's reason it finds is one that
+        audience may see (``core.visibility``). Shares the caches; costs a few copies."""
+        if audience == self.audience:
+            return self
+        other = copy.copy(self)
+        other.retriever = copy.copy(self.retriever)
+        other.finder = copy.copy(self.finder)
+        other.finder.complete = other.retriever.complete
+        other._scope(audience)
+        return other
+
+    def _scope(self, audience: Audience) -> None:
+        self.audience = audience
+        self.retriever.scope = audience.filter()
+        self.finder.scope, self.finder.scope_key = audience.filter(), audience.key
 
     # --- search --------------------------------------------------------------------------------------
 

@@ -98,6 +98,10 @@ class ExpertFinder:
         self.documents = documents
         self.rank_k = rank_k
         self.complete = complete or (lambda passages: None)  # fetches the text of passages shown as reasons
+        # the documents the asker may see (``core.visibility``): a person's count of documents damps their votes,
+        # and a count of documents the asker may not see would move a score by what it hides
+        self.scope: Filter | None = None
+        self.scope_key = "*"
 
     def rank(self, question: Encoded, passages: Sequence[Passage], *, limit: int = 10, atelier: str | None = None,
              include_hidden: bool = False, mode: Mode = "hybrid",
@@ -155,11 +159,11 @@ class ExpertFinder:
     def _document_counts(self, experts: Iterable[Mapping[str, Any]]) -> dict[str, int]:
         """How many documents each person is linked to (for the damping), cached until the catalog changes
         — or for a minute, since another process may write to a shared server."""
-        counts = self.catalog.memo("document counts")
+        counts = self.catalog.memo(f"document counts {self.scope_key}")
         for e in experts:
             if e["expert_id"] not in counts:
                 counts[e["expert_id"]] = self.catalog.count_documents(
-                    filter=Filter(must=(MatchAny("people", tuple(e["keys"])),)))
+                    filter=Filter(must=(MatchAny("people", tuple(e["keys"])),)).and_(self.scope))
         return counts
 
     def _profiles(self, question: Encoded, mode: Mode, who: Filter | None) -> list[tuple[dict[str, Any], float]]:

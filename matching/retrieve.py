@@ -99,6 +99,13 @@ class Retriever:
         self.prefetch = prefetch
         self.weights = weights
         self.title = title
+        # what the asker may see (``core.visibility``), added to every query: what it leaves out does not exist
+        self.scope: Filter | None = None
+
+    def _scoped(self, filter: Filter | None) -> Filter | None:
+        if self.scope is None:
+            return filter
+        return self.scope.and_(filter) if filter is not None else self.scope
 
     def encode(self, text: str) -> Encoded:
         return Encoded(text, self.embedder.embed_query(text), self.bm25.embed_query(text),
@@ -117,6 +124,7 @@ class Retriever:
         if mode == "hybrid":
             return self.fuse(self.find(question, limit=self.prefetch, filter=filter), weights or self.weights,
                              limit, title=self.title if title is None else title)
+        filter = self._scoped(filter)
         dense = question.dense if mode != "bm25" else None
         sparse = question.sparse_for(mode)
         if dense is None and sparse is None:
@@ -134,6 +142,7 @@ class Retriever:
 
     def find(self, question: Encoded, *, limit: int, filter: Filter | None = None) -> Found:
         """The best ``limit`` passages of each retriever, unfused (``fuse`` ranks them)."""
+        filter = self._scoped(filter)
         by_dense = self.catalog.search_passages(Query(dense=question.dense, limit=limit, filter=filter,
                                                       fields=LIGHT))
         by_words = self.catalog.search_passages(Query(sparse=question.sparse, limit=limit, filter=filter,

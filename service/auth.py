@@ -15,6 +15,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from core.errors import AuthenticationError, PermissionDeniedError
+from core.visibility import COORDINATORS, PUBLIC, Audience
 from service.coordinators import Actor
 from service.ratelimit import client_of
 
@@ -74,6 +75,16 @@ def session_coordinator(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor
     actor = connection.app.state.km.coordinators().session(connection.cookies.get(SESSION_COOKIE))
     connection.state.km_session = actor
     return actor
+
+
+def audience_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Audience:
+    """Who a request is answered for (``core.visibility``): the coordinators (a bearer token or a session),
+    else the public."""
+    if coordinator_of(connection) is not None:
+        return COORDINATORS
+    if connection.cookies.get(SESSION_COOKIE) and session_coordinator(connection) is not None:
+        return COORDINATORS
+    return PUBLIC
 
 
 def acting(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from core.errors import ConfigError, KennismakelaarError, ValidationError
 from core.glossary import counted
+from core.visibility import COORDINATORS
 from service.coordinators import COMMAND_LINE
 from service.settings import Settings, check_exposed_tokens, settings_table
 
@@ -228,7 +229,7 @@ def _answer_each(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO, ke
     """Answer every question; in a batch, a bad line (empty, nothing to search on) is reported with its number —
     a JSON line with ``error`` in its place, and on stderr — while the rest is answered, and a long question is
     cut to what the model reads instead of refused. Exit 1 when a line was bad."""
-    broker = km.broker()
+    broker = km.broker(COORDINATORS)  # the operator, who holds the store itself
     batch = args.queries is not None
     bad = 0
     for number, text in _queries(args):
@@ -260,7 +261,7 @@ def _search(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                             date_to=parse_date(args.date_to, "to"),
                             knowledge=tuple(_slugs(km, args.knowledge, "knowledge")),
                             evidence=tuple(_slugs(km, args.evidence, "evidence")))
-    broker = km.broker()
+    broker = km.broker(COORDINATORS)  # the operator, who holds the store itself
 
     def answer(query: str) -> tuple[list[Any], dict[str, Any]]:
         page = broker.search(query, filters, limit=args.limit)
@@ -271,7 +272,7 @@ def _search(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _experts(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ateliers = _slugs(km, args.atelier, "atelier")
-    broker = km.broker()
+    broker = km.broker(COORDINATORS)  # the operator, who holds the store itself
 
     def answer(query: str) -> tuple[list[Any], dict[str, Any]]:
         results, hidden = broker.experts(query, atelier=ateliers[0] if ateliers else None, limit=args.limit)

@@ -37,6 +37,7 @@ from core.errors import ConfigError, ConflictError, NotFoundError, ValidationErr
 from core.glossary import label
 from core.names import REDACTED, email_key, fold, is_email, name_key, name_variants, redact
 from core.store.revisions import revision, stamped
+from core.visibility import COORDINATORS
 from matching.availability import PassedOver, unavailable
 from service import mail
 from service.container import Kennismakelaar
@@ -398,7 +399,7 @@ def suggestions(km: Kennismakelaar, request: ContactRequest, limit: int = 3) -> 
         passed: list[PassedOver] = []
         text = (request.question or request.message)[: km.settings.service.max_query_chars]
         try:
-            found, _ = km.broker().experts(text, limit=limit, passed_over=passed)
+            found, _ = km.broker(COORDINATORS).experts(text, limit=limit, passed_over=passed)
         except ValidationError:  # a text with nothing to search on: the person asked for, if any
             found = []
         people = [{"id": e.id, "name": e.name, "role": e.role, "organization": e.organization,

@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING
 
 from core.bm25 import DutchBm25
 from core.embedder import CachedEmbedder, Embedder, make_embedder
+from core.errors import ConfigError, ValidationError
 from core.store.base import Store
 from core.store.catalog import Catalog
 from core.taxonomy import Taxonomy
+from core.visibility import PUBLIC, Audience, parse_visibility
 from ingestion.isolation import IsolatedParser
 from ingestion.pipeline import Ingestor
 from service.audit import AuditLog
@@ -93,6 +95,15 @@ class Kennismakelaar:
         return Taxonomy.load(self.settings.ingest.taxonomy_file)
 
     @cached_property
+    def default_visibility(self) -> str:
+        """``KM_DEFAULT_VISIBILITY``, its atelier checked against the taxonomy."""
+        said = self.settings.ingest.default_visibility
+        try:
+            return parse_visibility(said, [a.slug for a in self.taxonomy.ateliers])
+        except ValidationError as exc:
+            raise ConfigError(f"KM_DEFAULT_VISIBILITY: {exc.message}", hint=exc.hint) from None
+
+    @cached_property
     def bm25(self) -> DutchBm25:
         return DutchBm25()
 
@@ -126,17 +137,19 @@ class Kennismakelaar:
         ingest = self.settings.ingest
         return Ingestor(self.catalog(), self.embedder, self.taxonomy, bm25=self.bm25,
                         chunk_tokens=ingest.chunk_tokens, max_bytes=ingest.max_file_bytes,
-                        exclude=[self.settings.store.data_dir], parser=self.parser)
+                        exclude=[self.settings.store.data_dir], parser=self.parser,
+                        default_visibility=self.default_visibility)
 
-    def broker(self) -> Broker:
-        """The knowledge broker on the opened catalog (one per catalog: it caches taxonomy vectors)."""
+    def broker(self, audience: Audience = PUBLIC) -> Broker:
+        """The knowledge broker on the opened catalog (one per catalog: it caches taxonomy vectors), answering
+        for ``audience``: the public unless a caller says who asks (``service.auth.audience_of``)."""
         with self._lock:
             catalog = self.catalog()
             if self._broker is None or self._broker.catalog is not catalog:
                 from matching.broker import Broker
                 self._broker = Broker(catalog, self.embedder, self.taxonomy, bm25=self.bm25,
                                       max_chars=self.settings.service.max_query_chars)
-            return self._broker
+            return self._broker.scoped(audience)
 
     def warm_up(self) -> None:
         """Load model and store now (service start-up) instead of on the first request."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from core.errors import NotFoundError, ValidationError
+from core.visibility import COORDINATORS
 from matching.agenda import LADDER
 from matching.panels import PanelConstraints
 from service.container import Kennismakelaar
@@ -87,7 +88,7 @@ def plan(km: Kennismakelaar, *, title: str, date: str, step: str, ateliers: Sequ
     topic = " ".join(topic.split()) or first.get("text", "") or title
     chosen = list(dict.fromkeys(a for a in resolved if a))
     cover = tuple(chosen) if len(chosen) <= k else ()
-    panel = km.broker().panel(topic, k, PanelConstraints(cover_ateliers=cover))
+    panel = km.broker(COORDINATORS).panel(topic, k, PanelConstraints(cover_ateliers=cover))
     meeting = Meeting(id=uuid.uuid4().hex, title=title, date=date, step=step, created_at=_now(), ateliers=chosen,
                       question_ids=list(dict.fromkeys(question_ids)), topic=topic,
                       panel=[m.expert.id for m in panel.members], why={m.expert.id: m.why for m in panel.members},

@@ -81,6 +81,11 @@ class IngestSettings(_Section):
     parse_memory_mb: int = _setting("KM_PARSE_MEMORY_MB", "Memory (address space) the process that reads one "
                                     "file may use, in MB; the reader itself needs about 1000. A file that needs "
                                     "more is reported and skipped.", 3072, ge=256)
+    default_visibility: str = _setting(
+        "KM_DEFAULT_VISIBILITY", "Who may see a document whose file does not say (its 'visibility'): openbaar "
+        "(anyone), werkplaats (signed-in members), atelier:<slug> (members of that atelier) or coordinatie "
+        "(coordinators). A coordinator's choice in the service outlasts both.", "openbaar",
+        pattern=r"^(openbaar|werkplaats|coordinatie|atelier:[a-z0-9-]+)$")
 
     @property
     def max_file_bytes(self) -> int:

@@ -28,6 +28,7 @@ from core.errors import (
 )
 from core.names import slugify
 from core.store.revisions import revision
+from core.visibility import COORDINATORS
 from ingestion.discover import DOCUMENT_FORMATS
 from matching.agenda import is_open
 from matching.availability import unavailable
@@ -216,7 +217,7 @@ def panel(km: Kennismakelaar, data: Form) -> Template:
         roles = {r: 1 for r in _list(form.get("min_role")) if r}
         per_org = 1 if form.get("per_org") else None
         cover = tuple(a for a in (check_slug(km, x, "atelier", "cover") for x in _list(form.get("cover"))) if a)
-        result = km.broker().panel(topic, k, PanelConstraints(min_roles=roles, max_per_organization=per_org,
+        result = km.broker(COORDINATORS).panel(topic, k, PanelConstraints(min_roles=roles, max_per_organization=per_org,
                                                               cover_ateliers=cover))
     except (ValueError, TypeError, ValidationError) as exc:  # TypeError: k sent twice arrives as a list
         message = exc.message if isinstance(exc, KennismakelaarError) else "Kies een aantal tussen 1 en 20."

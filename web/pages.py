@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from core.errors import RateLimitedError, ValidationError
 from matching.filters import SearchFilters
 from matching.questions import ROLES
-from service.auth import SESSION_COOKIE, session_coordinator
+from service.auth import SESSION_COOKIE, audience_of, session_coordinator
 from service.container import Kennismakelaar
 from service.ratelimit import client_of, limited
 from service.validation import check_slug, check_slugs, check_text
@@ -47,22 +47,24 @@ def ask(request: Request, km: Kennismakelaar, data: Form) -> Template | Redirect
     except (ValidationError, RateLimitedError) as exc:
         return _ask_page(km, 429 if isinstance(exc, RateLimitedError) else 400, form=form, error=exc.message)
     freshness = km.catalog().freshness()  # before asking: a removal meanwhile must void this answer
-    answer = km.broker().ask(question, atelier=atelier, role=role)
-    request.app.state.answers.put(answer.question_id, freshness, answer)
+    audience = audience_of(request)
+    answer = km.broker(audience).ask(question, atelier=atelier, role=role)
+    request.app.state.answers.put(answer.question_id, freshness, answer, audience.key)
     return Redirect(f"/antwoord/{answer.question_id}", status_code=303)
 
 
 @get("/antwoord/{question_id:str}", sync_to_thread=True, include_in_schema=False, guards=[limited("public")])
 def answer(request: Request, km: Kennismakelaar, question_id: str) -> Template:
-    broker = km.broker()
+    audience = audience_of(request)  # a link to an answer shows each reader what they may see
+    broker = km.broker(audience)
     stored = broker.questions.get(question_id)  # its feedback marks, and a 404 for a purged question
     freshness = km.catalog().freshness()
-    result = request.app.state.answers.get(question_id, freshness)
+    result = request.app.state.answers.get(question_id, freshness, audience.key)
     if result is None:  # asked in another process, a while ago, or before the store changed
         # recomputed, the page keeps the judgement the question was recorded with (the one the agenda holds)
         result = broker.ask(stored["text"], atelier=stored["atelier"] if not stored.get("atelier_inferred") else None,
                             record=False, answered=stored.get("answered"))
-        request.app.state.answers.put(question_id, freshness, result)
+        request.app.state.answers.put(question_id, freshness, result, audience.key)
     marked = {(f["type"], f["id"]): f["helpful"] for f in stored.get("feedback", [])}
     others = [b for b in result.bridges if b["type"] == "finding"]
     return Template("answer.html", context={
@@ -104,7 +106,7 @@ def search(request: Request, km: Kennismakelaar, q: str | None = None, atelier: 
     filters = SearchFilters(ateliers=ateliers, themes=themes, kinds=tuple(soort or ()),
                             year_from=years[0] if years else None, year_to=years[-1] if years else None,
                             knowledge=knowledge, evidence=evidence)
-    broker = km.broker()
+    broker = km.broker(audience_of(request))
     offset = (pagina - 1) * PAGE_SIZE
     result = broker.search(query, filters, limit=PAGE_SIZE, offset=offset)
     # facet counts come from the question without filters, so every option stays visible and countable

@@ -2,12 +2,14 @@
 run the whole question again.
 
 An entry is only good while the store is as it was (``Catalog.freshness``): after a removal or an upload the
-page is computed afresh, so a person removed on request is never shown from memory.
+page is computed afresh, so a person removed on request is never shown from memory. And an entry is for the
+audience it was computed for (``core.visibility.Audience.key``): a coordinator's answer, which may hold what
+only coordinators see, is never the one a link shows to someone else.
 
 >>> recent = RecentAnswers(size=2)
->>> recent.put("q1", (0, 0), "antwoord")
->>> recent.get("q1", (0, 0)), recent.get("q1", (1, 0))
-('antwoord', None)
+>>> recent.put("q1", (0, 0), "antwoord", "*")
+>>> recent.get("q1", (0, 0), "*"), recent.get("q1", (1, 0), "*"), recent.get("q1", (0, 0), "openbaar")
+('antwoord', None, None)
 """
 
 from __future__ import annotations
@@ -22,17 +24,17 @@ class RecentAnswers:
         if size < 1:
             raise ValueError("size must be at least 1")
         self.size = size
-        self._items: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str], tuple[Any, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def put(self, key: str, freshness: Any, value: Any) -> None:
+    def put(self, key: str, freshness: Any, value: Any, audience: str) -> None:
         with self._lock:
-            self._items[key] = (freshness, value)
-            self._items.move_to_end(key)
+            self._items[(key, audience)] = (freshness, value)
+            self._items.move_to_end((key, audience))
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
-    def get(self, key: str, freshness: Any) -> Any | None:
+    def get(self, key: str, freshness: Any, audience: str) -> Any | None:
         with self._lock:
-            found = self._items.get(key)
+            found = self._items.get((key, audience))
         return found[1] if found and found[0] == freshness else None

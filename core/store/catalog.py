@@ -40,7 +40,9 @@ from core.store.types import DENSE, CollectionSpec, Filter, HasId, Hit, MatchAny
 from core.vector_codec import unpack
 
 CHUNKS, DOCUMENTS, EXPERTS, QUESTIONS, META = "chunks", "documents", "experts", "questions", "meta"
-SCHEMA_VERSION = 2  # 2: profiles without consent carry no BM25 vector (``_words_if_public``)
+# 2: profiles without consent carry no BM25 vector (``_words_if_public``); 3: documents and passages carry their
+# visibility (``core.visibility``)
+SCHEMA_VERSION = 3
 _META_ID = "meta:model"
 _GENERATION_ID = "meta:generation"
 _KEYCHECK_ID = "meta:keycheck"
@@ -53,7 +55,8 @@ _ERASABLE: dict[str, tuple[str, ...]] = {"questions": (QUESTIONS,), "requests": 
                                          "documents": (CHUNKS, DOCUMENTS), "profiles": (EXPERTS,)}
 _TAXONOMY_INDEXES: dict[str, Any] = {"ateliers": "keyword", "themes": "keyword", "kind": "keyword",
                                      "date": "datetime", "year": "integer", "people": "keyword",
-                                     "knowledge": "keyword", "evidence": "keyword"}
+                                     "knowledge": "keyword", "evidence": "keyword",
+                                     "visibility": "keyword"}  # every query of the public and members filters on it
 VISIBLE = Filter(must_not=(MatchAny("state", (PENDING,)),))  # passages of committed documents only
 
 
@@ -129,8 +132,11 @@ class Catalog:
                 "model": self.model_identity, "dim": self.dim, "schema": SCHEMA_VERSION,
                 "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})])
         self._check_key()
-        if found and found[0].payload.get("schema", 1) < 2:  # after the key check: a refused store stays untouched
-            self._hidden_profiles_without_words()
+        schema = found[0].payload.get("schema", 1) if found else SCHEMA_VERSION
+        if schema < SCHEMA_VERSION:  # after the key check: a refused store stays untouched
+            if schema < 2:
+                self._hidden_profiles_without_words()
+            self._visible_to_all_as_before()
             self.store.upsert(META, [Point(_META_ID, {**found[0].payload, "schema": SCHEMA_VERSION})])
 
     def _hidden_profiles_without_words(self) -> None:
@@ -142,6 +148,15 @@ class Catalog:
                 # at the version read: a save by another worker meanwhile is neither undone nor counted again
                 self.store.replace_if(EXPERTS, Point(h.id, h.payload, dense={DENSE: h.dense} if h.dense else {}),
                                       at_revision(revision(h.payload)))
+
+    def _visible_to_all_as_before(self) -> None:
+        """Schema 2 to 3: what was taken in before documents had a visibility was open to anyone, and stays so
+        until a coordinator or its file says otherwise (a query filtering on the field would miss it)."""
+        with self._changing():
+            for name in (DOCUMENTS, CHUNKS):  # only those without: a new worker may have written one meanwhile
+                ids = [h.id for h in self.store.scroll(name, fields=["visibility"]) if "visibility" not in h.payload]
+                for i in range(0, len(ids), 1000):
+                    self.store.set_payload(name, {"visibility": "openbaar"}, ids=ids[i:i + 1000])
 
     def _check_key(self) -> None:
         """Markers of removed people made with one secret are blind to another: a store opened with another
@@ -286,10 +301,22 @@ class Catalog:
         """Change fields of a document's record and, where passages carry them too, of its passages."""
         with self._changing():
             self.store.set_payload(DOCUMENTS, fields, ids=[self.document_key(document_id)])
-            shared = {k: v for k, v in fields.items() if k in ("people", "title")}
+            shared = {k: v for k, v in fields.items() if k in ("people", "title", "visibility")}
             ids = [h.id for h in self.store.scroll(CHUNKS, filter=Filter.where(document_id=document_id), fields=[])]
             if shared and ids:
                 self.store.set_payload(CHUNKS, shared, ids=ids)
+
+    def chosen_visibility(self, document_id: str) -> str | None:
+        """The visibility a coordinator chose for a document in the service: it outlasts its file's (which
+        says what the author meant, before a coordinator looked), and a new version of the file keeps it."""
+        found = self.ledger.get("visibility", document_id)
+        return str(found["visibility"]) if found else None
+
+    def choose_visibility(self, document_id: str, visibility: str) -> None:
+        """A coordinator's choice, noted first (a new version of the file being taken in reads it), then on the
+        record and every passage of the document: from the next query on, on every worker."""
+        self.ledger.put("visibility", document_id, {"document_id": document_id, "visibility": visibility})
+        self.update_document(document_id, {"visibility": visibility})
 
     def withhold_file(self, document_id: str) -> None:
         """The original file named a person removed on request: it is no longer served to the public."""

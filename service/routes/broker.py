@@ -8,11 +8,12 @@ from litestar import Request, get, post
 from litestar.params import Parameter
 
 from core.errors import ValidationError
+from core.visibility import COORDINATORS
 from matching.filters import SearchFilters, parse_date
 from matching.panels import PanelConstraints
 from matching.questions import ROLES
 from service import schemas as s
-from service.auth import coordinator_guard, is_coordinator
+from service.auth import audience_of, coordinator_guard, is_coordinator
 from service.container import Kennismakelaar
 from service.ratelimit import limited
 from service.routes.deps import COORDINATOR, errors, expert_json
@@ -30,7 +31,7 @@ def ask(data: s.AskIn, request: Request, km: Kennismakelaar) -> s.AskOut:
     atelier = check_slug(km, data.atelier, "atelier", "atelier")
     if data.role is not None and data.role not in ROLES:
         raise ValidationError(f"Onbekende rol {data.role!r}.", field="role", hint="Kies uit: " + ", ".join(ROLES))
-    answer = km.broker().ask(question, atelier=atelier, role=data.role)
+    answer = km.broker(audience_of(request)).ask(question, atelier=atelier, role=data.role)
     contact = is_coordinator(request)
     return s.AskOut(
         question_id=answer.question_id, question=answer.question, atelier=answer.atelier,
@@ -66,7 +67,7 @@ def search(request: Request, km: Kennismakelaar, q: Q, atelier: list[str] | None
                                                                                    "evidence"))
     if not is_coordinator(request):  # a person without consent is no filter: it would show their documents
         filters = filters.for_public(km.catalog())
-    page = km.broker().search(query, filters, limit=limit, offset=offset)
+    page = km.broker(audience_of(request)).search(query, filters, limit=limit, offset=offset)
     return s.SearchOut(query=query, results=[s.convert(f.to_json(), s.FindingOut) for f in page.results],
                        total=page.total, facets=page.facets)
 
@@ -75,7 +76,8 @@ def search(request: Request, km: Kennismakelaar, q: Q, atelier: list[str] | None
      summary="Vind mensen die het weten")
 def experts(request: Request, km: Kennismakelaar, q: Q, atelier: str | None = None, limit: Limit = 10) -> s.ExpertsOut:
     query = check_text(km, q, "q")
-    found, hidden = km.broker().experts(query, atelier=check_slug(km, atelier, "atelier", "atelier"), limit=limit)
+    atelier = check_slug(km, atelier, "atelier", "atelier")
+    found, hidden = km.broker(audience_of(request)).experts(query, atelier=atelier, limit=limit)
     contact = is_coordinator(request)
     return s.ExpertsOut(query=query, experts=[s.convert(expert_json(e, contact=contact), s.ExpertOut) for e in found],
                         hidden=hidden)
@@ -98,7 +100,7 @@ def panels(data: s.PanelIn, km: Kennismakelaar) -> s.PanelOut:
     ateliers = tuple(a for a in (check_slug(km, x, "atelier", "cover_ateliers") for x in data.cover_ateliers) if a)
     constraints = PanelConstraints(min_roles=dict(data.min_roles), max_per_organization=data.max_per_organization,
                                    cover_ateliers=ateliers, exclude=tuple(data.exclude))
-    panel = km.broker().panel(topic, data.k, constraints)
+    panel = km.broker(COORDINATORS).panel(topic, data.k, constraints)
     return s.PanelOut(topic=topic, unmet=panel.unmet, candidates=panel.candidates, members=[
         s.PanelMemberOut(expert=s.convert(m.expert.to_json(contact=True), s.ExpertOut), why=m.why)
         for m in panel.members], passed_over=[s.PassedOverOut(**p.to_json()) for p in panel.passed_over])
