@@ -95,6 +95,10 @@ class Taxonomy:
     def top_rank(self) -> int:
         return max((e.rank for e in self.evidence), default=0)
 
+    def atelier_names(self) -> dict[str, str]:
+        """Each atelier's name by its slug, in the taxonomy's order."""
+        return {a.slug: a.name for a in self.ateliers}
+
     def name_of(self, slug: str) -> str:
         for term in (*self.ateliers, *self.themes):
             if term.slug == slug:

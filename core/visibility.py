@@ -58,6 +58,16 @@ def label(visibility: str | None, atelier_names: dict[str, str] | None = None) -
     return LABELS.get(visibility or OPENBAAR, visibility or "")
 
 
+def choices(atelier_names: dict[str, str]) -> list[tuple[str, str]]:
+    """Every visibility with its label, narrowest last, for a form.
+
+    >>> [v for v, _ in choices({"kansrijk-met-jeugd": "Kansrijk met jeugd"})]
+    ['openbaar', 'werkplaats', 'atelier:kansrijk-met-jeugd', 'coordinatie']
+    """
+    levels = [OPENBAAR, WERKPLAATS, *(ATELIER + slug for slug in atelier_names), COORDINATIE]
+    return [(v, label(v, atelier_names)) for v in levels]
+
+
 @dataclass(frozen=True)
 class Audience:
     """Who a request is answered for: the public, a member (of some ateliers), or the coordinators."""

@@ -73,7 +73,7 @@ PEOPLE_FOR_PERSPECTIVES = 10  # the people best matched to a question, among who
 class Broker:
     def __init__(self, catalog: Catalog, embedder: Embedder, taxonomy: Taxonomy, *, bm25: DutchBm25 | None = None,
                  retriever: Retriever | None = None, experts: ExpertFinder | None = None,
-                 max_chars: int = MAX_QUESTION_CHARS, audience: Audience = PUBLIC) -> None:
+                 max_chars: int = MAX_QUESTION_CHARS, audience: Audience = COORDINATORS) -> None:
         self.catalog = catalog
         self.taxonomy = taxonomy
         self.bm25 = bm25 or DutchBm25()

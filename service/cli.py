@@ -327,7 +327,8 @@ def _clip(text: str, n: int) -> str:
 def _status(km: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     catalog = km.catalog()
     info = {**catalog.counts(), "model": km.embedder.identity, "store": km.store.description,
-            "built_with": catalog.built_with().get("model")}
+            "built_with": catalog.built_with().get("model"), "default_visibility": km.default_visibility,
+            "visibility": catalog.visibility_counts()}
     if args.json:
         print(json.dumps(info, ensure_ascii=False), file=out)
     else:

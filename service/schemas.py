@@ -274,6 +274,12 @@ class DocumentOut(Struct):
     evidence: str | None = None
     target_groups: list[str] = []  # doelgroep
     working_elements: list[str] = []  # werkzame elementen
+    visibility: str = "openbaar"  # who may see it: openbaar | werkplaats | atelier:<slug> | coordinatie
+
+
+class VisibilityIn(Struct, forbid_unknown_fields=True):
+    visibility: Annotated[str, Meta(min_length=1, max_length=120, description=(
+        "openbaar, werkplaats, coordinatie of atelier:<slug>"))]
 
 
 Name = Annotated[str, Meta(min_length=1, max_length=200)]

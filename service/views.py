@@ -10,6 +10,7 @@ from typing import Any
 
 from core.errors import NotFoundError
 from core.store.types import Filter, MatchAny
+from core.visibility import COORDINATORS, FIELD, OPENBAAR, PUBLIC, Audience
 from service import schemas as s
 from service.container import Kennismakelaar
 
@@ -32,13 +33,20 @@ def servable_file(record: dict[str, Any], uploads: Path, *, coordinator: bool) -
     return real if any(real.is_relative_to(r) for r in roots if str(r) != "/") else None
 
 
-def document_view(km: Kennismakelaar, document_id: str, *, coordinator: bool = False,
+def visible_document(km: Kennismakelaar, document_id: str, audience: Audience) -> dict[str, Any]:
+    """A document's record, if ``audience`` may see it; else the very error of a document that does not exist
+    (``core.visibility``: for them it does not)."""
+    record = km.catalog().document(document_id)
+    if record is None or not audience.may_see(record.get(FIELD)):
+        raise NotFoundError(f"Document {document_id!r} bestaat niet.")
+    return record
+
+
+def document_view(km: Kennismakelaar, document_id: str, *, audience: Audience,
                   uploads: Path | None = None) -> s.DocumentOut:
     doc_id = document_id.lstrip("/")
     catalog = km.catalog()
-    record = catalog.document(doc_id)
-    if record is None:
-        raise NotFoundError(f"Document {doc_id!r} bestaat niet.")
+    record = visible_document(km, doc_id, audience)
     people = []
     if record.get("people"):
         linked = catalog.experts(filter=Filter.where(keys=record["people"]),
@@ -54,20 +62,24 @@ def document_view(km: Kennismakelaar, document_id: str, *, coordinator: bool = F
         date=record.get("date"), source=record.get("source", ""), format=record.get("format", ""),
         url=record.get("url"), pages=record.get("pages"), people=people, passages=passages,
         has_file=servable_file(record, uploads or km.settings.store.data_dir / "files",
-                               coordinator=coordinator) is not None,
+                               coordinator=audience.everything) is not None,
         knowledge=record.get("knowledge") or [], knowledge_inferred=bool(record.get("knowledge_inferred")),
         evidence=record.get("evidence"), target_groups=record.get("target_groups") or [],
-        working_elements=record.get("working_elements") or [])
+        working_elements=record.get("working_elements") or [], visibility=record.get(FIELD) or OPENBAAR)
 
 
-def profile_view(km: Kennismakelaar, expert_id: str, *, coordinator: bool) -> s.ExpertProfileOut:
+def profile_view(km: Kennismakelaar, expert_id: str, *, coordinator: bool,
+                 audience: Audience | None = None) -> s.ExpertProfileOut:
+    """A person's profile with the documents that name them — those ``audience`` may see (by default: those
+    the public may see, or all of them for a coordinator)."""
+    audience = audience or (COORDINATORS if coordinator else PUBLIC)
     catalog = km.catalog()
     expert = catalog.expert(expert_id) if coordinator else catalog.public_expert(expert_id)
     if expert is None:
         raise NotFoundError(f"Expert {expert_id!r} bestaat niet of is niet openbaar.")
     docs = [{"document_id": d["document_id"], "title": d.get("title", ""), "date": d.get("date") or ""}
-            for d in catalog.documents(filter=Filter(must=(MatchAny("people", tuple(expert["keys"])),)),
-                                       fields=["document_id", "title", "date"])]
+            for d in catalog.documents(filter=Filter(must=(MatchAny("people", tuple(expert["keys"])),)).and_(
+                audience.filter()), fields=["document_id", "title", "date"])]
     docs.sort(key=lambda d: d["date"], reverse=True)
     return s.ExpertProfileOut(
         id=expert["expert_id"], name=expert["name"], role=expert.get("role", ""),

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from collections import Counter
 from typing import Annotated, Any, TypeVar
+from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
@@ -28,12 +29,12 @@ from core.errors import (
 )
 from core.names import slugify
 from core.store.revisions import revision
-from core.visibility import COORDINATORS
+from core.visibility import COORDINATORS, choices
 from ingestion.discover import DOCUMENT_FORMATS
 from matching.agenda import is_open
 from matching.availability import unavailable
 from matching.panels import PanelConstraints
-from service import consequences, meetings
+from service import consequences, documents, meetings
 from service.auth import SESSION_COOKIE, acting, attempt_login, session_coordinator
 from service.consequences import Consequences
 from service.contacts import ContactRequest
@@ -62,7 +63,9 @@ def _page(name: str, km: Kennismakelaar, status: int = 200, request: Request | N
     if notice and not context.get("notice"):
         context["notice"] = notice
     page = Template(f"coordinatie/{name}.html", status_code=status,
-                    context={"page": "coordinatie", "taxonomy": km.taxonomy, **context})
+                    context={"page": "coordinatie", "taxonomy": km.taxonomy,
+                             "default_visibility": km.default_visibility,
+                             "levels": choices(km.taxonomy.atelier_names()), **context})
     if request is not None and FLASH in request.cookies:
         page.delete_cookie(FLASH, path="/coordinatie")
     return page
@@ -260,9 +263,11 @@ async def upload(request: Request, km: Kennismakelaar, data: Multipart) -> Templ
                               "knowledge": _list(data.get("knowledge")) or None,
                               "evidence": data.get("evidence") or None,
                               "target_groups": data.get("target_groups") or None,
-                              "working_elements": data.get("working_elements") or None}.items()
+                              "working_elements": data.get("working_elements") or None,
+                              "visibility": data.get("visibility") or None}.items()
             if v}
     try:
+        meta = documents.checked_metadata(km, meta) or {}
         job = await take_in(files, request.app.state.jobs,
                             max_bytes=km.settings.ingest.max_file_bytes, metadata=meta or None,
                             actor=acting(request), audit=km.audit())
@@ -436,6 +441,15 @@ class DocumentRemoval(Controller):
         return flash(finished(request, "/coordinatie"), km, "document-verwijderd")
 
 
+@post("/coordinatie/documenten/zichtbaarheid/{document_id:path}", sync_to_thread=True, guards=[session_guard],
+      include_in_schema=False)
+def document_visibility(request: Request, km: Kennismakelaar, document_id: str, data: Form) -> Redirect:
+    """Who may see a document, chosen on its page: back to that page, which says it saved."""
+    doc_id = document_id.lstrip("/")
+    documents.set_visibility(km, doc_id, str(data.get("visibility") or ""), acting(request))
+    return Redirect(f"/documenten/{quote(doc_id)}?opgeslagen=ja", status_code=303)
+
+
 def _confirm_document(request: Request, km: Kennismakelaar, doc_id: str) -> Template:
     found = consequences.document(km, doc_id, request.app.state.jobs.files_dir)
     return confirmation(request, km, found, action=f"/coordinatie/documenten/verwijderen/{doc_id}",
@@ -444,6 +458,7 @@ def _confirm_document(request: Request, km: Kennismakelaar, doc_id: str) -> Temp
 
 
 ROUTES: list[ControllerRouterHandler] = [Login, logout, dashboard, panel_form, panel, agenda, job, experts,
-                                         ExpertEditor, availability, ExpertRemoval, DocumentRemoval]
+                                         ExpertEditor, availability, ExpertRemoval, DocumentRemoval,
+                                         document_visibility]
 # under the upload size limit (service.api.upload_router); the form's GET too: one path lives in one router
 UPLOADS: list[ControllerRouterHandler] = [upload_form, upload]

@@ -12,9 +12,10 @@ from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 
 from core.errors import RateLimitedError, ValidationError
+from core.visibility import choices
 from matching.filters import SearchFilters
 from matching.questions import ROLES
-from service.auth import SESSION_COOKIE, audience_of, session_coordinator
+from service.auth import audience_of
 from service.container import Kennismakelaar
 from service.ratelimit import client_of, limited
 from service.validation import check_slug, check_slugs, check_text
@@ -122,12 +123,15 @@ def search(request: Request, km: Kennismakelaar, q: str | None = None, atelier: 
 
 
 @get("/documenten/{document_id:path}", sync_to_thread=True, include_in_schema=False, guards=[limited("public")])
-def document(request: Request, km: Kennismakelaar, document_id: str) -> Template:
-    doc = document_view(km, document_id)
-    # a coordinator reading a document is where they see it should go: the way to remove it is on the page
-    coordinator = request.cookies.get(SESSION_COOKIE) is not None and session_coordinator(request) is not None
+def document(request: Request, km: Kennismakelaar, document_id: str,
+             opgeslagen: Annotated[str | None, Parameter(max_length=2)] = None) -> Template:
+    audience = audience_of(request)
+    doc = document_view(km, document_id, audience=audience)
+    # a coordinator reading a document is where they see who may see it, and whether it should go at all
     return Template("document.html", context={"page": "zoeken", "doc": doc, "taxonomy": km.taxonomy,
-                                              "coordinator": coordinator})
+                                              "coordinator": audience.everything,
+                                              "levels": choices(km.taxonomy.atelier_names()),
+                                              "saved": opgeslagen == "ja"})
 
 
 @get("/experts", sync_to_thread=True, include_in_schema=False, guards=[limited("public")])
@@ -138,8 +142,8 @@ def experts(km: Kennismakelaar, atelier: str | None = None, rol: str | None = No
 
 
 @get("/experts/{expert_id:str}", sync_to_thread=True, include_in_schema=False, guards=[limited("public")])
-def expert(km: Kennismakelaar, expert_id: str) -> Template:
-    profile = profile_view(km, expert_id, coordinator=False)
+def expert(request: Request, km: Kennismakelaar, expert_id: str) -> Template:
+    profile = profile_view(km, expert_id, coordinator=False, audience=audience_of(request))
     return Template("expert.html", context={"page": "experts", "person": profile, "taxonomy": km.taxonomy})
 
 

@@ -306,6 +306,10 @@ class Catalog:
             if shared and ids:
                 self.store.set_payload(CHUNKS, shared, ids=ids)
 
+    def visibility_counts(self) -> dict[str, int]:
+        """How many documents each visibility has (inside the engine: a facet on the indexed field)."""
+        return {str(value): n for value, n in self.store.facet(DOCUMENTS, "visibility")}
+
     def chosen_visibility(self, document_id: str) -> str | None:
         """The visibility a coordinator chose for a document in the service: it outlasts its file's (which
         says what the author meant, before a coordinator looked), and a new version of the file keeps it."""

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body
@@ -14,9 +14,10 @@ from litestar.response import File
 from litestar.types import ControllerRouterHandler
 
 from core.errors import NotFoundError, ValidationError
-from service import consequences, meetings
+from core.visibility import COORDINATORS, FIELD, Audience
+from service import consequences, documents, meetings
 from service import schemas as s
-from service.auth import acting, coordinator_guard, is_coordinator
+from service.auth import acting, audience_of, coordinator_guard
 from service.container import Kennismakelaar
 from service.coordinators import Actor
 from service.ratelimit import limited
@@ -30,13 +31,14 @@ MEDIA = {"pdf": "application/pdf", "html": "text/html", "htm": "text/html", "md"
          "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
          "odt": "application/vnd.oasis.opendocument.text"}
 META_KEYS = {"title", "kind", "ateliers", "themes", "date", "authors", "participants", "url", "id", "meeting",
-             "knowledge", "evidence", "target_groups", "working_elements"}
+             "knowledge", "evidence", "target_groups", "working_elements", "visibility"}
 
 
 @post("/api/documents", status_code=202, guards=[coordinator_guard], responses=errors(*COORDINATOR, 413, 415),
       summary="Documenten uploaden (coördinator)",
       description="Multipart: één of meer `files`, en optioneel `metadata` (JSON: kind, ateliers, themes, date, "
-                  "authors, participants, url, knowledge, evidence, target_groups, working_elements) die voor alle "
+                  "authors, participants, url, knowledge, evidence, target_groups, working_elements, visibility) die "
+                  "voor alle "
                   "bestanden geldt. Met `meeting` (het id van een "
                   "bijeenkomst) is het ene bestand haar verslag: het krijgt de gegevens van de bijeenkomst, het "
                   "panel als deelnemers, en haar vragen gaan van de agenda. De verwerking loopt op de "
@@ -44,7 +46,7 @@ META_KEYS = {"title", "kind", "ateliers", "themes", "date", "authors", "particip
 async def upload(request: Request, km: Kennismakelaar,
                  data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]) -> s.JobOut:
     files = uploaded_files(data.get("files"))
-    plan = meetings.for_upload(km, _metadata(data.get("metadata")), len(files))
+    plan = meetings.for_upload(km, documents.checked_metadata(km, _metadata(data.get("metadata"))), len(files))
     job = await take_in(files, request.app.state.jobs, max_bytes=km.settings.ingest.max_file_bytes,
                         metadata=plan.metadata, name=plan.name, then=plan.then, actor=acting(request),
                         audit=km.audit())
@@ -86,9 +88,17 @@ class DocumentController(Controller):
     def document(self, request: Request, km: Kennismakelaar, document_id: str) -> Any:
         doc_id = document_id.lstrip("/")
         if doc_id.endswith("/file") and km.catalog().document(doc_id) is None:  # ids may contain slashes
-            return _file(km, doc_id[: -len("/file")], request.app.state.jobs.files_dir,
-                         coordinator=is_coordinator(request))
-        return document_view(km, document_id, coordinator=is_coordinator(request))
+            return _file(km, doc_id[: -len("/file")], request.app.state.jobs.files_dir, audience_of(request))
+        return document_view(km, document_id, audience=audience_of(request))
+
+    @patch(status_code=200, sync_to_thread=True, guards=[coordinator_guard], responses=errors(*COORDINATOR, 404),
+           summary="Wie een document mag zien: openbaar, werkplaats, atelier:<slug> of coordinatie (coördinator); "
+                   "geldt meteen, ook als het bestand later opnieuw wordt ingelezen")
+    def change_document(self, request: Request, km: Kennismakelaar, document_id: str,
+                        data: s.VisibilityIn) -> s.DocumentOut:
+        doc_id = document_id.lstrip("/")
+        documents.set_visibility(km, doc_id, data.visibility, acting(request))
+        return document_view(km, doc_id, audience=COORDINATORS)
 
     @delete(status_code=200, sync_to_thread=True, guards=[coordinator_guard], responses=errors(*COORDINATOR, 404),
             summary="Een document verwijderen (coördinator)")
@@ -96,9 +106,11 @@ class DocumentController(Controller):
         return _remove(km, document_id, request.app.state.jobs.files_dir, acting(request))
 
 
-def _file(km: Kennismakelaar, doc_id: str, uploads: Path, *, coordinator: bool) -> File:
+def _file(km: Kennismakelaar, doc_id: str, uploads: Path, audience: Audience) -> File:
     record = km.catalog().document(doc_id)
-    path = servable_file(record, uploads, coordinator=coordinator) if record else None
+    if record is not None and not audience.may_see(record.get(FIELD)):
+        record = None  # for them it does not exist
+    path = servable_file(record, uploads, coordinator=audience.everything) if record else None
     if record is None or path is None:
         raise NotFoundError(f"Het bestand van document {doc_id!r} is er niet (meer), of wordt niet gedeeld.")
     fmt = record.get("format", "")
