@@ -23,7 +23,7 @@ from core.names import redact
 from core.store.catalog import Catalog
 from core.store.types import Filter, MatchAny
 from core.taxonomy import Taxonomy
-from core.visibility import COORDINATORS, PUBLIC, Audience
+from core.visibility import COORDINATORS, Audience
 from matching.agenda import build_agenda, knowledge_gaps, timeline
 from matching.answerability import BEST_PASSAGES, CALIBRATED, Signals, signals
 from matching.availability import PassedOver
@@ -155,7 +155,7 @@ class Broker:
             highlights=matching_words(payload.get("text", ""), frozenset(question.sparse.indices), self.bm25),
             bridge=bridge(payload.get("ateliers", []), payload.get("themes", []), placement, self.taxonomy),
             relevance=round(p.dense_score, 4), knowledge=list(payload.get("knowledge") or []),
-            evidence=payload.get("evidence"))
+            evidence=payload.get("evidence"), visibility=payload.get("visibility") or "openbaar")
 
     # --- experts -------------------------------------------------------------------------------------
 

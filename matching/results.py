@@ -25,6 +25,7 @@ class Finding:
     relevance: float | None = None  # cosine similarity of the passage to the question (absolute scale)
     knowledge: list[str] = field(default_factory=list)  # onderzoek | praktijk | ervaring (core.knowledge)
     evidence: str | None = None  # an intervention's evidence level (a slug of the taxonomy's list)
+    visibility: str = "openbaar"  # who may see it (``core.visibility``): marked for whom it is not open
 
     @property
     def citation(self) -> str:

@@ -46,7 +46,7 @@ PEOPLE = (1.0, 1.0)
 # (``retriever.title``) as the benchmark's sets grow.
 TITLE = 0.0
 LIGHT = ("document_id", "chunk_index", "title", "kind", "ateliers", "themes", "date", "year", "people", "source",
-         "page", "section", "url", "knowledge", "evidence")
+         "page", "section", "url", "knowledge", "evidence", "visibility")
 
 
 @dataclass

@@ -29,7 +29,18 @@ from service.container import Kennismakelaar
 from service.http_errors import exception_to_http_response, route_of
 from service.jobs import JobRunner
 from service.ratelimit import RateLimiter, limits_from
-from service.routes import audit, broker, contacts, coordinators, documents, experts, health, meetings, overview
+from service.routes import (
+    audit,
+    broker,
+    contacts,
+    coordinators,
+    documents,
+    experts,
+    health,
+    meetings,
+    members,
+    overview,
+)
 from service.routes.deps import provide_km
 from service.settings import Settings
 
@@ -37,7 +48,7 @@ log = logging.getLogger("kennismakelaar.access")
 _SWAGGER = "/schema/assets"
 ROUTES: list[ControllerRouterHandler] = [*broker.ROUTES, *contacts.ROUTES, *documents.ROUTES, *experts.ROUTES,
                                          *health.ROUTES, *meetings.ROUTES, *overview.ROUTES, *audit.ROUTES,
-                                         *coordinators.ROUTES]
+                                         *coordinators.ROUTES, *members.ROUTES]
 UPLOADS = documents.UPLOADS  # mounted under the upload size limit, see ``upload_router``
 
 

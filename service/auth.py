@@ -17,9 +17,11 @@ from litestar.handlers import BaseRouteHandler
 from core.errors import AuthenticationError, PermissionDeniedError
 from core.visibility import COORDINATORS, PUBLIC, Audience
 from service.coordinators import Actor
+from service.members import Member
 from service.ratelimit import client_of
 
 SESSION_COOKIE = "km_coordinator"
+MEMBER_COOKIE = "km_lid"
 _UNKNOWN = object()
 
 
@@ -78,13 +80,25 @@ def session_coordinator(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor
 
 
 def audience_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Audience:
-    """Who a request is answered for (``core.visibility``): the coordinators (a bearer token or a session),
-    else the public."""
+    """Who a request is answered for (``core.visibility``): the coordinators (a bearer token or a session), a
+    signed-in member (their ateliers as they are now), else the public."""
     if coordinator_of(connection) is not None:
         return COORDINATORS
     if connection.cookies.get(SESSION_COOKIE) and session_coordinator(connection) is not None:
         return COORDINATORS
-    return PUBLIC
+    signed_in = signed_in_member(connection)
+    return signed_in.audience if signed_in is not None else PUBLIC
+
+
+def signed_in_member(connection: ASGIConnection[Any, Any, Any, Any]) -> Member | None:
+    """The member of a live member session (once per request), or None."""
+    known = getattr(connection.state, "km_member", _UNKNOWN)
+    if known is not _UNKNOWN:
+        return known  # type: ignore[return-value]
+    value = connection.cookies.get(MEMBER_COOKIE)
+    found = connection.app.state.km.members().session(value) if value else None
+    connection.state.km_member = found
+    return found
 
 
 def acting(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:

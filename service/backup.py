@@ -63,7 +63,8 @@ if TYPE_CHECKING:
 # ledger kinds not kept: rate-limit counters of the last day; who may log in — coordinators, their token hashes
 # and sessions — is not restored from a copy of the past (a restore would bring back a removed coordinator's
 # token): after a restore coordinators are added again (``kennismakelaar coordinator add``)
-NOT_EXPORTED = frozenset({"hit", "session", "coordinator", "coordinator-token", TAKING_IN})
+NOT_EXPORTED = frozenset({"hit", "session", "coordinator", "coordinator-token", TAKING_IN,
+                          "member-link", "member-session"})  # a member signs in again after a restore
 # what records a removal or a deletion, or its lift: the store's own are never replaced by an import's version
 KEPT = frozenset({"forgotten", "deleted", "gone-contact", "gone-meeting", *LIFTED.values()})
 TOMBSTONED = ("contact", "meeting")  # kinds whose deleted ids leave a ``gone-<kind>`` tombstone

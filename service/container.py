@@ -30,6 +30,7 @@ from ingestion.pipeline import Ingestor
 from service.audit import AuditLog
 from service.coordinators import Coordinators
 from service.keys import derive
+from service.members import Members, domain_rules
 from service.settings import Settings
 
 if TYPE_CHECKING:
@@ -124,6 +125,13 @@ class Kennismakelaar:
         """Personal tokens and sessions of coordinators, in the store (``service.coordinators``)."""
         service = self.settings.service
         return Coordinators(self.catalog().ledger, service.tokens, service.session_hours * 3600.0)
+
+    def members(self) -> Members:
+        """Members, their sign-in links and sessions, in the store (``service.members``)."""
+        service = self.settings.service
+        return Members(self.catalog().ledger, rules=domain_rules(service.member_domains),
+                       ateliers=self.taxonomy.atelier_names(), link_seconds=service.member_link_minutes * 60.0,
+                       session_seconds=service.member_session_days * 86400.0)
 
     def audit(self) -> AuditLog:
         """Who changed what, and when (``service.audit``); one per catalog (it counts entries between sweeps)."""

@@ -64,7 +64,7 @@ def compose(*, to: str, expert_name: str, asker_name: str, asker_email: str, org
               "Kun of wil je niet helpen, laat het de coördinator dan weten"
               + (f" via {reach}" if reach else "") + "; dan zoeken we iemand anders.", "",
               *_GREETING]
-    mail = _message(Forward(), to=to, subject=SUBJECT, sender=sender, text=lines)
+    mail = make_message(Forward(), to=to, subject=SUBJECT, sender=sender, text=lines)
     mail["Reply-To"] = asker_email
     if cc_asker:
         mail.confirmation = confirmation(to=asker_email, asker_name=asker_name, question=question,
@@ -82,10 +82,10 @@ def confirmation(*, to: str, asker_name: str, question: str, message: str, sende
     if question:
         lines += ["Je vraag:", f"  {question}", ""]
     lines += ["Je bericht:", *(f"  {line}" for line in message.splitlines()), "", *_GREETING]
-    return _message(EmailMessage(), to=to, subject=CONFIRMATION_SUBJECT, sender=sender, text=lines)
+    return make_message(EmailMessage(), to=to, subject=CONFIRMATION_SUBJECT, sender=sender, text=lines)
 
 
-def _message(mail: _M, *, to: str, subject: str, sender: str, text: list[str]) -> _M:
+def make_message(mail: _M, *, to: str, subject: str, sender: str, text: list[str]) -> _M:
     mail["Subject"] = subject
     mail["From"] = sender
     mail["To"] = to

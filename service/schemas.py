@@ -56,6 +56,7 @@ class FindingOut(Struct):
     relevance: float | None = None
     knowledge: list[str] = []  # onderzoek | praktijk | ervaring
     evidence: str | None = None  # an intervention's evidence level (GET /api/taxonomy lists them)
+    visibility: str = "openbaar"  # openbaar | werkplaats | atelier:<slug> | coordinatie
 
 
 class ReasonOut(Struct):
@@ -275,6 +276,30 @@ class DocumentOut(Struct):
     target_groups: list[str] = []  # doelgroep
     working_elements: list[str] = []  # werkzame elementen
     visibility: str = "openbaar"  # who may see it: openbaar | werkplaats | atelier:<slug> | coordinatie
+
+
+class MemberOut(Struct):
+    id: str
+    email: str
+    name: str
+    ateliers: list[str]
+    via: str  # coordinator | domain
+    created_at: float
+
+
+class MemberIn(Struct, forbid_unknown_fields=True):
+    email: Annotated[str, Meta(min_length=3, max_length=254)]
+    name: Annotated[str, Meta(max_length=120)] = ""
+    ateliers: list[Slug] = []
+
+
+class MemberAteliersIn(Struct, forbid_unknown_fields=True):
+    ateliers: list[Slug]
+
+
+class MemberLinkOut(Struct):
+    link: str
+    minutes: int
 
 
 class VisibilityIn(Struct, forbid_unknown_fields=True):

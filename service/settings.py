@@ -137,6 +137,15 @@ class ServiceSettings(_Section):
                                     "failed logins.", 15, ge=1)
     session_hours: int = _setting("KM_SESSION_HOURS", "How long a coordinator's web session lasts, in hours "
                                   "(logging out, or removing the coordinator, ends it at once).", 8, ge=1, le=720)
+    member_domains: str | None = _setting(
+        "KM_MEMBER_DOMAINS", "E-mail domains whose people may sign in as members (and see what is for the "
+        "Werkplaats), each with the ateliers they join: 'zuyd.nl:kansrijk-met-jeugd+tweedeling-en-armoede, "
+        "maastrichtuniversity.nl'. Without it only members a coordinator added sign in.", None)
+    member_link_minutes: int = _setting("KM_MEMBER_LINK_MINUTES", "How long a member's sign-in link works, in "
+                                        "minutes (it works once).", 15, ge=1, le=1440)
+    member_session_days: int = _setting("KM_MEMBER_SESSION_DAYS", "How long a member stays signed in, in days "
+                                        "(signing out, or removing or moving the member, takes effect at once).",
+                                        14, ge=1, le=365)
     audit_retention_days: int = _setting("KM_AUDIT_RETENTION_DAYS", "Entries of the audit log (who changed "
                                          "people's data or the collection, and when) are deleted after this many "
                                          "days.", 730, ge=1)

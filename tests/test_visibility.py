@@ -138,7 +138,7 @@ def test_the_public_sees_the_open_canary_and_a_coordinator_sees_every_one(app):
     assert doc_id in [d["document_id"] for d in app.get(f"/api/experts/{person}").json()["documents"]]
     for level, (word, doc_id, _, _, _) in CANARIES.items():
         shown = app.get("/api/search", params={"q": word}, headers=COORD).json()["results"]
-        assert [r["document_id"] for r in shown][:1] == [doc_id], level
+        assert [(r["document_id"], r["visibility"]) for r in shown][:1] == [(doc_id, level)], level  # marked
         assert app.get(f"/api/documents/{doc_id}", headers=COORD).json()["visibility"] == level
 
 

@@ -16,9 +16,10 @@ from litestar.template.config import TemplateConfig
 
 from core.taxonomy import Taxonomy
 from service.api import UPLOADS, api_config, upload_router
+from service.auth import signed_in_member
 from service.container import Kennismakelaar, keep_private
 from service.settings import Settings
-from web import audit, contact, coordination, coordinators, inbox, meetings, overview, pages
+from web import audit, contact, coordination, coordinators, inbox, meetings, members, overview, pages
 from web.errors import page_or_api_error
 from web.recent import RecentAnswers
 from web.security import csrf_config, security_headers
@@ -33,7 +34,7 @@ def create_app(settings: Settings | None = None, km: Kennismakelaar | None = Non
     keep_private(settings.store.data_dir)  # before the CSRF key below is derived (its file may be made now)
     config = api_config(settings, km)
     config.route_handlers += [*pages.ROUTES, *contact.ROUTES, *coordination.ROUTES, *inbox.ROUTES, *meetings.ROUTES,
-                              *overview.ROUTES, *audit.ROUTES, *coordinators.ROUTES,
+                              *overview.ROUTES, *audit.ROUTES, *coordinators.ROUTES, *members.ROUTES,
                               upload_router(settings, [*UPLOADS, *coordination.UPLOADS, *meetings.UPLOADS]),
                               create_static_files_router("/static", [WEB_DIR / "static"], include_in_schema=False)]
     config.template_config = TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,
@@ -50,6 +51,7 @@ def _template_globals(settings: Settings) -> Any:
         env = engine.engine
         env.autoescape = True  # every template, whatever its extension
         env.globals["max_query_chars"] = settings.service.max_query_chars  # the forms' limit is the service's
+        env.globals["signed_in"] = signed_in_member  # the header says who is signed in as a member
         for name, fn in filters(Taxonomy.load(settings.ingest.taxonomy_file)).items():
             env.filters[name] = fn
     return configure

@@ -156,6 +156,8 @@ NOTICES = {  # what a page says once after a redirect: a fixed text per key, nev
     "document-verwijderd": "Het document is verwijderd.",
     "bijeenkomst-gepland": "De bijeenkomst is gepland en opgeslagen.",
     "bijeenkomst-verwijderd": "De bijeenkomst is verwijderd.",
+    "lid-verplaatst": "De ateliers van het lid zijn opgeslagen; ze gelden meteen.",
+    "lid-verwijderd": "Het lid is verwijderd; zijn sessies zijn beëindigd.",
 }
 R = TypeVar("R", bound=Response[Any])
 FLASH = "km_melding"  # a short-lived cookie, not server memory: the next page may come from another worker

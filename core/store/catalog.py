@@ -50,8 +50,9 @@ PENDING = "pending"
 ORPHAN_GRACE_SECONDS = 3600.0  # a pending passage of another writer older than this is left by a crash
 
 _RECORD_CACHE = 50_000  # document records kept in memory (with their vectors: ~2 kB each)
-Erasable = Literal["questions", "requests", "documents", "profiles"]  # what ``Catalog.erasing`` takes out for good
-_ERASABLE: dict[str, tuple[str, ...]] = {"questions": (QUESTIONS,), "requests": (LEDGER,),
+# what ``Catalog.erasing`` takes out for good
+Erasable = Literal["questions", "requests", "documents", "profiles", "members"]
+_ERASABLE: dict[str, tuple[str, ...]] = {"questions": (QUESTIONS,), "requests": (LEDGER,), "members": (LEDGER,),
                                          "documents": (CHUNKS, DOCUMENTS), "profiles": (EXPERTS,)}
 _TAXONOMY_INDEXES: dict[str, Any] = {"ateliers": "keyword", "themes": "keyword", "kind": "keyword",
                                      "date": "datetime", "year": "integer", "people": "keyword",
