@@ -1,10 +1,12 @@
-"""In-process latency of search, experts and ask at 50,000 passages, next to the raw parts.
+"""In-process latency of search, experts and ask at 50,000 passages, next to the raw parts — for a coordinator
+(no visibility filter) and for the public and a member (filtered in the engine on ``visibility``).
 
     python -m benchmarks.latency [--chunks 50000] [--queries 200]
 
 The demo corpus is ingested (embedding cache in ``benchmarks/.data``), then its passages are replicated
 — each copy a new document, its vector nudged by noise — up to the target count, and the engine builds its
-indexes. Every query is a real question; timings include the query embedding. Printed side by side:
+indexes. The copies take turns at the four visibilities (a quarter each is open to the public, half to a member
+of one atelier). Every query is a real question; timings include the query embedding. Printed side by side:
 the raw embedding time, the raw engine query (hybrid, vectors precomputed), and our three calls.
 """
 
@@ -22,11 +24,15 @@ import numpy as np
 
 from core.store.catalog import CHUNKS, DOCUMENTS
 from core.store.types import Point, Query
+from core.visibility import ATELIER as AT
+from core.visibility import COORDINATORS, PUBLIC, member
 from matching.retrieve import LIGHT
 from service.container import Kennismakelaar
 from service.settings import Settings
 
 HERE = Path(__file__).resolve().parent
+ATELIER = "kansrijk-met-jeugd"
+LEVELS = ("openbaar", "werkplaats", AT + ATELIER, "coordinatie")  # the copies' visibilities, in turn
 SAMPLES = HERE.parent / "samples"
 QUESTIONS = [
     "Waarom laten ouders regelingen voor hun kinderen liggen?",
@@ -77,14 +83,15 @@ def build(data: Path, target: int) -> None:
     while store.count(CHUNKS) < target:
         copy += 1
         points, records = [], []
+        seen_by = LEVELS[copy % len(LEVELS)]
         for h in chunks:
             v = np.asarray(h.dense) + rng.normal(scale=0.02, size=len(h.dense))
-            payload = {**h.payload, "document_id": f"{h.payload['document_id']}~{copy}"}
+            payload = {**h.payload, "document_id": f"{h.payload['document_id']}~{copy}", "visibility": seen_by}
             points.append(Point(f"{h.id}~{copy}", payload, dense={"dense": v / np.linalg.norm(v)},
                                 sparse={"bm25": sparse.embed_document(payload["text"])}))
         for doc_id, d in docs.items():
-            records.append(Point(f"doc:{doc_id}~{copy}", {**d.payload, "document_id": f"{doc_id}~{copy}"},
-                                 dense={"dense": d.dense}))
+            records.append(Point(f"doc:{doc_id}~{copy}", {**d.payload, "document_id": f"{doc_id}~{copy}",
+                                                          "visibility": seen_by}, dense={"dense": d.dense}))
         room = target - store.count(CHUNKS)
         store.upsert(CHUNKS, points[:room])
         store.upsert(DOCUMENTS, records)
@@ -104,7 +111,8 @@ def main() -> None:
     build(data, args.chunks)
     km = Kennismakelaar(Settings.from_env({"KM_DATA_DIR": str(data)}))  # as a freshly started service
     km.warm_up()
-    broker = km.broker()
+    broker = km.broker(COORDINATORS)  # sees everything: no filter
+    public, one_atelier = km.broker(PUBLIC), km.broker(member([ATELIER]))
     queries = [f"{QUESTIONS[i % len(QUESTIONS)]}" + ("" if i < len(QUESTIONS) else f" ({i})")
                for i in range(args.queries)]
     for q in QUESTIONS[:3]:  # warm up: model, taxonomy vectors, engine caches
@@ -119,6 +127,10 @@ def main() -> None:
         "experts, engine fusion (before)": timed(lambda q: broker.experts(q, limit=10, mode="plain"), queries),
         "experts": timed(lambda q: broker.experts(q, limit=10), queries),
         "ask": timed(lambda q: broker.ask(q), queries),
+        "search, public (filtered)": timed(lambda q: public.search(q, limit=10), queries),
+        "ask, public (filtered)": timed(lambda q: public.ask(q, record=False), queries),
+        "search, member (filtered)": timed(lambda q: one_atelier.search(q, limit=10), queries),
+        "ask, member (filtered)": timed(lambda q: one_atelier.ask(q, record=False), queries),
     }
     for e in encoded:
         started = time.perf_counter()
@@ -134,7 +146,13 @@ def main() -> None:
     for call in ("search", "experts"):
         ratio = result[call]["median_ms"] / result[f"{call}, engine fusion (before)"]["median_ms"]
         print(f"{call}: median {ratio:.2f}× the engine's own fusion")
-    ok = all(result[k]["median_ms"] < 50 and result[k]["p99_ms"] < 150 for k in ("search", "experts", "ask"))
+    for call in ("search", "ask"):
+        for who in ("public", "member"):
+            ratio = result[f"{call}, {who} (filtered)"]["median_ms"] / result[call]["median_ms"]
+            print(f"{call}, {who}: median {ratio:.2f}× unfiltered")
+    ok = all(result[k]["median_ms"] < 50 and result[k]["p99_ms"] < 150
+             for k in ("search", "experts", "ask", "search, public (filtered)", "ask, public (filtered)",
+                       "search, member (filtered)", "ask, member (filtered)"))
     print(f"\ntarget (median < 50 ms, p99 < 150 ms) met: {'yes' if ok else 'NO'}")
     print(json.dumps({"chunks": km.store.count(CHUNKS), **result}))
     km.close()

@@ -66,8 +66,8 @@ if TYPE_CHECKING:
 NOT_EXPORTED = frozenset({"hit", "session", "coordinator", "coordinator-token", TAKING_IN,
                           "member-link", "member-session"})  # a member signs in again after a restore
 # what records a removal or a deletion, or its lift: the store's own are never replaced by an import's version
-KEPT = frozenset({"forgotten", "deleted", "gone-contact", "gone-meeting", *LIFTED.values()})
-TOMBSTONED = ("contact", "meeting")  # kinds whose deleted ids leave a ``gone-<kind>`` tombstone
+KEPT = frozenset({"forgotten", "deleted", "gone-contact", "gone-meeting", "gone-member", *LIFTED.values()})
+TOMBSTONED = ("contact", "meeting", "member")  # kinds whose deleted ids leave a ``gone-<kind>`` tombstone
 LIFTS_OF = {lifted: kind for kind, lifted in LIFTED.items()}  # a lift's kind -> the kind of record it lifted
 _BATCH = 256
 
@@ -81,6 +81,7 @@ PARTS: tuple[Part, ...] = (
     Part("deleted", LEDGER, "verwijderde documenten", kind="deleted", ids=checks.tombstone),
     Part("gone-contact", LEDGER, "verwijderde contactverzoeken (alleen hun id)", kind="gone-contact"),
     Part("gone-meeting", LEDGER, "verwijderde bijeenkomsten (alleen hun id)", kind="gone-meeting"),
+    Part("gone-member", LEDGER, "verwijderde leden (alleen hun id)", kind="gone-member"),
     Part("profiles", EXPERTS, "profielen bewerkt of gemaakt in de dienst", vectors="profile",
          keep=checks.made_in_service, ids=checks.profile),
     Part("questions", QUESTIONS, "gestelde vragen", vectors="question", ids=checks.question),
@@ -88,6 +89,7 @@ PARTS: tuple[Part, ...] = (
     Part("contacts", LEDGER, "contactverzoeken (met naam en e-mailadres van de vrager)", kind="contact"),
     Part("meetings", LEDGER, "bijeenkomsten met hun panels", kind="meeting"),
     Part("availability", LEDGER, "beschikbaarheid van experts", kind="availability"),
+    Part("members", LEDGER, "leden (met hun e-mailadres en ateliers)", kind="member"),
     Part("jobs", LEDGER, "uploadtaken", kind="job"),
     Part("audit", LEDGER, "logboek: wie wat veranderde, en wanneer", kind="audit", ids=checks.appended),
 )

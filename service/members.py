@@ -12,7 +12,8 @@ Records in the ledger, one fact per point:
 - ``member``: ``{member_id, email, name, ateliers, via, created_at, generation}`` — personal data: removed on
   request (with their links and sessions, out of the store's files), exported and imported with the rest;
 - ``member-link``: keyed by the keyed hash of the link's token, ``{email, expires, used?}``;
-- ``member-session``: keyed by the keyed hash of the cookie's value, ``{member_id, generation, expires}``.
+- ``member-session``: keyed by the keyed hash of the cookie's value, ``{member_id, generation, expires}``;
+- ``gone-member``: the id of a removed member, nothing more: an import of an older export leaves them out.
 
 >>> domain_rules("zuyd.nl: kansrijk-met-jeugd + tweedeling-en-armoede, Maastrichtuniversity.nl")
 {'zuyd.nl': ('kansrijk-met-jeugd', 'tweedeling-en-armoede'), 'maastrichtuniversity.nl': ()}
@@ -32,7 +33,7 @@ from core.store.ledger import Ledger
 from core.store.revisions import revision
 from core.visibility import Audience, member
 
-MEMBER, LINK, SESSION = "member", "member-link", "member-session"
+MEMBER, LINK, SESSION, GONE = "member", "member-link", "member-session", "gone-member"
 MAX_EMAIL = 254
 LINK_PATH = "/inloggen/"  # a sign-in link is this path and its token
 
@@ -133,6 +134,8 @@ class Members:
         gone = self.get(member_id)
         self.ledger.remove(SESSION, [s["key"] for s in self.ledger.all(SESSION, member_id=member_id)])
         self.ledger.remove(LINK, [k["key"] for k in self.ledger.all(LINK, email=gone.email)])
+        # a tombstone of the id first (no address in it): an older export does not bring the member back
+        self.ledger.put(GONE, member_id, {})
         self.ledger.remove(MEMBER, [member_id])
         return gone
 

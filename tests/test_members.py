@@ -160,3 +160,18 @@ def test_the_leakage_matrix_for_members(app, atelier, allowed):
 def _notice(page: str) -> str:
     found = re.search(r'<p class="notice" role="status" id="link-gevraagd">(.*?)</p>', page, re.S)
     return " ".join(found.group(1).split()) if found else ""
+
+
+def test_members_are_in_the_backup_and_a_removed_one_does_not_come_back_with_an_older_export(app, km, tmp_path):
+    from service.backup import export_store, import_store
+
+    kept = app.post("/api/members", json={"email": "blijft@wijk.example", "ateliers": [JEUGD]},
+                    headers=COORD).json()["id"]
+    gone = app.post("/api/members", json={"email": "gaat@wijk.example"}, headers=COORD).json()["id"]
+    assert _sign_in(app, app.post(f"/api/members/{kept}/link", headers=COORD).json()["link"]) == 303
+    export_store(km, tmp_path / "export")
+    written = " ".join(p.read_text("utf-8", "replace") for p in (tmp_path / "export").iterdir() if p.is_file())
+    assert "blijft@wijk.example" in written and "member-session" not in written and "member-link" not in written
+    assert app.delete(f"/api/members/{gone}", headers=COORD).status_code == 200
+    import_store(km, tmp_path / "export")
+    assert [m.email for m in km.members().all()] == ["blijft@wijk.example"]
