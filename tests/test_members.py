@@ -175,3 +175,69 @@ def test_members_are_in_the_backup_and_a_removed_one_does_not_come_back_with_an_
     assert app.delete(f"/api/members/{gone}", headers=COORD).status_code == 200
     import_store(km, tmp_path / "export")
     assert [m.email for m in km.members().all()] == ["blijft@wijk.example"]
+
+
+# --- in a real browser ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_a_coordinator_hands_out_a_link_and_restricts_a_document_and_a_member_signs_in_in_a_browser(
+        browser, tmp_path, e5):
+    """The README's configuration (no mail server): the coordinator adds a member and hands out the link; the
+    member signs in and finds what is for the Werkplaats and for their atelier; what the coordinator restricts
+    on a document's page is gone for the public at once."""
+    from tests.conftest import live_server
+    from tests.test_web_browser import shoot
+    from tests.test_web_inbox_journeys import check_axe
+
+    settings = make_settings(tmp_path / "data", KM_COORDINATOR_TOKENS=TOKEN, KM_ASK_PER_MINUTE="1000",
+                             KM_REQUESTS_PER_MINUTE="10000")
+
+    def prepare(s):
+        made = Kennismakelaar(s, embedder=e5)
+        _ingest(made, tmp_path)
+        made.close()
+
+    def opened(site):
+        context = browser.new_context(base_url=site, viewport={"width": 1280, "height": 900}, locale="nl-NL")
+        return context, context.new_page()
+
+    with live_server(settings, prepare=prepare) as site:
+        coordinator_context, coordinator = opened(site)
+        coordinator.goto("/coordinatie/inloggen")
+        coordinator.fill("#token", TOKEN)
+        coordinator.click("button[type=submit]")
+        coordinator.wait_for_url(re.compile(r".*/coordinatie$"))
+        coordinator.goto("/coordinatie/leden")
+        coordinator.fill("#email", "lotte@wijkteam.example")
+        coordinator.check(f"#nieuw-{JEUGD}")
+        coordinator.get_by_role("button", name="Toevoegen en inloglink maken").click()
+        link = coordinator.locator("#link").input_value()
+        assert "/inloggen/" in link
+        check_axe(coordinator)
+        shoot(coordinator, "26-leden")
+        open_word, open_doc, *_ = CANARIES["openbaar"]
+        coordinator.goto(f"/documenten/{open_doc}")
+        coordinator.select_option("#visibility", "werkplaats")
+        coordinator.get_by_role("button", name="Opslaan").click()
+        coordinator.get_by_text("Opgeslagen: zichtbaar voor leden van de werkplaats").wait_for()
+        check_axe(coordinator)
+        coordinator_context.close()
+
+        member_context, member = opened(site)
+        member.goto(link[link.index("/inloggen/"):])
+        member.get_by_role("button", name="Inloggen").click()
+        member.wait_for_url(re.compile(r".*/\?ingelogd=ja$"))
+        assert member.get_by_role("button", name="Uitloggen").is_visible()
+        for level, (word, doc_id, _, _, _) in CANARIES.items():
+            member.goto(f"/zoeken?q={word}")
+            shown = doc_id in member.content()
+            assert shown is (level in ("openbaar", "werkplaats", f"atelier:{JEUGD}")), level
+        member.goto(f"/zoeken?q={CANARIES[f'atelier:{JEUGD}'][0]}")
+        assert member.locator(".badge.restricted").count() >= 1  # marked: not to be passed on outside
+        check_axe(member)
+        shoot(member, "27-lid-zoekt")
+        member.get_by_role("button", name="Uitloggen").click()
+        member.goto(f"/zoeken?q={open_word}")
+        assert open_doc not in member.content()  # signed out: the public, for whom it is no longer open
+        member_context.close()

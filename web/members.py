@@ -84,26 +84,33 @@ def _public(name: str, km: Kennismakelaar, status: int = 200, **context: Any) ->
 # --- the coordinators' list ---------------------------------------------------------------------------------
 
 
-@get(BASE, sync_to_thread=True, guards=[session_guard], include_in_schema=False)
-def listing(request: Request, km: Kennismakelaar) -> Template:
-    return _listing(request, km)
+class Listing(Controller):
+    """The list and adding. (A controller: two sync handlers on one path, see
+    ``service.routes.experts.ExpertController``.)"""
+
+    path = BASE
+    guards = [session_guard]  # noqa: RUF012
+    include_in_schema = False
+
+    @get(sync_to_thread=True)
+    def listing(self, request: Request, km: Kennismakelaar) -> Template:
+        return _listing(request, km)
+
+    @post(sync_to_thread=True)
+    def add(self, request: Request, km: Kennismakelaar, data: Form) -> Template:
+        try:
+            added = membership.add(km, str(data.get("email") or ""), name=str(data.get("name") or ""),
+                                   ateliers=_ateliers(data), actor=acting(request))
+        except KennismakelaarError as exc:
+            return _listing(request, km, status_of(exc), error=exc.message, typed=data)
+        link = membership.link_for(km, added.id, str(request.base_url), acting(request))
+        return _listing(request, km, 201, added=added, link=link)
 
 
 def _listing(request: Request, km: Kennismakelaar, status: int = 200, **context: Any) -> Template:
     members = km.members()
     return _page("leden", km, status, request=request, members=members.all(), rules=members.rules,
-                 mail=km.settings.mail.configured, **context)
-
-
-@post(BASE, sync_to_thread=True, guards=[session_guard], include_in_schema=False)
-def add(request: Request, km: Kennismakelaar, data: Form) -> Template:
-    try:
-        added = membership.add(km, str(data.get("email") or ""), name=str(data.get("name") or ""),
-                               ateliers=_ateliers(data), actor=acting(request))
-    except KennismakelaarError as exc:
-        return _listing(request, km, status_of(exc), error=exc.message, typed=data)
-    link = membership.link_for(km, added.id, str(request.base_url), acting(request))
-    return _listing(request, km, 201, added=added, link=link)
+                 mail=km.settings.mail.configured, minutes=km.settings.service.member_link_minutes, **context)
 
 
 @post(f"{BASE}/{{member_id:str}}/ateliers", sync_to_thread=True, guards=[session_guard], include_in_schema=False)
@@ -151,4 +158,4 @@ def _ateliers(data: dict[str, Any]) -> list[str]:
     return [str(a) for a in (chosen if isinstance(chosen, list) else [chosen])]
 
 
-ROUTES: list[ControllerRouterHandler] = [SignIn, LinkUse, sign_out, listing, add, move, link, Removal]
+ROUTES: list[ControllerRouterHandler] = [SignIn, LinkUse, sign_out, Listing, move, link, Removal]
