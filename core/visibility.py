@@ -3,8 +3,9 @@
 A document is one of ``openbaar`` (anyone), ``werkplaats`` (signed-in members), ``atelier:<slug>`` (members
 of that atelier) or ``coordinatie`` (coordinators). Every passage and document record carries its document's
 visibility, and every query of an audience other than the coordinators filters on it inside the engine: for
-someone who may not see a document it does not exist — not in a result, a count, a person's reasons or a score
-that depends on which documents there are (``Audience.filter``).
+someone who may not see a document it does not exist — not in a result, a count or a person's reasons
+(``Audience.filter``). What the filter cannot hide: BM25's IDF is counted over the whole collection, so the
+scores (never the sets) of what someone may see move slightly with the words of what they may not.
 
 >>> parse_visibility("Atelier: Kansrijk met jeugd", {"kansrijk-met-jeugd"})
 'atelier:kansrijk-met-jeugd'

@@ -325,6 +325,9 @@ class Ingestor:
         if existing and existing.get("content_hash") == content_hash:
             if existing.get("visibility") != meta.visibility:  # the default changed, or a store from before
                 self.catalog.update_document(doc_id, {"visibility": meta.visibility})
+                chosen = self.catalog.chosen_visibility(doc_id)
+                if chosen and chosen != meta.visibility:  # a coordinator chose meanwhile: theirs holds
+                    self.catalog.update_document(doc_id, {"visibility": chosen})
                 return FileOutcome(source.relpath, "updated", document_id=doc_id, chunks=existing.get("chunks", 0),
                                    warnings=[f"zichtbaarheid nu {meta.visibility}"])
             return FileOutcome(source.relpath, "unchanged", document_id=doc_id, chunks=existing.get("chunks", 0))

@@ -208,7 +208,7 @@ class Broker:
         if record:
             question_id = self._record(text, question.dense, atelier=placement.atelier,
                                        atelier_inferred=placement.inferred, best_score=page.best_score, role=role,
-                                       answered=answered, confidence=confidence,
+                                       answered=answered, confidence=confidence, audience=self.audience.key,
                                        missing=[v.knowledge for v in views if not v.found])
         return Answer(question_id, text, placement.atelier, placement.inferred, page.results, found, bridges,
                       page.best_score, 0, views, answered=answered, confidence=confidence, signals=judged)

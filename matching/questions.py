@@ -18,6 +18,8 @@ import numpy as np
 from core.errors import NotFoundError, ValidationError
 from core.store.catalog import Catalog
 from core.store.types import DENSE, Filter, Point, Range
+from core.visibility import FIELD as VISIBILITY
+from core.visibility import PUBLIC, Audience
 
 _NOT_SHOWN = {
     "document": "Dit document is niet getoond bij deze vraag: geef feedback op een document uit het antwoord.",
@@ -38,7 +40,8 @@ class QuestionLog:
 
     def record(self, text: str, vector: np.ndarray, *, atelier: str | None, atelier_inferred: bool,
                best_score: float, role: str | None = None, asked_at: dt.datetime | None = None,
-               missing: Sequence[str] = (), answered: bool | None = None, confidence: float | None = None) -> str:
+               missing: Sequence[str] = (), answered: bool | None = None, confidence: float | None = None,
+               audience: str | None = None) -> str:
         """Keep a question for the agenda; ``missing``: the kinds of knowledge its answer found nothing of;
         ``answered``: the broker's judgement whether the Werkplaats knows the answer (``confidence``: how sure;
         ``matching.answerability``)."""
@@ -53,6 +56,8 @@ class QuestionLog:
             "role": role, "status": "open", "missing_knowledge": list(missing),
             **({"answered": bool(answered)} if answered is not None else {}),
             **({"confidence": round(float(confidence), 4)} if confidence is not None else {}),
+            # whom the judgement was made for (``Audience.key``): for anyone else the page judges again
+            **({"audience": audience} if audience is not None else {}),
         }, vector)
         return question_id
 
@@ -83,27 +88,30 @@ class QuestionLog:
             raise NotFoundError(f"Vraag {question_id!r} bestaat niet (of is verlopen).")
         return found
 
-    def feedback(self, question_id: str, *, item_type: str, item_id: str, helpful: bool) -> dict[str, Any]:
+    def feedback(self, question_id: str, *, item_type: str, item_id: str, helpful: bool,
+                 audience: Audience = PUBLIC) -> dict[str, Any]:
         """Record one helpful/unhelpful mark on a result of a question (marking again replaces the mark): a
-        document that exists, a person who may be shown, or (``answer``) the question's own id."""
+        document that exists and ``audience`` may see (else: as if it did not exist), a person who may be shown,
+        or (``answer``) the question's own id."""
         if item_type not in ("document", "expert", "answer"):
             raise ValidationError("type is 'document', 'expert' of 'answer'.", field="type")
         if not item_id or len(item_id) > 500:
             raise ValidationError("id ontbreekt of is te lang.", field="id")
         question = self._get(question_id)
-        if not self._could_show(question["question_id"], item_type, item_id):
+        if not self._could_show(question["question_id"], item_type, item_id, audience):
             raise ValidationError(_NOT_SHOWN[item_type], field="id")
         self.catalog.mark(question["question_id"], item_type, item_id, helpful)
         return self.get(question["question_id"])
 
-    def _could_show(self, question_id: str, item_type: str, item_id: str) -> bool:
+    def _could_show(self, question_id: str, item_type: str, item_id: str, audience: Audience) -> bool:
         # The question keeps no list of what its answer showed (the page recomputes it when the store changed), so
         # "could have been shown" is the bound: a made-up id would count as a mark on the agenda and be stored
         # as free text where a removal never looks (feedback is an ids-only kind of the ledger).
         if item_type == "answer":
             return item_id == question_id
         if item_type == "document":
-            return self.catalog.document(item_id) is not None
+            record = self.catalog.document(item_id)
+            return record is not None and audience.may_see(record.get(VISIBILITY))
         return self.catalog.public_expert(item_id) is not None
 
     def all(self, *, since: str | None = None, with_vectors: bool = False) -> list[dict[str, Any]]:

@@ -66,7 +66,8 @@ if TYPE_CHECKING:
 NOT_EXPORTED = frozenset({"hit", "session", "coordinator", "coordinator-token", TAKING_IN,
                           "member-link", "member-session"})  # a member signs in again after a restore
 # what records a removal or a deletion, or its lift: the store's own are never replaced by an import's version
-KEPT = frozenset({"forgotten", "deleted", "gone-contact", "gone-meeting", "gone-member", *LIFTED.values()})
+KEPT = frozenset({"forgotten", "deleted", "gone-contact", "gone-meeting", "gone-member", "member-blocked",
+                  *LIFTED.values()})
 TOMBSTONED = ("contact", "meeting", "member")  # kinds whose deleted ids leave a ``gone-<kind>`` tombstone
 LIFTS_OF = {lifted: kind for kind, lifted in LIFTED.items()}  # a lift's kind -> the kind of record it lifted
 _BATCH = 256
@@ -231,6 +232,8 @@ def import_store(km: Kennismakelaar, directory: Path, *, unsigned: bool = False)
         scrubbed = remover.scrub(marked).as_dict()
         km.audit().hide_removed(markers)  # the log as exported may still name someone removed since
     purged = purge_expired(km)
+    # who may see a document: the coordinators' choices came with the backup, the documents from their files
+    restricted = catalog.apply_chosen_visibility()
     if profiles_gone or sum(scrubbed.values()):  # names written by the import, then scrubbed: still in the files
         catalog.erase_history()
     catalog.store.flush()
@@ -238,7 +241,8 @@ def import_store(km: Kennismakelaar, directory: Path, *, unsigned: bool = False)
             "imported": tally.imported, "labels": {e.part.name: e.part.label for e in entries},
             "reembedded": not same_model, "documents_deleted": deleted, "profiles_deleted": profiles_gone,
             "scrubbed": scrubbed, "dropped": tally.left_out(tally.dropped),
-            "kept_newer": tally.left_out(tally.kept_newer), "purged": purged, "unsigned": not signed}
+            "kept_newer": tally.left_out(tally.kept_newer), "purged": purged, "unsigned": not signed,
+            "visibility_applied": restricted}
 
 
 def _manifest_parts(directory: Path, manifest: dict[str, Any]) -> list[Entry]:

@@ -13,7 +13,9 @@ Records in the ledger, one fact per point:
   request (with their links and sessions, out of the store's files), exported and imported with the rest;
 - ``member-link``: keyed by the keyed hash of the link's token, ``{email, expires, used?}``;
 - ``member-session``: keyed by the keyed hash of the cookie's value, ``{member_id, generation, expires}``;
-- ``gone-member``: the id of a removed member, nothing more: an import of an older export leaves them out.
+- ``gone-member``: the id of a removed member, nothing more: an import of an older export leaves them out;
+- ``member-blocked``: the keyed hash of a removed member's address: their domain does not let them back in
+  (a coordinator who adds them again lifts it).
 
 >>> domain_rules("zuyd.nl: kansrijk-met-jeugd + tweedeling-en-armoede, Maastrichtuniversity.nl")
 {'zuyd.nl': ('kansrijk-met-jeugd', 'tweedeling-en-armoede'), 'maastrichtuniversity.nl': ()}
@@ -21,11 +23,13 @@ Records in the ledger, one fact per point:
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from email.utils import getaddresses
 from typing import Any
 
 from core.errors import ConfigError, NotFoundError, ValidationError
@@ -33,7 +37,7 @@ from core.store.ledger import Ledger
 from core.store.revisions import revision
 from core.visibility import Audience, member
 
-MEMBER, LINK, SESSION, GONE = "member", "member-link", "member-session", "gone-member"
+MEMBER, LINK, SESSION, GONE, BLOCKED = "member", "member-link", "member-session", "gone-member", "member-blocked"
 MAX_EMAIL = 254
 LINK_PATH = "/inloggen/"  # a sign-in link is this path and its token
 
@@ -69,12 +73,27 @@ def domain_rules(text: str | None) -> dict[str, tuple[str, ...]]:
 
 
 def normalised(email: str) -> str:
-    """An address as members are known by: trimmed and in lower case (mail servers treat it so in practice)."""
-    address = " ".join((email or "").split()).lower()
-    local, at, domain = address.rpartition("@")
-    if not at or not local or "." not in domain or " " in address or len(address) > MAX_EMAIL:
-        raise ValidationError("Geef een geldig e-mailadres.", field="email")
+    """An address as members are known by: trimmed and in lower case (mail servers treat it so in practice).
+    A plain address only: "evil@x.example;a@zuyd.nl" or "<evil@x.example>a@zuyd.nl" ends in a listed domain
+    but would be mailed to someone else.
+
+    >>> normalised(" Lotte@Zuyd.NL "), _plain("<evil@x.example>a@zuyd.nl"), _plain("a@zuyd.nl,b@x.example")
+    ('lotte@zuyd.nl', False, False)
+    """
+    address = (email or "").strip().lower()
+    if len(address) > MAX_EMAIL or not _plain(address):
+        raise ValidationError("Geef een geldig e-mailadres, zoals naam@organisatie.nl.", field="email")
     return address
+
+
+_PLAIN = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                    r"@[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+")
+
+
+def _plain(address: str) -> bool:
+    """One address, nothing around it (the dot-atom of RFC 5322: no quotes, brackets, commas or spaces), that
+    the mail library reads back as exactly itself."""
+    return bool(_PLAIN.fullmatch(address)) and getaddresses([address]) == [("", address)]
 
 
 class Members:
@@ -112,6 +131,8 @@ class Members:
         address = normalised(email)
         if self.by_email(address) is not None:
             raise ValidationError(f"{address} is al lid.", hint="Wijzig de ateliers van dat lid.", field="email")
+        if via == "coordinator":
+            self.ledger.remove(BLOCKED, [self._hash(address)])  # added on purpose: a removal before is undone
         member_id = uuid.uuid4().hex
         record = {"member_id": member_id, "email": address, "name": " ".join(name.split())[:120],
                   "ateliers": self._checked(ateliers), "via": via, "created_at": time.time(),
@@ -134,8 +155,10 @@ class Members:
         gone = self.get(member_id)
         self.ledger.remove(SESSION, [s["key"] for s in self.ledger.all(SESSION, member_id=member_id)])
         self.ledger.remove(LINK, [k["key"] for k in self.ledger.all(LINK, email=gone.email)])
-        # a tombstone of the id first (no address in it): an older export does not bring the member back
+        # a tombstone of the id first (no address in it): an older export does not bring the member back; and
+        # the address blocked (as a keyed hash), or a listed domain would let them in again at once
         self.ledger.put(GONE, member_id, {})
+        self.ledger.put(BLOCKED, self._hash(gone.email), {})
         self.ledger.remove(MEMBER, [member_id])
         return gone
 
@@ -150,7 +173,9 @@ class Members:
     def may_sign_in(self, email: str) -> bool:
         """Whether ``email`` is a member's, or of a domain whose people may become members."""
         address = normalised(email)
-        return self.by_email(address) is not None or address.rpartition("@")[2] in self.rules
+        if self.by_email(address) is not None:
+            return True
+        return address.rpartition("@")[2] in self.rules and self.ledger.get(BLOCKED, self._hash(address)) is None
 
     def link(self, email: str) -> str:
         """A sign-in token for ``email`` (a member's, or of a listed domain): single use, short-lived. The
@@ -175,9 +200,9 @@ class Members:
             return None
         found = self.by_email(record["email"])
         if found is None:  # someone of a listed domain, here for the first time (or removed since the link)
-            domain = record["email"].rpartition("@")[2]
-            if domain not in self.rules:
+            if not self.may_sign_in(record["email"]):  # the domain left the list, or they were removed since
                 return None
+            domain = record["email"].rpartition("@")[2]
             found = self.add(record["email"], ateliers=self.rules[domain], via="domain")
         self.ledger.remove(LINK, [key])
         return self._open(found)
@@ -201,7 +226,10 @@ class Members:
         current = self.ledger.get(MEMBER, record.get("member_id", ""))
         if current is None or current.get("generation") != record.get("generation"):
             return None
-        return Member.of(current)
+        found = Member.of(current)
+        if found.via == "domain" and found.email.rpartition("@")[2] not in self.rules:
+            return None  # a member by their domain's rule only while the domain is on the list
+        return found
 
     def close_session(self, value: str | None) -> None:
         if value:

@@ -8,6 +8,7 @@ who is a member; only a member (or someone at a listed domain) gets the mail.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from email.message import EmailMessage
 
@@ -55,29 +56,40 @@ def consequences(km: Kennismakelaar, member_id: str) -> Consequences:
 
 
 def link_for(km: Kennismakelaar, member_id: str, base_url: str, actor: Actor) -> str:
-    """A sign-in link a coordinator hands out (no mail server, or a member who cannot find the mail)."""
+    """A sign-in link a coordinator hands out (no mail server, or a member who cannot find the mail): on
+    ``KM_PUBLIC_URL``, else on the address the coordinator's own page was asked at."""
     found = km.members().get(member_id)
     token = km.members().link(found.email)
     km.audit().record(actor, "lid-inloglink", "lid", member_id)
-    return _url(base_url, token)
+    return _url(km.settings.service.public_url or base_url, token)
 
 
-def request_link(km: Kennismakelaar, email: str, base_url: str) -> bool:
-    """Mail a sign-in link to ``email`` if it may sign in; True when a mail server is set (whether or not this
-    address got a mail: the answer must not tell). A failing server is logged, not shown (that would tell)."""
+def mails_links(km: Kennismakelaar) -> bool:
+    """Whether sign-in links go by mail: a mail server, and the service's own address to put in them."""
+    return km.settings.mail.configured and bool(km.settings.service.public_url)
+
+
+def request_link(km: Kennismakelaar, email: str) -> bool:
+    """Mail a sign-in link to ``email`` if it may sign in; True when links go by mail (whether or not this
+    address got one: the answer must not tell — nor its time, so the mail goes on in the background). A failing
+    server is logged, not shown (that would tell)."""
     address = normalised(email)
     settings = km.settings
-    if not settings.mail.configured:
+    if not mails_links(km):
         return False
     if km.members().may_sign_in(address):
-        message = compose(to=address, link=_url(base_url, km.members().link(address)),
+        message = compose(to=address, link=_url(str(settings.service.public_url), km.members().link(address)),
                           minutes=settings.service.member_link_minutes,
                           sender=settings.mail.smtp_from or settings.service.contact_email or "")
-        try:
-            mail.send(settings.mail, message)
-        except KennismakelaarError as exc:
-            log.warning("inloglink niet verstuurd: %s", exc.message)
+        threading.Thread(target=_send, args=(km, message), daemon=True).start()
     return True
+
+
+def _send(km: Kennismakelaar, message: EmailMessage) -> None:
+    try:
+        mail.send(km.settings.mail, message)
+    except KennismakelaarError as exc:
+        log.warning("inloglink niet verstuurd: %s", exc.message)
 
 
 def compose(*, to: str, link: str, minutes: int, sender: str) -> EmailMessage:

@@ -137,6 +137,10 @@ class ServiceSettings(_Section):
                                     "failed logins.", 15, ge=1)
     session_hours: int = _setting("KM_SESSION_HOURS", "How long a coordinator's web session lasts, in hours "
                                   "(logging out, or removing the coordinator, ends it at once).", 8, ge=1, le=720)
+    public_url: str | None = _setting(
+        "KM_PUBLIC_URL", "The address people reach the service at (https://kennis.werkplaats.example): links in "
+        "mail are made with it, never with the Host a request names (which anyone can forge). Without it no "
+        "sign-in link is mailed; a coordinator hands them out.", None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
     member_domains: str | None = _setting(
         "KM_MEMBER_DOMAINS", "E-mail domains whose people may sign in as members (and see what is for the "
         "Werkplaats), each with the ateliers they join: 'zuyd.nl:kansrijk-met-jeugd+tweedeling-en-armoede, "

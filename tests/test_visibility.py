@@ -223,8 +223,10 @@ def test_a_store_from_before_visibility_shows_what_it_showed(tmp_path, e5, monke
     data, docs = tmp_path / "data", tmp_path / "docs"
     docs.mkdir()
     (docs / "oud.md").write_text("# Oud\n\nEen verslag van vroeger over de tureluur.\n", "utf-8")
+    (docs / "intern.md").write_text("# Intern\n\nEen interne notitie over de tureluur.\n", "utf-8")
     km = Kennismakelaar(make_settings(data), embedder=e5)
     assert km.ingestor().run([docs]).ok
+    km.catalog().ledger.put("visibility", "intern.md", {"visibility": "werkplaats"})  # a ledger newer than these
     store = km.catalog().store
     meta = store.retrieve(META, [_META_ID])[0].payload
     store.upsert(META, [Point(_META_ID, {**meta, "schema": 2})])
@@ -233,5 +235,37 @@ def test_a_store_from_before_visibility_shows_what_it_showed(tmp_path, e5, monke
     monkeypatch.undo()
     again = Kennismakelaar(make_settings(data), embedder=e5)
     assert [f.document_id for f in again.broker(PUBLIC).search("tureluur").results] == ["oud.md"]
-    assert again.catalog().visibility_counts() == {"openbaar": 1}
+    assert again.catalog().visibility_counts() == {"openbaar": 1, "werkplaats": 1}
     assert {p["visibility"] for p in again.catalog().chunks_of("oud.md")} == {"openbaar"}
+
+
+def test_feedback_and_readiness_say_nothing_of_a_hidden_document(app):
+    question_id = app.post("/api/ask", json={"question": "Wat weten we over de buurtschuur?"}).json()["question_id"]
+    answers = {}
+    for doc_id in ("canary-coordinatie", "bestaat-niet"):
+        r = app.post("/api/feedback", json={"question_id": question_id, "type": "document", "id": doc_id,
+                                            "helpful": True})
+        answers[doc_id] = (r.status_code, r.text.replace(doc_id, "ID"))
+    assert answers["canary-coordinatie"] == answers["bestaat-niet"] and answers["bestaat-niet"][0] == 400
+    assert app.post("/api/feedback", headers=COORD, json={"question_id": question_id, "type": "document",
+                                                          "id": "canary-coordinatie", "helpful": True}).is_success
+    assert app.get("/ready").json()["checks"]["documents"] == 2  # the open canary and the filler
+
+
+def test_an_imported_backup_keeps_the_coordinators_choices(app, tmp_path, e5):
+    from service.backup import export_store, import_store
+
+    word, doc_id, *_ = CANARIES["openbaar"]
+    assert app.patch(f"/api/documents/{doc_id}", json={"visibility": "coordinatie"}, headers=COORD).is_success
+    export_store(app.app.state.km, tmp_path / "export")
+    # a new machine: the files taken in first (their own levels), then the backup
+    fresh = Kennismakelaar(make_settings(tmp_path / "nieuw", KM_SECRET_KEY=_secret_of(app)), embedder=e5)
+    assert fresh.ingestor().run([tmp_path / "docs", tmp_path / "experts"]).ok
+    assert fresh.catalog().document(doc_id)["visibility"] == "openbaar"
+    report = import_store(fresh, tmp_path / "export")
+    assert report["visibility_applied"] == 1 and fresh.catalog().document(doc_id)["visibility"] == "coordinatie"
+    assert doc_id not in [f.document_id for f in fresh.broker(PUBLIC).search(word).results]
+
+
+def _secret_of(client: TestClient) -> str:
+    return (client.app.state.km.settings.store.data_dir / "secret.key").read_text().strip()

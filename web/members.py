@@ -34,7 +34,7 @@ class SignIn(Controller):
     def ask(self, request: Request, km: Kennismakelaar, data: Form) -> Template:
         try:
             request.app.state.limiter.check("login", client_of(request))
-            mailed = membership.request_link(km, str(data.get("email") or ""), str(request.base_url))
+            mailed = membership.request_link(km, str(data.get("email") or ""))
         except (ValidationError, RateLimitedError) as exc:
             return _public("lid_inloggen", km, status_of(exc), error=exc.message, email=data.get("email") or "")
         return _public("lid_inloggen", km, asked=True, mailed=mailed)
@@ -76,7 +76,7 @@ def sign_out(request: Request, km: Kennismakelaar) -> Redirect:
 
 def _public(name: str, km: Kennismakelaar, status: int = 200, **context: Any) -> Template:
     return Template(f"{name}.html", status_code=status, context={
-        "page": "inloggen", "taxonomy": km.taxonomy, "mail": km.settings.mail.configured,
+        "page": "inloggen", "taxonomy": km.taxonomy, "mail": membership.mails_links(km),
         "minutes": km.settings.service.member_link_minutes, "contact_email": km.settings.service.contact_email,
         **context})
 
@@ -110,7 +110,7 @@ class Listing(Controller):
 def _listing(request: Request, km: Kennismakelaar, status: int = 200, **context: Any) -> Template:
     members = km.members()
     return _page("leden", km, status, request=request, members=members.all(), rules=members.rules,
-                 mail=km.settings.mail.configured, minutes=km.settings.service.member_link_minutes, **context)
+                 mail=membership.mails_links(km), minutes=km.settings.service.member_link_minutes, **context)
 
 
 @post(f"{BASE}/{{member_id:str}}/ateliers", sync_to_thread=True, guards=[session_guard], include_in_schema=False)

@@ -12,7 +12,7 @@ from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 
 from core.errors import RateLimitedError, ValidationError
-from core.visibility import choices
+from core.visibility import PUBLIC, choices
 from matching.filters import SearchFilters
 from matching.questions import ROLES
 from service.auth import audience_of
@@ -63,8 +63,11 @@ def answer(request: Request, km: Kennismakelaar, question_id: str) -> Template:
     result = request.app.state.answers.get(question_id, freshness, audience.key)
     if result is None:  # asked in another process, a while ago, or before the store changed
         # recomputed, the page keeps the judgement the question was recorded with (the one the agenda holds)
+        # the judgement it was recorded with, when made for this reader's audience; for another, judged again (an
+        # answer from what a member may see must not tell the public that such an answer exists)
+        same = stored.get("audience", PUBLIC.key) == audience.key
         result = broker.ask(stored["text"], atelier=stored["atelier"] if not stored.get("atelier_inferred") else None,
-                            record=False, answered=stored.get("answered"))
+                            record=False, answered=stored.get("answered") if same else None)
         request.app.state.answers.put(question_id, freshness, result, audience.key)
     marked = {(f["type"], f["id"]): f["helpful"] for f in stored.get("feedback", [])}
     others = [b for b in result.bridges if b["type"] == "finding"]
@@ -78,7 +81,8 @@ def feedback(request: Request, km: Kennismakelaar, data: Form) -> Template | Red
     question_id = str(data.get("question_id", ""))
     item_type, item_id = str(data.get("type", "")), str(data.get("id", ""))
     helpful = str(data.get("helpful", "")) == "ja"
-    km.broker().questions.feedback(question_id, item_type=item_type, item_id=item_id, helpful=helpful)
+    km.broker().questions.feedback(question_id, item_type=item_type, item_id=item_id, helpful=helpful,
+                                   audience=audience_of(request))
     if request.headers.get("hx-request"):
         return Template("partials/feedback_done.html", context={"helpful": helpful})
     return Redirect(f"/antwoord/{question_id}#{item_type}-{item_id}", status_code=303)

@@ -7,7 +7,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
-from service.auth import SESSION_COOKIE
+from service.auth import MEMBER_COOKIE, SESSION_COOKIE
 from service.keys import derive
 from service.settings import Settings
 
@@ -49,12 +49,12 @@ async def security_headers(message: Message, scope: Scope) -> None:
 def _personal(scope: Scope) -> bool:
     """A coordinator's page, a coordinator's API call (one with a bearer token), or any page a coordinator's
     session reads (a public page then shows what only coordinators see)."""
-    session = f"{SESSION_COOKIE}=".encode()
+    sessions = (f"{SESSION_COOKIE}=".encode(), f"{MEMBER_COOKIE}=".encode())  # a member sees more than the public
     path = str(scope.get("path", ""))
     if path.startswith("/static/"):  # the same for everyone: a coordinator's browser may keep it too
         return False
     return path.startswith("/coordinatie") or any(
-        name.lower() == b"authorization" or (name.lower() == b"cookie" and session in value)
+        name.lower() == b"authorization" or (name.lower() == b"cookie" and any(s in value for s in sessions))
         for name, value in scope.get("headers", ()))
 
 

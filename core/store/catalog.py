@@ -152,12 +152,19 @@ class Catalog:
 
     def _visible_to_all_as_before(self) -> None:
         """Schema 2 to 3: what was taken in before documents had a visibility was open to anyone, and stays so
-        until a coordinator or its file says otherwise (a query filtering on the field would miss it)."""
+        until a coordinator or its file says otherwise (a query filtering on the field would miss it) — unless a
+        coordinator's choice for it is in the ledger already (a ledger newer than its documents)."""
+        chosen = {str(r["key"]): str(r["visibility"]) for r in self.ledger.all("visibility")}
         with self._changing():
             for name in (DOCUMENTS, CHUNKS):  # only those without: a new worker may have written one meanwhile
-                ids = [h.id for h in self.store.scroll(name, fields=["visibility"]) if "visibility" not in h.payload]
-                for i in range(0, len(ids), 1000):
-                    self.store.set_payload(name, {"visibility": "openbaar"}, ids=ids[i:i + 1000])
+                levels: dict[str, list[str]] = {}
+                for h in self.store.scroll(name, fields=["visibility", "document_id"]):
+                    if "visibility" not in h.payload:
+                        level = chosen.get(str(h.payload.get("document_id")), "openbaar")
+                        levels.setdefault(level, []).append(h.id)
+                for level, ids in levels.items():
+                    for i in range(0, len(ids), 1000):
+                        self.store.set_payload(name, {"visibility": level}, ids=ids[i:i + 1000])
 
     def _check_key(self) -> None:
         """Markers of removed people made with one secret are blind to another: a store opened with another
@@ -306,6 +313,17 @@ class Catalog:
             ids = [h.id for h in self.store.scroll(CHUNKS, filter=Filter.where(document_id=document_id), fields=[])]
             if shared and ids:
                 self.store.set_payload(CHUNKS, shared, ids=ids)
+
+    def apply_chosen_visibility(self) -> int:
+        """Put every coordinator's choice in the ledger on its document (after a backup is imported: the
+        documents came from their files, the choices from the backup); returns how many changed."""
+        changed = 0
+        for r in list(self.ledger.all("visibility")):
+            record = self.document(str(r["key"]))
+            if record is not None and record.get("visibility") != r["visibility"]:
+                self.update_document(str(r["key"]), {"visibility": r["visibility"]})
+                changed += 1
+        return changed
 
     def visibility_counts(self) -> dict[str, int]:
         """How many documents each visibility has (inside the engine: a facet on the indexed field)."""

@@ -39,7 +39,7 @@ SPEC = CollectionSpec(LEDGER, indexes={"kind": "keyword", "key": "keyword", "at"
 # kinds whose records hold hashes and ids, no text: markers, rate-limit counters, tombstones, feedback marks,
 # audit entries (a removed person's are pointed at their marker: service.audit), sessions, token hashes
 IDS_ONLY = ("forgotten", "hit", "deleted", "gone-contact", "gone-meeting", "feedback", "audit", "session",
-            "coordinator-token", "lifted-forgotten", "lifted-deleted", "visibility")
+            "coordinator-token", "lifted-forgotten", "lifted-deleted", "visibility", "gone-member", "member-blocked")
 # the kind that records the lift of a marker or tombstone of each kind that can be lifted on purpose
 LIFTED = {"forgotten": "lifted-forgotten", "deleted": "lifted-deleted"}
 _STEP = 1e-5  # seconds between records appended together: ten times what the engine gives back of a time

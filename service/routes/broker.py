@@ -86,9 +86,9 @@ def experts(request: Request, km: Kennismakelaar, q: Q, atelier: str | None = No
 @post("/api/feedback", status_code=200, sync_to_thread=True, responses=errors(404, 413, 429),
       guards=[limited("public")],
       summary="Was een resultaat nuttig?")
-def feedback(data: s.FeedbackIn, km: Kennismakelaar) -> s.FeedbackOut:
+def feedback(data: s.FeedbackIn, request: Request, km: Kennismakelaar) -> s.FeedbackOut:
     updated = km.broker().questions.feedback(data.question_id, item_type=data.type, item_id=data.id,
-                                             helpful=data.helpful)
+                                             helpful=data.helpful, audience=audience_of(request))
     return s.FeedbackOut(question_id=data.question_id, helpful=updated["helpful"], unhelpful=updated["unhelpful"])
 
 

@@ -6,6 +6,7 @@ from litestar import get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Response
 
+from core.visibility import PUBLIC
 from service import schemas as s
 from service.container import Kennismakelaar
 
@@ -20,10 +21,10 @@ def health() -> s.HealthOut:
 def ready(km: Kennismakelaar) -> Response[s.HealthOut]:
     checks: dict[str, object] = {}
     try:
-        counts = km.catalog().counts()
-        # the kind of store only: an absolute path or a server address tells an outsider too much
+        # the kind of store only: an absolute path or a server address tells an outsider too much; the documents
+        # anyone may see (a count of all would say how many are not open)
         checks.update(store="qdrant-server" if km.settings.store.qdrant_url else "embedded",
-                      documents=counts["documents"])
+                      documents=km.catalog().count_documents(filter=PUBLIC.filter()))
         checks["model"] = km.embedder.identity
         km.embedder.embed_query("gereed")
         ok = True
