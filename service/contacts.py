@@ -483,8 +483,10 @@ def preview(km: Kennismakelaar, request_id: str, *, outcome: str, question: str 
     expert_id = request.forwarded_to or request.expert_id
     expert = km.catalog().public_expert(expert_id) if expert_id else None  # named only with consent
     doc_id = f"kennisvraag-{request.id[:12]}"
+    # published: open to anyone, whatever the default for files (the coordinator saw it as it goes out)
     meta: dict[str, Any] = {"id": doc_id, "title": _title(asked), "kind": "kennisvraag",
-                            "date": dt.date.today().isoformat(), "participants": [expert["name"]] if expert else []}
+                            "date": dt.date.today().isoformat(), "participants": [expert["name"]] if expert else [],
+                            "visibility": "openbaar"}
     if request.atelier:
         meta["ateliers"] = [request.atelier]
     if themes:

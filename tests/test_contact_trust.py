@@ -92,8 +92,9 @@ def test_a_closed_request_publishes_only_what_the_coordinator_saw_and_never_the_
     closed = c.post(f"/api/contact-requests/{rid}/close", headers=COORD, params={"preview": preview["digest"]},
                     json=wording)
     assert closed.status_code == 200 and closed.json()["finding_id"] == finding_id, closed.text
-    public = c.get(f"/api/documents/{finding_id}")  # anyone
-    assert public.status_code == 200
+    public = c.get(f"/api/documents/{finding_id}")  # anyone, whatever KM_DEFAULT_VISIBILITY says of other files
+    assert public.status_code == 200 and public.json()["visibility"] == "openbaar"
+    assert "\nvisibility: openbaar\n" in preview["text"]
     text = " ".join(p["text"] for p in public.json()["passages"]) + public.json()["title"]
     assert "Sara" not in text and "bijzondere bijstand" in text
     file = km.settings.store.data_dir / "files" / f"{finding_id}.md"

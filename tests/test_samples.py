@@ -137,3 +137,11 @@ def test_planted_questions_find_their_documents(samples_km, question):
     results = samples_km.broker().search(question, limit=10).results
     top = [r.document_id for r in results[:3]]
     assert QUESTIONS[question] & set(top), (question, top)
+
+
+@pytest.mark.slow
+def test_the_demo_corpus_shows_every_visibility(samples_km):
+    """One document for the Werkplaats, one for an atelier, one for coordinators; the rest open to anyone."""
+    counts = samples_km.catalog().visibility_counts()
+    assert set(counts) == {"openbaar", "werkplaats", "atelier:kansrijk-met-jeugd", "coordinatie"}, counts
+    assert counts["werkplaats"] == counts["atelier:kansrijk-met-jeugd"] == counts["coordinatie"] == 1
