@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
@@ -191,6 +192,20 @@ def confirmation(request: Request, km: Kennismakelaar, found: Consequences, *, a
 
 def confirmed(data: dict[str, Any]) -> bool:
     return str(data.get("bevestigd", "")) == "ja"
+
+
+def confirm_then(request: Request, km: Kennismakelaar, data: dict[str, Any], *, ask: Callable[[], Template],
+                 act: Callable[[], object], back: str, notice: str) -> Template | Response[Any]:
+    """A removal's post: without ``bevestigd`` the confirmation (``ask``: an old one-click form removes
+    nothing), else the removal (``act``), then back to ``back`` with ``notice``; any refusal is said where the
+    busy state stood."""
+    if not confirmed(data):
+        return ask()
+    try:
+        act()
+    except KennismakelaarError as exc:
+        return failed(request, km, exc, back)
+    return flash(finished(request, back), km, notice)
 
 
 def finished(request: Request, url: str) -> Response[Any]:

@@ -9,25 +9,14 @@ from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
-from core.errors import FileTooLargeError, KennismakelaarError, UnsupportedFileError, ValidationError
+from core.errors import FileTooLargeError, UnsupportedFileError, ValidationError
 from matching.agenda import LADDER
 from service import consequences, meetings
 from service.auth import acting
 from service.container import Kennismakelaar
 from service.http_errors import status_of
 from service.uploads import take_in, uploaded_files
-from web.coordination import (
-    Form,
-    Multipart,
-    _list,
-    _page,
-    confirmation,
-    confirmed,
-    failed,
-    finished,
-    flash,
-    session_guard,
-)
+from web.coordination import Form, Multipart, _list, _page, confirm_then, confirmation, flash, session_guard
 
 BASE = "/coordinatie/bijeenkomsten"
 
@@ -99,13 +88,9 @@ class Removal(Controller):
     @post(sync_to_thread=True)
     def remove(self, request: Request, km: Kennismakelaar, meeting_id: str,
                data: Form) -> Template | Response[Any]:
-        if not confirmed(data):  # an old one-click form: the confirmation, nothing removed
-            return self._confirm(request, km, meeting_id)
-        try:
-            meetings.remove(km, meeting_id, acting(request))
-        except KennismakelaarError as exc:  # any refusal: said where the busy state stood
-            return failed(request, km, exc, BASE)
-        return flash(finished(request, BASE), km, "bijeenkomst-verwijderd")
+        return confirm_then(request, km, data, ask=lambda: self._confirm(request, km, meeting_id),
+                            act=lambda: meetings.remove(km, meeting_id, acting(request)), back=BASE,
+                            notice="bijeenkomst-verwijderd")
 
     @staticmethod
     def _confirm(request: Request, km: Kennismakelaar, meeting_id: str) -> Template:

@@ -15,7 +15,7 @@ from service.auth import MEMBER_COOKIE, acting, signed_in_member
 from service.container import Kennismakelaar
 from service.http_errors import status_of
 from service.ratelimit import client_of
-from web.coordination import Form, _page, confirmation, confirmed, failed, finished, flash, session_guard
+from web.coordination import Form, _page, confirm_then, confirmation, flash, session_guard
 
 BASE = "/coordinatie/leden"
 
@@ -138,13 +138,9 @@ class Removal(Controller):
 
     @post(sync_to_thread=True)
     def remove(self, request: Request, km: Kennismakelaar, member_id: str, data: Form) -> Template | Response[Any]:
-        if not confirmed(data):
-            return self._confirm(request, km, member_id)
-        try:
-            membership.remove(km, member_id, acting(request))
-        except KennismakelaarError as exc:
-            return failed(request, km, exc, BASE)
-        return flash(finished(request, BASE), km, "lid-verwijderd")
+        return confirm_then(request, km, data, ask=lambda: self._confirm(request, km, member_id),
+                            act=lambda: membership.remove(km, member_id, acting(request)), back=BASE,
+                            notice="lid-verwijderd")
 
     @staticmethod
     def _confirm(request: Request, km: Kennismakelaar, member_id: str) -> Template:
