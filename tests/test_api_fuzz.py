@@ -77,6 +77,9 @@ class Seed:
     throwaway_meetings: list[str]
     throwaway_coordinators: list[str]  # added by the seed through the API, removed by DELETE
     mergeable: list[str]  # duplicates of the first request: merged into it
+    restrictable: list[str]  # an upload of its own, whose visibility the PATCH changes
+    members: list[str]  # members made by the seed: moved and given links
+    throwaway_members: list[str]  # removed by DELETE
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +112,11 @@ def seed(live_url) -> Seed:
         contacts = [_ok(c.post("/api/contact-requests", json={
             "name": f"Vrager {i}", "email": f"vrager{i}@example.org", "message": "Graag contact.",
             "question_id": question_ids[0]}))["id"] for i in range(2 + THROWAWAY_CONTACTS + PREVIEWABLE + CLOSABLE)]
+        members = [_ok(c.post("/api/members", json={"email": f"lid{i}@werkplaats.example",
+                                                    "ateliers": [taxonomy["ateliers"][0]["slug"]]}))["id"]
+                   for i in range(2 + 3)]
+        restrictable = _ok(c.post("/api/documents", files=[("files", ("fuzz-zichtbaar.md", b"# Zichtbaar\n\nVoor "
+                                                                       b"de zichtbaarheid.\n", "text/markdown"))]))
         duplicates = [_ok(c.post("/api/contact-requests", json={
             "name": "Vrager 0", "email": "vrager0@example.org", "message": "Graag contact (nog eens).",
             "question_id": question_ids[0]}))["id"] for _ in range(MERGEABLE)]
@@ -124,6 +132,9 @@ def seed(live_url) -> Seed:
         while job["status"] not in ("done", "failed") and time.monotonic() < deadline:
             time.sleep(0.2)
             job = _ok(c.get(f"/api/jobs/{job['id']}"))
+        while restrictable["status"] not in ("done", "failed") and time.monotonic() < deadline:
+            time.sleep(0.2)
+            restrictable = _ok(c.get(f"/api/jobs/{restrictable['id']}"))
     assert job["status"] == "done" and len(job["documents"]) == THROWAWAY_DOCUMENTS, job
     assert all(question_ids) and found["results"] and people["experts"]
     return Seed(ateliers=[a["slug"] for a in taxonomy["ateliers"]], themes=[t["slug"] for t in taxonomy["themes"]],
@@ -132,7 +143,8 @@ def seed(live_url) -> Seed:
                 jobs=[job["id"]], contacts=contacts[:2], throwaway_contacts=contacts[2:2 + THROWAWAY_CONTACTS],
                 previewable=contacts[2 + THROWAWAY_CONTACTS:-CLOSABLE], closable=contacts[-CLOSABLE:],
                 meetings=meetings[:1], throwaway_meetings=meetings[1:],
-                throwaway_coordinators=coordinators, mergeable=duplicates)
+                throwaway_coordinators=coordinators, mergeable=duplicates,
+                restrictable=restrictable["documents"], members=members[:2], throwaway_members=members[2:])
 
 
 def _ok(response: httpx.Response) -> Any:
@@ -167,22 +179,59 @@ def test_generated_requests_succeed_when_valid_never_5xx_and_follow_the_schema(l
     assert succeeded / total >= MIN_2XX_SHARE, f"only {succeeded} of {total} requests got a 2xx"
 
 
+ROLE_EXAMPLES = 8  # per operation and role: anchored cases only
+
+
+def test_as_the_public_and_as_a_member_every_operation_follows_the_schema_and_coordinators_own_stay_shut(
+        live_url, seed):
+    """The same operations, anchored, without the coordinator's token: as anyone, and as a signed-in member. No
+    5xx, every answer in the schema, and what is for coordinators (its summary says so) never answers 2xx."""
+    with httpx.Client(base_url=live_url, headers=COORD, timeout=60) as c:
+        member_id = _ok(c.post("/api/members", json={"email": "fuzzlid@werkplaats.example",
+                                                    "ateliers": seed.ateliers[:1]}))["id"]
+        link = _ok(c.post(f"/api/members/{member_id}/link"))["link"]
+    path = link[link.index("/inloggen/"):]
+    with httpx.Client(base_url=live_url, timeout=60) as browser:
+        browser.get(path)
+        browser.post(path, data={"_csrf_token": browser.cookies.get("km_csrf", "")})
+        member_cookie = browser.cookies.get("km_lid")
+    assert member_cookie
+    schema = schemathesis.openapi.from_url(f"{live_url}/schema/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    for role, headers in (("public", {}), ("member", {"Cookie": f"km_lid={member_cookie}"})):
+        opened: list[str] = []
+        answered: dict[str, Counter[int]] = {}
+        for operation in operations:
+            label = f"{operation.method.upper()} {operation.path}"
+            strategy = operation.as_strategy().flatmap(ANCHORS[label](seed))
+            _fuzz(strategy, ROLE_EXAMPLES, answered.setdefault(label, Counter()), headers)()
+            if "(coördinator)" in str(operation.definition.raw.get("summary", "")) and any(
+                    _ok_status(code) for code in answered[label]):
+                opened.append(label)
+        print(role, {label: dict(counts) for label, counts in answered.items()})
+        assert opened == [], f"as {role}, coordinators' operations answered 2xx: {opened}"
+        public = [label for label in answered if label in ("POST /api/ask", "GET /api/search", "GET /api/experts")]
+        assert all(any(_ok_status(code) for code in answered[label]) for label in public), answered
+
+
 def _ok_status(code: int) -> bool:
     return 200 <= code < 300
 
 
-def _fuzz(strategy: st.SearchStrategy, examples: int, counts: Counter[int]) -> Callable[[], None]:
-    """A hypothesis test over ``strategy`` (cases with extra transport arguments); built in a function so each
-    closure keeps its own strategy."""
+def _fuzz(strategy: st.SearchStrategy, examples: int, counts: Counter[int],
+          headers: dict[str, str] | None = None) -> Callable[[], None]:
+    """A hypothesis test over ``strategy`` (cases with extra transport arguments), sent with ``headers`` (by
+    default the coordinator's token); built in a function so each closure keeps its own strategy."""
+    headers = COORD if headers is None else headers
 
     @given(drawn=strategy)
     @settings(max_examples=examples, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck),
               database=None)
     def run(drawn) -> None:
         case, transport = drawn
-        response = case.call(headers=COORD, **transport)
+        response = case.call(headers=headers, **transport)
         counts[response.status_code] += 1
-        case.validate_response(response, checks=CHECKS, headers=COORD, transport_kwargs=transport)
+        case.validate_response(response, checks=CHECKS, headers=headers, transport_kwargs=transport)
 
     return run
 
@@ -355,6 +404,28 @@ def _merge(seed: Seed) -> Anchor:
     }).map(lambda parts: _with(case, **parts))
 
 
+LEVELS = ["openbaar", "werkplaats", "coordinatie", "atelier:kansrijk-met-jeugd"]
+
+
+def _visibility(seed: Seed) -> Anchor:
+    return lambda case: st.fixed_dictionaries({
+        "path": st.fixed_dictionaries({"document_id": st.sampled_from(seed.restrictable)}),
+        "body": st.fixed_dictionaries({"visibility": st.sampled_from(LEVELS)}),
+    }).map(lambda parts: _with(case, **parts))
+
+
+def _new_member(seed: Seed) -> Anchor:
+    return lambda case: st.fixed_dictionaries({"email": EMAILS, "ateliers": _some(seed.ateliers)}).map(
+        lambda body: _with(case, body=body))
+
+
+def _move_member(seed: Seed) -> Anchor:
+    return lambda case: st.fixed_dictionaries({
+        "path": st.fixed_dictionaries({"member_id": st.sampled_from(seed.members)}),
+        "body": st.fixed_dictionaries({"ateliers": _some(seed.ateliers)}),
+    }).map(lambda parts: _with(case, **parts))
+
+
 def _forget_asker(seed: Seed) -> Anchor:
     """Addresses no seeded request has (those are read and changed by the other operations)."""
     return lambda case: st.fixed_dictionaries({
@@ -446,6 +517,12 @@ ANCHORS: dict[str, Callable[[Seed], Anchor]] = {
     "POST /api/contact-requests/{request_id}/close": _close,
     "POST /api/contact-requests/{request_id}/preview": _preview,
     "POST /api/contact-requests/{request_id}/merge": _merge,
+    "PATCH /api/documents/{document_id}": _visibility,
+    "GET /api/members": lambda seed: _unchanged,
+    "POST /api/members": _new_member,
+    "PATCH /api/members/{member_id}": _move_member,
+    "DELETE /api/members/{member_id}": lambda seed: _path("member_id", seed.throwaway_members),
+    "POST /api/members/{member_id}/link": lambda seed: _path("member_id", seed.members),
     "DELETE /api/contact-requests": _forget_asker,
     "GET /api/contact-requests/{request_id}/suggestions": lambda seed: _path("request_id", seed.contacts),
     "GET /api/experts/{expert_id}/availability": lambda seed: _path("expert_id", seed.experts),
