@@ -22,7 +22,7 @@ from litestar.types import ControllerRouterHandler
 from core.errors import NotFoundError, PreconditionRequiredError, StaleVersionError, ValidationError
 from core.names import slugify
 from service import schemas as s
-from service.auth import acting, coordinator_guard, is_coordinator
+from service.auth import acting, audience_of, coordinator_guard, is_coordinator
 from service.container import Kennismakelaar
 from service.http_errors import etag
 from service.profiles import (
@@ -60,7 +60,7 @@ class ExpertController(Controller):
          summary="Een expertprofiel met zijn documenten (een coördinator krijgt ook de versie: ETag)")
     def profile(self, request: Request, km: Kennismakelaar, expert_id: str) -> Response[s.ExpertProfileOut]:
         if not is_coordinator(request):
-            return Response(profile_view(km, expert_id, coordinator=False))
+            return Response(profile_view(km, expert_id, coordinator=False, audience=audience_of(request)))
         # the version first: should a write land in between, the body is newer than its tag, and a change based on
         # the tag is refused rather than lost
         version = profile_version(km, expert_id)
