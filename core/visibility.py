@@ -5,7 +5,8 @@ of that atelier) or ``coordinatie`` (coordinators). Every passage and document r
 visibility, and every query of an audience other than the coordinators filters on it inside the engine: for
 someone who may not see a document it does not exist — not in a result, a count or a person's reasons
 (``Audience.filter``). What the filter cannot hide: BM25's IDF is counted over the whole collection, so the
-scores (never the sets) of what someone may see move slightly with the words of what they may not.
+scores of what someone may see — and so, at the margin, its order — move slightly with the words of what they
+may not.
 
 >>> parse_visibility("Atelier: Kansrijk met jeugd", {"kansrijk-met-jeugd"})
 'atelier:kansrijk-met-jeugd'
