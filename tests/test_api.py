@@ -217,7 +217,8 @@ def test_taxonomy_health_ready_and_schema(client):
     assert client.get("/health").json()["status"] == "ok"
     ready = client.get("/ready").json()
     documents = len(discover([SAMPLES / "documenten"], max_bytes=50 << 20).documents)  # the demo corpus, whole
-    assert ready["status"] == "ready" and ready["checks"]["documents"] == documents >= 54
+    # the documents open to anyone: a count of all would say how many are not (three in the demo corpus)
+    assert ready["status"] == "ready" and ready["checks"]["documents"] == documents - 3 and documents >= 54
     schema = client.get("/schema/openapi.json").json()
     assert schema["openapi"].startswith("3.1")
     for path in ("/api/ask", "/api/search", "/api/experts", "/api/panels", "/api/agenda", "/api/feedback",

@@ -172,8 +172,9 @@ def source(samples_dir: Path, e5, tmp_path_factory: pytest.TempPathFactory) -> S
 def test_export_holds_what_exists_only_in_the_store(source):
     counts = source.summary["exported"]
     assert counts == {"forgotten": counts["forgotten"], "deleted": 1, "gone-contact": 0, "gone-meeting": 0,
-                      "profiles": 2, "questions": len(ASKED), "feedback": 2, "contacts": 1, "jobs": 1, "meetings": 2,
-                      "availability": 1, "audit": counts["audit"]}  # no hits, no sessions; her mark went with her
+                      "gone-member": 0, "profiles": 2, "questions": len(ASKED), "feedback": 2, "contacts": 1,
+                      "jobs": 1, "meetings": 2, "availability": 1, "members": 0,
+                      "audit": counts["audit"]}  # no hits, no sessions; her mark went with her
     assert counts["audit"] >= 1  # the audit log is part of the backup
     assert counts["forgotten"] >= 3  # id, name and the initial form of the name, e-mail address
     manifest = json.loads((source.export / MANIFEST).read_text("utf-8"))
