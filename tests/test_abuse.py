@@ -152,7 +152,8 @@ def test_ready_and_error_logs_give_nothing_away(fresh_samples, monkeypatch):
         def broken(*args: object, **kwargs: object) -> None:
             raise RuntimeError(f"kan {fresh_samples}/files/anna-de-vries.pdf niet lezen")
 
-        monkeypatch.setattr(c.app.state.km.broker(), "search", broken)
+        # on the class: each request gets a broker of its own audience
+        monkeypatch.setattr(type(c.app.state.km.broker()), "search", broken)
         records: list[logging.LogRecord] = []
         catcher = logging.Handler()
         catcher.emit = records.append  # type: ignore[method-assign]
