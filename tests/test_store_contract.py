@@ -301,7 +301,7 @@ def test_profiles_without_consent_move_no_public_bm25_score(tmp_path, backend):
     """The engine's IDF counts every point with a BM25 vector: a hidden profile sharing a word of the question
     would move the public scores (a difference that tells a registered name from a made-up one). Profiles without
     consent are stored without one — also those of a store made before that rule (schema 1), at its next open."""
-    from core.store.catalog import _META_ID, EXPERTS, META, Catalog
+    from core.store.catalog import _META_ID, EXPERTS, META, SCHEMA_VERSION, Catalog
 
     def catalog(path: str) -> Catalog:
         store = EdgeStore(tmp_path / path) if backend == "edge" else ServerStore(QdrantClient(":memory:"))
@@ -331,7 +331,7 @@ def test_profiles_without_consent_move_no_public_bm25_score(tmp_path, backend):
     old.store.close()
     reopened = catalog("old")
     assert _profiles_scores(reopened, bm25) == pytest.approx(expected, rel=1e-9)
-    assert reopened.built_with()["schema"] == 2
+    assert reopened.built_with()["schema"] == SCHEMA_VERSION  # every migration since, in one opening
 
 
 # --- congruence: the same 1,024 passages and 263 queries on both backends ------------------------------------
