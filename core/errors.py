@@ -111,6 +111,11 @@ class MailError(KennismakelaarError):
     confirmation refused after the expert's message went out — the error says so — nothing was sent)."""
 
     code = "mail"
+    permanent = False  # the server said no for good (5xx): trying again will not help
+
+
+class MailUncertain(MailError):
+    """The connection went while the message was being sent: it may have arrived. Not to be sent again by itself."""
 
 
 # --- ingestion: one file could not be taken in -------------------------------------------------------

@@ -32,6 +32,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "coördinator": ("coördinator", "coördinatoren"),
     "regel": ("regel", "regels"),
     "pagina": ("pagina", "pagina's"),
+    "bericht": ("bericht", "berichten"),
     "persoon": ("persoon", "mensen"),
     "kandidaat": ("kandidaat", "kandidaten"),
     "dag": ("dag", "dagen"),

@@ -57,6 +57,11 @@ class DocumentMeta:
     evidence: str | None = None  # an intervention's evidence level (a slug of the taxonomy's list)
     target_groups: list[str] = field(default_factory=list)  # doelgroep
     working_elements: list[str] = field(default_factory=list)  # werkzame elementen
+    # the databank's assessment of an intervention: when, by whom, and why it got its evidence level
+    evidence_date: str | None = None  # ISO yyyy-mm-dd
+    evidence_assessor: str | None = None
+    evidence_reason: str | None = None
+    summary: str | None = None  # a short summary written for the reader (samenvatting)
     visibility: str | None = None  # who may see it (core.visibility); None: the Werkplaats's default
     warnings: list[str] = field(default_factory=list)
 

@@ -115,6 +115,12 @@ def build_meta(raw: dict[str, Any], taxonomy: Taxonomy, source: str = "") -> Doc
                                  "(kies openbaar, werkplaats, coordinatie of atelier:<atelier>)")
     meta.target_groups = _phrases(_first(raw, "target_groups", *_ALIASES["target_groups"]))
     meta.working_elements = _phrases(_first(raw, "working_elements", *_ALIASES["working_elements"]))
+    assessed = _first(raw, "evidence_date", *_ALIASES["evidence_date"])
+    if assessed is not None:
+        meta.evidence_date = _date(assessed, meta, source, field="evidence_date")
+    meta.evidence_assessor = _text(_first(raw, "evidence_assessor", *_ALIASES["evidence_assessor"]))
+    meta.evidence_reason = _text(_first(raw, "evidence_reason", *_ALIASES["evidence_reason"]))
+    meta.summary = _text(_first(raw, "summary", *_ALIASES["summary"]))
     return meta
 
 
@@ -126,6 +132,10 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "target_groups": ("target_group", "doelgroep", "doelgroepen"),
     "working_elements": ("werkzame_elementen", "werkzame elementen"),
     "visibility": ("zichtbaarheid", "zichtbaar_voor", "zichtbaar voor"),
+    "evidence_date": ("beoordeeld_op", "datum_beoordeling", "assessed_on"),
+    "evidence_assessor": ("beoordeeld_door", "beoordelaar", "assessor"),
+    "evidence_reason": ("onderbouwing", "toelichting_beoordeling"),
+    "summary": ("samenvatting", "abstract"),
 }
 
 
@@ -177,7 +187,7 @@ def _url(value: Any, meta: DocumentMeta) -> str | None:
     return text
 
 
-def _date(value: Any, meta: DocumentMeta, source: str) -> str | None:
+def _date(value: Any, meta: DocumentMeta, source: str, *, field: str = "datum") -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
@@ -192,5 +202,5 @@ def _date(value: Any, meta: DocumentMeta, source: str) -> str | None:
                 return dt.datetime.strptime(text, fmt).date().isoformat()
             except ValueError:
                 break
-    meta.warnings.append(f"datum {text!r} niet herkend (verwacht jjjj-mm-dd)")
+    meta.warnings.append(f"{field} {text!r} niet herkend (verwacht jjjj-mm-dd)")
     return None

@@ -10,9 +10,13 @@ import numpy as np
 
 from core.models import Chunk, Document, Expert
 from core.names import name_key
+from core.ordering import browse_keys
 from core.taxonomy import Term
 from core.vector_codec import pack
 from core.visibility import OPENBAAR
+
+# a record's free texts besides its passages: any of them may name someone (``ingestion.removal`` redacts them)
+FREE_TEXTS = ("evidence_assessor", "evidence_reason", "summary")
 
 
 def people_keys(names: Sequence[str]) -> list[str]:
@@ -58,6 +62,9 @@ def document_record(doc: Document, *, chunks: int, root: str, path: str, size: i
         "knowledge_inferred": doc.knowledge_inferred,
         "target_groups": list(doc.meta.target_groups),
         "working_elements": list(doc.meta.working_elements),
+        "evidence_date": doc.meta.evidence_date,
+        **{k: getattr(doc.meta, k) for k in FREE_TEXTS},
+        **browse_keys(doc.title, doc.meta.date, doc.meta.target_groups),
         "chunks": chunks,
         "pages": doc.pages,
         "root": root,

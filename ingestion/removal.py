@@ -27,9 +27,11 @@ from core.errors import NotFoundError
 from core.headings import says_something
 from core.models import Chunk
 from core.names import email_key, name_key, name_variants, redact
+from core.ordering import browse_keys
 from core.store.catalog import Catalog
 from core.store.types import DENSE, SPARSE, Filter, Point
 from core.vector_codec import pack
+from ingestion.records import FREE_TEXTS
 from ingestion.titles import opening
 
 Marked = Callable[[str], bool]
@@ -110,8 +112,10 @@ class Remover:
                      "title": title,
                      # free texts an intervention carries may name someone, as any text may
                      **{k: [redact(t, marked)[0] for t in record.get(k) or []]
-                        for k in ("target_groups", "working_elements")}}
-            if any(clean[k] != (record.get(k) or ([] if k != "title" else "")) for k in clean):
+                        for k in ("target_groups", "working_elements")},
+                     **{k: redact(record[k], marked)[0] for k in FREE_TEXTS if record.get(k)}}
+            if any(clean[k] != (record.get(k) or ([] if isinstance(clean[k], list) else "")) for k in clean):
+                clean.update(browse_keys(title, record.get("date"), clean["target_groups"]))
                 if record.get("title_vector") and title != record.get("title"):
                     clean["title_vector"] = pack(self.embedder.embed_documents([title])[0]) \
                         if says_something(title) else None

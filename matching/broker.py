@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from core.embedder import Embedder
 from core.errors import ValidationError
 from core.models import MAX_QUESTION_CHARS
 from core.names import redact
+from core.ordering import date_order
 from core.store.catalog import Catalog
 from core.store.types import Filter, MatchAny
 from core.taxonomy import Taxonomy
@@ -68,6 +69,8 @@ class Answer:
 
 
 PEOPLE_FOR_PERSPECTIVES = 10  # the people best matched to a question, among whom each kind's are found
+DATE_POOL = 30  # the most relevant documents a search "nieuwste eerst" puts in date order
+Order = Literal["relevance", "date"]
 
 
 class Broker:
@@ -111,8 +114,10 @@ class Broker:
     # --- search --------------------------------------------------------------------------------------
 
     def search(self, query: str, filters: SearchFilters | None = None, *, limit: int = 10, offset: int = 0,
-               mode: Mode = "hybrid", exclude: Sequence[str] = ()) -> SearchPage:
-        """Documents for a question, one per document with its best passage, in relevance order."""
+               mode: Mode = "hybrid", exclude: Sequence[str] = (), order: Order = "relevance") -> SearchPage:
+        """Documents for a question, one per document with its best passage, in relevance order — or, with
+        ``order="date"``, the ``DATE_POOL`` most relevant of them newest first (undated last): sorted by date,
+        every candidate would put a barely related new verslag above the one that answers."""
         question = self.encode(query)
         filters = filters or SearchFilters()
         placement = self.places.place(question.dense, filters.ateliers[0] if len(filters.ateliers) == 1 else None)
@@ -121,10 +126,10 @@ class Broker:
                                            filter=_exclude(filters.to_store_filter(), exclude), mode=mode)
         if mode == "hybrid":  # the boost is sized for fused scores, not for a single retriever's
             passages = self._weighed(passages)
-        return self._rank(question, passages, placement, offset + limit, skip=offset)
+        return self._rank(question, passages, placement, offset + limit, skip=offset, by_date=order == "date")
 
     def _rank(self, question: Encoded, passages: list[Passage], placement: Placement, n: int, *,
-              skip: int = 0) -> SearchPage:
+              skip: int = 0, by_date: bool = False) -> SearchPage:
         """The top ``n`` documents in relevance order — each by its best passage — of which the first ``skip``
         (earlier pages) are left out before their texts are fetched.
 
@@ -135,6 +140,8 @@ class Broker:
         for p in passages:
             best.setdefault(p.document_id, p)
         docs = list(best.values())
+        if by_date:
+            docs = sorted(docs[:DATE_POOL], key=lambda p: date_order(p.payload.get("date")), reverse=True)
         ranked = docs[skip:n]
         self.retriever.complete(ranked)
         results = [self._finding(p, question, placement) for p in ranked]

@@ -24,7 +24,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
-from service import retention
+from service import following, retention
 from service.container import Kennismakelaar
 from service.http_errors import exception_to_http_response, route_of
 from service.jobs import JobRunner
@@ -32,10 +32,13 @@ from service.ratelimit import RateLimiter, limits_from
 from service.routes import (
     audit,
     broker,
+    browse,
+    citations,
     contacts,
     coordinators,
     documents,
     experts,
+    follows,
     health,
     meetings,
     members,
@@ -46,9 +49,10 @@ from service.settings import Settings
 
 log = logging.getLogger("kennismakelaar.access")
 _SWAGGER = "/schema/assets"
-ROUTES: list[ControllerRouterHandler] = [*broker.ROUTES, *contacts.ROUTES, *documents.ROUTES, *experts.ROUTES,
-                                         *health.ROUTES, *meetings.ROUTES, *overview.ROUTES, *audit.ROUTES,
-                                         *coordinators.ROUTES, *members.ROUTES]
+ROUTES: list[ControllerRouterHandler] = [
+    *broker.ROUTES, *browse.ROUTES, *citations.ROUTES, *contacts.ROUTES, *documents.ROUTES, *experts.ROUTES,
+    *follows.ROUTES, *health.ROUTES, *meetings.ROUTES, *overview.ROUTES, *audit.ROUTES, *coordinators.ROUTES,
+    *members.ROUTES]
 UPLOADS = documents.UPLOADS  # mounted under the upload size limit, see ``upload_router``
 
 
@@ -63,7 +67,7 @@ def api_config(settings: Settings, km: Kennismakelaar | None = None) -> AppConfi
         core = km or Kennismakelaar(settings)
         core.warm_up()  # load the model and open the store now, not on the first request
         app.state.km = core
-        app.state.jobs = JobRunner(settings.store.data_dir, core.ingestor)
+        app.state.jobs = JobRunner(settings.store.data_dir, core.ingestor, after=lambda: following.run_soon(core))
         app.state.limiter = RateLimiter(lambda: core.catalog().ledger, limits_from(settings))
         try:
             retention.sweep(core, app.state.jobs)  # what expired while the service was down: before any request

@@ -63,8 +63,10 @@ if TYPE_CHECKING:
 # ledger kinds not kept: rate-limit counters of the last day; who may log in — coordinators, their token hashes
 # and sessions — is not restored from a copy of the past (a restore would bring back a removed coordinator's
 # token): after a restore coordinators are added again (``kennismakelaar coordinator add``)
+# a member signs in again after a restore; a follower's address lives for one purpose only, and an export is no
+# place to keep it (a restore asks followers nothing, and tells them nothing more)
 NOT_EXPORTED = frozenset({"hit", "session", "coordinator", "coordinator-token", TAKING_IN,
-                          "member-link", "member-session"})  # a member signs in again after a restore
+                          "member-link", "member-session", "follow", "follow-news", "mail-out"})
 # what records a removal or a deletion, or its lift: the store's own are never replaced by an import's version
 KEPT = frozenset({"forgotten", "deleted", "gone-contact", "gone-meeting", "gone-member", "member-blocked",
                   *LIFTED.values()})

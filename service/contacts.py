@@ -39,7 +39,7 @@ from core.names import REDACTED, email_key, fold, is_email, name_key, name_varia
 from core.store.revisions import revision, stamped
 from core.visibility import COORDINATORS
 from matching.availability import PassedOver, unavailable
-from service import mail
+from service import following, mail
 from service.container import Kennismakelaar
 from service.coordinators import Actor
 from service.jobs import files_dir, ingest_text
@@ -530,6 +530,7 @@ def close(km: Kennismakelaar, request_id: str, *, outcome: str, answered: bool, 
         km.audit().record(actor, "bevinding-opgenomen", "document", finding.document_id)
         if closed.question_id:
             km.catalog().close_questions([closed.question_id], f"contact:{closed.id}")
+        following.run_soon(km)  # whoever follows the question hears of it
     km.audit().record(actor, "contactverzoek-afgerond", REQUEST, request_id)
     return closed
 

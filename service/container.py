@@ -35,6 +35,7 @@ from service.settings import Settings
 
 if TYPE_CHECKING:
     from matching.broker import Broker
+    from matching.browse import Browser
 
 _log = logging.getLogger("kennismakelaar.data")
 PRIVATE = 0o077  # no bits for group and others
@@ -158,6 +159,12 @@ class Kennismakelaar:
                 self._broker = Broker(catalog, self.embedder, self.taxonomy, bm25=self.bm25,
                                       max_chars=self.settings.service.max_query_chars)
             return self._broker.scoped(audience)
+
+    def browser(self, audience: Audience = PUBLIC) -> Browser:
+        """Browsing the documents ``audience`` may see, without a question (``matching.browse``)."""
+        from matching.browse import Browser
+
+        return Browser(self.catalog(), audience.filter())
 
     def warm_up(self) -> None:
         """Load model and store now (service start-up) instead of on the first request."""

@@ -46,6 +46,8 @@ class Actor:
 
 SHARED = Actor("gedeelde-sleutel", "gedeelde sleutel")
 COMMAND_LINE = Actor("opdrachtregel", "opdrachtregel (beheer)")
+FOLLOWER = Actor("volger", "de volger zelf")  # someone following a question: starts, confirms, unsubscribes
+SERVICE = Actor("dienst", "de dienst (bewaartermijn)")  # what expires by itself
 
 
 class Coordinators:

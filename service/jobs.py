@@ -95,8 +95,11 @@ def ingest_text(ingestor: Ingestor, data_dir: Path, name: str, text: str) -> str
 
 
 class JobRunner:
-    def __init__(self, data_dir: Path, ingestor: Callable[[], Ingestor]) -> None:
+    def __init__(self, data_dir: Path, ingestor: Callable[[], Ingestor], *,
+                 after: Callable[[], None] | None = None) -> None:
+        """``after``: run when a job took in a document (new knowledge for whoever follows a question)."""
         self.files_dir = files_dir(data_dir)
+        self._after = after
         self.staging = (data_dir / "staging").resolve()
         for folder in (self.files_dir, self.staging):
             folder.mkdir(parents=True, exist_ok=True)
@@ -152,6 +155,8 @@ class JobRunner:
                     then(job)
                 except KennismakelaarError as exc:  # the files are in; only what follows did not happen
                     job.errors.append({"file": "", "message": exc.message})
+            if self._after is not None and job.documents:
+                self._after()
             job.status = "done"
         except Exception as exc:  # a job must end with a status, whatever happened
             log.error("ingest job failed: %s", type(exc).__name__)  # not its text: it may carry a path

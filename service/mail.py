@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
 from typing import TypeVar
 from urllib.parse import quote
 
-from core.errors import MailError
+from core.errors import MailError, MailUncertain
 from service.settings import MailSettings
 
 SUBJECT = "Verzoek om contact via de Werkplaats Sociaal Domein"
+Sender = Callable[[EmailMessage], None]  # what sends one message (``send`` with the settings; a test's own)
 CONFIRMATION_SUBJECT = "Je verzoek om contact is doorgestuurd"
 _M = TypeVar("_M", bound=EmailMessage)
 _GREETING = ["Met vriendelijke groet,", "De coördinatie van de Werkplaats Sociaal Domein"]
@@ -120,11 +121,21 @@ def send(settings: MailSettings, mail: EmailMessage, *, timeout: float = 20.0) -
             _ask_first(smtp, messages)
             for message in messages:
                 # smtplib raises only when every recipient is refused; the others it returns
-                if refused := smtp.send_message(message):
+                try:
+                    refused = smtp.send_message(message)
+                except (OSError, smtplib.SMTPServerDisconnected) as exc:
+                    # the connection went while the message was on its way: the server may have taken it
+                    raise MailUncertain(f"De verbinding met de mailserver viel weg tijdens het versturen ({exc}).",
+                                        hint="Misschien is het bericht aangekomen: stuur het niet vanzelf "
+                                             "opnieuw.") from None
+                if refused:
                     raise smtplib.SMTPRecipientsRefused(refused)
                 sent.append(message)
     except (OSError, smtplib.SMTPException) as exc:
-        raise _failure(exc, sent, messages) from None
+        failure = _failure(exc, sent, messages)
+        # 5xx: this will not change by trying again (4xx, or no server at all: it may)
+        failure.permanent = isinstance(exc, smtplib.SMTPResponseException) and 500 <= exc.smtp_code < 600
+        raise failure from None
 
 
 def _recipients(mail: EmailMessage) -> list[str]:

@@ -32,6 +32,7 @@ from matching.agenda import cluster_vectors, is_open
 from matching.filters import parse_date
 from service.contacts import STATUSES
 from service.container import Kennismakelaar
+from service.follows import REACHED
 from service.validation import check_slug
 
 PERIODS = ("maand", "kwartaal", "jaar")
@@ -53,6 +54,7 @@ class Bucket:
     connected: int = 0  # requests that reached "verbonden" (whatever their status now)
     median_days_to_connection: float | None = None
     meetings_held: int = 0
+    followers_reached: int = 0  # messages that told a follower what the Werkplaats learnt (``service.following``)
 
 
 @dataclass
@@ -127,11 +129,12 @@ def answered_well(question: Mapping[str, Any], threshold: float) -> bool:
 def aggregate(questions: Sequence[Mapping[str, Any]], requests: Sequence[Mapping[str, Any]],
               meetings: Sequence[Mapping[str, Any]], *, period: str = "maand", threshold: float,
               similarity: float, atelier: str | None = None, since: str | None = None,
-              until: str | None = None) -> Overview:
+              until: str | None = None, reached: Sequence[str] = ()) -> Overview:
     """The overview of plain records (question log, contact requests, meetings), already validated arguments.
 
     ``since`` and ``until`` are inclusive ISO dates; questions count by ``asked_at``, requests by
-    ``created_at`` (with everything that happened to them since), meetings by ``date``.
+    ``created_at`` (with everything that happened to them since), meetings by ``date``; ``reached``: when a
+    message reached a follower (ISO; belonging to no atelier, counted only without one).
 
     >>> qs = [{"question_id": "a", "text": "Schulden?", "asked_at": "2026-01-05T10:00:00+00:00",
     ...        "atelier": "x", "best_score": 0.9, "helpful": 0, "unhelpful": 0, "_vector": np.array([1.0, 0.0])},
@@ -189,6 +192,10 @@ def aggregate(questions: Sequence[Mapping[str, Any]], requests: Sequence[Mapping
     for m in held:
         for b in count(bucket_of(m["date"], period)):
             b.meetings_held += 1
+    for at in reached if atelier is None else ():
+        if chosen(at, [None]):
+            for b in count(bucket_of(at, period)):
+                b.followers_reached += 1
     for b in [*buckets.values(), total]:
         if waits.get(b.period):
             b.median_days_to_connection = round(statistics.median(waits[b.period]), 1)
@@ -237,9 +244,10 @@ def overview(km: Kennismakelaar, *, period: str = "maand", atelier: str | None =
         raise ValidationError("De einddatum ligt vóór de begindatum.", field="until")
     m = km.settings.matching
     catalog = km.catalog()
+    reached = [dt.datetime.fromtimestamp(float(r["at"]), dt.UTC).isoformat() for r in catalog.ledger.all(REACHED)]
     return aggregate(km.broker().questions.all(with_vectors=True), catalog.contact_requests(), catalog.meetings(),
                      period=period, threshold=m.answer_threshold, similarity=m.agenda_similarity, atelier=atelier,
-                     since=since, until=until)
+                     since=since, until=until, reached=reached)
 
 
 def check_period(value: str | None) -> str:
@@ -260,7 +268,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("answered_poorly", "onvoldoende beantwoord"), ("contact_requests", "contactverzoeken"),
     *((f"status:{s}", f"status {s}") for s in STATUSES),
     ("answered_by_contact", "beantwoord via contact"), ("connected", "in contact gebracht"),
-    ("median_days_to_connection", "mediaan dagen tot verbinding"), ("meetings_held", "bijeenkomsten gehouden"))
+    ("median_days_to_connection", "mediaan dagen tot verbinding"), ("meetings_held", "bijeenkomsten gehouden"),
+    ("followers_reached", "volgers bereikt"))
 """The CSV's columns: (field of ``Bucket``, Dutch header)."""
 
 
@@ -270,9 +279,9 @@ def to_csv(data: Overview) -> str:
     >>> text = to_csv(Overview("jaar", None, None, None, 0.85, [Bucket("2026", questions=3)], Bucket("totaal"), []))
     >>> header, row = text.splitlines()
     >>> header.split(",")[:5], header.split(",")[-1]
-    (['periode', 'vragen', 'goed beantwoord', 'onvoldoende beantwoord', 'contactverzoeken'], 'bijeenkomsten gehouden')
+    (['periode', 'vragen', 'goed beantwoord', 'onvoldoende beantwoord', 'contactverzoeken'], 'volgers bereikt')
     >>> row
-    '2026,3,0,0,0,0,0,0,0,0,0,0,,0'
+    '2026,3,0,0,0,0,0,0,0,0,0,0,,0,0'
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

@@ -20,9 +20,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from ingestion.pipeline import TAKING_IN
-from service import contacts
+from service import contacts, following
 from service.container import Kennismakelaar
 from service.erasure import erase_residue
+from service.follows import FOLLOW
 from service.jobs import JobRunner
 
 log = logging.getLogger("kennismakelaar.retention")
@@ -47,6 +48,9 @@ def sweep(km: Kennismakelaar, jobs: JobRunner | None = None) -> dict[str, int]:
             "questions": km.broker().questions.purge(days.question_retention_days)}
     km.audit().sweep()
     finish_interrupted(km)
+    # followers: what expired goes, new knowledge is told (``service.following``; with no follow at all, one read)
+    if next(iter(km.catalog().ledger.all(FOLLOW)), None) is not None:
+        gone["followers"] = following.run(km)["expired"]
     return gone
 
 

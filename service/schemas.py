@@ -198,6 +198,7 @@ class ClusterOut(Struct):
     question_ids: list[str]
     examples: list[str]
     unhelpful: int
+    followers: Annotated[int, Meta(description="Hoeveel mensen een van deze vragen volgen.")] = 0
 
 
 class GapTopicOut(Struct):
@@ -276,6 +277,69 @@ class DocumentOut(Struct):
     target_groups: list[str] = []  # doelgroep
     working_elements: list[str] = []  # werkzame elementen
     visibility: str = "openbaar"  # who may see it: openbaar | werkplaats | atelier:<slug> | coordinatie
+    # an intervention's assessment, as a databank shows it: when, by whom, why this level
+    evidence_date: str | None = None
+    evidence_assessor: str | None = None
+    evidence_reason: str | None = None
+    summary: str | None = None
+
+
+class BrowseItemOut(Struct):
+    document_id: str
+    title: str
+    kind: str
+    date: str | None
+    ateliers: list[str]
+    themes: list[str]
+    knowledge: list[str] = []
+    evidence: str | None = None
+    target_groups: list[str] = []
+    summary: Annotated[str | None, Meta(description="De samenvatting uit de metadata, of anders het begin van "
+                                                    "de eerste passage.")] = None
+    source: str = ""
+    url: str | None = None
+    visibility: str = "openbaar"
+    added: Annotated[str | None, Meta(description="Wanneer het in de Werkplaats kwam (jjjj-mm-dd).")] = None
+
+
+class FacetValueOut(Struct):
+    value: str | int
+    count: int
+
+
+class BrowseOut(Struct):
+    total: int
+    page: int
+    pages: int
+    sort: str
+    items: list[BrowseItemOut]
+    facets: Annotated[dict[str, list[FacetValueOut]], Meta(description=(
+        "Per filter (kind, atelier, theme, knowledge, evidence, target_group, year): hoeveel documenten elke "
+        "waarde heeft onder de keuzes in de andere filters."))]
+
+
+class CitationOut(Struct):
+    document_id: str
+    apa: Annotated[str, Meta(description="De verwijzing in de literatuurlijst (APA 7, Nederlandse conventies).")]
+    in_text: Annotated[str, Meta(description="De verwijzing in de lopende tekst: (De Vries, 2024).")]
+    ris: str
+    bibtex: str
+
+
+class CitationsOut(Struct):
+    items: list[CitationOut]
+
+
+class FollowsOut(Struct):
+    active: int
+    pending: Annotated[int, Meta(description="Nog niet bevestigd (na twee dagen gewist).")]
+    questions: Annotated[dict[str, int], Meta(description="Per gevolgde vraag (question_id) het aantal volgers.")]
+    topics: int
+    reached: Annotated[int, Meta(description="Berichten die volgers bereikten (alle tijd).")]
+
+
+class FollowsRemovedOut(Struct):
+    removed: int
 
 
 class MemberOut(Struct):
@@ -592,6 +656,7 @@ class OverviewBucketOut(Struct):
     connected: int
     median_days_to_connection: float | None
     meetings_held: int
+    followers_reached: int = 0
 
 
 class OverviewThemeOut(Struct):

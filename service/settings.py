@@ -137,6 +137,13 @@ class ServiceSettings(_Section):
                                     "failed logins.", 15, ge=1)
     session_hours: int = _setting("KM_SESSION_HOURS", "How long a coordinator's web session lasts, in hours "
                                   "(logging out, or removing the coordinator, ends it at once).", 8, ge=1, le=720)
+    follow_retention_days: int = _setting("KM_FOLLOW_RETENTION_DAYS", "How long the address of someone who follows "
+                                          "a question or a topic is kept after they confirmed it, in days (they "
+                                          "can unsubscribe sooner, with one click in every message).", 180, ge=1,
+                                          le=3650)
+    werkplaats_name: str = _setting("KM_WERKPLAATS_NAME", "The Werkplaats's name as it is cited: the publisher of "
+                                    "its documents in APA, RIS and BibTeX, and their author where no person is "
+                                    "named.", "Werkplaats Sociaal Domein", min_length=2, max_length=200)
     public_url: str | None = _setting(
         "KM_PUBLIC_URL", "The address people reach the service at (https://kennis.werkplaats.example): links in "
         "mail are made with it, never with the Host a request names (which anyone can forge). Without it no "

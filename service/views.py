@@ -5,13 +5,19 @@ The web pages build on these (not on route modules), so both speak of a document
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from core.errors import NotFoundError
+from core.errors import NotFoundError, ValidationError
+from core.glossary import label
+from core.names import name_key
 from core.store.types import Filter, MatchAny
 from core.visibility import COORDINATORS, FIELD, OPENBAAR, PUBLIC, Audience
 from service import schemas as s
+from service.citations import Reference
 from service.container import Kennismakelaar
 
 
@@ -65,7 +71,50 @@ def document_view(km: Kennismakelaar, document_id: str, *, audience: Audience,
                                coordinator=audience.everything) is not None,
         knowledge=record.get("knowledge") or [], knowledge_inferred=bool(record.get("knowledge_inferred")),
         evidence=record.get("evidence"), target_groups=record.get("target_groups") or [],
-        working_elements=record.get("working_elements") or [], visibility=record.get(FIELD) or OPENBAAR)
+        working_elements=record.get("working_elements") or [], visibility=record.get(FIELD) or OPENBAAR,
+        **{k: record.get(k) for k in ("evidence_date", "evidence_assessor", "evidence_reason", "summary")})
+
+
+MAX_CITED = 200  # documents in one exported selection
+
+
+def references(km: Kennismakelaar, document_ids: Sequence[str], audience: Audience) -> list[Reference]:
+    """How to cite each document, in the order given; a document ``audience`` may not see is the 404 of one that
+    does not exist. An author is named as the document's metadata gives them — except a person registered here
+    without consent, who is left out like everywhere else (a registered author is named by their profile's
+    name). Nobody left: the Werkplaats is the author."""
+    if len(document_ids) > MAX_CITED:
+        raise ValidationError(f"Hooguit {MAX_CITED} documenten tegelijk.", field="id")
+    records = [visible_document(km, d.lstrip("/"), audience) for d in dict.fromkeys(document_ids)]
+    keys = sorted({name_key(a) for r in records for a in r.get("authors") or [] if name_key(a)})
+    registered = {k: e for e in km.catalog().experts(filter=Filter(must=(MatchAny("keys", tuple(keys)),)),
+                                                     fields=["keys", "name", "visibility"]) for k in e["keys"]} \
+        if keys else {}
+    public_url = km.settings.service.public_url
+    publisher = km.settings.service.werkplaats_name
+    out = []
+    for r in records:
+        authors = []
+        for name in r.get("authors") or []:
+            person = registered.get(name_key(name))
+            if person is not None:
+                if person.get("visibility") == "public":
+                    authors.append(person["name"])
+            elif not _ID.fullmatch(name):  # an id nobody (any longer) has names nobody
+                authors.append(name)
+        kind = r.get("kind") or ""
+        out.append(Reference(
+            title=r.get("title") or r["document_id"], document_id=r["document_id"], authors=authors,
+            date=r.get("date"), kind="" if kind in PLAIN_KINDS else label("soort", kind), publisher=publisher,
+            url=r.get("url") or (f"{public_url.rstrip('/')}/documenten/{quote(r['document_id'])}"
+                                 if public_url else None),
+            summary=r.get("summary"),
+            keywords=[km.taxonomy.name_of(t) for t in [*(r.get("ateliers") or []), *(r.get("themes") or [])]]))
+    return out
+
+
+_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
+PLAIN_KINDS = {"rapport", "document", "onderzoek"}  # APA describes no routine work between brackets
 
 
 def profile_view(km: Kennismakelaar, expert_id: str, *, coordinator: bool,

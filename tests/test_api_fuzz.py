@@ -489,9 +489,31 @@ def _upload(seed: Seed) -> Anchor:
     }).map(lambda transport: (case, transport))
 
 
+def _browse(seed: Seed) -> Anchor:
+    return lambda case: st.fixed_dictionaries({
+        "atelier": _some(seed.ateliers), "theme": _some(seed.themes),
+        "kind": _some(["verslag", "interventie", "onderzoek"]), "year": _some(["2023", "2024", "2025"]),
+        "sort": st.sampled_from(["date", "title", "added"]), "page": st.integers(1, 3),
+        "since": _optional(PAST)}).map(lambda query: _with(case, query=query))
+
+
+def _citations(seed: Seed) -> Anchor:
+    return lambda case: st.fixed_dictionaries({
+        "id": st.lists(st.sampled_from(seed.documents), min_size=1, max_size=3, unique=True),
+        "format": st.sampled_from(["json", "apa", "ris", "bibtex"])}).map(lambda query: _with(case, query=query))
+
+
+def _forget_follower(seed: Seed) -> Anchor:
+    return lambda case: EMAILS.map(lambda email: _with(case, query={"email": email}))
+
+
 ANCHORS: dict[str, Callable[[Seed], Anchor]] = {
     "POST /api/ask": _ask,
     "GET /api/search": _search,
+    "GET /api/browse": _browse,
+    "GET /api/citations": _citations,
+    "GET /api/follows": lambda seed: _unchanged,
+    "DELETE /api/follows": _forget_follower,
     "GET /api/experts": _experts,
     "POST /api/feedback": _feedback,
     "POST /api/panels": _panels,

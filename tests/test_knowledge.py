@@ -156,7 +156,7 @@ def test_a_document_page_shows_its_knowledge_evidence_target_group_and_working_e
     doc = site.get("/api/documents/interventie-2025-vroeg-erop-af-parkstad").json()
     assert doc["evidence"] == "effectief" and doc["target_groups"] and doc["working_elements"]
     page = site.get("/documenten/interventie-2025-vroeg-erop-af-parkstad").text
-    for label in ("Soort kennis", "Bewijs", "Effectief", "Doelgroep", "Werkzame elementen"):
+    for label in ("Soort kennis", "Niveau van bewijs", "Effectief", "Doelgroep", "Werkzame elementen"):
         assert label in page, label
     inferred = site.get("/documenten/ervaringsverhaal-2024-koud-thuis").text
     assert "afgeleid uit soort, auteurs en tekst" in inferred
@@ -273,7 +273,9 @@ def test_a_removal_takes_the_name_out_of_target_groups_and_working_elements(km_f
                                          "utf-8")
     (folder / "aanpak.md").write_text(
         "---\nid: aanpak\ntitle: Aanpak\nkind: interventie\ntarget_groups: [gezinnen die Gerda Janssen kent]\n"
-        "working_elements: [de steun van Gerda Janssen, een vaste contactpersoon]\n---\nEen aanpak voor gezinnen "
+        "working_elements: [de steun van Gerda Janssen, een vaste contactpersoon]\n"
+        "evidence_assessor: Gerda Janssen en het kennisteam\nevidence_reason: Gerda Janssen beschreef het goed.\n"
+        "summary: Een aanpak van Gerda Janssen voor gezinnen.\n---\nEen aanpak voor gezinnen "
         "met geldzorgen, met huisbezoek en een vaste contactpersoon.\n", "utf-8")
     km = km_factory()
     assert km.ingestor().run([folder]).ok
@@ -281,3 +283,7 @@ def test_a_removal_takes_the_name_out_of_target_groups_and_working_elements(km_f
     doc = km.catalog().document("aanpak")
     assert "Janssen" not in json.dumps(doc["target_groups"] + doc["working_elements"])
     assert "een vaste contactpersoon" in doc["working_elements"]
+    # the databank's free texts and the keys browsing counts by, as any text may name someone
+    assert "Janssen" not in json.dumps([doc[k] for k in ("evidence_assessor", "evidence_reason", "summary",
+                                                         "target_group_keys")])
+    assert doc["summary"].startswith("Een aanpak van") and "kennisteam" in doc["evidence_assessor"]

@@ -106,11 +106,14 @@ class StoreContract:
         rows = list(filled.scroll("c", fields=["document_id"]))
         assert len(rows) == 6 and all(set(r.payload) == {"document_id"} for r in rows)
 
-    def test_newest_orders_by_a_numeric_field_in_the_engine(self, filled):
-        years = [h.payload["year"] for h in filled.newest("c", "year", limit=4)]
+    def test_ordered_by_a_numeric_field_in_the_engine(self, filled):
+        years = [h.payload["year"] for h in filled.ordered("c", "year", limit=4)]
         assert years == sorted(years, reverse=True) and len(years) == 4 and years[0] == 2025
-        armoede = filled.newest("c", "year", limit=10, filter=Filter.where(ateliers="armoede"))
+        armoede = filled.ordered("c", "year", limit=10, filter=Filter.where(ateliers="armoede"))
         assert sorted(h.payload["text"] for h in armoede) == sorted([TEXTS[1], TEXTS[3]])
+        rising = filled.ordered("c", "year", limit=6, descending=False, fields=["year"])
+        assert [h.payload["year"] for h in rising] == sorted(h.payload["year"] for h in rising)
+        assert all(set(h.payload) == {"year"} for h in rising)
 
     def test_facet_counts(self, filled):
         assert dict(filled.facet("c", "ateliers")) == {"kansrijk": 2, "armoede": 2, "veerkracht": 2}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from core.ordering import fold
 from tests import docmaker
 from tests.conftest import MailBox, live_server, make_settings, pristine_copy, smtp_server
 
@@ -460,9 +461,73 @@ def test_a_student_filters_on_lived_experience_and_reads_an_intervention_with_it
     kinds = page.locator("article.finding .knowledge").all_inner_texts()
     assert kinds and all("ervaringskennis" in k for k in kinds)
     page.goto("/documenten/interventie-2025-vroeg-erop-af-parkstad")
-    facts = page.locator("dl.facts").inner_text()
+    facts = page.locator("section.databank").inner_text()
     assert "Effectief" in facts and "Werkzame elementen" in facts and "Doelgroep" in facts
+    assert "Beoordeeld" in facts and "Onderbouwing" in facts
     check_axe(page, shot="25-interventie-met-bewijs")
+
+
+def test_a_student_browses_like_in_a_databank_and_takes_the_citations_away(page):
+    page.goto("/bladeren")
+    check_axe(page, shot="28-bladeren")
+    page.check("input[name=soort][value=interventie]")  # no button: the list follows at once (HTMX)
+    page.wait_for_url(re.compile(r".*soort=interventie.*"))
+    page.wait_for_function("document.querySelector('#resultaten').innerText.startsWith('6 ')")
+    kinds = page.locator("article.finding .meta").all_inner_texts()
+    assert kinds and all("Interventie" in k for k in kinds)
+    assert page.locator("input[name=soort][value=verslag]").count() == 1  # the other kinds stay to switch to
+    assert page.evaluate("document.activeElement.id") == "f-soort-interventie"  # focus kept across the swap
+    page.select_option("#sorteer", "titel")
+    page.wait_for_url(re.compile(r".*sorteer=titel.*"))
+    titles = page.locator("article.finding h3").all_inner_texts()
+    assert [fold(t) for t in titles] == sorted(fold(t) for t in titles)
+    url = page.url
+    boxes = page.locator("input[form=citeren]")
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    time.sleep(0.5)
+    assert page.url == url and boxes.nth(0).is_checked()  # ticking for the list is no filter
+    page.select_option("#formaat", "ris")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Exporteren").click()
+    text = Path(download.value.path()).read_text("utf-8")
+    assert text.count("TY  - RPRT") == 2 and download.value.suggested_filename == "selectie.ris"
+    page.goto("/documenten/interventie-huiswerkklas-plus")
+    cite = page.locator("#citeren").inner_text()
+    assert "(2025). Huiswerkklas Plus" in cite and "[Interventie]" in cite
+    check_axe(page, shot="29-interventie-citeren")
+
+
+def test_on_a_phone_the_browse_filters_fold_away(browser, site):
+    context = browser.new_context(base_url=site, viewport={"width": 390, "height": 844}, locale="nl-NL")
+    try:
+        phone = context.new_page()
+        phone.goto("/bladeren")
+        phone.wait_for_function("!document.querySelector('details.fold').open")
+        first = phone.locator("article.finding").first.bounding_box()
+        assert first and first["y"] < 844
+        phone.click("details.fold > summary")
+        phone.check("input[name=atelier][value=kansrijk-met-jeugd]")
+        phone.wait_for_url(re.compile(r".*atelier=kansrijk-met-jeugd.*"))
+    finally:
+        context.close()
+
+
+def test_what_is_new_since_the_last_visit_and_a_reader_who_wants_no_memory(browser, site):
+    context = browser.new_context(base_url=site, locale="nl-NL")
+    try:
+        context.add_cookies([{"name": "km_bezoek", "value": "_2000-01-01", "url": site}])
+        reader = context.new_page()
+        reader.goto("/")
+        new = reader.locator("section.new-since").inner_text()
+        assert "Nieuw sinds 1 januari 2000" in new and "documenten" in new
+        reader.get_by_role("button", name="Niet onthouden").click()
+        reader.wait_for_url(re.compile(r".*/$"))
+        assert "niet onthouden" in reader.locator("section.new-since").inner_text()
+        assert {c["name"]: c["value"] for c in context.cookies()}["km_bezoek"] == "uit"
+        check_axe(reader)
+    finally:
+        context.close()
 
 
 # --- safety ----------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from service.api import UPLOADS, api_config, upload_router
 from service.auth import signed_in_member
 from service.container import Kennismakelaar, keep_private
 from service.settings import Settings
-from web import audit, contact, coordination, coordinators, inbox, meetings, members, overview, pages
+from web import audit, browse, contact, coordination, coordinators, follows, inbox, meetings, members, overview, pages
 from web.errors import page_or_api_error
 from web.recent import RecentAnswers
 from web.security import csrf_config, security_headers
@@ -33,8 +33,9 @@ def create_app(settings: Settings | None = None, km: Kennismakelaar | None = Non
     settings = settings or (km.settings if km else Settings.from_env())
     keep_private(settings.store.data_dir)  # before the CSRF key below is derived (its file may be made now)
     config = api_config(settings, km)
-    config.route_handlers += [*pages.ROUTES, *contact.ROUTES, *coordination.ROUTES, *inbox.ROUTES, *meetings.ROUTES,
-                              *overview.ROUTES, *audit.ROUTES, *coordinators.ROUTES, *members.ROUTES,
+    config.route_handlers += [*pages.ROUTES, *browse.ROUTES, *follows.ROUTES, *contact.ROUTES, *coordination.ROUTES,
+                              *inbox.ROUTES, *meetings.ROUTES, *overview.ROUTES, *audit.ROUTES, *coordinators.ROUTES,
+                              *members.ROUTES,
                               upload_router(settings, [*UPLOADS, *coordination.UPLOADS, *meetings.UPLOADS]),
                               create_static_files_router("/static", [WEB_DIR / "static"], include_in_schema=False)]
     config.template_config = TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,

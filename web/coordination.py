@@ -35,7 +35,7 @@ from ingestion.discover import DOCUMENT_FORMATS
 from matching.agenda import is_open
 from matching.availability import unavailable
 from matching.panels import PanelConstraints
-from service import consequences, documents, meetings
+from service import consequences, documents, following, meetings
 from service.auth import SESSION_COOKIE, acting, attempt_login, session_coordinator
 from service.consequences import Consequences
 from service.contacts import ContactRequest
@@ -254,7 +254,8 @@ def _list(value: Any) -> list[str]:
 @get("/coordinatie/agenda", sync_to_thread=True, guards=[session_guard], include_in_schema=False)
 def agenda(km: Kennismakelaar) -> Template:
     m = km.settings.matching
-    data = km.broker().agenda(threshold=m.answer_threshold, similarity=m.agenda_similarity)
+    data = following.with_followers(km, km.broker().agenda(threshold=m.answer_threshold,
+                                                            similarity=m.agenda_similarity))
     keys = [a.slug for a in km.taxonomy.ateliers] + ["onbekend"]
     labels = {a.slug: a.name for a in km.taxonomy.ateliers} | {"onbekend": "Atelier onbekend"}
     used = [k for k in keys if any(k in v for v in data["timeline"].values())]

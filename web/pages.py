@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from litestar import Request, get, post
@@ -13,13 +14,16 @@ from litestar.response import Redirect, Template
 
 from core.errors import RateLimitedError, ValidationError
 from core.visibility import PUBLIC, choices
+from matching.browse import BrowseFilters
 from matching.filters import SearchFilters
 from matching.questions import ROLES
+from service import following
 from service.auth import audience_of
+from service.citations import apa_html, in_text
 from service.container import Kennismakelaar
 from service.ratelimit import client_of, limited
 from service.validation import check_slug, check_slugs, check_text
-from service.views import directory, document_view, profile_view
+from service.views import directory, document_view, profile_view, references
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PAGE_SIZE = 10
@@ -30,9 +34,59 @@ def _ask_page(km: Kennismakelaar, status: int = 200, **context: Any) -> Template
                     status_code=status)
 
 
-@get("/", sync_to_thread=False, include_in_schema=False)
-def home(km: Kennismakelaar) -> Template:
-    return _ask_page(km, form={})
+VISITS = "km_bezoek"  # the days of the reader's previous and latest visit, kept in their browser only
+VISITS_DAYS = 400
+OFF = "uit"  # the reader asked not to keep their visits
+
+
+def visit_days(cookie: str | None, today: dt.date) -> tuple[str | None, str]:
+    """(the day of the visit before today's, the cookie to keep) from the cookie a browser sent: what is new is
+    new since that day, all day long, and the next day since today.
+
+    >>> visit_days(None, dt.date(2026, 12, 6))
+    (None, '_2026-12-06')
+    >>> visit_days("_2026-11-20", dt.date(2026, 12, 6))
+    ('2026-11-20', '2026-11-20_2026-12-06')
+    >>> visit_days("2026-11-20_2026-12-06", dt.date(2026, 12, 6)), visit_days("<script>", dt.date(2026, 12, 6))
+    (('2026-11-20', '2026-11-20_2026-12-06'), (None, '_2026-12-06'))
+    """
+    previous, _, latest = (cookie or "").partition("_")
+    day = today.isoformat()
+
+    def valid(value: str) -> str | None:
+        try:
+            return value if dt.date.fromisoformat(value) <= today else None
+        except ValueError:
+            return None
+
+    before, last = valid(previous), valid(latest)
+    if last is not None and last < day:  # the first visit today: the latest one becomes the previous one
+        before = last
+    return before, f"{before or ''}_{day}"
+
+
+@get("/", sync_to_thread=True, include_in_schema=False)
+def home(request: Request, km: Kennismakelaar,
+         sinds: Annotated[str | None, Parameter(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None) -> Template:
+    kept = request.cookies.get(VISITS)
+    since, keep = (None, OFF) if kept == OFF else visit_days(kept, dt.date.today())
+    since = sinds or since
+    new = km.browser(audience_of(request)).browse(BrowseFilters(since=since), sort="added", size=5) \
+        if since else None
+    page = _ask_page(km, form={}, since=since, new=new, remembering=keep != OFF)
+    page.set_cookie(VISITS, keep, max_age=VISITS_DAYS * 86400, httponly=True, samesite="lax", path="/")
+    return page
+
+
+@post("/bezoek", sync_to_thread=False, include_in_schema=False)
+def visits(data: Form) -> Redirect:
+    """The reader decides: forget the visits and keep none (``onthouden=nee``), or keep them again."""
+    response = Redirect("/", status_code=303)
+    if str(data.get("onthouden", "")) == "nee":
+        response.set_cookie(VISITS, OFF, max_age=VISITS_DAYS * 86400, httponly=True, samesite="lax", path="/")
+    else:
+        response.delete_cookie(VISITS, path="/")
+    return response
 
 
 @post("/vraag", sync_to_thread=True, include_in_schema=False)
@@ -73,7 +127,8 @@ def answer(request: Request, km: Kennismakelaar, question_id: str) -> Template:
     others = [b for b in result.bridges if b["type"] == "finding"]
     return Template("answer.html", context={
         "page": "vraag", "question_id": question_id, "answer": result, "bridges": others, "marked": marked,
-        "taxonomy": km.taxonomy, "contact_email": km.settings.service.contact_email})
+        "taxonomy": km.taxonomy, "contact_email": km.settings.service.contact_email,
+        "can_follow": following.can_follow(km), "follow_days": km.settings.service.follow_retention_days})
 
 
 @post("/feedback", sync_to_thread=True, include_in_schema=False, guards=[limited("public")])
@@ -93,8 +148,9 @@ def search(request: Request, km: Kennismakelaar, q: str | None = None, atelier: 
            thema: list[str] | None = None, soort: list[str] | None = None,
            jaar: list[Annotated[int, Parameter(ge=1900, le=2100)]] | None = None,
            kennis: list[str] | None = None, bewijs: list[str] | None = None,
-           pagina: Annotated[int, Parameter(ge=1, le=50)] = 1) -> Template:
-    context: dict[str, Any] = {"page": "zoeken", "q": q or "", "taxonomy": km.taxonomy,
+           pagina: Annotated[int, Parameter(ge=1, le=50)] = 1,
+           sorteer: Literal["relevantie", "datum"] = "relevantie") -> Template:
+    context: dict[str, Any] = {"page": "zoeken", "q": q or "", "taxonomy": km.taxonomy, "sorteer": sorteer,
                                "selected": {"atelier": atelier or [], "thema": thema or [], "soort": soort or [],
                                             "jaar": [str(j) for j in jaar or []], "kennis": kennis or [],
                                             "bewijs": bewijs or []}}
@@ -113,7 +169,8 @@ def search(request: Request, km: Kennismakelaar, q: str | None = None, atelier: 
                             knowledge=knowledge, evidence=evidence)
     broker = km.broker(audience_of(request))
     offset = (pagina - 1) * PAGE_SIZE
-    result = broker.search(query, filters, limit=PAGE_SIZE, offset=offset)
+    result = broker.search(query, filters, limit=PAGE_SIZE, offset=offset,
+                           order="date" if sorteer == "datum" else "relevance")
     # facet counts come from the question without filters, so every option stays visible and countable
     facets = broker.search(query, limit=PAGE_SIZE).facets if filters else result.facets
     pages = max(1, math.ceil(min(result.total, 50 * PAGE_SIZE) / PAGE_SIZE))
@@ -123,7 +180,8 @@ def search(request: Request, km: Kennismakelaar, q: str | None = None, atelier: 
         return "/zoeken?" + urlencode([*kept, ("pagina", n)])
 
     return Template("search.html", context={**context, "result": result, "facets": facets, "pagina": pagina,
-                                            "pages": pages, "page_link": page_link})
+                                            "pages": pages, "page_link": page_link,
+                                            "can_follow": following.can_follow(km)})
 
 
 @get("/documenten/{document_id:path}", sync_to_thread=True, include_in_schema=False, guards=[limited("public")])
@@ -131,8 +189,10 @@ def document(request: Request, km: Kennismakelaar, document_id: str,
              opgeslagen: Annotated[str | None, Parameter(max_length=2)] = None) -> Template:
     audience = audience_of(request)
     doc = document_view(km, document_id, audience=audience)
+    ref = references(km, [doc.document_id], audience)[0]
     # a coordinator reading a document is where they see who may see it, and whether it should go at all
     return Template("document.html", context={"page": "zoeken", "doc": doc, "taxonomy": km.taxonomy,
+                                              "apa": apa_html(ref), "in_text": in_text(ref),
                                               "coordinator": audience.everything,
                                               "levels": choices(km.taxonomy.atelier_names()),
                                               "saved": opgeslagen == "ja"})
@@ -151,4 +211,4 @@ def expert(request: Request, km: Kennismakelaar, expert_id: str) -> Template:
     return Template("expert.html", context={"page": "experts", "person": profile, "taxonomy": km.taxonomy})
 
 
-ROUTES = [home, ask, answer, feedback, search, document, experts, expert]
+ROUTES = [home, visits, ask, answer, feedback, search, document, experts, expert]

@@ -26,7 +26,8 @@ HEADERS = {
 }
 # The API takes bearer tokens only, no cookies. Anchored: Litestar searches these patterns anywhere in the
 # path, and a form such as /coordinatie/experts/health-coach must not slip through.
-EXEMPT_FROM_CSRF = ["^/api/", "^/schema", "^/health$", "^/ready$"]
+# one-click unsubscribe (RFC 8058) is a POST from a mail program: the secret in the path is the proof
+EXEMPT_FROM_CSRF = ["^/api/", "^/schema", "^/health$", "^/ready$", "^/volgen/afmelden/"]
 
 
 async def security_headers(message: Message, scope: Scope) -> None:

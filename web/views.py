@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 
 from core.glossary import WORDS, counted, label
 from core.knowledge import KNOWLEDGE, source
+from core.names import slugify
 from core.visibility import label as visibility_label
 
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
@@ -102,4 +103,5 @@ def filters(taxonomy: Any) -> dict[str, Any]:
             # beside a kind of document ("Onderzoek · … · Onderzoek") the kind of knowledge says what it is
             "knowledge_word": lambda k: source(k).kind_of_knowledge if k in KNOWLEDGE else k,
             "evidence_level": taxonomy.evidence_level,
-            "visibility_label": lambda v: visibility_label(v, taxonomy.atelier_names())}
+            "visibility_label": lambda v: visibility_label(v, taxonomy.atelier_names()),
+            "slug": slugify}  # an element id from a value (a facet's checkbox keeps its focus across a swap)

@@ -59,9 +59,11 @@ class Store(Protocol):
     def scroll(self, name: str, *, filter: Filter | None = None, fields: Sequence[str] | None = None,
                with_vectors: bool = False) -> Iterator[Hit]: ...
 
-    def newest(self, name: str, key: str, *, limit: int, filter: Filter | None = None) -> list[Hit]:
-        """At most ``limit`` points, highest ``key`` first (a payload field with a numeric index): the engine
-        orders them, so a page of a long log costs the page, not the log."""
+    def ordered(self, name: str, key: str, *, limit: int, filter: Filter | None = None,
+                fields: Sequence[str] | None = None, descending: bool = True) -> list[Hit]:
+        """At most ``limit`` points, highest ``key`` first (lowest with ``descending=False``; a payload field with
+        a numeric or date index; a point without the field is left out): the engine orders them, so a page of a
+        long log costs the page, not the log."""
         ...
 
     def count(self, name: str, *, filter: Filter | None = None) -> int: ...

@@ -32,6 +32,7 @@ import numpy as np
 from core.errors import ConfigError, ModelMismatchError, NotFoundError
 from core.models import API_ROOT
 from core.names import name_key
+from core.ordering import browse_keys
 from core.store.base import Store
 from core.store.ledger import LEDGER, LIFTED, Ledger
 from core.store.ledger import SPEC as LEDGER_SPEC
@@ -41,8 +42,8 @@ from core.vector_codec import unpack
 
 CHUNKS, DOCUMENTS, EXPERTS, QUESTIONS, META = "chunks", "documents", "experts", "questions", "meta"
 # 2: profiles without consent carry no BM25 vector (``_words_if_public``); 3: documents and passages carry their
-# visibility (``core.visibility``)
-SCHEMA_VERSION = 3
+# visibility (``core.visibility``); 4: documents carry the keys they are browsed by (``core.ordering``)
+SCHEMA_VERSION = 4
 _META_ID = "meta:model"
 _GENERATION_ID = "meta:generation"
 _KEYCHECK_ID = "meta:keycheck"
@@ -51,8 +52,9 @@ ORPHAN_GRACE_SECONDS = 3600.0  # a pending passage of another writer older than 
 
 _RECORD_CACHE = 50_000  # document records kept in memory (with their vectors: ~2 kB each)
 # what ``Catalog.erasing`` takes out for good
-Erasable = Literal["questions", "requests", "documents", "profiles", "members"]
+Erasable = Literal["questions", "requests", "documents", "profiles", "members", "follows"]
 _ERASABLE: dict[str, tuple[str, ...]] = {"questions": (QUESTIONS,), "requests": (LEDGER,), "members": (LEDGER,),
+                                         "follows": (LEDGER,),
                                          "documents": (CHUNKS, DOCUMENTS), "profiles": (EXPERTS,)}
 _TAXONOMY_INDEXES: dict[str, Any] = {"ateliers": "keyword", "themes": "keyword", "kind": "keyword",
                                      "date": "datetime", "year": "integer", "people": "keyword",
@@ -67,7 +69,10 @@ def collection_specs(dim: int) -> tuple[CollectionSpec, ...]:
                        indexes={"document_id": "keyword", "content_hash": "keyword", "state": "keyword",
                                 **_TAXONOMY_INDEXES}),
         CollectionSpec(DOCUMENTS, dense_dim=dim,
-                       indexes={"document_id": "keyword", "root": "keyword", **_TAXONOMY_INDEXES}),
+                       indexes={"document_id": "keyword", "root": "keyword", **_TAXONOMY_INDEXES,
+                                # browsing: the engine orders on numbers only, and counts target groups
+                                "order_date": "integer", "order_title": "integer", "target_group_keys": "keyword",
+                                "ingested_at": "datetime"}),
         CollectionSpec(EXPERTS, dense_dim=dim, sparse=True,
                        indexes={"expert_id": "keyword", "keys": "keyword", "ateliers": "keyword",
                                 "themes": "keyword", "role": "keyword", "visibility": "keyword",
@@ -137,7 +142,9 @@ class Catalog:
         if schema < SCHEMA_VERSION:  # after the key check: a refused store stays untouched
             if schema < 2:
                 self._hidden_profiles_without_words()
-            self._visible_to_all_as_before()
+            if schema < 3:
+                self._visible_to_all_as_before()
+            self._browsable()
             self.store.upsert(META, [Point(_META_ID, {**found[0].payload, "schema": SCHEMA_VERSION})])
 
     def _hidden_profiles_without_words(self) -> None:
@@ -165,6 +172,15 @@ class Catalog:
                 for level, ids in levels.items():
                     for i in range(0, len(ids), 1000):
                         self.store.set_payload(name, {"visibility": level}, ids=ids[i:i + 1000])
+
+    def _browsable(self) -> None:
+        """Schema 3 to 4: every document gets the keys it is browsed by (``core.ordering.browse_keys``)."""
+        with self._changing():
+            for h in list(self.store.scroll(DOCUMENTS, fields=["title", "date", "target_groups", "order_date"])):
+                if "order_date" not in h.payload:
+                    p = h.payload
+                    self.store.set_payload(DOCUMENTS, browse_keys(p.get("title"), p.get("date"),
+                                                                  p.get("target_groups") or []), ids=[h.id])
 
     def _check_key(self) -> None:
         """Markers of removed people made with one secret are blind to another: a store opened with another
@@ -327,7 +343,7 @@ class Catalog:
 
     def visibility_counts(self) -> dict[str, int]:
         """How many documents each visibility has (inside the engine: a facet on the indexed field)."""
-        return {str(value): n for value, n in self.store.facet(DOCUMENTS, "visibility")}
+        return {str(value): n for value, n in self.document_facet("visibility")}
 
     def chosen_visibility(self, document_id: str) -> str | None:
         """The visibility a coordinator chose for a document in the service: it outlasts its file's (which
@@ -463,6 +479,16 @@ class Catalog:
     def search_experts(self, query: Query) -> list[Hit]:
         """The profiles that best match ``query`` (dense, BM25 or both fused)."""
         return self.store.query(EXPERTS, query)
+
+    def ordered_documents(self, key: str, *, limit: int, filter: Filter | None = None,
+                          fields: Sequence[str] | None = None, descending: bool = True) -> list[dict[str, Any]]:
+        """The first ``limit`` document records by ``key``, ordered in the engine (``matching.browse``)."""
+        return [h.payload for h in self.store.ordered(DOCUMENTS, key, limit=limit, filter=filter, fields=fields,
+                                                      descending=descending)]
+
+    def document_facet(self, key: str, *, filter: Filter | None = None, limit: int = 100) -> list[tuple[Any, int]]:
+        """How many documents hold each value of ``key`` (an indexed field), most first."""
+        return self.store.facet(DOCUMENTS, key, filter=filter, limit=limit)
 
     def count_documents(self, *, filter: Filter | None = None) -> int:
         """How many document records ``filter`` lets through (for instance: linked to one person)."""

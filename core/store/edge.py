@@ -395,12 +395,15 @@ class EdgeStore:
             if offset is None:
                 return
 
-    def newest(self, name: str, key: str, *, limit: int, filter: Filter | None = None) -> list[Hit]:
+    def ordered(self, name: str, key: str, *, limit: int, filter: Filter | None = None,
+                fields: Sequence[str] | None = None, descending: bool = True) -> list[Hit]:
         q = self._q
         with self._reading(name) as shard:
             records, _ = shard.scroll(q.ScrollRequest(
-                limit=limit, filter=self._filter(filter) if filter else None, with_payload=True, with_vector=False,
-                order_by=q.OrderBy(key, direction=q.Direction.Desc)))
+                limit=limit, filter=self._filter(filter) if filter else None,
+                with_payload=q.PayloadSelector.Include(list(fields)) if fields is not None else True,
+                with_vector=False,
+                order_by=q.OrderBy(key, direction=q.Direction.Desc if descending else q.Direction.Asc)))
         return [self._hit(r) for r in records]
 
     def count(self, name: str, *, filter: Filter | None = None) -> int:

@@ -39,7 +39,8 @@ SPEC = CollectionSpec(LEDGER, indexes={"kind": "keyword", "key": "keyword", "at"
 # kinds whose records hold hashes and ids, no text: markers, rate-limit counters, tombstones, feedback marks,
 # audit entries (a removed person's are pointed at their marker: service.audit), sessions, token hashes
 IDS_ONLY = ("forgotten", "hit", "deleted", "gone-contact", "gone-meeting", "feedback", "audit", "session",
-            "coordinator-token", "lifted-forgotten", "lifted-deleted", "visibility", "gone-member", "member-blocked")
+            "coordinator-token", "lifted-forgotten", "lifted-deleted", "visibility", "gone-member", "member-blocked",
+            "follow-news", "follow-reached")
 # the kind that records the lift of a marker or tombstone of each kind that can be lifted on purpose
 LIFTED = {"forgotten": "lifted-forgotten", "deleted": "lifted-deleted"}
 _STEP = 1e-5  # seconds between records appended together: ten times what the engine gives back of a time
@@ -118,7 +119,7 @@ class Ledger:
                before: float | None = None, **where: str) -> list[dict[str, Any]]:
         """The ``limit`` newest records that ``scan`` would give (written before ``before``, when given), newest
         first: the engine orders them, so a page costs a page."""
-        return [h.payload for h in self.store.newest(LEDGER, "at", limit=limit,
+        return [h.payload for h in self.store.ordered(LEDGER, "at", limit=limit,
                                                      filter=_between(kind, since, until, where, before))]
 
     def tally(self, kind: str, *, since: float | None = None, until: float | None = None,

@@ -187,10 +187,13 @@ class ServerStore:
             if offset is None:
                 return
 
-    def newest(self, name: str, key: str, *, limit: int, filter: Filter | None = None) -> list[Hit]:
+    def ordered(self, name: str, key: str, *, limit: int, filter: Filter | None = None,
+                fields: Sequence[str] | None = None, descending: bool = True) -> list[Hit]:
+        m = self._m
         records, _ = self.client.scroll(
-            self._c(name), scroll_filter=self._filter(filter) if filter else None, limit=limit, with_payload=True,
-            with_vectors=False, order_by=self._m.OrderBy(key=key, direction=self._m.Direction.DESC))
+            self._c(name), scroll_filter=self._filter(filter) if filter else None, limit=limit,
+            with_payload=list(fields) if fields is not None else True, with_vectors=False,
+            order_by=m.OrderBy(key=key, direction=m.Direction.DESC if descending else m.Direction.ASC))
         return [self._hit(r) for r in records]
 
     def count(self, name: str, *, filter: Filter | None = None) -> int:

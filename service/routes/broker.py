@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Request, get, post
 from litestar.params import Parameter
@@ -12,6 +12,7 @@ from core.visibility import COORDINATORS
 from matching.filters import SearchFilters, parse_date
 from matching.panels import PanelConstraints
 from matching.questions import ROLES
+from service import following
 from service import schemas as s
 from service.auth import audience_of, coordinator_guard, is_coordinator
 from service.container import Kennismakelaar
@@ -55,7 +56,10 @@ def search(request: Request, km: Kennismakelaar, q: Q, atelier: list[str] | None
            year: Annotated[int | None, Parameter(ge=1900, le=2100)] = None,
            knowledge: list[Annotated[str, Parameter(max_length=40)]] | None = None,
            evidence: list[Annotated[str, Parameter(max_length=60)]] | None = None,
-           limit: Limit = 10, offset: Annotated[int, Parameter(ge=0, le=500)] = 0) -> s.SearchOut:
+           limit: Limit = 10, offset: Annotated[int, Parameter(ge=0, le=500)] = 0,
+           sort: Annotated[Literal["relevance", "date"], Parameter(description=(
+               "relevance, of date: de 30 best passende documenten, nieuwste eerst"))] = "relevance",
+           ) -> s.SearchOut:
     """``knowledge``: onderzoek, praktijk, ervaring; ``evidence``: an evidence level of GET /api/taxonomy;
     ``person``: an expert's id or name — for the public, of people with a public profile only."""
     query = check_text(km, q, "q")
@@ -67,7 +71,7 @@ def search(request: Request, km: Kennismakelaar, q: Q, atelier: list[str] | None
                                                                                    "evidence"))
     if not is_coordinator(request):  # a person without consent is no filter: it would show their documents
         filters = filters.for_public(km.catalog())
-    page = km.broker(audience_of(request)).search(query, filters, limit=limit, offset=offset)
+    page = km.broker(audience_of(request)).search(query, filters, limit=limit, offset=offset, order=sort)
     return s.SearchOut(query=query, results=[s.convert(f.to_json(), s.FindingOut) for f in page.results],
                        total=page.total, facets=page.facets)
 
@@ -110,7 +114,8 @@ def panels(data: s.PanelIn, km: Kennismakelaar) -> s.PanelOut:
      summary="De kennisagenda: vragen die de Werkplaats nog niet kan beantwoorden (coördinator)")
 def agenda(km: Kennismakelaar) -> s.AgendaOut:
     m = km.settings.matching
-    return s.convert(km.broker().agenda(threshold=m.answer_threshold, similarity=m.agenda_similarity), s.AgendaOut)
+    agenda = km.broker().agenda(threshold=m.answer_threshold, similarity=m.agenda_similarity)
+    return s.convert(following.with_followers(km, agenda), s.AgendaOut)
 
 
 @get("/api/taxonomy", sync_to_thread=False, summary="De ateliers en thema's")

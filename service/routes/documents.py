@@ -31,14 +31,15 @@ MEDIA = {"pdf": "application/pdf", "html": "text/html", "htm": "text/html", "md"
          "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
          "odt": "application/vnd.oasis.opendocument.text"}
 META_KEYS = {"title", "kind", "ateliers", "themes", "date", "authors", "participants", "url", "id", "meeting",
-             "knowledge", "evidence", "target_groups", "working_elements", "visibility"}
+             "knowledge", "evidence", "target_groups", "working_elements", "visibility", "evidence_date",
+             "evidence_assessor", "evidence_reason", "summary"}
 
 
 @post("/api/documents", status_code=202, guards=[coordinator_guard], responses=errors(*COORDINATOR, 413, 415),
       summary="Documenten uploaden (coördinator)",
       description="Multipart: één of meer `files`, en optioneel `metadata` (JSON: kind, ateliers, themes, date, "
-                  "authors, participants, url, knowledge, evidence, target_groups, working_elements, visibility) die "
-                  "voor alle "
+                  "authors, participants, url, knowledge, evidence, target_groups, working_elements, visibility, "
+                  "evidence_date, evidence_assessor, evidence_reason, summary) die voor alle "
                   "bestanden geldt. Met `meeting` (het id van een "
                   "bijeenkomst) is het ene bestand haar verslag: het krijgt de gegevens van de bijeenkomst, het "
                   "panel als deelnemers, en haar vragen gaan van de agenda. De verwerking loopt op de "

@@ -1,0 +1,247 @@
+"""The knowledge finds the asker: what the Werkplaats learns later is checked against the questions and topics
+people follow, and told them in one message a day (a topic: a week), through the outbox (``service.outbox``).
+
+A round (``run``), in every worker at start-up, after an upload and at every sweep:
+
+1. follows past their time, and unconfirmed ones past two days, go — out of the store's files;
+2. for each active follow, the documents open to anyone that came in since it last looked are judged as its
+   answer would judge them: a followed question is asked again (not recorded), and a new document among its
+   findings, *when the Werkplaats now knows the answer*, is news; for a topic, a new document among the first
+   results of its search is;
+3. a follower with news, and no message in the last day (a topic: week), gets one message with all of it —
+   the findings and the people linked to them who may be shown;
+4. the outbox sends what is due.
+
+Followers are anonymous to the service: they see what the public sees.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+from core.store.types import Filter, MatchAny, Range
+from core.visibility import PUBLIC
+from matching.filters import SearchFilters
+from service import mail
+from service.container import Kennismakelaar
+from service.coordinators import FOLLOWER, SERVICE, Actor
+from service.follows import FOLLOW, NEWS, REACHED, Follow, Follows
+from service.outbox import Delivery, Outbox
+
+log = logging.getLogger("kennismakelaar.following")
+CADENCE = {"question": 86400.0, "topic": 7 * 86400.0}  # at most one message per follower in this time
+TOPIC_DEPTH = 10  # a new document among a topic's first results is news
+_round = threading.Lock()  # one round at a time in a process (other workers: the claims keep them apart)
+
+
+def follows(km: Kennismakelaar) -> Follows:
+    return Follows(km.catalog().ledger, retention_days=km.settings.service.follow_retention_days)
+
+
+def can_follow(km: Kennismakelaar) -> bool:
+    """Following needs a mail server and the address of the service (the links in the messages)."""
+    return bool(km.settings.mail.configured and km.settings.service.public_url)
+
+
+def link(km: Kennismakelaar, path: str) -> str:
+    return f"{(km.settings.service.public_url or '').rstrip('/')}{path}"
+
+
+def _sender(km: Kennismakelaar) -> str:
+    return km.settings.mail.smtp_from or km.settings.service.contact_email or "noreply@localhost"
+
+
+def _message(km: Kennismakelaar, *, to: str, subject: str, lines: list[str], stop: str | None = None) -> EmailMessage:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = _sender(km), to, subject
+    message["Date"], message["Message-ID"] = formatdate(localtime=True), make_msgid(domain="kennismakelaar")
+    if stop:  # RFC 8058: a mail program offers "afmelden", and one click (a POST) is enough
+        message["List-Unsubscribe"] = f"<{stop}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content("\n".join(lines) + "\n")
+    return message
+
+
+def ask_to_confirm(km: Kennismakelaar, follow: Follow) -> str:
+    """Queue the message that asks the owner of the address whether they want this (double opt-in)."""
+    books = follows(km)
+    what = "de vraag" if follow.what == "question" else "het onderwerp"
+    confirm = link(km, "/volgen/bevestigen/" + books.token(follow.id, "confirm"))
+    lines = [f"Iemand (hopelijk jij) vroeg om bericht als de {km.settings.service.werkplaats_name} meer weet over "
+             f"{what}:", "", f"  {follow.text}", "", "Wil je dat? Bevestig het met deze link:", "", f"  {confirm}",
+             "", "Niet gevraagd? Doe dan niets: je adres wordt over twee dagen gewist.", "",
+             "Met vriendelijke groet,", km.settings.service.werkplaats_name]
+    message = _message(km, to=follow.email, subject="Bevestig: wil je op de hoogte blijven?", lines=lines)
+    return Outbox(km.catalog().ledger).put(message, purpose="confirm", follow_id=follow.id)
+
+
+# --- a round -------------------------------------------------------------------------------------------------
+
+def run(km: Kennismakelaar, *, now: float | None = None, send: mail.Sender | None = None) -> dict[str, int]:
+    """One round (see the module's docstring); returns what it did."""
+    with _round:
+        now = time.time() if now is None else now
+        books, outbox = follows(km), Outbox(km.catalog().ledger)
+        gone = expire(km, books, outbox, now=now)
+        outbox.sweep(now=now)
+        found = scan(km, books, now=now) if books.active() else 0
+        composed = compose(km, books, outbox, now=now)
+        delivered = deliver(km, books, outbox, now=now, send=send)
+        return {"expired": gone, "news": found, "composed": composed, "sent": delivered.sent,
+                "retried": delivered.retried, "failed": delivered.failed, "uncertain": delivered.uncertain}
+
+
+def run_soon(km: Kennismakelaar) -> None:
+    """A round behind the request (after a follow, an upload, a published answer): the caller does not wait."""
+    def go() -> None:
+        try:
+            run(km)
+        except Exception:  # the sweep tries again
+            log.warning("Bericht aan volgers mislukt; de volgende ronde probeert het opnieuw.", exc_info=True)
+    if can_follow(km):
+        threading.Thread(target=go, name="following", daemon=True).start()
+
+
+def expire(km: Kennismakelaar, books: Follows, outbox: Outbox, *, now: float) -> int:
+    """Follows past their time go, with their news and messages, out of the files."""
+    old = [f.id for f in books.expired(now)]
+    if old:
+        remove(km, old, SERVICE, "volgen-verlopen")
+    return len(old)
+
+
+def remove(km: Kennismakelaar, follow_ids: Sequence[str], actor: Actor, action: str) -> None:
+    """Follows gone with their news and messages, out of the store's files, and logged (by id: no address)."""
+    books, outbox = follows(km), Outbox(km.catalog().ledger)
+    with km.catalog().erasing("follows"):
+        outbox.remove_for(list(follow_ids))
+        books.remove(follow_ids)
+    km.audit().record_all(actor, [(action, "volgen", f) for f in follow_ids])
+
+
+def start(km: Kennismakelaar, email: str, **what: Any) -> Follow:
+    """A new follow, its confirmation queued and sent behind the request."""
+    follow = follows(km).start(email, **what)
+    ask_to_confirm(km, follow)
+    km.audit().record(FOLLOWER, "volgen-aangemeld", "volgen", follow.id)
+    run_soon(km)
+    return follow
+
+
+def scan(km: Kennismakelaar, books: Follows, *, now: float) -> int:
+    """News for every active follow from the documents open to anyone that came in since it last looked."""
+    catalog = km.catalog()
+    broker = km.broker(PUBLIC)
+    found = 0
+    for follow in books.active():
+        since = follow.checked or "1970-01-01T00:00:00+00:00"
+        new = list(catalog.documents(filter=Filter(must=(Range("ingested_at", gte=since),)).and_(PUBLIC.filter()),
+                                     fields=["document_id", "ingested_at"]))
+        fresh = {d["document_id"] for d in new if d["document_id"] not in follow.sent}
+        if not fresh:
+            continue
+        relevant = _relevant(broker, follow, fresh)
+        found += books.add_news(follow, relevant, now=now)
+        books.update(follow.id, {"checked": max(d["ingested_at"] for d in new)})
+    return found
+
+
+def _relevant(broker: Any, follow: Follow, fresh: set[str]) -> list[str]:
+    """The new documents that answer what ``follow`` is about, as an answer (or the topic's search) ranks them."""
+    if follow.what == "topic":
+        chosen = {k: tuple(follow.filters.get(k) or ()) for k in ("ateliers", "themes", "knowledge", "evidence")}
+        filters = SearchFilters(ateliers=chosen["ateliers"], themes=chosen["themes"], knowledge=chosen["knowledge"],
+                                evidence=chosen["evidence"])
+        page = broker.search(follow.text, filters, limit=TOPIC_DEPTH)
+        return [r.document_id for r in page.results if r.document_id in fresh]
+    answer = broker.ask(follow.text, record=False)
+    return [f.document_id for f in answer.findings if f.document_id in fresh] if answer.answered else []
+
+
+def compose(km: Kennismakelaar, books: Follows, outbox: Outbox, *, now: float) -> int:
+    """One message per follower with news, at most one per ``CADENCE``: several findings in a day are one digest."""
+    made = 0
+    for follow in books.active():
+        news = books.news(follow.id)
+        if not news or outbox.pending(follow.id):
+            continue
+        if follow.last_mail is not None and now - float(follow.last_mail) < CADENCE[follow.what]:
+            continue
+        message = digest(km, books, follow, [n["document_id"] for n in news])
+        if message is None:  # every finding gone meanwhile (removed, or no longer open to anyone)
+            books.ledger.remove(NEWS, [n["key"] for n in news])
+            continue
+        outbox.put(message, purpose="digest", follow_id=follow.id, news=[n["key"] for n in news], now=now)
+        books.update(follow.id, {"last_mail": now})
+        made += 1
+    return made
+
+
+def digest(km: Kennismakelaar, books: Follows, follow: Follow, document_ids: Sequence[str]) -> EmailMessage | None:
+    """The message: each finding with its link, and the people linked to it who may be shown."""
+    catalog = km.catalog()
+    records = [r for r in catalog.documents(filter=Filter(must=(MatchAny("document_id", tuple(document_ids)),))
+                                            .and_(PUBLIC.filter())) if r]
+    if not records:
+        return None
+    keys = sorted({k for r in records for k in r.get("people") or []})
+    people = {k: e for e in catalog.experts(filter=Filter(must=(MatchAny("keys", tuple(keys)),
+                                                                 MatchAny("visibility", ("public",)))),
+                                            fields=["expert_id", "name", "role", "keys"]) for k in e["keys"]} \
+        if keys else {}
+    name = km.settings.service.werkplaats_name
+    about = "de vraag die je volgt" if follow.what == "question" else "het onderwerp dat je volgt"
+    lines = [f"De {name} weet meer over {about}:", "", f"  {follow.text}", ""]
+    for r in records:
+        lines += [f"* {r.get('title') or r['document_id']}" + (f" ({r['date']})" if r.get("date") else ""),
+                  f"  {link(km, '/documenten/' + r['document_id'])}"]
+        linked = {e["expert_id"]: e for k in r.get("people") or [] if (e := people.get(k))}
+        for e in linked.values():
+            lines.append(f"  Weet ervan: {e['name']} — {link(km, '/experts/' + e['expert_id'])}")
+        lines.append("")
+    stop = link(km, "/volgen/afmelden/" + books.token(follow.id, "stop"))
+    days = km.settings.service.follow_retention_days
+    lines += [f"Je krijgt dit bericht omdat je vroeg om op de hoogte te blijven. Je adres wordt na {days} dagen "
+              "gewist, of eerder als je je afmeldt:", f"  {stop}", "", "Met vriendelijke groet,", name]
+    count = len(records)
+    subject = f"Nieuw bij {about}: {count} {'bevinding' if count == 1 else 'bevindingen'}"
+    return _message(km, to=follow.email, subject=subject, lines=lines, stop=stop)
+
+
+def with_followers(km: Kennismakelaar, agenda: dict[str, Any]) -> dict[str, Any]:
+    """The agenda with, per cluster, how many people follow one of its questions (``followers``)."""
+    counts = follows(km).followed_questions() if next(iter(km.catalog().ledger.all(FOLLOW)), None) else {}
+    for cluster in agenda.get("clusters", []):
+        cluster["followers"] = sum(counts.get(q, 0) for q in cluster.get("question_ids", []))
+    return agenda
+
+
+def reached(km: Kennismakelaar, *, since: float | None = None, until: float | None = None) -> int:
+    """How many messages reached a follower (between ``since`` and ``until``, when given)."""
+    return km.catalog().ledger.tally(REACHED, since=since, until=until)
+
+
+def deliver(km: Kennismakelaar, books: Follows, outbox: Outbox, *, now: float,
+            send: mail.Sender | None = None) -> Delivery:
+    ledger = km.catalog().ledger
+
+    def sent(record: dict[str, Any]) -> None:
+        if record.get("purpose") != "digest":
+            return
+        told = [k.partition(":")[2] for k in record.get("news") or []]
+        follow = books.get(record.get("follow_id", ""))
+        if follow is not None:
+            books.update(follow.id, {"sent": [*follow.sent, *told]})
+        ledger.remove(NEWS, record.get("news") or [])
+        ledger.put(REACHED, record["message_id"], {"follow_id": record.get("follow_id", ""), "what": follow.what
+                                                   if follow else ""})
+
+    if not km.settings.mail.configured:
+        return Delivery()
+    return outbox.deliver(send or (lambda m: mail.send(km.settings.mail, m)), now=now, on_sent=sent)

@@ -1,0 +1,126 @@
+"""Cite it (issue 25): APA with the Dutch conventions, RIS and BibTeX — formats a reference manager reads back,
+names only of people who may be shown, nothing of a document the reader may not see."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import rispy
+from litestar.testing import TestClient
+
+from service.citations import Reference, apa, apa_html, bibtex, cited_name, in_text, ris
+from tests.conftest import make_settings, pristine_copy
+from web.app import create_app
+
+TOKEN = "citeer-token"
+COORD = {"Authorization": f"Bearer {TOKEN}"}
+WERKPLAATS = "Werkplaats Sociaal Domein"
+
+
+def _ref(**kw: object) -> Reference:
+    base: dict = {"title": "Schaamte en schulden", "document_id": "d1", "authors": ["Anna de Vries"],
+                  "date": "2024-03-05", "kind": "Verslag", "publisher": WERKPLAATS}
+    return Reference(**{**base, **kw})
+
+
+# --- the formats ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "cited"), [
+    ("Anna de Vries", "De Vries, A."), ("Kees van der Berg", "Van der Berg, K."),
+    ("Jan-Willem Bakker", "Bakker, J.-W."),
+    ("Mohamed El Amrani", "El Amrani, M."), ("Joyce op den Camp", "Op den Camp, J."),
+    ("Kees 't Hart", "'t Hart, K."), ("Verwey-Jonker Instituut", "Verwey-Jonker Instituut"), ("NJi", "NJi"),
+    ("Gemeente Heerlen", "Gemeente Heerlen"), ("Movisie", "Movisie"),
+])
+def test_names_as_the_dutch_apa_conventions_cite_them(name, cited):
+    assert cited_name(name) == cited
+
+
+def test_apa_reference_and_in_text_citation():
+    assert apa(_ref()) == "De Vries, A. (2024). Schaamte en schulden [Verslag]. Werkplaats Sociaal Domein."
+    two = _ref(authors=["Anna de Vries", "Sanne Vossen"], kind="", date=None, url="https://x.example/v")
+    assert apa(two) == "De Vries, A., & Vossen, S. (z.d.). Schaamte en schulden. Werkplaats Sociaal Domein. " \
+                       "https://x.example/v"
+    assert in_text(two) == "(De Vries & Vossen, z.d.)"
+    assert in_text(_ref(authors=["Ann Berg", "Cor Dorp", "Eva Fles"])) == "(Berg et al., 2024)"
+    assert cited_name("A. de Vries") == "De Vries, A." and cited_name("GGD Zuid Limburg") == "GGD Zuid Limburg"
+    # no person to name: the Werkplaats is the author, and not named twice
+    nobody = _ref(authors=[])
+    assert apa(nobody) == "Werkplaats Sociaal Domein. (2024). Schaamte en schulden [Verslag]."
+    assert in_text(nobody) == "(Werkplaats Sociaal Domein, 2024)"
+    assert apa(_ref(title="Wat werkt?", kind="")).count("?.") == 0
+    many = apa(_ref(authors=[f"Persoon Nummer{i}" for i in range(25)]))
+    assert "Nummer18, P., . . . Nummer24, P. (2024)" in many and "Nummer19" not in many
+    html = str(apa_html(_ref(title="<script>alert(1)</script>")))
+    assert "<script>" not in html and "<i>&lt;script&gt;" in html
+
+
+def test_ris_reads_back_as_it_was_written():
+    refs = [_ref(url="https://x.example/v", summary="Twee\nregels.", keywords=["Armoede"]),
+            _ref(document_id="d2", authors=[], date=None)]
+    back = rispy.loads(ris(refs))
+    assert len(back) == 2
+    assert back[0]["authors"] == ["De Vries, Anna"] and back[0]["year"] == "2024"
+    assert back[0]["title"] == "Schaamte en schulden" and back[0]["urls"] == ["https://x.example/v"]
+    assert back[0]["abstract"] == "Twee regels." and back[0]["keywords"] == ["Armoede"]
+    assert back[1]["authors"] == [WERKPLAATS] and "year" not in back[1]
+
+
+def test_bibtex_escapes_what_would_break_the_file():
+    hostile = _ref(title="50% & {meer}}, author = {Evil", url="https://x.example/a}b", authors=["A_B C#D"])
+    text = bibtex([hostile, _ref()])
+    entries = text.split("@techreport")[1:]
+    assert len(entries) == 2
+    for entry in entries:  # every brace that opens closes, once the escaped ones are left out
+        depth = 0
+        plain = entry.replace("\\{", "").replace("\\}", "")
+        for c in plain:
+            depth += {"{": 1, "}": -1}.get(c, 0)
+            assert depth >= 0
+        assert depth == 0
+    assert "\\%" in text and "\\&" in text and "%7D" in text and "author = {Evil" not in text
+    assert text.count("@techreport{devries2024schaamte") == 1 and "devries2024schaamtea" not in text
+
+
+# --- through the API, on the demo corpus ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def client(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    data = pristine_copy(samples_dir, tmp_path_factory.mktemp("cite") / "data")
+    settings = make_settings(data, KM_COORDINATOR_TOKENS=TOKEN, KM_REQUESTS_PER_MINUTE="10000",
+                             KM_PUBLIC_URL="https://kennis.example.org")
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+@pytest.mark.slow
+def test_a_citation_names_only_people_who_may_be_shown(client):
+    items = client.get("/api/citations", params={"id": ["interventie-keukentafelgesprek-over-geld",
+                                                        "ervaringsverhaal-2026-de-buurt-na-de-mijnen"]}).json()["items"]
+    consenting, hidden = items
+    assert consenting["apa"].startswith("Dassen, I. (2023). Het Keukentafelgesprek over geld")
+    assert "https://kennis.example.org/documenten/interventie-keukentafelgesprek-over-geld" in consenting["apa"]
+    # its author gave no consent to be shown: the Werkplaats is the author, the name appears nowhere
+    assert hidden["apa"].startswith(WERKPLAATS + ". (2026).")
+    for form in ("apa", "in_text", "ris", "bibtex"):
+        assert "Ramakers" not in hidden[form] and "ramakers" not in hidden[form]
+
+
+@pytest.mark.slow
+def test_a_selection_is_one_file_and_a_hidden_document_does_not_exist(client):
+    ids = ["interventie-keukentafelgesprek-over-geld", "interventie-huiswerkklas-plus"]
+    response = client.get("/api/citations", params={"id": ids, "format": "bibtex"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/x-bibtex")
+    assert 'filename="selectie.bib"' in response.headers["content-disposition"]
+    assert response.text.count("@techreport{") == 2
+    hidden = client.get("/api/citations", params={"id": "verslag-2024-01-23-kansrijk"})
+    unknown = client.get("/api/citations", params={"id": "bestaat-niet"})
+    assert hidden.status_code == unknown.status_code == 404
+    assert hidden.json()["error"]["message"].replace("verslag-2024-01-23-kansrijk", "X") == \
+        unknown.json()["error"]["message"].replace("bestaat-niet", "X")
+    assert client.get("/api/citations", params={"id": "verslag-2024-01-23-kansrijk"}, headers=COORD).status_code == 200
+    assert client.get("/api/citations", params={"id": ["x"] * 201}).status_code == 400
+    apa_text = client.get("/api/citations", params={"id": ids, "format": "apa"}).text
+    assert apa_text.count("(20") == 2 and apa_text.endswith("\n")
