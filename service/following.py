@@ -58,7 +58,7 @@ def _sender(km: Kennismakelaar) -> str:
 
 
 def _message(km: Kennismakelaar, *, to: str, subject: str, lines: list[str], stop: str | None = None) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=mail.UNFOLDED)
     message["From"], message["To"], message["Subject"] = _sender(km), to, subject
     message["Date"], message["Message-ID"] = formatdate(localtime=True), make_msgid(domain="kennismakelaar")
     if stop:  # RFC 8058: a mail program offers "afmelden", and one click (a POST) is enough

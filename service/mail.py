@@ -22,6 +22,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from collections.abc import Callable, Sequence
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
 from typing import TypeVar
@@ -32,6 +33,9 @@ from service.settings import MailSettings
 
 SUBJECT = "Verzoek om contact via de Werkplaats Sociaal Domein"
 Sender = Callable[[EmailMessage], None]  # what sends one message (``send`` with the settings; a test's own)
+# headers up to the 998 characters SMTP allows: a long List-Unsubscribe address folded at 78 would be
+# encoded (=?utf-8?q?...), and no mail program reads that as an address
+UNFOLDED = policy.SMTP.clone(max_line_length=998)
 CONFIRMATION_SUBJECT = "Je verzoek om contact is doorgestuurd"
 _M = TypeVar("_M", bound=EmailMessage)
 _GREETING = ["Met vriendelijke groet,", "De coördinatie van de Werkplaats Sociaal Domein"]
@@ -123,7 +127,9 @@ def send(settings: MailSettings, mail: EmailMessage, *, timeout: float = 20.0) -
                 # smtplib raises only when every recipient is refused; the others it returns
                 try:
                     refused = smtp.send_message(message)
-                except (OSError, smtplib.SMTPServerDisconnected) as exc:
+                except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused):
+                    raise  # the server answered: it did not take the message
+                except OSError as exc:  # smtplib's own errors are OSErrors too: these are the rest
                     # the connection went while the message was on its way: the server may have taken it
                     raise MailUncertain(f"De verbinding met de mailserver viel weg tijdens het versturen ({exc}).",
                                         hint="Misschien is het bericht aangekomen: stuur het niet vanzelf "

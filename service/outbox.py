@@ -19,13 +19,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from email import message_from_string
 from email.message import EmailMessage
 from typing import Any
 
 from core.errors import MailError, MailUncertain
 from core.store.ledger import Ledger
 from core.store.revisions import revision
-from service.mail import Sender
+from service.mail import UNFOLDED, Sender
 
 OUTBOX = "mail-out"
 MAX_ATTEMPTS = 6
@@ -116,8 +117,6 @@ class Outbox:
 
 
 def _message(raw: str) -> EmailMessage:
-    from email import message_from_string, policy
-
-    parsed = message_from_string(raw, policy=policy.default)
+    parsed = message_from_string(raw, policy=UNFOLDED)
     assert isinstance(parsed, EmailMessage)
     return parsed
