@@ -19,14 +19,17 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from core.store.catalog import CHUNKS, DOCUMENTS
 from core.store.types import Point, Query
 from core.visibility import ATELIER as AT
-from core.visibility import COORDINATORS, PUBLIC, member
+from core.visibility import COORDINATORS, PUBLIC, Audience, member
+from matching.browse import BrowseFilters
 from matching.retrieve import LIGHT
+from service.browse import browse as browse_page
 from service.container import Kennismakelaar
 from service.settings import Settings
 
@@ -62,6 +65,15 @@ def timed(fn: Callable[[str], object], queries: list[str]) -> list[float]:
         fn(q)
         out.append((time.perf_counter() - started) * 1000)
     return out
+
+
+def _browse_cases(n: int) -> list[tuple[BrowseFilters, str, int]]:
+    """Filters, orders and pages as people browse: mostly the first pages, one facet or two."""
+    choices: list[dict[str, tuple[Any, ...]]] = [
+        {}, {"kind": ("verslag",)}, {"atelier": (ATELIER,)}, {"kind": ("interventie",), "atelier": (ATELIER,)},
+        {"year": (2024,)}, {"knowledge": ("ervaring",)}, {"target_group": ("jeugd",)}, {"theme": ("impact",)}]
+    return [(BrowseFilters(chosen=choices[i % len(choices)]), ("date", "title", "added")[i % 3], 1 + i % 4)
+            for i in range(n)]
 
 
 def interleaved(calls: dict[str, Callable[[str], object]], queries: list[str]) -> dict[str, list[float]]:
@@ -148,6 +160,17 @@ def main() -> None:
                        "ask, public (filtered)": lambda q: public.ask(q, record=False),
                        "ask, member (filtered)": lambda q: one_atelier.ask(q, record=False)}, queries),
     }
+    # browsing without a question: every page with its seven facets counted, for the public and a coordinator
+    cases = _browse_cases(args.queries)
+    def browsing(audience: Audience) -> Callable[[str], object]:
+        def one(i: str) -> object:
+            filters, sort, page = cases[int(i)]
+            return browse_page(km, audience, filters, sort=sort, page=page)
+        return one
+
+    rows.update(interleaved({"browse, public (facets)": browsing(PUBLIC),
+                             "browse, coordinator (facets)": browsing(COORDINATORS)},
+                            [str(i) for i in range(len(cases))]))
     for e in encoded:
         started = time.perf_counter()
         km.store.query(CHUNKS, Query(dense=e.dense, sparse=e.sparse, limit=80, prefetch_limit=120,

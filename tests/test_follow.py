@@ -143,6 +143,9 @@ def test_knowledge_that_arrives_later_finds_the_asker_in_one_digest_a_day(site):
     # the coordinators see it followed, and how many messages reached followers
     counts = client.get("/api/follows", headers=COORD).json()
     assert counts["questions"] == {question_id: 1} and counts["reached"] == 2
+    assert client.get("/api/overview", headers=COORD).json()["total"]["followers_reached"] == 2
+    agenda = client.get("/api/agenda", headers=COORD).json()
+    assert any(c["followers"] == 1 and question_id in c["question_ids"] for c in agenda["clusters"])
 
 
 def test_nothing_without_the_owners_yes_and_the_unconfirmed_address_goes_in_two_days(site):
@@ -310,3 +313,27 @@ def test_news_is_kept_once_per_finding(km_factory):
     assert sorted(n["document_id"] for n in books.news(follow.id)) == ["a", "b", "c"]
     books.remove([follow.id])
     assert list(km.catalog().ledger.all(NEWS)) == []
+
+
+def test_a_student_follows_a_topic_and_hears_once_a_week(site):
+    client, box, km = site
+    started = _form(client, "/volgen", {"q": "statushouders ondernemer horeca", "atelier": "tweedeling-en-armoede",
+                                        "email": "student@hogeschool.example"})
+    assert started.status_code == 200
+    confirmation = _wait_for(box, 1)[-1]
+    assert "het onderwerp" in confirmation.get_payload(decode=True).decode()
+    _form(client, _link(confirmation, "/volgen/bevestigen/"), {})
+    follow = following.follows(km).of_email("student@hogeschool.example")[0]
+    assert follow.what == "topic" and follow.filters == {"ateliers": ["tweedeling-en-armoede"]}
+    _upload(client, "verslag-statushouders-horeca", "Statushouders als ondernemer in de horeca")
+    following.run(km)
+    digest = _wait_for(box, 2)[-1]
+    assert "het onderwerp dat je volgt" in digest["Subject"]
+    _upload(client, "verslag-statushouders-horeca-2", "Tweede gesprek over ondernemen in de horeca",
+            "Een tweede bijeenkomst ging over de financiering.")
+    following.run(km, now=time.time() + 3 * 86400)
+    assert len(box.messages) == 2  # a topic: one message a week
+    following.run(km, now=time.time() + 7 * 86400 + 60)
+    assert "Tweede gesprek" in _wait_for(box, 3)[-1].get_payload(decode=True).decode()
+    bad = _form(client, "/volgen", {"q": "x", "atelier": "bestaat-niet", "email": "student@hogeschool.example"})
+    assert bad.status_code == 400

@@ -222,7 +222,8 @@ def test_the_api_gives_json_and_csv_to_coordinators_only(filled):
         assert body["buckets"][0] == {
             "period": "2026-Q1", "questions": 1, "answered_well": 0, "answered_poorly": 1, "contact_requests": 2,
             "by_status": {"nieuw": 0, "doorgestuurd": 0, "verbonden": 1, "afgewezen": 0, "afgerond": 1},
-            "answered_by_contact": 1, "connected": 2, "median_days_to_connection": 3.0, "meetings_held": 0}
+            "answered_by_contact": 1, "connected": 2, "median_days_to_connection": 3.0, "meetings_held": 0,
+            "followers_reached": 0}
         assert body["themes"] and "jongeren met schulden" in body["themes"][0]["representative"]
         bad = c.get("/api/overview", params={"period": "week"}, headers=coord)
         assert bad.status_code == 400 and bad.json()["error"]["field"] == "period"
