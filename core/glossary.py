@@ -16,6 +16,7 @@ crawler reaches.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "coördinator": ("coördinator", "coördinatoren"),
     "regel": ("regel", "regels"),
     "pagina": ("pagina", "pagina's"),
+    "bevinding": ("bevinding", "bevindingen"),
     "bericht": ("bericht", "berichten"),
     "persoon": ("persoon", "mensen"),
     "kandidaat": ("kandidaat", "kandidaten"),
@@ -107,3 +109,25 @@ AVOIDED: tuple[Avoided, ...] = (
 def avoided_in(text: str) -> list[Avoided]:
     """The avoided words in ``text``, in the order of ``AVOIDED``."""
     return [a for a in AVOIDED if a.found_in(text)]
+
+
+MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
+          "november", "december")
+
+
+def nl_date(value: str | float | None) -> str:
+    """A day in Dutch, from an ISO date or a timestamp (local time).
+
+    >>> nl_date("2026-03-05"), nl_date(None)
+    ('5 maart 2026', '')
+    """
+    if not value:
+        return ""
+    if isinstance(value, int | float):
+        d = dt.datetime.fromtimestamp(value).date()
+    else:
+        try:
+            d = dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"

@@ -1,8 +1,13 @@
 """Sort keys the engine can order by: it orders on numbers and dates only, never on text, and leaves out what lacks
-the key. So every document carries both keys, as integers, and one without a date sorts last.
+the key. So every document carries both keys, as integers: one without a date sorts last.
 
->>> date_order("2024-03-05"), date_order(None)
-(20240305, 0)
+Each key orders on as much as fits in the engine's 63 bits, so that the documents sharing a key — which the
+browser fetches whole to cut a page (``matching.browse``) — are few: by date, the day and then the title's first
+six letters (A to Z within a day, newest day first); by title, its first twelve letters.
+
+>>> day = date_order("2024-03-05", "Verslag")
+>>> date_order("2024-03-06", "Zorg") > day > date_order("2024-03-05", "Wonen") > date_order(None, "Aap")
+True
 >>> title_order("Het Ééntje") < title_order("eerste") < title_order("Tweede verslag")
 True
 """
@@ -11,35 +16,46 @@ from __future__ import annotations
 
 import re
 
-from core import names
+from core.names import slugify
 
-# a catalogue files "De wijk" under W, as the Dutch library rules do ('t and 's too)
-_ARTICLES = re.compile(r"^(?:de|het|een|'t|'s)\s+")
+# a catalogue files "De wijk" under W, as the Dutch library rules do ('t and 's too; "één" is a number)
+_ARTICLES = re.compile(r"^(?:de|het|een|'t|'s|\u2019t|\u2019s)\s+")
 _ALPHABET = " 0123456789abcdefghijklmnopqrstuvwxyz"
+_BASE = len(_ALPHABET)
 _WIDTH = 12  # 37 ** 12 < 2 ** 63: twelve letters fit in the engine's integer
-
-
-def date_order(date: str | None) -> int:
-    """``yyyymmdd`` as a number; 0 (before any date) for a document without one."""
-    if not date:
-        return 0
-    digits = date[:10].replace("-", "")
-    return int(digits) if digits.isdigit() and len(digits) == 8 else 0
+_WITHIN_DAY = 6  # yyyymmdd × 37 ** 6 + six letters < 2 ** 63
 
 
 def fold(text: str) -> str:
-    """Lower case, without accents or a leading article: the form titles are compared in."""
-    plain = re.sub(r"[^0-9a-z']+", " ", names.fold(text)).strip()
-    return _ARTICLES.sub("", plain).lstrip("' ")
+    """The form titles are compared in: lower case, the leading article gone, letters as their plain form ("Ø" an
+    "o", "ß" "ss").
+
+    >>> fold("'t Hoekje"), fold("Eén op één"), fold("Ørsted & co")
+    ('hoekje', 'een op een', 'orsted co')
+    """
+    lowered = _ARTICLES.sub("", " ".join(text.casefold().split()))  # before the accents go: "eén" is no article
+    return slugify(lowered).replace("-", " ")
+
+
+def _letters(title: str | None, width: int) -> int:
+    letters = fold(title or "")[:width].ljust(width)
+    value = 0
+    for c in letters:
+        value = value * _BASE + _ALPHABET.index(c)
+    return value
 
 
 def title_order(title: str | None) -> int:
     """The first twelve letters and digits of the folded title as a base-37 number (ties broken by the caller)."""
-    letters = fold(title or "").replace("'", "")[:_WIDTH].ljust(_WIDTH)
-    value = 0
-    for c in letters:
-        value = value * len(_ALPHABET) + _ALPHABET.index(c)
-    return value
+    return _letters(title, _WIDTH)
+
+
+def date_order(date: str | None, title: str | None = None) -> int:
+    """The day (0 without one: before any date), then the title's first letters reversed — so that, highest
+    first, a day's documents come A to Z."""
+    digits = (date or "")[:10].replace("-", "")
+    day = int(digits) if digits.isdigit() and len(digits) == 8 else 0
+    return day * _BASE ** _WITHIN_DAY + (_BASE ** _WITHIN_DAY - 1 - _letters(title, _WITHIN_DAY))
 
 
 def group_key(group: str) -> str:
@@ -49,5 +65,5 @@ def group_key(group: str) -> str:
 
 def browse_keys(title: str | None, date: str | None, groups: list[str]) -> dict[str, object]:
     """The fields a document record is browsed by (``matching.browse``)."""
-    return {"order_date": date_order(date), "order_title": title_order(title),
+    return {"order_date": date_order(date, title), "order_title": title_order(title),
             "target_group_keys": sorted({group_key(g) for g in groups if group_key(g)})}

@@ -78,15 +78,17 @@ class Browser:
             return own
         return self.scope.and_(own)
 
-    def browse(self, filters: BrowseFilters, *, sort: str = "date", page: int = 1,
-               size: int = PAGE_SIZE) -> BrowsePage:
+    def browse(self, filters: BrowseFilters, *, sort: str = "date", page: int = 1, size: int = PAGE_SIZE,
+               facets: bool = True) -> BrowsePage:
+        """A page; ``facets=False``: without the counts (a list of what is new needs none)."""
         key, descending = SORTS[sort]
         page = max(1, min(page, MAX_PAGES))
         flt = self._filter(filters.conditions())
         total = self.catalog.count_documents(filter=flt)
         items = self._window(key, descending, flt, page * size)[(page - 1) * size:page * size]
         pages = max(1, min(MAX_PAGES, -(-total // size)))
-        return BrowsePage(items=items, total=total, facets=self.facets(filters), sort=sort, page=page, pages=pages)
+        return BrowsePage(items=items, total=total, facets=self.facets(filters) if facets else {}, sort=sort,
+                          page=page, pages=pages)
 
     def _window(self, key: str, descending: bool, flt: Filter | None, n: int) -> list[dict[str, Any]]:
         """The first ``n`` documents in a total order: the engine's key first, then the folded title and the id.
@@ -107,10 +109,12 @@ class Browser:
         """Per facet: (value, count) under the other facets' choices, most first; a chosen value always shows."""
         out: dict[str, list[tuple[Any, int]]] = {}
         for name, key in DIMENSIONS.items():
-            counted = dict(self.catalog.document_facet(key, filter=self._filter(filters.conditions(leave_out=name)),
-                                                       limit=FACET_VALUES))
+            others = self._filter(filters.conditions(leave_out=name))
+            counted = dict(self.catalog.document_facet(key, filter=others, limit=FACET_VALUES))
             for value in filters.chosen.get(name, ()):
                 chosen = group_key(str(value)) if name == "target_group" else value
-                counted.setdefault(chosen, 0)
+                if chosen not in counted:  # chosen, but rarer than the values shown: counted on its own
+                    counted[chosen] = self.catalog.count_documents(
+                        filter=Filter(must=(MatchAny(key, (chosen,)),)).and_(others))
             out[name] = sorted(counted.items(), key=lambda kv: (-kv[1], str(kv[0])))
         return out

@@ -90,13 +90,19 @@ def is_organisation(name: str) -> bool:
     words = name.split()
     acronym = [w for w in words if len(w) > 1 and w.isalpha() and w.isupper()]  # "GGD", "NJi" is one word
     return len(words) < 2 or len(words) > 5 or bool(acronym) or any(
-        w[:1].isdigit() or any(m in w.casefold() for m in _BODIES) for w in words)
+        w[:1].isdigit() or _body(w.casefold().strip(".,")) for w in words)
+
+
+def _body(word: str) -> bool:
+    """A word that makes a name a body's: one of ``_BODIES``, or a compound ending in one ("Kenniscentrum")."""
+    return word in _BODIES or any(word.endswith(b) and len(word) > len(b) + 2 for b in _COMPOUNDS)
 
 
 # words that make a name a body's: "Gemeente Heerlen", "Hogeschool Zuyd", "Verwey-Jonker Instituut", "Movisie"
-_BODIES = ("instituut", "stichting", "gemeente", "hogeschool", "universiteit", "werkplaats", "centrum", "movisie",
+_BODIES = {"instituut", "stichting", "gemeente", "hogeschool", "universiteit", "werkplaats", "centrum", "movisie",
            "ministerie", "raad", "ggd", "team", "vereniging", "bureau", "netwerk", "platform", "provincie",
-           "commissie", "lectoraat", "kennis", "organisatie", "college", "rijks", "werkgroep", "wijkteam")
+           "commissie", "lectoraat", "organisatie", "college", "werkgroep", "wijkteam", "kennisteam"}
+_COMPOUNDS = ("instituut", "centrum", "team", "commissie", "platform", "netwerk", "werkgroep", "bureau")
 
 
 def cited_name(name: str) -> str:

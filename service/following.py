@@ -17,14 +17,15 @@ Followers are anonymous to the service: they see what the public sees.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
 from collections.abc import Sequence
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from typing import Any
+from urllib.parse import quote
 
+from core.glossary import counted, nl_date
 from core.store.types import Filter, MatchAny, Range
 from core.visibility import PUBLIC
 from matching.filters import SearchFilters
@@ -32,7 +33,7 @@ from service import mail
 from service.container import Kennismakelaar
 from service.coordinators import FOLLOWER, SERVICE, Actor
 from service.follows import FOLLOW, NEWS, REACHED, Follow, Follows
-from service.outbox import Delivery, Outbox
+from service.outbox import OUTBOX, Delivery, Outbox
 
 log = logging.getLogger("kennismakelaar.following")
 CADENCE = {"question": 86400.0, "topic": 7 * 86400.0}  # at most one message per follower in this time
@@ -57,28 +58,31 @@ def _sender(km: Kennismakelaar) -> str:
     return km.settings.mail.smtp_from or km.settings.service.contact_email or "noreply@localhost"
 
 
-def _message(km: Kennismakelaar, *, to: str, subject: str, lines: list[str], stop: str | None = None) -> EmailMessage:
-    message = EmailMessage(policy=mail.UNFOLDED)
-    message["From"], message["To"], message["Subject"] = _sender(km), to, subject
-    message["Date"], message["Message-ID"] = formatdate(localtime=True), make_msgid(domain="kennismakelaar")
-    if stop:  # RFC 8058: a mail program offers "afmelden", and one click (a POST) is enough
-        message["List-Unsubscribe"] = f"<{stop}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content("\n".join(lines) + "\n")
-    return message
+def _unsubscribe(stop: str) -> dict[str, str]:
+    """RFC 8058: a mail program offers "afmelden", and one click (a POST) is enough."""
+    return {"List-Unsubscribe": f"<{stop}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
-def ask_to_confirm(km: Kennismakelaar, follow: Follow) -> str:
-    """Queue the message that asks the owner of the address whether they want this (double opt-in)."""
+MAX_PENDING = 3  # unconfirmed follows one address may have: a form is no way to mail someone again and again
+
+
+def ask_to_confirm(km: Kennismakelaar, follow: Follow) -> str | None:
+    """Queue the message that asks the owner of the address whether they want this (double opt-in). It says
+    nothing a visitor typed (the question or the topic): the form must not carry a stranger's words to any address.
+    An address with ``MAX_PENDING`` unconfirmed follows gets no more of these (the page says the same)."""
     books = follows(km)
-    what = "de vraag" if follow.what == "question" else "het onderwerp"
+    waiting = [f for f in books.of_email(follow.email) if not f.active]
+    if len(waiting) > MAX_PENDING:
+        return None
+    what = "een vraag" if follow.what == "question" else "een onderwerp"
     confirm = link(km, "/volgen/bevestigen/" + books.token(follow.id, "confirm"))
-    lines = [f"Iemand (hopelijk jij) vroeg om bericht als de {km.settings.service.werkplaats_name} meer weet over "
-             f"{what}:", "", f"  {follow.text}", "", "Wil je dat? Bevestig het met deze link:", "", f"  {confirm}",
-             "", "Niet gevraagd? Doe dan niets: je adres wordt over twee dagen gewist.", "",
-             "Met vriendelijke groet,", km.settings.service.werkplaats_name]
-    message = _message(km, to=follow.email, subject="Bevestig: wil je op de hoogte blijven?", lines=lines)
-    return Outbox(km.catalog().ledger).put(message, purpose="confirm", follow_id=follow.id)
+    name = km.settings.service.werkplaats_name
+    lines = [f"Iemand (hopelijk jij) vroeg om bericht als de {name} meer weet over {what}. Wil je dat? "
+             "Bevestig het met deze link; daar zie je ook waarover het gaat:", "", f"  {confirm}", "",
+             "Niet gevraagd? Doe dan niets: je adres wordt over twee dagen gewist.", "",
+             "Met vriendelijke groet,", name]
+    return Outbox(km.catalog().ledger).put(to=follow.email, subject="Bevestig: wil je op de hoogte blijven?",
+                                           body="\n".join(lines) + "\n", purpose="confirm", follow_id=follow.id)
 
 
 # --- a round -------------------------------------------------------------------------------------------------
@@ -89,6 +93,7 @@ def run(km: Kennismakelaar, *, now: float | None = None, send: mail.Sender | Non
         now = time.time() if now is None else now
         books, outbox = follows(km), Outbox(km.catalog().ledger)
         gone = expire(km, books, outbox, now=now)
+        orphans(km, books, outbox)
         outbox.sweep(now=now)
         found = scan(km, books, now=now) if books.active() else 0
         composed = compose(km, books, outbox, now=now)
@@ -97,14 +102,19 @@ def run(km: Kennismakelaar, *, now: float | None = None, send: mail.Sender | Non
                 "retried": delivered.retried, "failed": delivered.failed, "uncertain": delivered.uncertain}
 
 
+_soon = threading.Event()  # a round is on its way: more requests for one wait for it, not in a thread each
+
+
 def run_soon(km: Kennismakelaar) -> None:
     """A round behind the request (after a follow, an upload, a published answer): the caller does not wait."""
     def go() -> None:
         try:
+            _soon.clear()
             run(km)
         except Exception:  # the sweep tries again
             log.warning("Bericht aan volgers mislukt; de volgende ronde probeert het opnieuw.", exc_info=True)
-    if can_follow(km):
+    if can_follow(km) and not _soon.is_set():
+        _soon.set()
         threading.Thread(target=go, name="following", daemon=True).start()
 
 
@@ -114,6 +124,19 @@ def expire(km: Kennismakelaar, books: Follows, outbox: Outbox, *, now: float) ->
     if old:
         remove(km, old, SERVICE, "volgen-verlopen")
     return len(old)
+
+
+def orphans(km: Kennismakelaar, books: Follows, outbox: Outbox) -> int:
+    """News and messages of follows that are gone (a round raced their removal): out of the files too."""
+    known = {f.id for f in books.all()}
+    ledger = km.catalog().ledger
+    news = [r["key"] for r in ledger.all(NEWS) if r.get("follow_id") not in known]
+    mails = [r["message_id"] for r in ledger.all(OUTBOX) if r.get("follow_id") and r.get("follow_id") not in known]
+    if news or mails:
+        with km.catalog().erasing("follows"):
+            ledger.remove(NEWS, news)
+            ledger.remove(OUTBOX, mails)
+    return len(news) + len(mails)
 
 
 def remove(km: Kennismakelaar, follow_ids: Sequence[str], actor: Actor, action: str) -> None:
@@ -128,7 +151,8 @@ def remove(km: Kennismakelaar, follow_ids: Sequence[str], actor: Actor, action: 
 def start(km: Kennismakelaar, email: str, **what: Any) -> Follow:
     """A new follow, its confirmation queued and sent behind the request."""
     follow = follows(km).start(email, **what)
-    ask_to_confirm(km, follow)
+    if ask_to_confirm(km, follow) is None:  # too many waiting already: this one goes at once
+        follows(km).remove([follow.id])
     km.audit().record(FOLLOWER, "volgen-aangemeld", "volgen", follow.id)
     run_soon(km)
     return follow
@@ -140,16 +164,23 @@ def scan(km: Kennismakelaar, books: Follows, *, now: float) -> int:
     broker = km.broker(PUBLIC)
     found = 0
     for follow in books.active():
-        since = follow.checked or "1970-01-01T00:00:00+00:00"
+        # an hour back: a document is stamped when it is read, and committed a little later (an upload beside
+        # another can commit an older stamp after a newer one); what was told or found already is not again
+        since = _earlier(follow.checked, 3600) if follow.checked else "1970-01-01T00:00:00+00:00"
         new = list(catalog.documents(filter=Filter(must=(Range("ingested_at", gte=since),)).and_(PUBLIC.filter()),
                                      fields=["document_id", "ingested_at"]))
-        fresh = {d["document_id"] for d in new if d["document_id"] not in follow.sent}
+        waiting = {n["document_id"] for n in books.news(follow.id)}
+        fresh = {d["document_id"] for d in new} - set(follow.sent) - waiting
         if not fresh:
             continue
         relevant = _relevant(broker, follow, fresh)
         found += books.add_news(follow, relevant, now=now)
         books.update(follow.id, {"checked": max(d["ingested_at"] for d in new)})
     return found
+
+
+def _earlier(iso: str, seconds: float) -> str:
+    return (dt.datetime.fromisoformat(iso) - dt.timedelta(seconds=seconds)).isoformat(timespec="seconds")
 
 
 def _relevant(broker: Any, follow: Follow, fresh: set[str]) -> list[str]:
@@ -165,7 +196,9 @@ def _relevant(broker: Any, follow: Follow, fresh: set[str]) -> list[str]:
 
 
 def compose(km: Kennismakelaar, books: Follows, outbox: Outbox, *, now: float) -> int:
-    """One message per follower with news, at most one per ``CADENCE``: several findings in a day are one digest."""
+    """One message per follower with news, at most one per ``CADENCE``: several findings in a day are one digest.
+    A follow is claimed before its message is queued (a conditional write of ``last_mail``): of two workers
+    composing at once, one does."""
     made = 0
     for follow in books.active():
         news = books.news(follow.id)
@@ -177,13 +210,14 @@ def compose(km: Kennismakelaar, books: Follows, outbox: Outbox, *, now: float) -
         if message is None:  # every finding gone meanwhile (removed, or no longer open to anyone)
             books.ledger.remove(NEWS, [n["key"] for n in news])
             continue
-        outbox.put(message, purpose="digest", follow_id=follow.id, news=[n["key"] for n in news], now=now)
-        books.update(follow.id, {"last_mail": now})
+        if not books.claim(follow.id, now):
+            continue
+        outbox.put(**message, purpose="digest", follow_id=follow.id, news=[n["key"] for n in news], now=now)
         made += 1
     return made
 
 
-def digest(km: Kennismakelaar, books: Follows, follow: Follow, document_ids: Sequence[str]) -> EmailMessage | None:
+def digest(km: Kennismakelaar, books: Follows, follow: Follow, document_ids: Sequence[str]) -> dict[str, Any] | None:
     """The message: each finding with its link, and the people linked to it who may be shown."""
     catalog = km.catalog()
     records = [r for r in catalog.documents(filter=Filter(must=(MatchAny("document_id", tuple(document_ids)),))
@@ -200,18 +234,17 @@ def digest(km: Kennismakelaar, books: Follows, follow: Follow, document_ids: Seq
     lines = [f"De {name} weet meer over {about}:", "", f"  {follow.text}", ""]
     for r in records:
         lines += [f"* {r.get('title') or r['document_id']}" + (f" ({r['date']})" if r.get("date") else ""),
-                  f"  {link(km, '/documenten/' + r['document_id'])}"]
+                  f"  {link(km, '/documenten/' + quote(r['document_id']))}"]
         linked = {e["expert_id"]: e for k in r.get("people") or [] if (e := people.get(k))}
         for e in linked.values():
-            lines.append(f"  Weet ervan: {e['name']} — {link(km, '/experts/' + e['expert_id'])}")
+            lines.append(f"  Weet ervan: {e['name']}, {link(km, '/experts/' + quote(e['expert_id']))}")
         lines.append("")
     stop = link(km, "/volgen/afmelden/" + books.token(follow.id, "stop"))
-    days = km.settings.service.follow_retention_days
-    lines += [f"Je krijgt dit bericht omdat je vroeg om op de hoogte te blijven. Je adres wordt na {days} dagen "
-              "gewist, of eerder als je je afmeldt:", f"  {stop}", "", "Met vriendelijke groet,", name]
-    count = len(records)
-    subject = f"Nieuw bij {about}: {count} {'bevinding' if count == 1 else 'bevindingen'}"
-    return _message(km, to=follow.email, subject=subject, lines=lines, stop=stop)
+    lines += ["Je krijgt dit bericht omdat je vroeg om op de hoogte te blijven. Je adres wordt op "
+              f"{nl_date(follow.expires)} gewist, of eerder als je je afmeldt:",
+              f"  {stop}", "", "Met vriendelijke groet,", name]
+    subject = f"Nieuw bij {about}: {counted(len(records), 'bevinding')}"
+    return {"to": follow.email, "subject": subject, "body": "\n".join(lines) + "\n", "headers": _unsubscribe(stop)}
 
 
 def with_followers(km: Kennismakelaar, agenda: dict[str, Any]) -> dict[str, Any]:
@@ -231,7 +264,10 @@ def deliver(km: Kennismakelaar, books: Follows, outbox: Outbox, *, now: float,
             send: mail.Sender | None = None) -> Delivery:
     ledger = km.catalog().ledger
 
-    def sent(record: dict[str, Any]) -> None:
+    def wanted(record: dict[str, Any]) -> bool:  # its follower may have left since it was queued
+        return books.get(record.get("follow_id", "")) is not None
+
+    def done_with(record: dict[str, Any], reached: bool) -> None:
         if record.get("purpose") != "digest":
             return
         told = [k.partition(":")[2] for k in record.get("news") or []]
@@ -239,9 +275,11 @@ def deliver(km: Kennismakelaar, books: Follows, outbox: Outbox, *, now: float,
         if follow is not None:
             books.update(follow.id, {"sent": [*follow.sent, *told]})
         ledger.remove(NEWS, record.get("news") or [])
-        ledger.put(REACHED, record["message_id"], {"follow_id": record.get("follow_id", ""), "what": follow.what
-                                                   if follow else ""})
+        if reached:
+            ledger.put(REACHED, record["message_id"], {"follow_id": record.get("follow_id", ""),
+                                                       "what": follow.what if follow else ""})
 
     if not km.settings.mail.configured:
         return Delivery()
-    return outbox.deliver(send or (lambda m: mail.send(km.settings.mail, m)), now=now, on_sent=sent)
+    return outbox.deliver(send or (lambda m: mail.send(km.settings.mail, m)), sender=_sender(km), now=now,
+                          wanted=wanted, done_with=done_with)

@@ -17,6 +17,7 @@ Records in the ledger, one fact per point:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hmac
 import time
@@ -25,10 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from core.errors import ValidationError
+from core.errors import NotFoundError
 from core.store.ledger import Ledger
 from core.store.revisions import revision
-from service.members import MAX_EMAIL, normalised
+from service.members import normalised
 
 FOLLOW, NEWS, REACHED = "follow", "follow-news", "follow-reached"
 PENDING_SECONDS = 2 * 86400.0  # an unconfirmed address is gone after two days
@@ -76,15 +77,16 @@ class Follows:
         return f"{follow_id}.{self.ledger.keyed(follow_id, 'follow-' + purpose)[:32]}"
 
     def _checked(self, token: str, purpose: Literal["confirm", "stop"]) -> str | None:
-        follow_id = (token or "").partition(".")[0]
-        return follow_id if follow_id and hmac.compare_digest(self.token(follow_id, purpose), token) else None
+        if not token.isascii() or len(token) > 100:  # a forged link: no follow, and no error either
+            return None
+        follow_id = token.partition(".")[0]
+        return follow_id if follow_id and hmac.compare_digest(self.token(follow_id, purpose).encode(),
+                                                              token.encode()) else None
 
     def start(self, email: str, *, what: What, text: str, question_id: str | None = None,
               filters: dict[str, Any] | None = None, now: float | None = None) -> Follow:
         """A follow waiting for its owner's confirmation (``token(id, "confirm")`` is the link's secret)."""
-        address = normalised(email)
-        if len(address) > MAX_EMAIL or "@" not in address:
-            raise ValidationError("Geef één e-mailadres, zoals naam@organisatie.nl.", field="email")
+        address = normalised(email)  # one plain address, or a ValidationError
         now = time.time() if now is None else now
         follow_id = uuid.uuid4().hex
         record: dict[str, Any] = {
@@ -128,11 +130,19 @@ class Follows:
         return [Follow.of(r) for r in self.ledger.all(FOLLOW, email=normalised(email))]
 
     def update(self, follow_id: str, fields: dict[str, Any]) -> None:
-        """Change fields of a follow that still exists (the scan's watermark, what was sent)."""
+        """Change fields of a follow that still exists (the scan's watermark, what was told), in place: a follow
+        removed meanwhile stays removed (a whole-record write would bring it back, address and all)."""
+        if "sent" in fields:
+            fields = {**fields, "sent": list(fields["sent"])[-MAX_SENT:]}
+        with contextlib.suppress(NotFoundError):
+            self.ledger.update(FOLLOW, follow_id, fields)
+
+    def claim(self, follow_id: str, now: float) -> bool:
+        """This worker's turn to write to the follower (``last_mail`` set by a conditional write): of two
+        workers composing a digest at once, one gets it."""
         record = self.ledger.get(FOLLOW, follow_id)
-        if record is not None:
-            sent = list(fields.get("sent", record.get("sent") or []))[-MAX_SENT:]
-            self.ledger.put(FOLLOW, follow_id, {**record, **fields, "sent": sent})
+        return record is not None and self.ledger.put_if_unchanged(FOLLOW, follow_id, {**record, "last_mail": now},
+                                                                   revision(record))
 
     def remove(self, follow_ids: Sequence[str]) -> None:
         """The follows and their waiting news gone (the caller rewrites the files: ``Catalog.erasing``)."""

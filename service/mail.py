@@ -140,7 +140,9 @@ def send(settings: MailSettings, mail: EmailMessage, *, timeout: float = 20.0) -
     except (OSError, smtplib.SMTPException) as exc:
         failure = _failure(exc, sent, messages)
         # 5xx: this will not change by trying again (4xx, or no server at all: it may)
-        failure.permanent = isinstance(exc, smtplib.SMTPResponseException) and 500 <= exc.smtp_code < 600
+        failure.permanent = (isinstance(exc, smtplib.SMTPResponseException) and 500 <= exc.smtp_code < 600) or (
+            isinstance(exc, smtplib.SMTPRecipientsRefused)
+            and all(500 <= code < 600 for code, _ in exc.recipients.values()))
         raise failure from None
 
 

@@ -10,20 +10,22 @@ A message's life, one ledger record (``mail-out``) per message:
 
 A message is deleted once sent (what it says is personal data); ``uncertain`` — the server may have taken it —
 and one claimed by a worker that never came back are not sent again by themselves: a message may be lost in that
-one case, never doubled. Coordinators see failed and uncertain messages counted in the overview.
+one case, never doubled. Every change after the claim is a partial write that keeps the version the claim
+raised, so a worker holding an older copy of a record can never claim it a second time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from email import message_from_string
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from typing import Any
 
-from core.errors import MailError, MailUncertain
+from core.errors import MailError, MailUncertain, NotFoundError
 from core.store.ledger import Ledger
 from core.store.revisions import revision
 from service.mail import UNFOLDED, Sender
@@ -46,18 +48,22 @@ class Outbox:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
 
-    def put(self, message: EmailMessage, *, purpose: str, follow_id: str = "", news: list[str] | None = None,
-            now: float | None = None) -> str:
-        """Queue ``message``; ``news``: the ``follow-news`` keys it tells (gone once it is sent)."""
+    def put(self, *, to: str, subject: str, body: str, headers: dict[str, str] | None = None, purpose: str,
+            follow_id: str = "", news: list[str] | None = None, now: float | None = None) -> str:
+        """Queue a message, kept as plain text (a removal's scrub reads it: a name in it goes like anywhere else)
+        and built at sending; ``news``: the ``follow-news`` keys it tells (gone once it is out)."""
         now = time.time() if now is None else now
         message_id = uuid.uuid4().hex
         self.ledger.put(OUTBOX, message_id, {
-            "message_id": message_id, "purpose": purpose, "follow_id": follow_id, "news": news or [],
-            "raw": message.as_string(), "state": "queued", "attempts": 0, "next_at": now, "created_at": now})
+            "message_id": message_id, "purpose": purpose, "follow_id": follow_id, "news": news or [], "to": to,
+            "subject": subject, "body": body, "headers": headers or {}, "state": "queued", "attempts": 0,
+            "next_at": now, "created_at": now})
         return message_id
 
     def pending(self, follow_id: str) -> list[dict[str, Any]]:
-        return [r for r in self.ledger.all(OUTBOX, follow_id=follow_id) if r.get("state") in ("queued", "sending")]
+        """The messages to a follower that are not out yet (or may be: uncertain)."""
+        return [r for r in self.ledger.all(OUTBOX, follow_id=follow_id)
+                if r.get("state") in ("queued", "sending", "uncertain")]
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -65,41 +71,56 @@ class Outbox:
             out[r.get("state", "")] = out.get(r.get("state", ""), 0) + 1
         return out
 
-    def _claim(self, record: dict[str, Any], now: float) -> dict[str, Any] | None:
+    def _claim(self, message_id: str, now: float) -> dict[str, Any] | None:
+        """The message, now ours to send — if it is still queued and due, read afresh: of two workers, one."""
+        record = self.ledger.get(OUTBOX, message_id)
+        if record is None or record.get("state") != "queued" or float(record.get("next_at", 0)) > now:
+            return None
         claimed = {**record, "state": "sending", "claimed_at": now}
-        return claimed if self.ledger.put_if_unchanged(OUTBOX, record["message_id"], claimed,
-                                                       revision(record)) else None
+        return claimed if self.ledger.put_if_unchanged(OUTBOX, message_id, claimed, revision(record)) else None
 
-    def deliver(self, send: Sender, *, now: float | None = None,
-                on_sent: Callable[[dict[str, Any]], None] | None = None) -> Delivery:
-        """Send every queued message that is due, each by the worker that claims it."""
+    def _set(self, message_id: str, fields: dict[str, Any]) -> None:
+        # a partial write keeps the version the claim raised: a worker holding an older copy cannot claim it again;
+        # gone meanwhile: its follower left, taking it along
+        with contextlib.suppress(NotFoundError):
+            self.ledger.update(OUTBOX, message_id, fields)
+
+    def deliver(self, send: Sender, *, sender: str, now: float | None = None,
+                wanted: Callable[[dict[str, Any]], bool] = lambda r: True,
+                done_with: Callable[[dict[str, Any], bool], None] | None = None) -> Delivery:
+        """Send every queued message that is due, each by the worker that claims it. ``wanted``: whether it is
+        still to go (its follower may have left); ``done_with(record, reached)`` runs once it is out — or may be
+        (``reached`` False) — before the record goes."""
         now = time.time() if now is None else now
         done = Delivery()
         for record in list(self.ledger.all(OUTBOX, state="queued")):
-            if float(record.get("next_at", 0)) > now:
+            claimed = self._claim(record["message_id"], now)
+            if claimed is None:  # another worker has it, or it is not due
                 continue
-            claimed = self._claim(record, now)
-            if claimed is None:  # another worker has it
+            if not wanted(claimed):
+                self.ledger.remove(OUTBOX, [claimed["message_id"]])
                 continue
             try:
-                send(_message(claimed["raw"]))
+                send(build(claimed, sender))
             except MailUncertain:
-                self.ledger.put(OUTBOX, claimed["message_id"], {**claimed, "state": "uncertain"})
+                self._set(claimed["message_id"], {"state": "uncertain"})
+                if done_with is not None:  # it may have arrived: what it told counts as told
+                    done_with(claimed, False)
                 done.uncertain += 1
                 continue
             except MailError as exc:
                 attempts = int(claimed.get("attempts", 0)) + 1
                 final = exc.permanent or attempts >= MAX_ATTEMPTS
-                self.ledger.put(OUTBOX, claimed["message_id"], {
-                    **claimed, "state": "failed" if final else "queued", "attempts": attempts,
+                self._set(claimed["message_id"], {
+                    "state": "failed" if final else "queued", "attempts": attempts,
                     "next_at": now + BACKOFF[min(attempts, len(BACKOFF)) - 1], "error": exc.message[:300]})
                 done.failed += final
                 done.retried += not final
                 continue
+            if done_with is not None:  # first: a crash before the record goes leaves it "sending" (never resent)
+                done_with(claimed, True)
             self.ledger.remove(OUTBOX, [claimed["message_id"]])
             done.sent += 1
-            if on_sent is not None:
-                on_sent(claimed)
         return done
 
     def sweep(self, *, now: float | None = None) -> int:
@@ -116,7 +137,12 @@ class Outbox:
             self.ledger.remove(OUTBOX, [r["message_id"] for r in self.ledger.all(OUTBOX, follow_id=follow_id)])
 
 
-def _message(raw: str) -> EmailMessage:
-    parsed = message_from_string(raw, policy=UNFOLDED)
-    assert isinstance(parsed, EmailMessage)
-    return parsed
+def build(record: dict[str, Any], sender: str) -> EmailMessage:
+    """The message a record holds, with headers up to SMTP's length (a long List-Unsubscribe stays one address)."""
+    message = EmailMessage(policy=UNFOLDED)
+    message["From"], message["To"], message["Subject"] = sender, record["to"], record["subject"]
+    message["Date"], message["Message-ID"] = formatdate(localtime=True), make_msgid(domain="kennismakelaar")
+    for name, value in (record.get("headers") or {}).items():
+        message[name] = value
+    message.set_content(record["body"])
+    return message

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from core.errors import NotFoundError, ValidationError
 from core.glossary import label
-from core.names import name_key
+from core.names import name_variants
 from core.store.types import Filter, MatchAny
 from core.visibility import COORDINATORS, FIELD, OPENBAAR, PUBLIC, Audience
 from service import schemas as s
@@ -72,7 +72,8 @@ def document_view(km: Kennismakelaar, document_id: str, *, audience: Audience,
         knowledge=record.get("knowledge") or [], knowledge_inferred=bool(record.get("knowledge_inferred")),
         evidence=record.get("evidence"), target_groups=record.get("target_groups") or [],
         working_elements=record.get("working_elements") or [], visibility=record.get(FIELD) or OPENBAAR,
-        **{k: record.get(k) for k in ("evidence_date", "evidence_assessor", "evidence_reason", "summary")})
+        evidence_assessor=shown_name(km, record["evidence_assessor"]) if record.get("evidence_assessor") else None,
+        **{k: record.get(k) for k in ("evidence_date", "evidence_reason", "summary")})
 
 
 MAX_CITED = 200  # documents in one exported selection
@@ -80,28 +81,15 @@ MAX_CITED = 200  # documents in one exported selection
 
 def references(km: Kennismakelaar, document_ids: Sequence[str], audience: Audience) -> list[Reference]:
     """How to cite each document, in the order given; a document ``audience`` may not see is the 404 of one that
-    does not exist. An author is named as the document's metadata gives them — except a person registered here
-    without consent, who is left out like everywhere else (a registered author is named by their profile's
-    name). Nobody left: the Werkplaats is the author."""
+    does not exist. Authors are named as ``shown_name`` allows; nobody left: the Werkplaats is the author."""
     if len(document_ids) > MAX_CITED:
         raise ValidationError(f"Hooguit {MAX_CITED} documenten tegelijk.", field="id")
     records = [visible_document(km, d.lstrip("/"), audience) for d in dict.fromkeys(document_ids)]
-    keys = sorted({name_key(a) for r in records for a in r.get("authors") or [] if name_key(a)})
-    registered = {k: e for e in km.catalog().experts(filter=Filter(must=(MatchAny("keys", tuple(keys)),)),
-                                                     fields=["keys", "name", "visibility"]) for k in e["keys"]} \
-        if keys else {}
     public_url = km.settings.service.public_url
     publisher = km.settings.service.werkplaats_name
     out = []
     for r in records:
-        authors = []
-        for name in r.get("authors") or []:
-            person = registered.get(name_key(name))
-            if person is not None:
-                if person.get("visibility") == "public":
-                    authors.append(person["name"])
-            elif not _ID.fullmatch(name):  # an id nobody (any longer) has names nobody
-                authors.append(name)
+        authors = [shown for a in r.get("authors") or [] if (shown := shown_name(km, a))]
         kind = r.get("kind") or ""
         out.append(Reference(
             title=r.get("title") or r["document_id"], document_id=r["document_id"], authors=authors,
@@ -111,6 +99,49 @@ def references(km: Kennismakelaar, document_ids: Sequence[str], audience: Audien
             summary=r.get("summary"),
             keywords=[km.taxonomy.name_of(t) for t in [*(r.get("ateliers") or []), *(r.get("themes") or [])]]))
     return out
+
+
+def shown_name(km: Kennismakelaar, name: str) -> str | None:
+    """A name from a document's metadata as it may be shown: a registered person by their profile's name if they
+    consented, and not at all if they did not — in any form the name takes ("A. de Vries", "De Vries, Anna",
+    "dr. Anna de Vries"); an id nobody (any longer) has, not at all; anyone else (an author from outside, a body)
+    as written."""
+    known = _people_by_variant(km)
+    variants = name_variants(_plain_name(name))
+    people = {known[v] for v in variants if v in known}
+    if any(not public for _, public in people):
+        return None
+    if people:
+        return sorted(people)[0][0]
+    return None if _ID.fullmatch(name.strip()) else name.strip()
+
+
+_TITLES = re.compile(r"^(?:(?:dr|prof|drs|ir|mr|ing|dhr|mevr|mw)\.?\s+)+", re.IGNORECASE)
+
+
+def _plain_name(name: str) -> str:
+    """A name without titles, given name first: "dr. Anna de Vries", "Vries, Anna de" → "Anna de Vries"."""
+    plain = _TITLES.sub("", name.strip())
+    if "," in plain:
+        surname, _, given = plain.partition(",")
+        plain = f"{given.strip()} {surname.strip()}"
+    return plain
+
+
+def _people_by_variant(km: Kennismakelaar) -> dict[str, tuple[str, bool]]:
+    """Every registered person under each form of their name and id: (their name, whether they may be shown);
+    remembered while the store does not change."""
+    memo = km.catalog().memo("people by variant")
+    if "map" not in memo:
+        out: dict[str, tuple[str, bool]] = {}
+        for e in km.catalog().experts(fields=["expert_id", "name", "visibility"]):
+            public = e.get("visibility") == "public"
+            for form in (e.get("name") or "", e["expert_id"]):
+                for v in name_variants(form):
+                    # a form two people share is shown only if both may be
+                    out[v] = (e.get("name") or "", public and out.get(v, ("", True))[1])
+        memo["map"] = out
+    return memo["map"]
 
 
 _ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")

@@ -500,7 +500,7 @@ def _browse(seed: Seed) -> Anchor:
 def _citations(seed: Seed) -> Anchor:
     return lambda case: st.fixed_dictionaries({
         "id": st.lists(st.sampled_from(seed.documents), min_size=1, max_size=3, unique=True),
-        "format": st.sampled_from(["json", "apa", "ris", "bibtex"])}).map(lambda query: _with(case, query=query))
+    }).map(lambda query: _with(case, query=query))
 
 
 def _forget_follower(seed: Seed) -> Anchor:
@@ -512,6 +512,9 @@ ANCHORS: dict[str, Callable[[Seed], Anchor]] = {
     "GET /api/search": _search,
     "GET /api/browse": _browse,
     "GET /api/citations": _citations,
+    "GET /api/citations.ris": _citations,
+    "GET /api/citations.bib": _citations,
+    "GET /api/citations.txt": _citations,
     "GET /api/follows": lambda seed: _unchanged,
     "DELETE /api/follows": _forget_follower,
     "GET /api/experts": _experts,

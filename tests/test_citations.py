@@ -111,7 +111,7 @@ def test_a_citation_names_only_people_who_may_be_shown(client):
 @pytest.mark.slow
 def test_a_selection_is_one_file_and_a_hidden_document_does_not_exist(client):
     ids = ["interventie-keukentafelgesprek-over-geld", "interventie-huiswerkklas-plus"]
-    response = client.get("/api/citations", params={"id": ids, "format": "bibtex"})
+    response = client.get("/api/citations.bib", params={"id": ids})
     assert response.status_code == 200 and response.headers["content-type"].startswith("application/x-bibtex")
     assert 'filename="selectie.bib"' in response.headers["content-disposition"]
     assert response.text.count("@techreport{") == 2
@@ -122,5 +122,11 @@ def test_a_selection_is_one_file_and_a_hidden_document_does_not_exist(client):
         unknown.json()["error"]["message"].replace("bestaat-niet", "X")
     assert client.get("/api/citations", params={"id": "verslag-2024-01-23-kansrijk"}, headers=COORD).status_code == 200
     assert client.get("/api/citations", params={"id": ["x"] * 201}).status_code == 400
-    apa_text = client.get("/api/citations", params={"id": ids, "format": "apa"}).text
+    apa_text = client.get("/api/citations.txt", params={"id": ids}).text
     assert apa_text.count("(20") == 2 and apa_text.endswith("\n")
+    one = client.get("/api/citations.ris", params={"id": ids[0]})
+    assert 'filename="interventie-keukentafelgesprek-over-geld.ris"' in one.headers["content-disposition"]
+    # the page's export: the ticked documents to the API's file, or a page that says nothing was ticked
+    exported = client.get("/citeren", params={"id": ids, "formaat": "ris"}, follow_redirects=False)
+    assert exported.status_code == 303 and exported.headers["location"].startswith("/api/citations.ris?id=")
+    assert client.get("/citeren", params={"formaat": "ris"}).status_code == 400

@@ -221,10 +221,10 @@ class FlakyBox(MailBox):
 
 
 def _queued(km: Any, to: str = ADDRESS) -> str:
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = "werkplaats@example.org", to, "Nieuw"
-    message.set_content("Een bevinding.")
-    return Outbox(km.catalog().ledger).put(message, purpose="test")
+    return Outbox(km.catalog().ledger).put(to=to, subject="Nieuw", body="Een bevinding.\n", purpose="test")
+
+
+FROM = "werkplaats@example.org"
 
 
 def test_a_server_that_says_not_now_gets_the_message_later_once(km_factory):
@@ -239,13 +239,13 @@ def test_a_server_that_says_not_now_gets_the_message_later_once(km_factory):
         def send(m: EmailMessage) -> None:
             mail.send(km.settings.mail, m)
 
-        first = outbox.deliver(send, now=now)
+        first = outbox.deliver(send, sender=FROM, now=now)
         assert (first.sent, first.retried) == (0, 1) and box.messages == []
-        assert outbox.deliver(send, now=now + 1).sent == 0  # not before its time
-        assert outbox.deliver(send, now=now + BACKOFF[0] + 1).retried == 1
-        third = outbox.deliver(send, now=now + BACKOFF[0] + BACKOFF[1] + 2)
+        assert outbox.deliver(send, sender=FROM, now=now + 1).sent == 0  # not before its time
+        assert outbox.deliver(send, sender=FROM, now=now + BACKOFF[0] + 1).retried == 1
+        third = outbox.deliver(send, sender=FROM, now=now + BACKOFF[0] + BACKOFF[1] + 2)
         assert third.sent == 1 and len(box.messages) == 1
-        assert outbox.deliver(send, now=now + 10**6).sent == 0 and len(box.messages) == 1
+        assert outbox.deliver(send, sender=FROM, now=now + 10**6).sent == 0 and len(box.messages) == 1
         assert outbox.counts() == {}
 
 
@@ -261,16 +261,16 @@ def test_refused_for_good_is_not_retried_and_a_lost_connection_is_never_sent_aga
         raise error
 
     _queued(km)
-    assert outbox.deliver(refuse).failed == 1
-    assert outbox.deliver(refuse, now=time.time() + 10**6).failed == 0 and calls == ["refuse"]
+    assert outbox.deliver(refuse, sender=FROM).failed == 1
+    assert outbox.deliver(refuse, sender=FROM, now=time.time() + 10**6).failed == 0 and calls == ["refuse"]
 
     def drop(m: EmailMessage) -> None:
         calls.append("drop")
         raise MailUncertain("de verbinding viel weg")
 
     _queued(km, "ander@example.org")
-    assert outbox.deliver(drop).uncertain == 1
-    assert outbox.deliver(drop, now=time.time() + 10**6).sent == 0 and calls == ["refuse", "drop"]
+    assert outbox.deliver(drop, sender=FROM).uncertain == 1
+    assert outbox.deliver(drop, sender=FROM, now=time.time() + 10**6).sent == 0 and calls == ["refuse", "drop"]
     assert outbox.counts() == {"failed": 1, "uncertain": 1}
 
 
@@ -286,7 +286,10 @@ def test_two_workers_delivering_at_once_send_each_message_once(km_factory):
         with lock:
             sent.append(str(m["To"]))
 
-    workers = [threading.Thread(target=lambda: Outbox(km.catalog().ledger).deliver(send)) for _ in range(3)]
+    def worker() -> None:
+        Outbox(km.catalog().ledger).deliver(send, sender=FROM)
+
+    workers = [threading.Thread(target=worker) for _ in range(3)]
     for w in workers:
         w.start()
     for w in workers:
@@ -298,11 +301,10 @@ def test_a_worker_that_died_mid_send_leaves_an_uncertain_message_not_a_second_on
     km = km_factory()
     outbox = Outbox(km.catalog().ledger)
     message_id = _queued(km)
-    record = km.catalog().ledger.get("mail-out", message_id)
-    assert outbox._claim(record, time.time() - 3600) is not None  # claimed an hour ago, never finished
+    assert outbox._claim(message_id, time.time() - 3600) is not None  # claimed an hour ago, never finished
     outbox.sweep()
     assert outbox.counts() == {"uncertain": 1}
-    assert outbox.deliver(lambda m: pytest.fail("sent again")).sent == 0
+    assert outbox.deliver(lambda m: pytest.fail("sent again"), sender=FROM).sent == 0
 
 
 def test_news_is_kept_once_per_finding(km_factory):
@@ -337,3 +339,29 @@ def test_a_student_follows_a_topic_and_hears_once_a_week(site):
     assert "Tweede gesprek" in _wait_for(box, 3)[-1].get_payload(decode=True).decode()
     bad = _form(client, "/volgen", {"q": "x", "atelier": "bestaat-niet", "email": "student@hogeschool.example"})
     assert bad.status_code == 400
+
+
+def test_a_message_to_someone_who_left_meanwhile_is_not_sent(km_factory):
+    km = km_factory()
+    outbox = Outbox(km.catalog().ledger)
+    outbox.put(to=ADDRESS, subject="Nieuw", body="x\n", purpose="digest", follow_id="vertrokken")
+    books = following.follows(km)
+    sent: list[EmailMessage] = []
+    assert outbox.deliver(sent.append, sender=FROM,
+                          wanted=lambda r: books.get(r["follow_id"]) is not None).sent == 0
+    assert sent == [] and outbox.counts() == {}
+
+
+def test_a_stale_worker_cannot_claim_what_another_already_tried(km_factory):
+    """A worker that listed the queue before another tried a message (it failed for now) must not claim it."""
+    km = km_factory()
+    first, second = Outbox(km.catalog().ledger), Outbox(km.catalog().ledger)
+    message_id = _queued(km)
+
+    def busy(m: EmailMessage) -> None:
+        raise MailError("451 later")
+
+    assert first.deliver(busy, sender=FROM).retried == 1
+    assert second._claim(message_id, time.time()) is None  # not due yet, whatever the copy it listed said
+    record = km.catalog().ledger.get("mail-out", message_id)
+    assert record["state"] == "queued" and record["rev"] == 1

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from litestar import Request, get
 from litestar.params import Parameter
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from core.errors import ValidationError
 from core.ordering import group_key
@@ -60,4 +60,18 @@ def bladeren(request: Request, km: Kennismakelaar, soort: list[Text] | None = No
         "dimensions": list(DIMENSIONS), "filtered": bool(filters)})
 
 
-ROUTES = [bladeren]
+FILES = {"apa": "txt", "ris": "ris", "bibtex": "bib"}  # the export form's choice → the API's file
+
+
+@get("/citeren", sync_to_thread=False, include_in_schema=False)
+def cite(km: Kennismakelaar, id: list[Text] | None = None,
+         formaat: Annotated[str, Parameter(max_length=10)] = "ris") -> Redirect | Template:
+    """The documents ticked on a list, as one file (the API's): a page that says so when none was ticked."""
+    if not id or formaat not in FILES:
+        return Template("error.html", status_code=400, context={
+            "page": "bladeren", "taxonomy": km.taxonomy, "status": 400, "title": "Niets gekozen",
+            "message": "Vink eerst documenten aan voor je literatuurlijst, en kies APA, RIS of BibTeX."})
+    return Redirect(f"/api/citations.{FILES[formaat]}?" + urlencode([("id", i) for i in id]), status_code=303)
+
+
+ROUTES = [bladeren, cite]

@@ -78,7 +78,8 @@ class Confirm(Controller):
     def confirm(self, km: Kennismakelaar, token: str) -> Template:
         follow = following.follows(km).confirm(token)
         if follow is None:
-            return _page(km, 404, error="Deze link werkt niet (meer). Vraag het opnieuw onder je antwoord.")
+            return _page(km, 404, error="Deze link werkt niet (meer): hij is verlopen, of al gebruikt. Vraag het "
+                                        "opnieuw op de pagina waar je het vroeg.")
         km.audit().record(FOLLOWER, "volgen-bevestigd", "volgen", follow.id)
         return _page(km, confirmed=follow, stop=following.follows(km).token(follow.id, "stop"))
 

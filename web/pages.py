@@ -54,10 +54,8 @@ def visit_days(cookie: str | None, today: dt.date) -> tuple[str | None, str]:
     day = today.isoformat()
 
     def valid(value: str) -> str | None:
-        try:
-            return value if dt.date.fromisoformat(value) <= today else None
-        except ValueError:
-            return None
+        day = _day(value)
+        return day if day is not None and day <= today.isoformat() else None
 
     before, last = valid(previous), valid(latest)
     if last is not None and last < day:  # the first visit today: the latest one becomes the previous one
@@ -65,14 +63,28 @@ def visit_days(cookie: str | None, today: dt.date) -> tuple[str | None, str]:
     return before, f"{before or ''}_{day}"
 
 
+def _day(value: str | None) -> str | None:
+    """An ISO day (yyyy-mm-dd) as the engine takes it, or None for anything else ("20261120", "2024-02-30").
+
+    >>> _day("2026-11-20"), _day("20261120"), _day("2024-02-30"), _day(None)
+    ('2026-11-20', None, None, None)
+    """
+    if not value or len(value) != 10:
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        return None
+
+
 @get("/", sync_to_thread=True, include_in_schema=False)
 def home(request: Request, km: Kennismakelaar,
-         sinds: Annotated[str | None, Parameter(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None) -> Template:
+         sinds: Annotated[str | None, Parameter(max_length=10)] = None) -> Template:
     kept = request.cookies.get(VISITS)
     since, keep = (None, OFF) if kept == OFF else visit_days(kept, dt.date.today())
-    since = sinds or since
-    new = km.browser(audience_of(request)).browse(BrowseFilters(since=since), sort="added", size=5) \
-        if since else None
+    since = _day(sinds) or since  # a date in the link that is no date is no reason to fail the start page
+    new = km.browser(audience_of(request)).browse(BrowseFilters(since=since), sort="added", size=5,
+                                                  facets=False) if since else None
     page = _ask_page(km, form={}, since=since, new=new, remembering=keep != OFF)
     page.set_cookie(VISITS, keep, max_age=VISITS_DAYS * 86400, httponly=True, samesite="lax", path="/")
     return page

@@ -8,38 +8,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Sequence
 from typing import Any
 
 from markupsafe import Markup, escape
 
-from core.glossary import WORDS, counted, label
+from core.glossary import WORDS, counted, label, nl_date
 from core.knowledge import KNOWLEDGE, source
 from core.names import slugify
 from core.visibility import label as visibility_label
-
-MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
-          "november", "december")
-
-
-def nl_date(value: str | float | None) -> str:
-    """A day in Dutch, from an ISO date or a timestamp (local time).
-
-    >>> nl_date("2026-03-05"), nl_date(None)
-    ('5 maart 2026', '')
-    """
-    if not value:
-        return ""
-    if isinstance(value, int | float):
-        d = dt.datetime.fromtimestamp(value).date()
-    else:
-        try:
-            d = dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return value
-    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
 
 
 def age(days: int) -> str:
