@@ -1,9 +1,10 @@
 """Sort keys the engine can order by: it orders on numbers and dates only, never on text, and leaves out what lacks
 the key. So every document carries both keys, as integers: one without a date sorts last.
 
-Each key orders on as much as fits in the engine's 63 bits, so that the documents sharing a key — which the
-browser fetches whole to cut a page (``matching.browse``) — are few: by date, the day and then the title's first
-six letters (A to Z within a day, newest day first); by title, its first twelve letters.
+Each key orders on as much as fits in 53 bits — exact as a double too, which a range or a JSON reader may make of
+it — so that the documents sharing a key, which the browser fetches whole to cut a page (``matching.browse``),
+are few: by date, the day and then the title's first five letters (A to Z within a day, newest day first); by
+title, its first ten letters.
 
 >>> day = date_order("2024-03-05", "Verslag")
 >>> date_order("2024-03-06", "Zorg") > day > date_order("2024-03-05", "Wonen") > date_order(None, "Aap")
@@ -22,8 +23,8 @@ from core.names import slugify
 _ARTICLES = re.compile(r"^(?:de|het|een|'t|'s|\u2019t|\u2019s)\s+")
 _ALPHABET = " 0123456789abcdefghijklmnopqrstuvwxyz"
 _BASE = len(_ALPHABET)
-_WIDTH = 12  # 37 ** 12 < 2 ** 63: twelve letters fit in the engine's integer
-_WITHIN_DAY = 6  # yyyymmdd × 37 ** 6 + six letters < 2 ** 63
+_WIDTH = 10  # 37 ** 10 < 2 ** 53
+_WITHIN_DAY = 5  # 99991231 × 37 ** 5 + five letters < 2 ** 53
 
 
 def fold(text: str) -> str:
@@ -46,7 +47,7 @@ def _letters(title: str | None, width: int) -> int:
 
 
 def title_order(title: str | None) -> int:
-    """The first twelve letters and digits of the folded title as a base-37 number (ties broken by the caller)."""
+    """The first ten letters and digits of the folded title as a base-37 number (ties broken by the caller)."""
     return _letters(title, _WIDTH)
 
 

@@ -98,7 +98,8 @@ class Browser:
         rows = self.catalog.ordered_documents(key, limit=n, filter=flt, fields=FIELDS, descending=descending)
         if len(rows) == n:
             edge = rows[-1][key]
-            tied = Filter(must=(Range(key, gte=edge, lte=edge),))
+            # a number matched exactly (a range's bounds may pass through a double); a time by its range
+            tied = Filter(must=(Range(key, gte=edge, lte=edge) if isinstance(edge, str) else MatchAny(key, (edge,)),))
             rows = [r for r in rows if r[key] != edge] + list(self.catalog.documents(filter=tied.and_(flt),
                                                                                       fields=FIELDS))
         rows.sort(key=lambda r: (fold(r.get("title") or ""), r.get("document_id", "")))

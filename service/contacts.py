@@ -662,7 +662,11 @@ def forget_asker(km: Kennismakelaar, email: str, *, actor: Actor, withdraw_findi
     # the ledger's write-ahead log; requests merged into theirs go along, whatever address they came from
     ids = _delete_with_merged(km, [r["key"] for r in mine])
     km.audit().record_all(actor, [("contactverzoek-verwijderd", REQUEST, i) for i in ids])
-    return {"requests": len(ids), "findings": withdrawn}
+    # whoever asks to be forgotten is forgotten as a follower too
+    follows = [f.id for f in following.follows(km).all() if fold(f.email) == key]
+    if follows:
+        following.remove(km, follows, actor, "volgen-verwijderd")
+    return {"requests": len(ids), "findings": withdrawn, "follows": len(follows)}
 
 
 def _withdraw(km: Kennismakelaar, document_ids: Sequence[str], actor: Actor) -> int:

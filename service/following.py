@@ -166,7 +166,7 @@ def scan(km: Kennismakelaar, books: Follows, *, now: float) -> int:
     for follow in books.active():
         # an hour back: a document is stamped when it is read, and committed a little later (an upload beside
         # another can commit an older stamp after a newer one); what was told or found already is not again
-        since = _earlier(follow.checked, 3600) if follow.checked else "1970-01-01T00:00:00+00:00"
+        since = max(_earlier(follow.checked, 3600), follow.since) if follow.checked else follow.since
         new = list(catalog.documents(filter=Filter(must=(Range("ingested_at", gte=since),)).and_(PUBLIC.filter()),
                                      fields=["document_id", "ingested_at"]))
         waiting = {n["document_id"] for n in books.news(follow.id)}

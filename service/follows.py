@@ -49,6 +49,7 @@ class Follow:
     question_id: str | None = None
     filters: dict[str, Any] = field(default_factory=dict)
     checked: str = ""
+    since: str = ""  # when it was confirmed (ISO): nothing that came in before is news
     sent: tuple[str, ...] = ()
     last_mail: float | None = None
 
@@ -56,8 +57,8 @@ class Follow:
     def of(cls, r: dict[str, Any]) -> Follow:
         return cls(r["follow_id"], r.get("what", "question"), r["email"], r.get("text", ""), r.get("state", "pending"),
                    float(r.get("created_at", 0)), float(r.get("expires", 0)), r.get("question_id"),
-                   dict(r.get("filters") or {}), r.get("checked", ""), tuple(r.get("sent") or ()),
-                   r.get("last_mail"))
+                   dict(r.get("filters") or {}), r.get("checked", ""), r.get("since", ""),
+                   tuple(r.get("sent") or ()), r.get("last_mail"))
 
     @property
     def active(self) -> bool:
@@ -110,8 +111,10 @@ class Follows:
         if found is None or found.active:
             return found
         record: dict[str, Any] = self.ledger.get(FOLLOW, found.id) or {}
+        # what came in before the yes is not news: the answer they saw held it already
+        since = dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="seconds")
         changed = {**record, "state": "active", "confirmed_at": now, "expires": now + self.retention,
-                   "checked": dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="seconds")}
+                   "checked": since, "since": since}
         if not self.ledger.put_if_unchanged(FOLLOW, found.id, changed, revision(record)):
             return self.get(found.id)
         return Follow.of(changed)

@@ -130,3 +130,21 @@ def test_a_selection_is_one_file_and_a_hidden_document_does_not_exist(client):
     exported = client.get("/citeren", params={"id": ids, "formaat": "ris"}, follow_redirects=False)
     assert exported.status_code == 303 and exported.headers["location"].startswith("/api/citations.ris?id=")
     assert client.get("/citeren", params={"formaat": "ris"}).status_code == 400
+
+
+def test_a_person_without_consent_is_left_out_in_any_form_of_their_name(km_factory, tmp_path):
+    from service.views import shown_name
+
+    folder = tmp_path / "mensen"
+    folder.mkdir()
+    (folder / "mensen.yaml").write_text(
+        "experts:\n  - {id: anna-geheim, name: Anna de Geheim, consent: false}\n"
+        "  - {id: open-olga, name: Olga Open, consent: true}\n", "utf-8")
+    km = km_factory()
+    assert km.ingestor().run([folder]).ok
+    for form in ("Anna de Geheim", "A. de Geheim", "De Geheim, Anna", "dr. Anna de Geheim", "anna-geheim",
+                 "ANNA DE GEHEIM"):
+        assert shown_name(km, form) is None, form
+    assert shown_name(km, "open-olga") == shown_name(km, "O. Open") == "Olga Open"
+    assert shown_name(km, "Nederlands Jeugdinstituut") == "Nederlands Jeugdinstituut"
+    assert shown_name(km, "iemand-die-weg-is") is None  # an id nobody has (any longer) names nobody

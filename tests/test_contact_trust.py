@@ -331,7 +331,7 @@ def test_an_asker_is_forgotten_by_address_through_the_api(km, client):
     other = _ask(km, name="Ahmed Yilmaz", email="ahmed@school.nl")
     assert c.delete("/api/contact-requests", params={"email": "sara@wijkteam.nl"}).status_code == 401
     r = c.delete("/api/contact-requests", headers=COORD, params={"email": "sara@wijkteam.nl"})
-    assert r.status_code == 200 and r.json()["details"] == {"requests": 2, "findings": 0}, r.text
+    assert r.status_code == 200 and r.json()["details"] == {"requests": 2, "findings": 0, "follows": 0}, r.text
     assert [x.id for x in contacts.listing(km)] == [other.id]
     logged = km.audit().entries(action="contactverzoek-verwijderd")
     assert {e.target for e in logged} == {m.id for m in mine} and "sara" not in str(logged)

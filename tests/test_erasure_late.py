@@ -178,6 +178,6 @@ def test_after_a_request_is_removed_no_file_holds_its_askers_name_or_address(km)
 def test_an_asker_forgotten_after_the_retention_took_their_request_leaves_no_trace(km):
     contacts.submit(km, name=ASKER, email=ADDRESS, message="Ik zoek hulp bij schulden.")
     km.catalog().delete_contact_requests(contacts.expired(km, -1))  # deleted softly, as before an erasure
-    assert contacts.forget_asker(km, ADDRESS, actor=COMMAND_LINE) == {"requests": 0, "findings": 0}
+    assert contacts.forget_asker(km, ADDRESS, actor=COMMAND_LINE) == {"requests": 0, "findings": 0, "follows": 0}
     assert _holding(km, ASKER, ADDRESS) == []
 
