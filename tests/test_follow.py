@@ -371,3 +371,45 @@ def test_a_stale_worker_cannot_claim_what_another_already_tried(km_factory):
     assert second._claim(message_id, time.time()) is None  # not due yet, whatever the copy it listed said
     record = km.catalog().ledger.get("mail-out", message_id)
     assert record["state"] == "queued" and record["rev"] == 1
+
+
+def test_two_workers_on_one_server_store_tell_a_follower_once(tmp_path, e5):
+    """Two app instances on one Qdrant store run their rounds at the same moment: one digest, one message."""
+    from qdrant_client import QdrantClient
+
+    from core.store.server import ServerStore
+    from service.container import Kennismakelaar
+    from tests.test_workers import Serialised
+
+    store = ServerStore(Serialised(QdrantClient(":memory:")))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "eerst.md").write_text("# Schulden\n\nJongeren met schulden schamen zich en vragen laat hulp.\n", "utf-8")
+    with smtp_server() as (box, port):
+        env = {"KM_SECRET_KEY": "gedeeld-geheim-van-beide-workers-samen", "KM_SMTP_HOST": "127.0.0.1",
+               "KM_SMTP_PORT": str(port), "KM_SMTP_STARTTLS": "nee", "KM_PUBLIC_URL": "https://kennis.example.org"}
+        a, b = (Kennismakelaar(make_settings(tmp_path / n, **env), store=store, embedder=e5) for n in "ab")
+        assert a.ingestor().run([docs]).ok
+        books = following.follows(a)
+        follow = books.start(ADDRESS, what="topic", text="statushouders ondernemer horeca")
+        time.sleep(1.1)  # a document of the very second of the yes counts as new (the stamps are in seconds)
+        books.confirm(books.token(follow.id, "confirm"))
+        (docs / "nieuw.md").write_text(VERSLAG.format(doc_id="nieuw", title="Statushouders als ondernemer in de "
+                                                      "horeca", extra=""), "utf-8")
+        assert a.ingestor().run([docs]).ok
+        now = time.time()
+        following.scan(a, following.follows(a), now=now)
+
+        def round_without_the_process_lock(km: Kennismakelaar) -> None:  # as two processes would
+            books, outbox = following.follows(km), Outbox(km.catalog().ledger)
+            following.compose(km, books, outbox, now=now)
+            following.deliver(km, books, outbox, now=now)
+
+        runs = [threading.Thread(target=round_without_the_process_lock, args=(km,)) for km in (a, b, a, b)]
+        for t in runs:
+            t.start()
+        for t in runs:
+            t.join()
+        assert len(_wait_for(box, 1)) == 1
+        time.sleep(0.5)
+        assert len(box.messages) == 1 and following.follows(b).get(follow.id).sent == ("nieuw",)
