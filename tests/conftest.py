@@ -233,6 +233,21 @@ def pristine_copy(samples_dir: Path, target: Path) -> Path:
     return target
 
 
+@contextlib.contextmanager
+def demo_app(samples_dir: Path, folder: Path, token: str) -> Iterator[Any]:
+    """The real app on a private copy of the ingested demo corpus, as its coordinator (``token``) and the public
+    see it: no rate limit in the way, links made with a public address."""
+    from litestar.testing import TestClient
+
+    from web.app import create_app
+
+    data = pristine_copy(samples_dir, folder / "data")
+    settings = make_settings(data, KM_COORDINATOR_TOKENS=token, KM_REQUESTS_PER_MINUTE="10000",
+                             KM_PUBLIC_URL="https://kennis.example.org")
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
 CHROMIUM = "/usr/bin/chromium"  # Debian's: playwright never downloads a browser of its own here
 
 

@@ -19,8 +19,7 @@ from core.store.catalog import DOCUMENTS
 from core.store.types import Point
 from core.visibility import COORDINATORS, PUBLIC
 from matching.browse import BrowseFilters, Browser
-from tests.conftest import make_settings, pristine_copy
-from web.app import create_app
+from tests.conftest import demo_app, make_settings
 
 pytestmark = pytest.mark.slow
 TOKEN = "bladeren-token"
@@ -30,10 +29,7 @@ RESTRICTED = {"verslag-2023-05-23-kansrijk", "verslag-2024-01-23-kansrijk", "ver
 
 @pytest.fixture(scope="module")
 def client(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    data = pristine_copy(samples_dir, tmp_path_factory.mktemp("browse") / "data")
-    settings = make_settings(data, KM_COORDINATOR_TOKENS=TOKEN, KM_REQUESTS_PER_MINUTE="10000",
-                             KM_PUBLIC_URL="https://kennis.example.org")
-    with TestClient(create_app(settings)) as c:
+    with demo_app(samples_dir, tmp_path_factory.mktemp("browse"), TOKEN) as c:
         yield c
 
 

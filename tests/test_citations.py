@@ -11,8 +11,7 @@ import rispy
 from litestar.testing import TestClient
 
 from service.citations import Reference, apa, apa_html, bibtex, cited_name, in_text, ris
-from tests.conftest import make_settings, pristine_copy
-from web.app import create_app
+from tests.conftest import demo_app
 
 TOKEN = "citeer-token"
 COORD = {"Authorization": f"Bearer {TOKEN}"}
@@ -88,10 +87,7 @@ def test_bibtex_escapes_what_would_break_the_file():
 
 @pytest.fixture(scope="module")
 def client(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    data = pristine_copy(samples_dir, tmp_path_factory.mktemp("cite") / "data")
-    settings = make_settings(data, KM_COORDINATOR_TOKENS=TOKEN, KM_REQUESTS_PER_MINUTE="10000",
-                             KM_PUBLIC_URL="https://kennis.example.org")
-    with TestClient(create_app(settings)) as c:
+    with demo_app(samples_dir, tmp_path_factory.mktemp("cite"), TOKEN) as c:
         yield c
 
 
