@@ -19,6 +19,7 @@ may not have agreed to be named).
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 from collections.abc import Callable, Sequence
@@ -30,6 +31,8 @@ from urllib.parse import quote
 
 from core.errors import MailError, MailUncertain
 from service.settings import MailSettings
+
+log = logging.getLogger("kennismakelaar.mail")
 
 SUBJECT = "Verzoek om contact via de Werkplaats Sociaal Domein"
 Sender = Callable[[EmailMessage], None]  # what sends one message (``send`` with the settings; a test's own)
@@ -138,6 +141,9 @@ def send(settings: MailSettings, mail: EmailMessage, *, timeout: float = 20.0) -
                     raise smtplib.SMTPRecipientsRefused(refused)
                 sent.append(message)
     except (OSError, smtplib.SMTPException) as exc:
+        if len(sent) == len(messages):  # the server took every message; only the goodbye (QUIT) went wrong
+            log.info("Mail verstuurd; de verbinding sloot daarna niet netjes (%s).", exc)
+            return
         failure = _failure(exc, sent, messages)
         # 5xx: this will not change by trying again (4xx, or no server at all: it may)
         failure.permanent = (isinstance(exc, smtplib.SMTPResponseException) and 500 <= exc.smtp_code < 600) or (

@@ -61,9 +61,9 @@ class Outbox:
         return message_id
 
     def pending(self, follow_id: str) -> list[dict[str, Any]]:
-        """The messages to a follower that are not out yet (or may be: uncertain)."""
-        return [r for r in self.ledger.all(OUTBOX, follow_id=follow_id)
-                if r.get("state") in ("queued", "sending", "uncertain")]
+        """The messages to a follower that are on their way. An ``uncertain`` one is not: what it told counts as
+        told, and waiting for it would keep the follower from every later message."""
+        return [r for r in self.ledger.all(OUTBOX, follow_id=follow_id) if r.get("state") in ("queued", "sending")]
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -341,8 +341,9 @@ def test_a_student_follows_a_topic_and_hears_once_a_week(site):
             "Een tweede bijeenkomst ging over de financiering.")
     following.run(km, now=time.time() + 3 * 86400)
     assert len(box.messages) == 2  # a topic: one message a week
-    following.run(km, now=time.time() + 7 * 86400 + 60)
-    assert "Tweede gesprek" in _wait_for(box, 3)[-1].get_payload(decode=True).decode()
+    week = following.run(km, now=time.time() + 7 * 86400 + 60)
+    assert len(_wait_for(box, 3)) == 3, (week, Outbox(km.catalog().ledger).counts(), following.follows(km).all())
+    assert "Tweede gesprek" in box.messages[-1][1].get_payload(decode=True).decode()
     bad = _form(client, "/volgen", {"q": "x", "atelier": "bestaat-niet", "email": "student@hogeschool.example"})
     assert bad.status_code == 400
 
@@ -413,3 +414,32 @@ def test_two_workers_on_one_server_store_tell_a_follower_once(tmp_path, e5):
         assert len(_wait_for(box, 1)) == 1
         time.sleep(0.5)
         assert len(box.messages) == 1 and following.follows(b).get(follow.id).sent == ("nieuw",)
+
+
+def test_a_digest_that_may_not_have_arrived_does_not_silence_the_follower(km_factory, tmp_path):
+    """A lost connection leaves a digest ``uncertain`` (never sent again); the news after it still goes out."""
+    km = km_factory(KM_SMTP_HOST="127.0.0.1", KM_SMTP_PORT="1", KM_PUBLIC_URL="https://kennis.example.org")
+
+    def verslag(n: int) -> None:
+        folder = tmp_path / f"docs{n}"
+        folder.mkdir()
+        (folder / f"v{n}.md").write_text(VERSLAG.format(doc_id=f"verslag-{n}", title=f"Verslag {n}",
+                                                        extra=f"Bijeenkomst {n}."))
+        km.ingestor().run([folder])
+
+    books = following.follows(km)
+    follow = books.confirm(books.token(books.start(ADDRESS, what="topic", text="statushouders").id, "confirm"),
+                           now=time.time() - 60)
+    assert follow is not None
+    verslag(1)
+
+    def drop(m: EmailMessage) -> None:
+        raise MailUncertain("de verbinding viel weg")
+
+    now = time.time()
+    assert following.run(km, now=now, send=drop)["uncertain"] == 1
+    verslag(2)
+    sent: list[EmailMessage] = []
+    second = following.run(km, now=now + 8 * 86400, send=sent.append)
+    assert second["sent"] == 1, (second, Outbox(km.catalog().ledger).counts())
+    assert "Verslag 2" in sent[0].get_content() and "Verslag 1" not in sent[0].get_content()

@@ -164,3 +164,24 @@ def test_without_a_mail_server_the_confirmation_is_a_message_of_its_own_to_copy(
     shown = str(body["confirmation"]).lower()
     assert EXPERT_MAIL not in shown and "vossen" not in shown and "mailto:sara" in body["confirmation"]["mailto"]
     assert without.json()["confirmation"] is None
+
+
+class GruffBox(MailBox):
+    """A mail server that takes the message, then answers the goodbye with an error (busy, shutting down)."""
+
+    async def handle_QUIT(self, server: object, session: object, envelope: Any) -> str:
+        return "421 4.3.2 shutting down"
+
+
+def test_a_message_the_server_took_is_sent_even_when_the_goodbye_fails(tmp_path):
+    """smtplib raises when QUIT is not answered with 221; the message is out by then, and calling that a failure
+    would have the outbox send it again (a follower's digest twice)."""
+    from tests.conftest import make_settings
+
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "werkplaats@example.org", EXPERT_MAIL, "x"
+    message.set_content("Hallo.")
+    with smtp_server(GruffBox()) as (box, port):
+        settings = make_settings(tmp_path, KM_SMTP_HOST="127.0.0.1", KM_SMTP_PORT=str(port), KM_SMTP_STARTTLS="nee")
+        mail.send(settings.mail, message)
+    assert [rcpts for rcpts, _ in box.messages] == [[EXPERT_MAIL]]
