@@ -79,9 +79,10 @@ class Kennismakelaar:
         s = self.settings.store
         if s.qdrant_url:
             from core.store.server import ServerStore
-            return ServerStore(url=s.qdrant_url, api_key=s.qdrant_api_key, prefix=s.collection_prefix)
+            return ServerStore(url=s.qdrant_url, api_key=s.qdrant_api_key, prefix=s.collection_prefix,
+                               tuning=s.tuning, shards=s.shards, replication=s.replication)
         from core.store.edge import EdgeStore
-        return EdgeStore(s.data_dir)
+        return EdgeStore(s.data_dir, s.tuning)
 
     @cached_property
     def parser(self) -> IsolatedParser:

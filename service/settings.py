@@ -25,6 +25,7 @@ from core.embedder import DEFAULT_MODEL
 from core.errors import ConfigError
 from core.models import MAX_QUESTION_CHARS
 from core.names import EMAIL_PATTERN
+from core.store.types import Tuning
 
 _log = logging.getLogger("kennismakelaar.settings")
 _YES, _NO = {"1", "true", "yes", "ja", "j", "on", "waar"}, {"0", "false", "no", "nee", "n", "off", "onwaar"}
@@ -59,6 +60,25 @@ class StoreSettings(_Section):
     qdrant_api_key: str | None = _setting("KM_QDRANT_API_KEY", "API key for the Qdrant server.", None)
     collection_prefix: str = _setting("KM_COLLECTION_PREFIX", "Prefix of the collection names on a "
                                       "Qdrant server (several instances can share one server).", "km", min_length=1)
+    shards: int | None = _setting("KM_QDRANT_SHARDS", "Shards of each new collection on a Qdrant cluster (one "
+                                  "per node is a good start); unset: the server's default (1).", None, ge=1, le=64)
+    replication: int | None = _setting("KM_QDRANT_REPLICATION", "Copies of each shard on a Qdrant cluster (2: "
+                                       "the cluster keeps serving with one node down); unset: the server's "
+                                       "default (1).", None, ge=1, le=8)
+    quantization: str = _setting("KM_VECTOR_QUANTIZATION", "'int8': search a quarter-size copy of the vectors "
+                                 "(kept in RAM) and rescore the best with the originals; 'geen': the originals "
+                                 "only. Worth it from about 500,000 passages (README, 'Schaal').", "geen",
+                                 pattern=r"^(geen|int8)$")
+    vectors_on_disk: YesNo = _setting("KM_VECTORS_ON_DISK", "Keep the original vectors on disk (memory-mapped) "
+                                      "instead of in RAM; with int8 only the rescoring reads them. Applies to "
+                                      "collections created afterwards.", False)
+    hnsw_ef: int | None = _setting("KM_HNSW_EF", "Candidates the vector index keeps while it searches (higher: "
+                                   "better recall, slower); unset: the engine's default.", None, ge=8, le=4096)
+
+    @property
+    def tuning(self) -> Tuning:
+        return Tuning(quantization="int8" if self.quantization == "int8" else "none",
+                      vectors_on_disk=self.vectors_on_disk, hnsw_ef=self.hnsw_ef)
 
 
 class EmbeddingSettings(_Section):

@@ -81,3 +81,44 @@ def test_embedded_store_refuses_several_workers(tmp_path):
     err = io.StringIO()
     code = main(["serve", "--workers", "2"], settings=make_settings(tmp_path), out=io.StringIO(), err=err)
     assert code == 2 and "KM_QDRANT_URL" in err.getvalue()
+
+
+def test_the_cluster_profile_runs_three_qdrant_nodes_and_the_service_shards_and_replicates():
+    nodes = [COMPOSE["services"][f"qdrant-{i}"] for i in (1, 2, 3)]
+    assert all(n["profiles"] == ["cluster"] and n["environment"]["QDRANT__CLUSTER__ENABLED"] == "true" for n in nodes)
+    assert all(n["image"] == COMPOSE["services"]["qdrant"]["image"] for n in nodes)  # one pinned version
+    assert "--uri http://qdrant-1:6335" in nodes[0]["command"]
+    assert all("--bootstrap http://qdrant-1:6335" in n["command"] for n in nodes[1:])
+    assert len({v for n in nodes for v in n["volumes"]}) == 3  # a volume of its own each
+    assert not any("ports" in n for n in nodes)  # the peers' port (6335) stays inside the network
+    service = COMPOSE["services"]["kennismakelaar-cluster"]
+    env = service["environment"]
+    assert service["profiles"] == ["cluster"] and env["KM_QDRANT_URL"] == "http://qdrant-1:6333"
+    assert int(env["KM_QDRANT_SHARDS"]) == 3 and int(env["KM_QDRANT_REPLICATION"]) == 2
+    assert all(service["depends_on"][f"qdrant-{i}"]["condition"] == "service_healthy" for i in (1, 2, 3))
+    assert any(v.endswith(":/data") for v in service["volumes"])  # the uploads, shared with every worker
+    for key in ("KM_COORDINATOR_TOKENS", "KM_SECRET_KEY"):
+        assert env[key].startswith("${") and ":?" in env[key], key
+
+
+def test_the_server_store_creates_collections_sharded_and_replicated_as_set(tmp_path):
+    """What the cluster settings do to a collection, through qdrant-client (its local mode takes the arguments)."""
+    from qdrant_client import QdrantClient
+
+    from core.store.server import ServerStore
+    from core.store.types import CollectionSpec, Tuning
+
+    calls: list[dict] = []
+    client = QdrantClient(":memory:")
+    create = client.create_collection
+
+    def spy(name, **kwargs):
+        calls.append(kwargs)
+        return create(name, **kwargs)
+
+    client.create_collection = spy  # type: ignore[method-assign]
+    store = ServerStore(client, shards=3, replication=2, tuning=Tuning(quantization="int8", vectors_on_disk=True))
+    store.ensure(CollectionSpec("chunks", dense_dim=4, sparse=True))
+    assert calls[0]["shard_number"] == 3 and calls[0]["replication_factor"] == 2
+    assert calls[0]["quantization_config"].scalar.type.value == "int8"
+    assert calls[0]["vectors_config"]["dense"].on_disk is True

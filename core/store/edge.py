@@ -12,6 +12,8 @@ data folder holds what was removed. A crash half-way is finished at the next sta
 from __future__ import annotations
 
 import fcntl
+import json
+import logging
 import os
 import shutil
 import threading
@@ -33,10 +35,12 @@ from core.store.types import (
     Point,
     Query,
     Range,
+    Tuning,
     datetime_bounds,
     point_uuid,
 )
 
+log = logging.getLogger("kennismakelaar.store")
 _PLACEHOLDER = "_"  # an Edge shard needs at least one vector; collections without any get this one
 _SCROLL_PAGE = 512
 _PENDING = ".erase-pending"  # collections whose rewrite a crash interrupted: rewritten again when opened
@@ -75,10 +79,11 @@ class DataDirLock:
 class EdgeStore:
     """``Store`` on Qdrant Edge. Not shared between processes (see ``DataDirLock``)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, tuning: Tuning | None = None) -> None:
         import qdrant_edge  # fail here, not half-way, when the engine is missing
 
         self._q = qdrant_edge
+        self.tuning = tuning or Tuning()
         self.data_dir = Path(data_dir)
         self.root = self.data_dir / "qdrant"
         self._lock = DataDirLock(self.data_dir)
@@ -125,6 +130,9 @@ class EdgeStore:
                 self._recover(spec.name)
                 if self.exists(spec.name):
                     self._shards[spec.name] = q.EdgeShard.load(str(path))
+                    if self._held(spec.name) != self._wanted(spec):
+                        log.warning("De vectoren van %s staan nog zoals de vorige instellingen zeiden; "
+                                    "'kennismakelaar tune' zet ze om.", spec.name)
                 else:
                     self._shards[spec.name] = self._create(path, spec)
             self._specs[spec.name] = spec
@@ -135,10 +143,52 @@ class EdgeStore:
 
     def _create(self, path: Path, spec: CollectionSpec) -> Any:
         q = self._q
-        vectors = {DENSE: q.EdgeVectorParams(size=spec.dense_dim, distance=q.Distance.Cosine)} \
+        disk = q.Memory.Cold if self.tuning.vectors_on_disk and spec.dense_dim else None
+        vectors = {DENSE: q.EdgeVectorParams(size=spec.dense_dim, distance=q.Distance.Cosine, memory=disk)} \
             if spec.dense_dim else {_PLACEHOLDER: q.EdgeVectorParams(size=1, distance=q.Distance.Dot)}
         sparse = {SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)} if spec.sparse else None
-        return q.EdgeShard.create(str(path), q.EdgeConfig(vectors=vectors, sparse_vectors=sparse))
+        return q.EdgeShard.create(str(path), q.EdgeConfig(vectors=vectors, sparse_vectors=sparse,
+                                                          quantization_config=self._quantization(spec)))
+
+    def _quantization(self, spec: CollectionSpec) -> Any:
+        q = self._q
+        if self.tuning.quantization != "int8" or not spec.dense_dim:
+            return None
+        return q.ScalarQuantizationConfig(q.ScalarType.Int8, quantile=0.99, memory=q.Memory.Pinned)
+
+    def _wanted(self, spec: CollectionSpec) -> tuple[bool, bool]:
+        """(quantised, originals on disk) as the tuning asks for a collection."""
+        return (bool(spec.dense_dim) and self.tuning.quantization == "int8",
+                bool(spec.dense_dim) and self.tuning.vectors_on_disk)
+
+    def _held(self, name: str) -> tuple[bool, bool]:
+        """(quantised, originals on disk) as the collection's files hold its vectors (the shard's own config)."""
+        path = self.root / name / "edge_config.json"
+        config = json.loads(path.read_text()) if path.exists() else {}
+        dense = (config.get("vectors") or {}).get(DENSE) or {}
+        return (bool((config.get("quantization_config") or {}).get("scalar")),
+                dense.get("memory") == "cold" or bool(dense.get("on_disk")))
+
+    def retune(self) -> list[str]:
+        """Rewrite the collections whose vectors are held otherwise than the tuning says (made under other
+        settings) into fresh files that follow it; the names of those rewritten. Writes to each wait meanwhile,
+        reads go on (``erase_history``'s rewrite: minutes at a million passages)."""
+        with self._open:
+            due = [n for n, spec in self._specs.items() if self._held(n) != self._wanted(spec)]
+        if due:
+            self.erase_history(due)
+        return due
+
+    def _params(self, exact: bool) -> Any:
+        """The search parameters of a dense query under the tuning (None: the engine's defaults)."""
+        q, t = self._q, self.tuning
+        if exact:
+            return q.SearchParams(exact=True, quantization=q.QuantizationSearchParams(ignore=True))
+        if t.quantization == "none" and t.hnsw_ef is None:
+            return None
+        rescoring = q.QuantizationSearchParams(rescore=True, oversampling=t.oversampling) \
+            if t.quantization != "none" else None
+        return q.SearchParams(hnsw_ef=t.hnsw_ef, quantization=rescoring)
 
     def _index(self, shard: Any, spec: CollectionSpec) -> None:
         q = self._q
@@ -354,18 +404,20 @@ class EdgeStore:
         flt = self._filter(query.filter) if query.filter else None
         payload = q.PayloadSelector.Include(list(query.fields)) if query.fields is not None else True
         with_vector = [DENSE] if query.with_vectors else False
+        params = self._params(query.exact)
         if query.dense is not None and query.sparse is not None:
             fusion = q.Fusion.Dbsf() if query.fusion == "dbsf" else \
                 q.Fusion.Rrf(k=query.rrf_k, weights=list(query.weights) if query.weights else None)
             request = q.QueryRequest(
                 limit=query.limit, query=fusion, filter=flt, with_payload=payload, with_vector=with_vector,
-                prefetches=[q.Prefetch(limit=query.prefetch_limit, filter=flt,
+                prefetches=[q.Prefetch(limit=query.prefetch_limit, filter=flt, params=params,
                                        query=q.Query.Nearest([float(x) for x in query.dense], using=DENSE)),
                             q.Prefetch(limit=query.prefetch_limit, filter=flt,
                                        query=q.Query.Nearest(self._sparse(query.sparse), using=SPARSE))])
         elif query.dense is not None:
             request = q.QueryRequest(limit=query.limit, filter=flt, with_payload=payload, with_vector=with_vector,
-                                     query=q.Query.Nearest([float(x) for x in query.dense], using=DENSE))
+                                     query=q.Query.Nearest([float(x) for x in query.dense], using=DENSE),
+                                     params=params)
         elif query.sparse is not None:
             request = q.QueryRequest(limit=query.limit, filter=flt, with_payload=payload, with_vector=with_vector,
                                      query=q.Query.Nearest(self._sparse(query.sparse), using=SPARSE))

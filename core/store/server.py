@@ -23,6 +23,7 @@ from core.store.types import (
     Point,
     Query,
     Range,
+    Tuning,
     datetime_bounds,
     point_uuid,
 )
@@ -34,10 +35,14 @@ class ServerStore:
     """``Store`` on a Qdrant server. Safe for several worker processes."""
 
     def __init__(self, client: Any = None, *, url: str | None = None, api_key: str | None = None,
-                 prefix: str = "km") -> None:
+                 prefix: str = "km", tuning: Tuning | None = None, shards: int | None = None,
+                 replication: int | None = None) -> None:
         from qdrant_client import QdrantClient, models
 
         self._m = models
+        self.tuning = tuning or Tuning()
+        self.shards, self.replication = shards, replication  # a cluster's: set when a collection is created
+        self._dense: set[str] = set()  # the collections with vectors that the tuning is about
         self.url = url or "(client)"
         self.prefix = prefix
         self.client = client if client is not None else QdrantClient(url=url, api_key=api_key, timeout=30)
@@ -66,11 +71,18 @@ class ServerStore:
     def ensure(self, spec: CollectionSpec) -> None:
         m = self._m
         name = self._c(spec.name)
+        if spec.dense_dim:
+            self._dense.add(spec.name)
         if not self.client.collection_exists(name):
             self.client.create_collection(
                 name,
-                vectors_config={DENSE: m.VectorParams(size=spec.dense_dim, distance=m.Distance.COSINE)}
+                vectors_config={DENSE: m.VectorParams(size=spec.dense_dim, distance=m.Distance.COSINE,
+                                                      on_disk=self.tuning.vectors_on_disk or None)}
                 if spec.dense_dim else {},
+                quantization_config=m.ScalarQuantization(scalar=m.ScalarQuantizationConfig(
+                    type=m.ScalarType.INT8, quantile=0.99, always_ram=True))
+                if spec.dense_dim and self.tuning.quantization == "int8" else None,
+                shard_number=self.shards, replication_factor=self.replication,
                 sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)}
                 if spec.sparse else None)
         kinds = {"keyword": m.PayloadSchemaType.KEYWORD, "datetime": m.PayloadSchemaType.DATETIME,
@@ -134,6 +146,29 @@ class ServerStore:
     def flush(self) -> None:
         """Writes are acknowledged with ``wait=True``; nothing is buffered here."""
 
+    def retune(self) -> list[str]:
+        """Ask the server to hold the vectors as the tuning says (it rebuilds in the background, serving on)."""
+        m = self._m
+        quantization = m.ScalarQuantization(scalar=m.ScalarQuantizationConfig(
+            type=m.ScalarType.INT8, quantile=0.99, always_ram=True)) if self.tuning.quantization == "int8" \
+            else m.Disabled.DISABLED
+        for name in sorted(self._dense):
+            on_disk = m.VectorParamsDiff(on_disk=self.tuning.vectors_on_disk)
+            self.client.update_collection(self._c(name), quantization_config=quantization,
+                                          vectors_config={DENSE: on_disk})
+        return sorted(self._dense)
+
+    def _params(self, exact: bool) -> Any:
+        """The search parameters of a dense query under the tuning (None: the server's defaults)."""
+        m, t = self._m, self.tuning
+        if exact:
+            return m.SearchParams(exact=True, quantization=m.QuantizationSearchParams(ignore=True))
+        if t.quantization == "none" and t.hnsw_ef is None:
+            return None
+        rescoring = m.QuantizationSearchParams(rescore=True, oversampling=t.oversampling) \
+            if t.quantization != "none" else None
+        return m.SearchParams(hnsw_ef=t.hnsw_ef, quantization=rescoring)
+
     def optimize(self) -> None:
         """The server optimizes in the background."""
 
@@ -148,11 +183,12 @@ class ServerStore:
         payload: Any = list(query.fields) if query.fields is not None else True
         common = dict(limit=query.limit, query_filter=flt, with_payload=payload,
                       with_vectors=[DENSE] if query.with_vectors else False)
+        params = self._params(query.exact)
         if query.dense is not None and query.sparse is not None:
             response = self.client.query_points(
                 self._c(name),
                 prefetch=[m.Prefetch(query=[float(x) for x in query.dense], using=DENSE,
-                                     limit=query.prefetch_limit, filter=flt),
+                                     limit=query.prefetch_limit, filter=flt, params=params),
                           m.Prefetch(query=self._sparse(query.sparse), using=SPARSE,
                                      limit=query.prefetch_limit, filter=flt)],
                 query=m.FusionQuery(fusion=m.Fusion.DBSF) if query.fusion == "dbsf" else
@@ -160,7 +196,7 @@ class ServerStore:
                 **common)
         elif query.dense is not None:
             response = self.client.query_points(self._c(name), query=[float(x) for x in query.dense],
-                                                using=DENSE, **common)
+                                                using=DENSE, search_params=params, **common)
         elif query.sparse is not None:
             response = self.client.query_points(self._c(name), query=self._sparse(query.sparse),
                                                 using=SPARSE, **common)

@@ -96,6 +96,25 @@ class Query:
     weights: tuple[float, float] | None = None  # (dense, sparse) weights for rank fusion
     with_vectors: bool = False
     fields: tuple[str, ...] | None = None  # payload fields to return; None = all
+    exact: bool = False  # every vector compared, no index, no quantisation: the reference for recall
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """How the dense vectors are held and searched: what matters past a few hundred thousand passages
+    (README, "Schaal"). Applied when a collection is created; ``quantization`` and the search parameters also
+    to a store made before (its next optimisation builds the quantised copy).
+
+    - ``quantization="int8"``: a quarter-size copy of every vector searched first (kept in RAM), the best
+      ``oversampling`` × limit candidates rescored with the originals — recall stays at exact search's level;
+    - ``vectors_on_disk``: the originals memory-mapped from disk, read only for rescoring;
+    - ``hnsw_ef``: candidates the graph search keeps (None: the engine's default).
+    """
+
+    quantization: Literal["none", "int8"] = "none"
+    vectors_on_disk: bool = False
+    oversampling: float = 2.0
+    hnsw_ef: int | None = None
 
 
 @dataclass
