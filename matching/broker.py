@@ -18,6 +18,7 @@ import numpy as np
 from core.bm25 import DutchBm25
 from core.embedder import Embedder
 from core.errors import ValidationError
+from core.knowledge import SOURCES
 from core.models import MAX_QUESTION_CHARS
 from core.names import redact
 from core.ordering import date_order
@@ -25,7 +26,7 @@ from core.store.catalog import Catalog
 from core.store.types import Filter, MatchAny
 from core.taxonomy import Taxonomy
 from core.visibility import COORDINATORS, Audience
-from matching.agenda import build_agenda, knowledge_gaps, timeline
+from matching.agenda import build_agenda, knowledge_gaps
 from matching.answerability import BEST_PASSAGES, CALIBRATED, Signals, signals
 from matching.availability import PassedOver
 from matching.bridges import Placement, TaxonomyVectors, bridge
@@ -35,7 +36,7 @@ from matching.filters import SearchFilters
 from matching.highlight import matching_words
 from matching.panels import Panel, PanelConstraints, compose, recent_invitations
 from matching.perspectives import Perspective, perspectives
-from matching.questions import QuestionLog
+from matching.questions import QuestionLog, missing
 from matching.results import ExpertMatch, Finding
 from matching.retrieve import PEOPLE, Encoded, Found, Mode, Passage, Retriever
 
@@ -71,6 +72,9 @@ class Answer:
 PEOPLE_FOR_PERSPECTIVES = 10  # the people best matched to a question, among whom each kind's are found
 DATE_POOL = 30  # the most relevant documents a search "nieuwste eerst" puts in date order
 Order = Literal["relevance", "date"]
+
+AGENDA_CLUSTERED = 2000  # the newest open questions the agenda clusters (74 ms for 2,000: benchmarks.agenda)
+GAPS_CLUSTERED = 500  # per kind of knowledge, the newest questions that missed it
 
 
 class Broker:
@@ -323,11 +327,18 @@ class Broker:
 
     def agenda(self, *, threshold: float, similarity: float = 0.9) -> dict[str, Any]:
         """The knowledge agenda: clusters of open questions, and open questions per month and atelier."""
-        questions = self.questions.all(with_vectors=True)
-        clusters = build_agenda(questions, threshold=threshold, similarity=similarity)
-        return {"questions": len(questions), "open": sum(c.size for c in clusters),
-                "clusters": [c.to_json() for c in clusters], "timeline": timeline(questions, threshold),
-                "knowledge_gaps": knowledge_gaps(questions, similarity=similarity)}
+        log = self.questions
+        open_ = log.open_recent(threshold, limit=AGENDA_CLUSTERED)
+        clusters = build_agenda(open_, threshold=threshold, similarity=similarity)
+        gaps: dict[str, dict[str, Any]] = {}
+        for source in SOURCES:
+            gaps.update((q["question_id"], q) for q in log.recent(limit=GAPS_CLUSTERED, filter=missing(source.slug)))
+        return {"questions": log.count(),
+                # all of them when they fit; beyond, the count of the judgement (feedback weighed for those shown)
+                "open": len(open_) if len(open_) < AGENDA_CLUSTERED else log.open_count(threshold),
+                "clustered": len(open_), "clusters": [c.to_json() for c in clusters],
+                "timeline": log.open_per_month(threshold),
+                "knowledge_gaps": knowledge_gaps(list(gaps.values()), similarity=similarity)}
 
     # --- shared --------------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from core.errors import NotFoundError, ValidationError
 from core.store.catalog import Catalog
-from core.store.types import DENSE, Filter, Point, Range
+from core.store.types import DENSE, Filter, MatchAny, Point, Range
 from core.visibility import FIELD as VISIBILITY
 from core.visibility import PUBLIC, Audience
 
@@ -28,6 +28,20 @@ _NOT_SHOWN = {
 }
 ROLES = ("professional", "student", "onderzoeker", "docent", "beleidsmaker", "coordinator", "ervaringsdeskundige",
          "anders")
+
+
+CLOSED = (MatchAny("closed", ("ja",)),)  # a meeting or a contact request closed it (``Catalog.close_questions``)
+OPEN = Filter(must=(MatchAny("judged", ("open",)),), must_not=CLOSED)  # the broker judged it not answered
+
+
+def legacy_open(threshold: float) -> Filter:
+    """Kept before the broker judged answers: open while its best passage stayed below ``threshold``."""
+    return Filter(must=(MatchAny("judged", ("legacy",)), Range("best_score", lt=threshold)), must_not=CLOSED)
+
+
+def missing(slug: str) -> Filter:
+    """Questions whose answer found no knowledge of kind ``slug`` and that nothing closed since."""
+    return Filter(must=(MatchAny("missing_knowledge", (slug,)),), must_not=CLOSED)
 
 
 def now() -> dt.datetime:
@@ -126,6 +140,58 @@ class QuestionLog:
             row = dict(hit.payload)
             row["helpful"], row["unhelpful"] = helpful[row["question_id"]], unhelpful[row["question_id"]]
             if with_vectors:
+                row["_vector"] = np.asarray(hit.dense, dtype=np.float32)
+            out.append(row)
+        return out
+
+    def recent(self, *, limit: int, filter: Filter | None = None) -> list[dict[str, Any]]:
+        """The ``limit`` newest questions ``filter`` lets through, newest first, with their vectors (``_vector``) and
+        feedback counts — picked, ordered and counted in the engine: a page of the log costs the page."""
+        return self.rows(self.catalog.newest_questions(limit=limit, filter=filter, with_vectors=True))
+
+    def open_recent(self, threshold: float, *, limit: int) -> list[dict[str, Any]]:
+        """The ``limit`` newest open questions (``matching.agenda.is_open``), newest first: those the broker judged
+        not answered (or, kept before the judgement, whose best passage stayed below ``threshold``), and the few
+        judged answered that feedback reopened."""
+        from matching.agenda import is_open
+
+        rows = self.recent(limit=limit, filter=OPEN) + self.recent(limit=limit, filter=legacy_open(threshold))
+        seen = {r["question_id"] for r in rows}
+        reopened = sorted(self.catalog.unhelpful_questions() - seen)
+        if reopened:
+            rows += self.rows(self.catalog.questions_by_id(reopened, with_vectors=True))
+        open_ = [r for r in rows if r.get("closed") != "ja" and is_open(r, threshold)]
+        return sorted(open_, key=lambda r: r["asked_at"], reverse=True)[:limit]
+
+    def count(self, filter: Filter | None = None) -> int:
+        return self.catalog.count_questions(filter=filter)
+
+    def open_count(self, threshold: float) -> int:
+        """How many questions are open by the broker's judgement (counted in the engine; feedback is weighed for
+        the ones ``open_recent`` gives)."""
+        return self.count(OPEN) + self.count(legacy_open(threshold))
+
+    def open_per_month(self, threshold: float) -> dict[str, dict[str, int]]:
+        """Open questions (by the judgement) per month and atelier, counted in the engine: the agenda's chart."""
+        out: dict[str, dict[str, int]] = {}
+        for flt in (OPEN, legacy_open(threshold)):
+            for value, n in self.catalog.question_facet("month_atelier", filter=flt, limit=100_000):
+                month, _, atelier = str(value).partition("|")
+                cell = out.setdefault(month, {})
+                cell[atelier or "onbekend"] = cell.get(atelier or "onbekend", 0) + n
+        return dict(sorted(out.items()))
+
+    def rows(self, hits: Sequence[Any]) -> list[dict[str, Any]]:
+        """Stored questions as rows: payload, feedback counts (of these only), ``_vector`` when read."""
+        helpful: Counter[str] = Counter()
+        unhelpful: Counter[str] = Counter()
+        for m in self.catalog.marks_of([h.payload["question_id"] for h in hits]):
+            (helpful if m["helpful"] else unhelpful)[m["question_id"]] += 1
+        out = []
+        for hit in hits:
+            row = dict(hit.payload)
+            row["helpful"], row["unhelpful"] = helpful[row["question_id"]], unhelpful[row["question_id"]]
+            if hit.dense is not None:
                 row["_vector"] = np.asarray(hit.dense, dtype=np.float32)
             out.append(row)
         return out

@@ -28,8 +28,10 @@ from typing import Any
 import numpy as np
 
 from core.errors import ValidationError
+from core.store.types import Filter, MatchAny, Range
 from matching.agenda import cluster_vectors, is_open
 from matching.filters import parse_date
+from matching.questions import OPEN, QuestionLog, legacy_open
 from service.contacts import STATUSES
 from service.container import Kennismakelaar
 from service.follows import REACHED
@@ -129,12 +131,15 @@ def answered_well(question: Mapping[str, Any], threshold: float) -> bool:
 def aggregate(questions: Sequence[Mapping[str, Any]], requests: Sequence[Mapping[str, Any]],
               meetings: Sequence[Mapping[str, Any]], *, period: str = "maand", threshold: float,
               similarity: float, atelier: str | None = None, since: str | None = None,
-              until: str | None = None, reached: Sequence[str] = ()) -> Overview:
+              until: str | None = None, reached: Sequence[str] = (),
+              asked: Mapping[str, tuple[int, int]] | None = None) -> Overview:
     """The overview of plain records (question log, contact requests, meetings), already validated arguments.
 
     ``since`` and ``until`` are inclusive ISO dates; questions count by ``asked_at``, requests by
     ``created_at`` (with everything that happened to them since), meetings by ``date``; ``reached``: when a
-    message reached a follower (ISO; belonging to no atelier, counted only without one).
+    message reached a follower (ISO; belonging to no atelier, counted only without one). ``asked``, when given,
+    is what the engine counted of the questions per month (``asked_per_month``: asked, answered well); then
+    ``questions`` are only where the recurring themes are found.
 
     >>> qs = [{"question_id": "a", "text": "Schulden?", "asked_at": "2026-01-05T10:00:00+00:00",
     ...        "atelier": "x", "best_score": 0.9, "helpful": 0, "unhelpful": 0, "_vector": np.array([1.0, 0.0])},
@@ -162,7 +167,7 @@ def aggregate(questions: Sequence[Mapping[str, Any]], requests: Sequence[Mapping
         return ((since is None or day >= since) and (until is None or day <= until)
                 and (atelier is None or atelier in ateliers))
 
-    asked = [q for q in questions if chosen(q.get("asked_at"), [q.get("atelier")])]
+    chosen_questions = [q for q in questions if chosen(q.get("asked_at"), [q.get("atelier")])]
     made = [r for r in requests if chosen(r.get("created_at"), [r.get("atelier")])]
     held = [m for m in meetings if m.get("status") == "gehouden" and chosen(m.get("date"), m.get("ateliers") or [])]
 
@@ -172,12 +177,16 @@ def aggregate(questions: Sequence[Mapping[str, Any]], requests: Sequence[Mapping
     def count(label: str) -> list[Bucket]:
         return [buckets.setdefault(label, Bucket(label)), total]
 
-    for q in asked:
-        well = answered_well(q, threshold)
-        for b in count(bucket_of(q["asked_at"], period)):
-            b.questions += 1
+    counted: dict[str, tuple[int, int]] = dict(asked) if asked is not None else {}
+    if asked is None:
+        for q in chosen_questions:
+            n, well = counted.get(q["asked_at"][:7], (0, 0))
+            counted[q["asked_at"][:7]] = (n + 1, well + answered_well(q, threshold))
+    for month, (n, well) in counted.items():
+        for b in count(bucket_of(month, period)):
+            b.questions += n
             b.answered_well += well
-            b.answered_poorly += not well
+            b.answered_poorly += n - well
     waits: dict[str, list[float]] = {}
     for r in made:
         label = bucket_of(r["created_at"], period)
@@ -202,7 +211,7 @@ def aggregate(questions: Sequence[Mapping[str, Any]], requests: Sequence[Mapping
 
     return Overview(period=period, atelier=atelier, since=since, until=until, answer_threshold=threshold,
                     buckets=_contiguous(buckets, period), total=total,
-                    themes=recurring_themes(asked, similarity=similarity, period=period))
+                    themes=recurring_themes(chosen_questions, similarity=similarity, period=period))
 
 
 def recurring_themes(questions: Sequence[Mapping[str, Any]], *, similarity: float, period: str = "maand",
@@ -245,9 +254,57 @@ def overview(km: Kennismakelaar, *, period: str = "maand", atelier: str | None =
     m = km.settings.matching
     catalog = km.catalog()
     reached = [dt.datetime.fromtimestamp(float(r["at"]), dt.UTC).isoformat() for r in catalog.ledger.all(REACHED)]
-    return aggregate(km.broker().questions.all(with_vectors=True), catalog.contact_requests(), catalog.meetings(),
-                     period=period, threshold=m.answer_threshold, similarity=m.agenda_similarity, atelier=atelier,
-                     since=since, until=until, reached=reached)
+    log = km.broker().questions
+    selection = _selection(atelier, since, until)
+    # the questions are counted in the engine and their themes found among the newest: five years of questions
+    # cost what a month's do (benchmarks.growth)
+    return aggregate(log.recent(limit=THEMES_CLUSTERED, filter=selection), catalog.contact_requests(),
+                     catalog.meetings(), period=period, threshold=m.answer_threshold, similarity=m.agenda_similarity,
+                     atelier=atelier, since=since, until=until, reached=reached,
+                     asked=asked_per_month(log, selection, m.answer_threshold))
+
+
+THEMES_CLUSTERED = 2000  # the newest questions of the selection that the recurring themes are found among
+
+
+def _selection(atelier: str | None, since: str | None, until: str | None) -> Filter | None:
+    must: list[Any] = [MatchAny("atelier", (atelier,))] if atelier else []
+    if since or until:
+        must.append(Range("asked_at", gte=since, lte=until))
+    return Filter(must=tuple(must)) if must else None
+
+
+def asked_per_month(log: QuestionLog, selection: Filter | None, threshold: float) -> dict[str, tuple[int, int]]:
+    """Per month: how many questions of the selection were asked, and how many of them were answered well
+    (``answered_well``) — counted in the engine by the broker's judgement, then corrected for the questions
+    whose feedback marks turn it (those are read, not the others)."""
+    def per_month(extra: Filter) -> Counter[str]:
+        flt = extra.and_(selection) if selection is not None else extra
+        return Counter({str(k): n for k, n in log.catalog.question_facet("month", filter=flt, limit=100_000)})
+
+    asked = per_month(Filter())
+    open_ = per_month(OPEN) + per_month(legacy_open(threshold))
+    marked = sorted({m["question_id"] for m in log.catalog.marks()})
+    for q in log.rows(log.catalog.questions_by_id(marked)) if marked else []:
+        if selection is not None and not _chosen(q, selection):
+            continue
+        judged_open = q.get("closed") != "ja" and (q.get("judged") == "open" or (
+            q.get("judged") == "legacy" and q.get("best_score", 0.0) < threshold))
+        if judged_open != is_open(q, threshold):
+            open_[q["month"]] += 1 if not judged_open else -1
+    return {month: (n, n - open_[month]) for month, n in asked.items() if n}
+
+
+def _chosen(q: Mapping[str, Any], selection: Filter) -> bool:
+    """Whether a question read by id lies in the selection (its atelier and days)."""
+    for c in selection.must:
+        if isinstance(c, MatchAny) and q.get(c.key) not in c.values:
+            return False
+        if isinstance(c, Range):
+            day = str(q.get("asked_at", ""))[:10]
+            if (c.gte and day < str(c.gte)) or (c.lte and day > str(c.lte)):
+                return False
+    return True
 
 
 def check_period(value: str | None) -> str:

@@ -67,11 +67,12 @@ class StoreSettings(_Section):
                                        "default (1).", None, ge=1, le=8)
     quantization: str = _setting("KM_VECTOR_QUANTIZATION", "'int8': search a quarter-size copy of the vectors "
                                  "(kept in RAM) and rescore the best with the originals; 'geen': the originals "
-                                 "only. Worth it from about 500,000 passages (README, 'Schaal').", "geen",
+                                 "only. See the README's table of settings per size; a store made under "
+                                 "other settings is converted by 'kennismakelaar tune'.", "geen",
                                  pattern=r"^(geen|int8)$")
     vectors_on_disk: YesNo = _setting("KM_VECTORS_ON_DISK", "Keep the original vectors on disk (memory-mapped) "
-                                      "instead of in RAM; with int8 only the rescoring reads them. Applies to "
-                                      "collections created afterwards.", False)
+                                      "instead of in RAM; with int8 only the rescoring reads them. A store made "
+                                      "under other settings is converted by 'kennismakelaar tune'.", False)
     hnsw_ef: int | None = _setting("KM_HNSW_EF", "Candidates the vector index keeps while it searches (higher: "
                                    "better recall, slower); unset: the engine's default.", None, ge=8, le=4096)
 

@@ -116,7 +116,9 @@ def test_ask_returns_findings_people_and_bridges_and_records_only_what_it_may(br
                            "helpful", "unhelpful", "feedback", "status",
                            "missing_knowledge",  # the kinds its answer found nothing of: about the store, not them
                            "answered", "confidence",  # the broker's judgement whether the store knows the answer
-                           "audience"}  # whom that judgement was made for (a level, not a person)
+                           "audience",  # whom that judgement was made for (a level, not a person)
+                           # derived from the above, for the engine to count and pick by (``question_fields``)
+                           "month", "judged", "closed", "month_atelier"}
     assert stored["atelier"] == JEUGD and stored["role"] == "professional" and stored["best_score"] > 0.8
 
 

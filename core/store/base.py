@@ -60,7 +60,8 @@ class Store(Protocol):
                with_vectors: bool = False) -> Iterator[Hit]: ...
 
     def ordered(self, name: str, key: str, *, limit: int, filter: Filter | None = None,
-                fields: Sequence[str] | None = None, descending: bool = True) -> list[Hit]:
+                fields: Sequence[str] | None = None, descending: bool = True,
+                with_vectors: bool = False) -> list[Hit]:
         """At most ``limit`` points, highest ``key`` first (lowest with ``descending=False``; a payload field with
         a numeric or date index; a point without the field is left out): the engine orders them, so a page of a
         long log costs the page, not the log."""

@@ -21,6 +21,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import hmac
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -43,7 +44,7 @@ from core.vector_codec import unpack
 CHUNKS, DOCUMENTS, EXPERTS, QUESTIONS, META = "chunks", "documents", "experts", "questions", "meta"
 # 2: profiles without consent carry no BM25 vector (``_words_if_public``); 3: documents and passages carry their
 # visibility (``core.visibility``); 4: documents carry the keys they are browsed by (``core.ordering``)
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _META_ID = "meta:model"
 _GENERATION_ID = "meta:generation"
 _KEYCHECK_ID = "meta:keycheck"
@@ -78,9 +79,37 @@ def collection_specs(dim: int) -> tuple[CollectionSpec, ...]:
                                 "themes": "keyword", "role": "keyword", "visibility": "keyword",
                                 "root": "keyword"}),
         CollectionSpec(QUESTIONS, dense_dim=dim,
-                       indexes={"atelier": "keyword", "asked_at": "datetime", "status": "keyword"}),
+                       indexes={"atelier": "keyword", "asked_at": "datetime", "status": "keyword",
+                                # the agenda and the overview count and pick in the engine (``question_fields``)
+                                "month": "keyword", "judged": "keyword", "closed": "keyword",
+                                "month_atelier": "keyword", "missing_knowledge": "keyword"}),
         LEDGER_SPEC,
     )
+
+
+def question_fields(payload: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a stored question that the engine counts and picks by, derived from the rest: its month, the
+    broker's judgement (``open``, ``answered``, or ``legacy`` for a question kept before there was one), whether
+    a meeting or contact request closed it, and month with atelier (the agenda's chart, one facet).
+
+    >>> question_fields({"asked_at": "2026-05-31T23:30:00+00:00", "answered": False, "atelier": None})
+    {'month': '2026-05', 'judged': 'open', 'closed': 'nee', 'month_atelier': '2026-05|'}
+    """
+    answered = payload.get("answered")
+    month = str(payload.get("asked_at") or "")[:7]
+    return {"month": month, "judged": "legacy" if answered is None else "answered" if answered else "open",
+            "closed": "ja" if payload.get("closed_by") else "nee",
+            "month_atelier": f"{month}|{payload.get('atelier') or ''}"}
+
+
+def _with_question_fields(points: Sequence[Point]) -> list[Point]:
+    return [Point(p.id, {**p.payload, **question_fields(p.payload)}, p.dense, p.sparse) for p in points]
+
+
+def _mark(m: dict[str, Any]) -> dict[str, Any]:
+    return {"question_id": m["question_id"], "type": m["item_type"], "id": m["item_id"],
+            "helpful": m["helpful"] == "ja",
+            "at": dt.datetime.fromtimestamp(m["at"], dt.UTC).isoformat(timespec="seconds")}
 
 
 def feedback_key(question_id: str, item_type: str, item_id: str) -> str:
@@ -144,7 +173,9 @@ class Catalog:
                 self._hidden_profiles_without_words()
             if schema < 3:
                 self._visible_to_all_as_before()
-            self._browsable()
+            if schema < 4:
+                self._browsable()
+            self._countable_questions()
             self.store.upsert(META, [Point(_META_ID, {**found[0].payload, "schema": SCHEMA_VERSION})])
 
     def _hidden_profiles_without_words(self) -> None:
@@ -181,6 +212,19 @@ class Catalog:
                     p = h.payload
                     self.store.set_payload(DOCUMENTS, browse_keys(p.get("title"), p.get("date"),
                                                                   p.get("target_groups") or []), ids=[h.id])
+
+    def _countable_questions(self) -> None:
+        """Schema 4 to 5: every question gets the fields the engine counts and picks it by (``question_fields``),
+        written a group of equal values at a time."""
+        groups: dict[str, list[str]] = {}
+        fields = ["asked_at", "answered", "closed_by", "atelier", "month"]
+        for h in self.store.scroll(QUESTIONS, fields=fields):
+            if "month" not in h.payload:
+                groups.setdefault(json.dumps(question_fields(h.payload), sort_keys=True), []).append(h.id)
+        with self._changing():
+            for values, ids in groups.items():
+                for i in range(0, len(ids), 1000):
+                    self.store.set_payload(QUESTIONS, json.loads(values), ids=ids[i:i + 1000])
 
     def _check_key(self) -> None:
         """Markers of removed people made with one secret are blind to another: a store opened with another
@@ -367,6 +411,8 @@ class Catalog:
         if collection == EXPERTS:
             self.write_experts(points)
             return
+        if collection == QUESTIONS:  # an export of before these fields, or a payload changed by hand
+            points = _with_question_fields(points)
         with self._changing():
             self.store.upsert(collection, points)
 
@@ -590,10 +636,19 @@ class Catalog:
     def marks(self, question_id: str | None = None) -> list[dict[str, Any]]:
         """Feedback marks (of one question, or all), as ``{"question_id", "type", "id", "helpful": bool}``."""
         where = {"question_id": question_id} if question_id else {}
-        return [{"question_id": m["question_id"], "type": m["item_type"], "id": m["item_id"],
-                 "helpful": m["helpful"] == "ja",
-                 "at": dt.datetime.fromtimestamp(m["at"], dt.UTC).isoformat(timespec="seconds")}
-                for m in self.ledger.all("feedback", **where)]
+        return [_mark(m) for m in self.ledger.all("feedback", **where)]
+
+    def marks_of(self, question_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The feedback marks on these questions only (as ``marks``)."""
+        if not question_ids:
+            return []
+        found = self.store.scroll(LEDGER, filter=Filter.where(kind="feedback", question_id=list(question_ids)))
+        return [_mark(h.payload) for h in found]
+
+    def unhelpful_questions(self) -> set[str]:
+        """The questions with at least one "not helpful" mark (the few that feedback may have reopened)."""
+        found = self.store.scroll(LEDGER, filter=Filter.where(kind="feedback", helpful="nee"), fields=["question_id"])
+        return {str(h.payload["question_id"]) for h in found}
 
     def delete_feedback_on(self, item_type: str, item_id: str) -> None:
         self.store.delete(LEDGER, filter=Filter.where(kind="feedback", item_type=item_type,
@@ -606,7 +661,7 @@ class Catalog:
     # --- the question log --------------------------------------------------------------------------
 
     def add_question(self, question_id: str, payload: dict[str, Any], vector: Vector) -> None:
-        self.store.upsert(QUESTIONS, [Point(question_id, payload, dense={DENSE: vector})])
+        self.store.upsert(QUESTIONS, _with_question_fields([Point(question_id, payload, dense={DENSE: vector})]))
 
     def question(self, question_id: str) -> dict[str, Any] | None:
         """A question by its id (a UUID string), or None."""
@@ -624,13 +679,28 @@ class Catalog:
             self.store.delete(QUESTIONS, ids=list(question_ids))
             self.delete_feedback_of(question_ids)
 
+    def newest_questions(self, *, limit: int, filter: Filter | None = None,
+                         with_vectors: bool = False) -> list[Hit]:
+        """The ``limit`` newest questions ``filter`` lets through, newest first, picked and ordered in the engine."""
+        return self.store.ordered(QUESTIONS, "asked_at", limit=limit, filter=filter, with_vectors=with_vectors)
+
+    def questions_by_id(self, question_ids: Sequence[str], *, with_vectors: bool = False) -> list[Hit]:
+        return self.store.retrieve(QUESTIONS, list(question_ids), with_vectors=with_vectors)
+
+    def count_questions(self, *, filter: Filter | None = None) -> int:
+        return self.store.count(QUESTIONS, filter=filter)
+
+    def question_facet(self, key: str, *, filter: Filter | None = None, limit: int = 100) -> list[tuple[Any, int]]:
+        """How many questions hold each value of ``key`` (an indexed field of ``question_fields``), most first."""
+        return self.store.facet(QUESTIONS, key, filter=filter, limit=limit)
+
     def close_questions(self, question_ids: Sequence[str], by: str) -> None:
         """Mark questions as answered (``by``: ``contact:<id>`` or ``meeting:<id>``): the agenda leaves them out."""
         # only those still there: the retention may have taken some since they were asked
         present = [h.payload["question_id"] for h in self.store.retrieve(QUESTIONS, list(question_ids))]
         if present:
             with self._changing():
-                self.store.set_payload(QUESTIONS, {"closed_by": by}, ids=present)
+                self.store.set_payload(QUESTIONS, {"closed_by": by, "closed": "ja"}, ids=present)
 
     def flush(self) -> None:
         """Make what was written durable now (the end of an ingest run)."""

@@ -448,13 +448,14 @@ class EdgeStore:
                 return
 
     def ordered(self, name: str, key: str, *, limit: int, filter: Filter | None = None,
-                fields: Sequence[str] | None = None, descending: bool = True) -> list[Hit]:
+                fields: Sequence[str] | None = None, descending: bool = True,
+                with_vectors: bool = False) -> list[Hit]:
         q = self._q
         with self._reading(name) as shard:
             records, _ = shard.scroll(q.ScrollRequest(
                 limit=limit, filter=self._filter(filter) if filter else None,
                 with_payload=q.PayloadSelector.Include(list(fields)) if fields is not None else True,
-                with_vector=False,
+                with_vector=[DENSE] if with_vectors else False,
                 order_by=q.OrderBy(key, direction=q.Direction.Desc if descending else q.Direction.Asc)))
         return [self._hit(r) for r in records]
 

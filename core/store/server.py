@@ -224,11 +224,12 @@ class ServerStore:
                 return
 
     def ordered(self, name: str, key: str, *, limit: int, filter: Filter | None = None,
-                fields: Sequence[str] | None = None, descending: bool = True) -> list[Hit]:
+                fields: Sequence[str] | None = None, descending: bool = True,
+                with_vectors: bool = False) -> list[Hit]:
         m = self._m
         records, _ = self.client.scroll(
             self._c(name), scroll_filter=self._filter(filter) if filter else None, limit=limit,
-            with_payload=list(fields) if fields is not None else True, with_vectors=False,
+            with_payload=list(fields) if fields is not None else True, with_vectors=[DENSE] if with_vectors else False,
             order_by=m.OrderBy(key=key, direction=m.Direction.DESC if descending else m.Direction.ASC))
         return [self._hit(r) for r in records]
 

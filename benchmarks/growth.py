@@ -1,0 +1,121 @@
+"""What grows with the years (issue 26, outcome 3): the knowledge agenda at 10,000 open questions, the coordinator's
+overview over five years of questions, and the Logboek at 100,000 entries — each timed as a request makes it.
+
+    python -m benchmarks.growth [--open 10000] [--answered 20000] [--entries 100000]
+
+The questions are written through the real code (``Questions.record``), asked over five years, in three
+ateliers; their texts are real questions (the policyqa-sections' and the demo's) and their vectors are the real
+model's for those texts, drawn around (noise, cosine ≈ 0.92: as many different questions as needed without a
+model run each). A tenth of them carry a feedback mark. The Logboek's entries are written through
+``AuditLog.record_all``, a thousand at a time. Every figure is the median of five requests after a first one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import shutil
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.latency import QUESTIONS
+from benchmarks.sets import section_questions
+from service import audit
+from service.container import Kennismakelaar
+from service.coordinators import Actor
+from service.overview import overview
+from service.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / ".data" / "growth"
+ATELIERS = ("kansrijk-met-jeugd", "tweedeling-en-armoede", "veerkracht-in-gemeenschappen")
+
+
+def timed(call: Callable[[], Any], runs: int = 5) -> dict[str, float]:
+    started = time.perf_counter()
+    call()  # the first: imports, caches
+    first = (time.perf_counter() - started) * 1000
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return {"first_ms": round(first, 1), "median_ms": round(statistics.median(times), 1)}
+
+
+def fill(km: Kennismakelaar, n_open: int, n_answered: int, n_entries: int) -> dict[str, float]:
+    rng, nrng = random.Random(26), np.random.default_rng(26)
+    texts = [q["question"] for q in section_questions()][:400] + QUESTIONS
+    base = np.asarray([km.embedder.embed_query(t) for t in texts], np.float32)
+    questions = km.broker().questions
+    now = dt.datetime.now(dt.UTC)
+    started = time.perf_counter()
+    for i in range(n_open + n_answered):
+        k = rng.randrange(len(texts))
+        v = base[k] + nrng.normal(scale=0.02, size=base.shape[1]).astype(np.float32)
+        answered = i >= n_open
+        questions.record(texts[k], v / np.linalg.norm(v), atelier=ATELIERS[rng.randrange(3)], atelier_inferred=False,
+                         best_score=rng.uniform(0.86, 0.95) if answered else rng.uniform(0.78, 0.84),
+                         answered=answered, confidence=rng.uniform(0.5, 0.99),
+                         asked_at=now - dt.timedelta(days=rng.uniform(0, 5 * 365)))
+    written_q = time.perf_counter() - started
+    started = time.perf_counter()
+    log = km.audit()
+    actors = [Actor(f"coordinator-{i}", f"Coördinator {i}") for i in range(6)]
+    actions = sorted(audit.ACTIONS)
+    for start in range(0, n_entries, 1000):
+        log.record_all(actors[(start // 1000) % len(actors)],
+                       [(actions[(start + j) % len(actions)], "document", f"doc-{start + j}")
+                        for j in range(min(1000, n_entries - start))])
+    return {"questions_write_s": round(written_q, 1), "entries_write_s": round(time.perf_counter() - started, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--open", type=int, default=10_000)
+    parser.add_argument("--answered", type=int, default=20_000)
+    parser.add_argument("--entries", type=int, default=100_000)
+    args = parser.parse_args()
+    data = WORK / f"store-{args.open}-{args.answered}-{args.entries}"
+    built = data / "built.json"
+    if not built.exists():
+        shutil.rmtree(data, ignore_errors=True)
+        km = Kennismakelaar(Settings.from_env({"KM_DATA_DIR": str(data)}))
+        figures = fill(km, args.open, args.answered, args.entries)
+        km.close()
+        built.write_text(json.dumps(figures))
+    km = Kennismakelaar(Settings.from_env({"KM_DATA_DIR": str(data)}))
+    km.warm_up()
+    m = km.settings.matching
+    broker = km.broker()
+    oldest_shown = audit.search(km.audit(), km.coordinators(), limit=100).entries[-1].at
+    rows = {
+        f"agenda ({args.open:,} open of {args.open + args.answered:,})":
+            timed(lambda: broker.agenda(threshold=m.answer_threshold, similarity=m.agenda_similarity), runs=3),
+        f"overview, 5 years ({args.open + args.answered:,} questions), per month":
+            timed(lambda: overview(km, period="maand"), runs=3),
+        "overview, the last year": timed(lambda: overview(km, period="maand",
+                                                          since=(dt.date.today() - dt.timedelta(days=365)).isoformat()),
+                                         runs=3),
+        f"Logboek, first page of 100 ({args.entries:,} entries)":
+            timed(lambda: audit.search(km.audit(), km.coordinators(), limit=100)),
+        "Logboek, one action, first page": timed(lambda: audit.search(km.audit(), km.coordinators(),
+                                                                       action="document-verwijderd", limit=100)),
+        "Logboek, the next page (before the last shown)": timed(lambda: audit.search(
+            km.audit(), km.coordinators(), limit=100, before=oldest_shown)),
+        f"API /api/audit, a page at offset {args.entries // 2:,}": timed(lambda: audit.search(
+            km.audit(), km.coordinators(), limit=100, offset=args.entries // 2)),
+    }
+    print(json.dumps({"built": json.loads(built.read_text()), "rows": rows}, indent=1))
+    km.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""What grows with the years stays bounded (issue 26, outcome 3): the agenda and the overview count in the engine
+and read only the newest questions they cluster — and give what reading everything gave.
+
+The store is real (Qdrant Edge), the questions are written through ``Questions.record`` with vectors in a few
+neighbourhoods (the ranking model is not the subject here), over five years, with every kind of judgement:
+open, answered, kept before the judgement, closed by a meeting, and turned by feedback either way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pytest
+
+import matching.broker as broker_module
+from core.store.catalog import QUESTIONS, SCHEMA_VERSION
+from core.store.types import Point
+from matching.agenda import build_agenda, is_open, timeline
+from service.overview import aggregate, overview
+
+ATELIERS = ("kansrijk-met-jeugd", "tweedeling-en-armoede", "veerkracht-in-gemeenschappen", None)
+
+
+def _fill(km: Any, n: int = 240, seed: int = 5) -> list[str]:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(12, 384))
+    log = km.broker().questions
+    start = dt.datetime(2021, 12, 1, tzinfo=dt.UTC)
+    ids = []
+    for i in range(n):
+        v = centres[i % 12] + rng.normal(scale=0.15, size=384)
+        kind = i % 5
+        ids.append(log.record(f"Vraag {i} over onderwerp {i % 12}", v / np.linalg.norm(v),
+                              atelier=ATELIERS[i % 4], atelier_inferred=False,
+                              best_score=(0.80, 0.90, 0.82, 0.88, 0.83)[kind],
+                              answered=(False, True, None, None, False)[kind],
+                              confidence=0.6 if kind in (0, 1, 4) else None,
+                              asked_at=start + dt.timedelta(days=int(i * 7.5))))
+    catalog = km.catalog()
+    catalog.close_questions(ids[3::17], "meeting:m1")
+    for i, question_id in enumerate(ids[::11]):  # feedback turns some either way
+        log.feedback(question_id, item_type="answer", item_id=question_id, helpful=bool(i % 2))
+    return ids
+
+
+@pytest.fixture
+def grown(km_factory):
+    km = km_factory()
+    _fill(km)
+    return km
+
+
+def _everything(km: Any) -> list[dict[str, Any]]:
+    return km.broker().questions.all(with_vectors=True)
+
+
+def test_the_overview_counted_in_the_engine_is_the_overview_of_every_question(grown):
+    m = grown.settings.matching
+    catalog = grown.catalog()
+    for period, atelier, since, until in (("maand", None, None, None), ("kwartaal", ATELIERS[1], None, None),
+                                          ("jaar", None, "2023-03-01", "2025-06-30"),
+                                          ("maand", ATELIERS[2], "2024-01-01", None)):
+        bounded = overview(grown, period=period, atelier=atelier, since=since, until=until)
+        full = aggregate(_everything(grown), catalog.contact_requests(), catalog.meetings(), period=period,
+                         threshold=m.answer_threshold, similarity=m.agenda_similarity, atelier=atelier,
+                         since=since, until=until)
+        shown = [(b.period, b.questions, b.answered_well, b.answered_poorly) for b in bounded.buckets]
+        assert shown == [(b.period, b.questions, b.answered_well, b.answered_poorly) for b in full.buckets]
+        assert bounded.total.questions == full.total.questions > 0
+        assert [t.representative for t in bounded.themes] == [t.representative for t in full.themes]
+
+
+def test_the_agenda_clusters_the_newest_open_questions_and_counts_them_all(grown, monkeypatch):
+    m = grown.settings.matching
+    everything = _everything(grown)
+    open_ = [q for q in everything if is_open(q, m.answer_threshold)]
+    agenda = grown.broker().agenda(threshold=m.answer_threshold, similarity=m.agenda_similarity)
+    # below the limit: exactly what clustering every question gave
+    whole = build_agenda(everything, threshold=m.answer_threshold, similarity=m.agenda_similarity)
+    assert agenda["open"] == len(open_) == agenda["clustered"] and agenda["questions"] == len(everything)
+    assert sorted(map(sorted, (c["question_ids"] for c in agenda["clusters"]))) == \
+        sorted(map(sorted, (c.question_ids for c in whole)))
+    # the chart counts by the judgement; feedback is weighed for the questions the clusters hold
+    by_judgement = [{k: v for k, v in q.items() if k not in ("helpful", "unhelpful")} for q in everything]
+    assert agenda["timeline"] == timeline(by_judgement, m.answer_threshold)
+
+    monkeypatch.setattr(broker_module, "AGENDA_CLUSTERED", 20)
+    capped = grown.broker().agenda(threshold=m.answer_threshold, similarity=m.agenda_similarity)
+    newest = sorted(open_, key=lambda q: q["asked_at"], reverse=True)[:20]
+    assert capped["clustered"] == 20
+    assert {i for c in capped["clusters"] for i in c["question_ids"]} == {q["question_id"] for q in newest}
+    assert capped["open"] >= len(open_) - 10  # counted in the engine by the judgement, not read
+
+
+def test_neither_reads_the_whole_question_log(grown, monkeypatch):
+    """Every question point the store hands out is counted: the agenda and the overview take the newest they
+    cluster (and the few that feedback turned), not the log."""
+    m = grown.settings.matching
+    store = grown.catalog().store
+    handed: list[int] = []
+    scroll, ordered, retrieve = store.scroll, store.ordered, store.retrieve
+
+    def counted(call):
+        def wrapper(name, *args, **kwargs):
+            out = list(call(name, *args, **kwargs))
+            if name == QUESTIONS:
+                handed.append(len(out))
+            return out
+        return wrapper
+
+    monkeypatch.setattr(store, "scroll", counted(scroll))
+    monkeypatch.setattr(store, "ordered", counted(ordered))
+    monkeypatch.setattr(store, "retrieve", counted(retrieve))
+    monkeypatch.setattr(broker_module, "AGENDA_CLUSTERED", 30)
+    monkeypatch.setattr(broker_module, "GAPS_CLUSTERED", 10)
+    monkeypatch.setattr("service.overview.THEMES_CLUSTERED", 30)
+    grown.broker().agenda(threshold=m.answer_threshold, similarity=m.agenda_similarity)
+    overview(grown)
+    marked = len({q["question_id"] for q in grown.catalog().marks()})
+    assert sum(handed) <= 2 * 30 + marked + 30 + marked, handed  # of 240 questions, read twice over before
+
+
+def test_a_store_of_before_gets_the_counted_fields_when_opened(km_factory, tmp_path):
+    km = km_factory(tmp_path / "old")
+    ids = _fill(km, n=30)
+    store, catalog = km.catalog().store, km.catalog()
+    expected = overview(km, period="jaar")
+    stripped = [Point(h.id, {k: v for k, v in h.payload.items()
+                             if k not in ("month", "judged", "closed", "month_atelier")},
+                      dense={"dense": h.dense}) for h in store.scroll(QUESTIONS, with_vectors=True)]
+    store.upsert(QUESTIONS, stripped)
+    meta = next(h for h in store.scroll("meta") if "schema" in h.payload)
+    store.upsert("meta", [Point(meta.id, {**meta.payload, "schema": SCHEMA_VERSION - 1})])
+    km.close()
+    again = km_factory(tmp_path / "old")
+    rows = [h.payload for h in again.catalog().store.scroll(QUESTIONS)]
+    assert len(rows) == len(ids) and all({"month", "judged", "closed", "month_atelier"} <= set(r) for r in rows)
+    assert sum(r["closed"] == "ja" for r in rows) == len(ids[3::17])
+    assert catalog is not again.catalog()
+    assert [(b.period, b.questions, b.answered_well) for b in overview(again, period="jaar").buckets] == \
+        [(b.period, b.questions, b.answered_well) for b in expected.buckets]
