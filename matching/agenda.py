@@ -81,10 +81,10 @@ def novelty(question: Mapping[str, Any], threshold: float, floor: float) -> floa
     >>> novelty({"confidence": 0.2}, 0.85, 0.82), novelty({"best_score": 0.835}, 0.85, 0.82)
     (0.8, 0.5)
     """
-    if "confidence" in question:
-        return float(np.clip(1.0 - question["confidence"], 0.0, 1.0))
-    best = question.get("best_score", 0.0)
-    return float(np.clip((threshold - best) / max(threshold - floor, 1e-6), 0.0, 1.0))
+    if "confidence" in question:  # plain floats: the agenda asks this of thousands of questions
+        return min(1.0, max(0.0, 1.0 - float(question["confidence"])))
+    best = float(question.get("best_score", 0.0))
+    return min(1.0, max(0.0, (threshold - best) / max(threshold - floor, 1e-6)))
 
 
 def prepare() -> None:
@@ -151,13 +151,15 @@ def build_agenda(questions: Sequence[Mapping[str, Any]], *, threshold: float, si
         return []
     floor = threshold - 0.03 if floor is None else floor
     vectors = np.vstack([q["_vector"] for q in open_])
+    novelties = [novelty(q, threshold, floor) for q in open_]
     out = []
     for members in cluster_vectors(vectors, similarity):
         group = [open_[i] for i in members]
-        centre = vectors[members].mean(axis=0)
-        medoid = group[int(np.argmax(vectors[members] @ centre))]
-        best = float(np.mean([q.get("best_score", 0.0) for q in group]))
-        new = float(np.mean([novelty(q, threshold, floor) for q in group]))
+        # most clusters are one question: no arithmetic on arrays for those (thousands of them at scale)
+        medoid = group[0] if len(group) == 1 else \
+            group[int(np.argmax(vectors[members] @ vectors[members].mean(axis=0)))]
+        best = sum(float(q.get("best_score", 0.0)) for q in group) / len(group)
+        new = sum(novelties[i] for i in members) / len(members)
         step, why = next_step(len(group), new)
         dates = sorted(q["asked_at"] for q in group)
         out.append(Cluster(
