@@ -390,6 +390,8 @@ def main() -> None:
     parser.add_argument("--settings", default="standaard,int8-schijf")
     parser.add_argument("--questions", type=int, default=1000)
     parser.add_argument("--client-local", action="store_true", help="also the qdrant-client path (local mode)")
+    parser.add_argument("--build-only", action="store_true", help="build the stores (their timings are not "
+                        "measured then: they can be built beside other work)")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--setting", default="standaard", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -398,6 +400,10 @@ def main() -> None:
         return
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
+        if args.build_only:
+            for setting in args.settings.split(","):
+                print(size, setting, build(size, setting)[1], flush=True)
+            continue
         for setting in args.settings.split(","):
             result = measure(size, setting, args.questions)
             results.append(result)

@@ -94,7 +94,7 @@ def run(km: Kennismakelaar, *, now: float | None = None, send: mail.Sender | Non
         books, outbox = follows(km), Outbox(km.catalog().ledger)
         gone = expire(km, books, outbox, now=now)
         orphans(km, books, outbox)
-        outbox.sweep(now=now)
+        outbox.sweep(now=now, done_with=lambda record, reached: told(km, books, record, reached))
         found = scan(km, books, now=now) if books.active() else 0
         composed = compose(km, books, outbox, now=now)
         delivered = deliver(km, books, outbox, now=now, send=send)
@@ -262,24 +262,26 @@ def reached(km: Kennismakelaar, *, since: float | None = None, until: float | No
 
 def deliver(km: Kennismakelaar, books: Follows, outbox: Outbox, *, now: float,
             send: mail.Sender | None = None) -> Delivery:
-    ledger = km.catalog().ledger
-
     def wanted(record: dict[str, Any]) -> bool:  # its follower may have left since it was queued
         return books.get(record.get("follow_id", "")) is not None
-
-    def done_with(record: dict[str, Any], reached: bool) -> None:
-        if record.get("purpose") != "digest":
-            return
-        told = [k.partition(":")[2] for k in record.get("news") or []]
-        follow = books.get(record.get("follow_id", ""))
-        if follow is not None:
-            books.update(follow.id, {"sent": [*follow.sent, *told]})
-        ledger.remove(NEWS, record.get("news") or [])
-        if reached:
-            ledger.put(REACHED, record["message_id"], {"follow_id": record.get("follow_id", ""),
-                                                       "what": follow.what if follow else ""})
 
     if not km.settings.mail.configured:
         return Delivery()
     return outbox.deliver(send or (lambda m: mail.send(km.settings.mail, m)), sender=_sender(km), now=now,
-                          wanted=wanted, done_with=done_with)
+                          wanted=wanted, done_with=lambda record, reached: told(km, books, record, reached))
+
+
+def told(km: Kennismakelaar, books: Follows, record: dict[str, Any], reached: bool) -> None:
+    """A digest is out, or may be (``reached`` False: the connection went mid-send, or its worker died): what it
+    told is not news any more, and is never told again."""
+    if record.get("purpose") != "digest":
+        return
+    ledger = km.catalog().ledger
+    news = [k.partition(":")[2] for k in record.get("news") or []]
+    follow = books.get(record.get("follow_id", ""))
+    if follow is not None:
+        books.update(follow.id, {"sent": [*follow.sent, *news]})
+    ledger.remove(NEWS, record.get("news") or [])
+    if reached:
+        ledger.put(REACHED, record["message_id"], {"follow_id": record.get("follow_id", ""),
+                                                   "what": follow.what if follow else ""})

@@ -123,12 +123,17 @@ class Outbox:
             done.sent += 1
         return done
 
-    def sweep(self, *, now: float | None = None) -> int:
-        """Claims nobody finished become ``uncertain`` (the worker died mid-send: the mail may be out)."""
+    def sweep(self, *, now: float | None = None,
+              done_with: Callable[[dict[str, Any], bool], None] | None = None) -> int:
+        """Claims nobody finished become ``uncertain`` (the worker died mid-send: the mail may be out); what such a
+        message told counts as told (``done_with(record, False)``, as for a connection lost mid-send), or the
+        next digest would tell it again."""
         now = time.time() if now is None else now
         stale = [r for r in self.ledger.all(OUTBOX, state="sending") if float(r.get("claimed_at", 0)) < now - LEASE]
         for r in stale:
-            self.ledger.put_if_unchanged(OUTBOX, r["message_id"], {**r, "state": "uncertain"}, revision(r))
+            if self.ledger.put_if_unchanged(OUTBOX, r["message_id"], {**r, "state": "uncertain"}, revision(r)) \
+                    and done_with is not None:
+                done_with(r, False)
         return len(stale)
 
     def remove_for(self, follow_ids: list[str]) -> None:

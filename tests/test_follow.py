@@ -443,3 +443,33 @@ def test_a_digest_that_may_not_have_arrived_does_not_silence_the_follower(km_fac
     second = following.run(km, now=now + 8 * 86400, send=sent.append)
     assert second["sent"] == 1, (second, Outbox(km.catalog().ledger).counts())
     assert "Verslag 2" in sent[0].get_content() and "Verslag 1" not in sent[0].get_content()
+
+
+def test_a_digest_whose_worker_died_mid_send_is_not_told_again(km_factory, tmp_path):
+    """A claim nobody finished becomes ``uncertain`` at the next sweep; its findings count as told (the message
+    may be out): the next digest does not repeat them — and does carry what came after."""
+    km = km_factory(KM_SMTP_HOST="127.0.0.1", KM_SMTP_PORT="1", KM_PUBLIC_URL="https://kennis.example.org")
+
+    def verslag(n: int) -> None:
+        folder = tmp_path / f"docs{n}"
+        folder.mkdir()
+        (folder / f"v{n}.md").write_text(VERSLAG.format(doc_id=f"verslag-{n}", title=f"Verslag {n}",
+                                                        extra=f"Bijeenkomst {n}."))
+        km.ingestor().run([folder])
+
+    books, outbox = following.follows(km), Outbox(km.catalog().ledger)
+    follow = books.confirm(books.token(books.start(ADDRESS, what="topic", text="statushouders").id, "confirm"),
+                           now=time.time() - 60)
+    assert follow is not None
+    verslag(1)
+    now = time.time()
+    following.scan(km, books, now=now)
+    assert following.compose(km, books, outbox, now=now) == 1
+    (queued,) = km.catalog().ledger.all("mail-out", state="queued")
+    assert outbox._claim(queued["message_id"], now) is not None  # a worker took it, and died sending it
+    sent: list[EmailMessage] = []
+    assert following.run(km, now=now + 8 * 86400, send=sent.append)["sent"] == 0 and sent == []
+    assert outbox.counts() == {"uncertain": 1}
+    verslag(2)
+    following.run(km, now=now + 16 * 86400, send=sent.append)
+    assert len(sent) == 1 and "Verslag 2" in sent[0].get_content() and "Verslag 1" not in sent[0].get_content()
