@@ -333,12 +333,12 @@ class Broker:
         gaps: dict[str, dict[str, Any]] = {}
         for source in SOURCES:
             gaps.update((q["question_id"], q) for q in log.recent(limit=GAPS_CLUSTERED, filter=missing(source.slug)))
-        return {"questions": log.count(),
-                # all of them when they fit; beyond, the count of the judgement (feedback weighed for those shown)
-                "open": len(open_) if len(open_) < AGENDA_CLUSTERED else log.open_count(threshold),
-                "clustered": len(open_), "clusters": [c.to_json() for c in clusters],
-                "timeline": log.open_per_month(threshold),
-                "knowledge_gaps": knowledge_gaps(list(gaps.values()), similarity=similarity)}
+        found = knowledge_gaps(list(gaps.values()), similarity=similarity)
+        for gap in found:  # how many missed it, all of them (the topics are found among the newest)
+            gap["questions"] = log.count(missing(gap["knowledge"]))
+        return {"questions": log.count(), "open": log.open_count(threshold), "clustered": len(open_),
+                "clusters": [c.to_json() for c in clusters], "timeline": log.open_per_month(threshold),
+                "knowledge_gaps": found}
 
     # --- shared --------------------------------------------------------------------------------------
 

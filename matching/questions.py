@@ -31,12 +31,17 @@ ROLES = ("professional", "student", "onderzoeker", "docent", "beleidsmaker", "co
 
 
 CLOSED = (MatchAny("closed", ("ja",)),)  # a meeting or a contact request closed it (``Catalog.close_questions``)
-OPEN = Filter(must=(MatchAny("judged", ("open",)),), must_not=CLOSED)  # the broker judged it not answered
+TURNED = (MatchAny("feedback", ("open", "answered")),)  # its marks say otherwise than the judgement
 
 
-def legacy_open(threshold: float) -> Filter:
-    """Kept before the broker judged answers: open while its best passage stayed below ``threshold``."""
-    return Filter(must=(MatchAny("judged", ("legacy",)), Range("best_score", lt=threshold)), must_not=CLOSED)
+def open_filters(threshold: float) -> tuple[Filter, ...]:
+    """The open questions (``matching.agenda.is_open``) as three disjoint filters the engine counts and picks by:
+    reopened by feedback; judged not answered, feedback silent; kept before the judgement, best passage below
+    ``threshold``, feedback silent (``core.store.catalog.question_fields``)."""
+    return (Filter(must=(MatchAny("feedback", ("open",)),), must_not=CLOSED),
+            Filter(must=(MatchAny("judged", ("open",)),), must_not=CLOSED + TURNED),
+            Filter(must=(MatchAny("judged", ("legacy",)), Range("best_score", lt=threshold)),
+                   must_not=CLOSED + TURNED))
 
 
 def missing(slug: str) -> Filter:
@@ -150,35 +155,35 @@ class QuestionLog:
         return self.rows(self.catalog.newest_questions(limit=limit, filter=filter, with_vectors=True))
 
     def open_recent(self, threshold: float, *, limit: int) -> list[dict[str, Any]]:
-        """The ``limit`` newest open questions (``matching.agenda.is_open``), newest first: those the broker judged
-        not answered (or, kept before the judgement, whose best passage stayed below ``threshold``), and the few
-        judged answered that feedback reopened."""
+        """The ``limit`` newest open questions (``matching.agenda.is_open``), newest first, with their vectors."""
         from matching.agenda import is_open
 
-        rows = self.recent(limit=limit, filter=OPEN) + self.recent(limit=limit, filter=legacy_open(threshold))
-        seen = {r["question_id"] for r in rows}
-        reopened = sorted(self.catalog.unhelpful_questions() - seen)
-        if reopened:
-            rows += self.rows(self.catalog.questions_by_id(reopened, with_vectors=True))
-        open_ = [r for r in rows if r.get("closed") != "ja" and is_open(r, threshold)]
+        rows = [r for flt in open_filters(threshold) for r in self.recent(limit=limit, filter=flt)]
+        open_ = [r for r in rows if is_open(r, threshold)]  # the marks read again: one may have come meanwhile
         return sorted(open_, key=lambda r: r["asked_at"], reverse=True)[:limit]
 
     def count(self, filter: Filter | None = None) -> int:
         return self.catalog.count_questions(filter=filter)
 
-    def open_count(self, threshold: float) -> int:
-        """How many questions are open by the broker's judgement (counted in the engine; feedback is weighed for
-        the ones ``open_recent`` gives)."""
-        return self.count(OPEN) + self.count(legacy_open(threshold))
+    def open_count(self, threshold: float, within: Filter | None = None) -> int:
+        """How many questions are open (``within`` a selection), counted in the engine."""
+        return sum(self.count(f.and_(within)) for f in open_filters(threshold))
+
+    def open_per(self, key: str, threshold: float, within: Filter | None = None) -> Counter[str]:
+        """Open questions per value of ``key`` (``month`` or ``month_atelier``), counted in the engine."""
+        out: Counter[str] = Counter()
+        for flt in open_filters(threshold):
+            for value, n in self.catalog.question_facet(key, filter=flt.and_(within), limit=100_000):
+                out[str(value)] += n
+        return out
 
     def open_per_month(self, threshold: float) -> dict[str, dict[str, int]]:
-        """Open questions (by the judgement) per month and atelier, counted in the engine: the agenda's chart."""
+        """Open questions per month and atelier: the agenda's chart."""
         out: dict[str, dict[str, int]] = {}
-        for flt in (OPEN, legacy_open(threshold)):
-            for value, n in self.catalog.question_facet("month_atelier", filter=flt, limit=100_000):
-                month, _, atelier = str(value).partition("|")
-                cell = out.setdefault(month, {})
-                cell[atelier or "onbekend"] = cell.get(atelier or "onbekend", 0) + n
+        for value, n in self.open_per("month_atelier", threshold).items():
+            month, _, atelier = value.partition("|")
+            if month:
+                out.setdefault(month, {})[atelier or "onbekend"] = n
         return dict(sorted(out.items()))
 
     def rows(self, hits: Sequence[Any]) -> list[dict[str, Any]]:

@@ -234,6 +234,7 @@ def import_store(km: Kennismakelaar, directory: Path, *, unsigned: bool = False)
         scrubbed = remover.scrub(marked).as_dict()
         km.audit().hide_removed(markers)  # the log as exported may still name someone removed since
     purged = purge_expired(km)
+    catalog.recount_feedback()  # the marks came back: each question's count follows them
     # who may see a document: the coordinators' choices came with the backup, the documents from their files
     restricted = catalog.apply_chosen_visibility()
     if profiles_gone or sum(scrubbed.values()):  # names written by the import, then scrubbed: still in the files

@@ -31,7 +31,7 @@ from core.errors import ValidationError
 from core.store.types import Filter, MatchAny, Range
 from matching.agenda import cluster_vectors, is_open
 from matching.filters import parse_date
-from matching.questions import OPEN, QuestionLog, legacy_open
+from matching.questions import QuestionLog
 from service.contacts import STATUSES
 from service.container import Kennismakelaar
 from service.follows import REACHED
@@ -276,35 +276,10 @@ def _selection(atelier: str | None, since: str | None, until: str | None) -> Fil
 
 def asked_per_month(log: QuestionLog, selection: Filter | None, threshold: float) -> dict[str, tuple[int, int]]:
     """Per month: how many questions of the selection were asked, and how many of them were answered well
-    (``answered_well``) — counted in the engine by the broker's judgement, then corrected for the questions
-    whose feedback marks turn it (those are read, not the others)."""
-    def per_month(extra: Filter) -> Counter[str]:
-        flt = extra.and_(selection) if selection is not None else extra
-        return Counter({str(k): n for k, n in log.catalog.question_facet("month", filter=flt, limit=100_000)})
-
-    asked = per_month(Filter())
-    open_ = per_month(OPEN) + per_month(legacy_open(threshold))
-    marked = sorted({m["question_id"] for m in log.catalog.marks()})
-    for q in log.rows(log.catalog.questions_by_id(marked)) if marked else []:
-        if selection is not None and not _chosen(q, selection):
-            continue
-        judged_open = q.get("closed") != "ja" and (q.get("judged") == "open" or (
-            q.get("judged") == "legacy" and q.get("best_score", 0.0) < threshold))
-        if judged_open != is_open(q, threshold):
-            open_[q["month"]] += 1 if not judged_open else -1
-    return {month: (n, n - open_[month]) for month, n in asked.items() if n}
-
-
-def _chosen(q: Mapping[str, Any], selection: Filter) -> bool:
-    """Whether a question read by id lies in the selection (its atelier and days)."""
-    for c in selection.must:
-        if isinstance(c, MatchAny) and q.get(c.key) not in c.values:
-            return False
-        if isinstance(c, Range):
-            day = str(q.get("asked_at", ""))[:10]
-            if (c.gte and day < str(c.gte)) or (c.lte and day > str(c.lte)):
-                return False
-    return True
+    (``answered_well``: not open) — counted in the engine, feedback included (``matching.questions``)."""
+    asked = Counter({str(k): n for k, n in log.catalog.question_facet("month", filter=selection, limit=100_000)})
+    open_ = log.open_per("month", threshold, selection)
+    return {month: (n, n - open_[month]) for month, n in asked.items() if n and month}
 
 
 def check_period(value: str | None) -> str:

@@ -82,16 +82,14 @@ def test_the_agenda_clusters_the_newest_open_questions_and_counts_them_all(grown
     assert agenda["open"] == len(open_) == agenda["clustered"] and agenda["questions"] == len(everything)
     assert sorted(map(sorted, (c["question_ids"] for c in agenda["clusters"]))) == \
         sorted(map(sorted, (c.question_ids for c in whole)))
-    # the chart counts by the judgement; feedback is weighed for the questions the clusters hold
-    by_judgement = [{k: v for k, v in q.items() if k not in ("helpful", "unhelpful")} for q in everything]
-    assert agenda["timeline"] == timeline(by_judgement, m.answer_threshold)
+    assert agenda["timeline"] == timeline(everything, m.answer_threshold)  # feedback included, as the clusters
 
     monkeypatch.setattr(broker_module, "AGENDA_CLUSTERED", 20)
     capped = grown.broker().agenda(threshold=m.answer_threshold, similarity=m.agenda_similarity)
     newest = sorted(open_, key=lambda q: q["asked_at"], reverse=True)[:20]
     assert capped["clustered"] == 20
     assert {i for c in capped["clusters"] for i in c["question_ids"]} == {q["question_id"] for q in newest}
-    assert capped["open"] >= len(open_) - 10  # counted in the engine by the judgement, not read
+    assert capped["open"] == len(open_)  # all of them counted, in the engine
 
 
 def test_neither_reads_the_whole_question_log(grown, monkeypatch):
@@ -128,7 +126,7 @@ def test_a_store_of_before_gets_the_counted_fields_when_opened(km_factory, tmp_p
     store, catalog = km.catalog().store, km.catalog()
     expected = overview(km, period="jaar")
     stripped = [Point(h.id, {k: v for k, v in h.payload.items()
-                             if k not in ("month", "judged", "closed", "month_atelier")},
+                             if k not in ("month", "judged", "closed", "month_atelier", "feedback")},
                       dense={"dense": h.dense}) for h in store.scroll(QUESTIONS, with_vectors=True)]
     store.upsert(QUESTIONS, stripped)
     meta = next(h for h in store.scroll("meta") if "schema" in h.payload)
@@ -136,8 +134,24 @@ def test_a_store_of_before_gets_the_counted_fields_when_opened(km_factory, tmp_p
     km.close()
     again = km_factory(tmp_path / "old")
     rows = [h.payload for h in again.catalog().store.scroll(QUESTIONS)]
-    assert len(rows) == len(ids) and all({"month", "judged", "closed", "month_atelier"} <= set(r) for r in rows)
-    assert sum(r["closed"] == "ja" for r in rows) == len(ids[3::17])
+    assert len(rows) == len(ids) and all({"month", "judged", "month_atelier"} <= set(r) for r in rows)
+    assert sum(r.get("closed") == "ja" for r in rows) == len(ids[3::17])
+    assert sum(r.get("feedback") in ("open", "answered") for r in rows) == len(ids[::11])
     assert catalog is not again.catalog()
     assert [(b.period, b.questions, b.answered_well) for b in overview(again, period="jaar").buckets] == \
         [(b.period, b.questions, b.answered_well) for b in expected.buckets]
+
+
+def test_feedback_turns_a_question_in_the_counts_and_a_deleted_mark_turns_it_back(km_factory):
+    km = km_factory()
+    log, catalog = km.broker().questions, km.catalog()
+    threshold = km.settings.matching.answer_threshold
+    v = np.ones(384) / np.sqrt(384)
+    asked = log.record("Wat helpt tegen schulden?", v, atelier=None, atelier_inferred=False, best_score=0.8,
+                       answered=False, confidence=0.6)
+    assert log.open_count(threshold) == 1
+    catalog.mark(asked, "expert", "sanne-vossen", True)  # her answer helped: not open any more
+    assert log.open_count(threshold) == 0 and log.open_recent(threshold, limit=10) == []
+    catalog.delete_feedback_on("expert", "sanne-vossen")  # she was removed, her marks with her
+    assert log.open_count(threshold) == 1 and [q["question_id"] for q in log.open_recent(threshold, limit=10)] == [
+        asked]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import Counter
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
@@ -32,7 +31,6 @@ from core.names import slugify
 from core.store.revisions import revision
 from core.visibility import COORDINATORS, choices
 from ingestion.discover import DOCUMENT_FORMATS
-from matching.agenda import is_open
 from matching.availability import unavailable
 from matching.panels import PanelConstraints
 from service import consequences, documents, following, meetings
@@ -135,17 +133,8 @@ START_ITEMS = 3  # each block of the start page: a few items, then "alle …"
 
 
 def _open_questions(km: Kennismakelaar) -> int:
-    """How many questions the agenda holds, judged as the agenda judges them (``is_open``) but without building
-    its clusters: their payloads only, no vectors, no clustering."""
-    catalog = km.catalog()
-    helpful: Counter[str] = Counter()
-    unhelpful: Counter[str] = Counter()
-    for m in catalog.marks():
-        (helpful if m["helpful"] else unhelpful)[m["question_id"]] += 1
-    threshold = km.settings.matching.answer_threshold
-    rows = (h.payload for h in catalog.questions(fields=["question_id", "answered", "best_score", "closed_by"]))
-    return sum(is_open({**q, "helpful": helpful[q["question_id"]], "unhelpful": unhelpful[q["question_id"]]},
-                       threshold) for q in rows)
+    """How many questions the agenda holds (``is_open``), counted in the engine."""
+    return km.broker().questions.open_count(km.settings.matching.answer_threshold)
 
 
 # --- removals through a confirmation; notices after a redirect ---------------------------------------------

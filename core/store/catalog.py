@@ -38,7 +38,7 @@ from core.store.base import Store
 from core.store.ledger import LEDGER, LIFTED, Ledger
 from core.store.ledger import SPEC as LEDGER_SPEC
 from core.store.revisions import at_revision, first_version, revision, write_if_unchanged
-from core.store.types import DENSE, CollectionSpec, Filter, HasId, Hit, MatchAny, Point, Query, Vector
+from core.store.types import DENSE, CollectionSpec, Filter, HasId, Hit, MatchAny, Point, Query, Vector, point_uuid
 from core.vector_codec import unpack
 
 CHUNKS, DOCUMENTS, EXPERTS, QUESTIONS, META = "chunks", "documents", "experts", "questions", "meta"
@@ -81,7 +81,7 @@ def collection_specs(dim: int) -> tuple[CollectionSpec, ...]:
         CollectionSpec(QUESTIONS, dense_dim=dim,
                        indexes={"atelier": "keyword", "asked_at": "datetime", "status": "keyword",
                                 # the agenda and the overview count and pick in the engine (``question_fields``)
-                                "month": "keyword", "judged": "keyword", "closed": "keyword",
+                                "month": "keyword", "judged": "keyword", "closed": "keyword", "feedback": "keyword",
                                 "month_atelier": "keyword", "missing_knowledge": "keyword"}),
         LEDGER_SPEC,
     )
@@ -92,14 +92,42 @@ def question_fields(payload: dict[str, Any]) -> dict[str, Any]:
     broker's judgement (``open``, ``answered``, or ``legacy`` for a question kept before there was one), whether
     a meeting or contact request closed it, and month with atelier (the agenda's chart, one facet).
 
-    >>> question_fields({"asked_at": "2026-05-31T23:30:00+00:00", "answered": False, "atelier": None})
-    {'month': '2026-05', 'judged': 'open', 'closed': 'nee', 'month_atelier': '2026-05|'}
+    >>> question_fields({"asked_at": "2026-05-31T23:30:00+00:00", "answered": False, "atelier": None,
+    ...                  "best_score": 0.8, "closed_by": "meeting:m1"})
+    {'month': '2026-05', 'judged': 'open', 'month_atelier': '2026-05|', 'closed': 'ja'}
+
+    Feedback marks set one more field, ``feedback`` (``Catalog.mark``): ``open`` when a question was marked
+    unhelpful more often than helpful, ``answered`` when helpful more often, ``neutral`` otherwise.
     """
     answered = payload.get("answered")
-    month = str(payload.get("asked_at") or "")[:7]
-    return {"month": month, "judged": "legacy" if answered is None else "answered" if answered else "open",
-            "closed": "ja" if payload.get("closed_by") else "nee",
-            "month_atelier": f"{month}|{payload.get('atelier') or ''}"}
+    asked_at = _utc(payload.get("asked_at"))
+    month = asked_at[:7]
+    derived: dict[str, Any] = {"month": month,
+                               "judged": "legacy" if answered is None else "answered" if answered else "open",
+                               "month_atelier": f"{month}|{payload.get('atelier') or ''}"}
+    if payload.get("closed_by"):  # only ever set: a worker still migrating cannot reopen what another closed
+        derived["closed"] = "ja"
+    if "best_score" not in payload:  # the engine's range leaves a missing score out; the agenda reads it as 0
+        derived["best_score"] = 0.0
+    if asked_at != payload.get("asked_at"):  # in UTC, as the service writes it: a day is the same day everywhere
+        derived["asked_at"] = asked_at
+    return derived
+
+
+def _utc(value: Any) -> str:
+    """An ISO time in UTC (a time from an import or a hand-made file may carry another offset).
+
+    >>> _utc("2026-02-01T00:30:00+01:00"), _utc("2026-02-01T00:30:00+00:00"), _utc(None)
+    ('2026-01-31T23:30:00+00:00', '2026-02-01T00:30:00+00:00', '')
+    """
+    text = str(value or "")
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is None or moment.utcoffset() == dt.timedelta(0):
+        return text
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def _with_question_fields(points: Sequence[Point]) -> list[Point]:
@@ -217,7 +245,7 @@ class Catalog:
         """Schema 4 to 5: every question gets the fields the engine counts and picks it by (``question_fields``),
         written a group of equal values at a time."""
         groups: dict[str, list[str]] = {}
-        fields = ["asked_at", "answered", "closed_by", "atelier", "month"]
+        fields = ["asked_at", "answered", "closed_by", "atelier", "month", "best_score"]
         for h in self.store.scroll(QUESTIONS, fields=fields):
             if "month" not in h.payload:
                 groups.setdefault(json.dumps(question_fields(h.payload), sort_keys=True), []).append(h.id)
@@ -225,6 +253,7 @@ class Catalog:
             for values, ids in groups.items():
                 for i in range(0, len(ids), 1000):
                     self.store.set_payload(QUESTIONS, json.loads(values), ids=ids[i:i + 1000])
+        self.recount_feedback()
 
     def _check_key(self) -> None:
         """Markers of removed people made with one secret are blind to another: a store opened with another
@@ -632,6 +661,24 @@ class Catalog:
         key = feedback_key(question_id, item_type, item_id)
         self.ledger.put("feedback", key, {"question_id": question_id, "item_type": item_type, "item_id": item_id,
                                           "helpful": "ja" if helpful else "nee"})
+        self.recount_feedback([question_id])
+
+    def recount_feedback(self, question_ids: Sequence[str] | None = None) -> None:
+        """Set each question's ``feedback`` field (``question_fields``) from its marks as they are now — of these
+        questions (after a mark, or marks deleted), or of every marked one (a migration, an import). Two marks
+        on one question at once may leave the first's count; the next mark on it, or an import, sets it right."""
+        marks = self.marks_of(question_ids) if question_ids is not None else self.marks()
+        balance: dict[str, int] = dict.fromkeys(question_ids or (), 0)
+        for m in marks:
+            balance[m["question_id"]] = balance.get(m["question_id"], 0) + (1 if m["helpful"] else -1)
+        present = {h.id for h in self.store.retrieve(QUESTIONS, list(balance))} if balance else set()
+        groups: dict[str, list[str]] = {}
+        for question_id, b in balance.items():
+            if point_uuid(question_id) in present:
+                groups.setdefault("answered" if b > 0 else "open" if b < 0 else "neutral", []).append(question_id)
+        with self._changing():
+            for value, ids in groups.items():
+                self.store.set_payload(QUESTIONS, {"feedback": value}, ids=ids)
 
     def marks(self, question_id: str | None = None) -> list[dict[str, Any]]:
         """Feedback marks (of one question, or all), as ``{"question_id", "type", "id", "helpful": bool}``."""
@@ -645,14 +692,13 @@ class Catalog:
         found = self.store.scroll(LEDGER, filter=Filter.where(kind="feedback", question_id=list(question_ids)))
         return [_mark(h.payload) for h in found]
 
-    def unhelpful_questions(self) -> set[str]:
-        """The questions with at least one "not helpful" mark (the few that feedback may have reopened)."""
-        found = self.store.scroll(LEDGER, filter=Filter.where(kind="feedback", helpful="nee"), fields=["question_id"])
-        return {str(h.payload["question_id"]) for h in found}
-
     def delete_feedback_on(self, item_type: str, item_id: str) -> None:
-        self.store.delete(LEDGER, filter=Filter.where(kind="feedback", item_type=item_type,
-                                                                 item_id=item_id))
+        marks = Filter.where(kind="feedback", item_type=item_type, item_id=item_id)
+        touched = sorted({str(h.payload["question_id"]) for h in self.store.scroll(LEDGER, filter=marks,
+                                                                                  fields=["question_id"])})
+        self.store.delete(LEDGER, filter=marks)
+        if touched:
+            self.recount_feedback(touched)
 
     def delete_feedback_of(self, question_ids: Sequence[str]) -> None:
         if question_ids:

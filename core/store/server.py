@@ -82,7 +82,10 @@ class ServerStore:
                 quantization_config=m.ScalarQuantization(scalar=m.ScalarQuantizationConfig(
                     type=m.ScalarType.INT8, quantile=0.99, always_ram=True))
                 if spec.dense_dim and self.tuning.quantization == "int8" else None,
+                # every copy written before a write returns: a worker reads its own write back from any replica
+                # (the conditional writes and claims depend on it)
                 shard_number=self.shards, replication_factor=self.replication,
+                write_consistency_factor=self.replication,
                 sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)}
                 if spec.sparse else None)
         kinds = {"keyword": m.PayloadSchemaType.KEYWORD, "datetime": m.PayloadSchemaType.DATETIME,
@@ -152,11 +155,19 @@ class ServerStore:
         quantization = m.ScalarQuantization(scalar=m.ScalarQuantizationConfig(
             type=m.ScalarType.INT8, quantile=0.99, always_ram=True)) if self.tuning.quantization == "int8" \
             else m.Disabled.DISABLED
+        changed = []
         for name in sorted(self._dense):
+            config = self.client.get_collection(self._c(name)).config
+            vectors = config.params.vectors
+            held = (config.quantization_config is not None,
+                    bool(getattr(vectors.get(DENSE) if isinstance(vectors, dict) else vectors, "on_disk", False)))
+            if held == (self.tuning.quantization == "int8", self.tuning.vectors_on_disk):
+                continue
             on_disk = m.VectorParamsDiff(on_disk=self.tuning.vectors_on_disk)
             self.client.update_collection(self._c(name), quantization_config=quantization,
                                           vectors_config={DENSE: on_disk})
-        return sorted(self._dense)
+            changed.append(name)
+        return changed
 
     def _params(self, exact: bool) -> Any:
         """The search parameters of a dense query under the tuning (None: the server's defaults)."""
