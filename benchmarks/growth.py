@@ -6,8 +6,9 @@ overview over five years of questions, and the Logboek at 100,000 entries — ea
 The questions are written through the real code (``Questions.record``), asked over five years, in three
 ateliers; their texts are real questions (the policyqa-sections' and the demo's) and their vectors are the real
 model's for those texts, drawn around (noise, cosine ≈ 0.92: as many different questions as needed without a
-model run each). A tenth of them carry a feedback mark. The Logboek's entries are written through
-``AuditLog.record_all``, a thousand at a time. Every figure is the median of five requests after a first one.
+model run each). A tenth of them carry a feedback mark (half "helped", half not). The Logboek's entries are
+written through ``AuditLog.record_all``, a thousand at a time. Every figure is the median of the requests after a
+first one.
 """
 
 from __future__ import annotations
@@ -57,14 +58,19 @@ def fill(km: Kennismakelaar, n_open: int, n_answered: int, n_entries: int) -> di
     questions = km.broker().questions
     now = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
+    marked: list[tuple[str, bool]] = []
     for i in range(n_open + n_answered):
         k = rng.randrange(len(texts))
         v = base[k] + nrng.normal(scale=0.02, size=base.shape[1]).astype(np.float32)
         answered = i >= n_open
-        questions.record(texts[k], v / np.linalg.norm(v), atelier=ATELIERS[rng.randrange(3)], atelier_inferred=False,
-                         best_score=rng.uniform(0.86, 0.95) if answered else rng.uniform(0.78, 0.84),
-                         answered=answered, confidence=rng.uniform(0.5, 0.99),
-                         asked_at=now - dt.timedelta(days=rng.uniform(0, 5 * 365)))
+        question_id = questions.record(
+            texts[k], v / np.linalg.norm(v), atelier=ATELIERS[rng.randrange(3)], atelier_inferred=False,
+            best_score=rng.uniform(0.86, 0.95) if answered else rng.uniform(0.78, 0.84), answered=answered,
+            confidence=rng.uniform(0.5, 0.99), asked_at=now - dt.timedelta(days=rng.uniform(0, 5 * 365)))
+        if i % 10 == 0:  # a tenth carry a feedback mark, half of them "helped"
+            marked.append((question_id, i % 20 == 0))
+    for question_id, helpful in marked:
+        km.catalog().mark(question_id, "answer", question_id, helpful)
     written_q = time.perf_counter() - started
     started = time.perf_counter()
     log = km.audit()

@@ -68,6 +68,9 @@ SETTINGS: dict[str, dict[str, str]] = {
     "standaard": {},  # float vectors in RAM, the engine's HNSW defaults
     "int8": {"KM_VECTOR_QUANTIZATION": "int8"},
     "int8-schijf": {"KM_VECTOR_QUANTIZATION": "int8", "KM_VECTORS_ON_DISK": "ja"},
+    # search-time settings on a store of another (the part before "+"): no store of their own
+    "int8-schijf+ef256": {"KM_VECTOR_QUANTIZATION": "int8", "KM_VECTORS_ON_DISK": "ja", "KM_HNSW_EF": "256"},
+    "standaard+ef256": {"KM_HNSW_EF": "256"},
 }
 WERKPLAATSEN = 15
 ATELIERS = ("kansrijk-met-jeugd", "tweedeling-en-armoede", "veerkracht-in-gemeenschappen")
@@ -185,7 +188,7 @@ def _copies(p: Pool, target: int, seed: int = 26) -> Iterator[tuple[list[Point],
 
 def build(size: int, setting: str) -> tuple[Path, dict[str, float]]:
     """The store of ``size`` passages under ``setting`` (built once; reused while its marker stands)."""
-    data = WORK / f"{setting}-{size}"
+    data = WORK / f"{setting.partition('+')[0]}-{size}"
     marker = data / "built.json"
     if marker.exists():
         return data, json.loads(marker.read_text())
@@ -414,8 +417,9 @@ def main() -> None:
             print(json.dumps(result), flush=True)
     print()
     print(table(results))
-    (WORK / "results.json").write_text(json.dumps(results, indent=1))
-    print(f"\n(results in {WORK / 'results.json'})")
+    out = WORK / f"results-{args.sizes.replace(',', '+')}-{args.settings.replace(',', '+')}.json"
+    out.write_text(json.dumps(results, indent=1))
+    print(f"\n(results in {out})")
 
 
 if __name__ == "__main__":
