@@ -73,7 +73,7 @@ PEOPLE_FOR_PERSPECTIVES = 10  # the people best matched to a question, among who
 DATE_POOL = 30  # the most relevant documents a search "nieuwste eerst" puts in date order
 Order = Literal["relevance", "date"]
 
-AGENDA_CLUSTERED = 2000  # the newest open questions the agenda clusters (74 ms for 2,000: benchmarks.agenda)
+AGENDA_CLUSTERED = 1000  # the newest open questions the agenda clusters (~20 ms; 2,000 took 74: benchmarks.agenda)
 GAPS_CLUSTERED = 500  # per kind of knowledge, the newest questions that missed it
 
 

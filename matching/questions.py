@@ -158,9 +158,13 @@ class QuestionLog:
         """The ``limit`` newest open questions (``matching.agenda.is_open``), newest first, with their vectors."""
         from matching.agenda import is_open
 
-        rows = [r for flt in open_filters(threshold) for r in self.recent(limit=limit, filter=flt)]
+        # the newest of each kind of open by their dates alone, then the vectors of the newest of all only
+        picked = [h for flt in open_filters(threshold)
+                  for h in self.catalog.newest_questions(limit=limit, filter=flt, fields=["asked_at"])]
+        newest = sorted(picked, key=lambda h: h.payload["asked_at"], reverse=True)[:limit]
+        rows = self.rows(self.catalog.questions_by_id([h.id for h in newest], with_vectors=True))
         open_ = [r for r in rows if is_open(r, threshold)]  # the marks read again: one may have come meanwhile
-        return sorted(open_, key=lambda r: r["asked_at"], reverse=True)[:limit]
+        return sorted(open_, key=lambda r: r["asked_at"], reverse=True)
 
     def count(self, filter: Filter | None = None) -> int:
         return self.catalog.count_questions(filter=filter)

@@ -264,7 +264,7 @@ def overview(km: Kennismakelaar, *, period: str = "maand", atelier: str | None =
                      asked=asked_per_month(log, selection, m.answer_threshold))
 
 
-THEMES_CLUSTERED = 2000  # the newest questions of the selection that the recurring themes are found among
+THEMES_CLUSTERED = 1000  # the newest questions of the selection that the recurring themes are found among
 
 
 def _selection(atelier: str | None, since: str | None, until: str | None) -> Filter | None:

@@ -223,7 +223,7 @@ class AgendaOut(Struct):
     clusters: list[ClusterOut]
     timeline: dict[str, dict[str, int]]
     knowledge_gaps: list[KnowledgeGapOut] = []
-    # how many of the newest open questions the clusters are made of (at most 2,000: beyond, the oldest are
+    # how many of the newest open questions the clusters are made of (at most 1,000: beyond, the oldest are
     # counted in ``open`` and ``timeline`` but not clustered)
     clustered: int = 0
 

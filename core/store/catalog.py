@@ -725,10 +725,11 @@ class Catalog:
             self.store.delete(QUESTIONS, ids=list(question_ids))
             self.delete_feedback_of(question_ids)
 
-    def newest_questions(self, *, limit: int, filter: Filter | None = None,
+    def newest_questions(self, *, limit: int, filter: Filter | None = None, fields: Sequence[str] | None = None,
                          with_vectors: bool = False) -> list[Hit]:
         """The ``limit`` newest questions ``filter`` lets through, newest first, picked and ordered in the engine."""
-        return self.store.ordered(QUESTIONS, "asked_at", limit=limit, filter=filter, with_vectors=with_vectors)
+        return self.store.ordered(QUESTIONS, "asked_at", limit=limit, filter=filter, fields=fields,
+                                  with_vectors=with_vectors)
 
     def questions_by_id(self, question_ids: Sequence[str], *, with_vectors: bool = False) -> list[Hit]:
         return self.store.retrieve(QUESTIONS, list(question_ids), with_vectors=with_vectors)
