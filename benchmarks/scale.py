@@ -43,13 +43,13 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmarks.latency import QUESTIONS, percentile
+from benchmarks.latency import QUESTIONS, interleaved, percentile
 from benchmarks.sets import SHARED, section_questions, sections, write_markdown
 from core.ordering import browse_keys
 from core.store.catalog import CHUNKS, DOCUMENTS, EXPERTS
@@ -236,19 +236,6 @@ def _memory() -> dict[str, float]:
     return fields
 
 
-def _timed(calls: dict[str, Callable[[str], object]], asked: Sequence[str]) -> dict[str, list[float]]:
-    """Each question through every call, the calls taking turns at going first (the machine's drift falls on
-    all alike)."""
-    out: dict[str, list[float]] = {name: [] for name in calls}
-    names = list(calls)
-    for i, q in enumerate(asked):
-        for name in names[i % len(names):] + names[:i % len(names)]:
-            t = time.perf_counter()
-            calls[name](q)
-            out[name].append((time.perf_counter() - t) * 1000)
-    return out
-
-
 def _recall(store: Any, encoded: Sequence[Any], *, hybrid: bool) -> float:
     """Mean share of the exact top 10 that the approximate query returns (public filter on, as served)."""
     def top(e: Any, exact: bool) -> set[str]:
@@ -283,7 +270,7 @@ def serve(data: Path, setting: str, n_questions: int, store: Any = None) -> dict
         memory = {"after_warm_up": _memory()}
         sample = asked[: min(300, len(asked))]
         encoded = [broker.retriever.encode(q) for q in sample]
-        rows = _timed({"search": lambda q: broker.search(q, limit=10),
+        rows = interleaved({"search": lambda q: broker.search(q, limit=10),
                        "experts": lambda q: broker.experts(q, limit=10),
                        "ask": lambda q: broker.ask(q, record=False)}, sample)
         rows["embed query (raw)"] = []
@@ -299,7 +286,7 @@ def serve(data: Path, setting: str, n_questions: int, store: Any = None) -> dict
             rows["engine hybrid query (raw)"].append((time.perf_counter() - t) * 1000)
         cases = [BrowseFilters(chosen=c) for c in ({}, {"kind": ("verslag",)}, {"atelier": (ATELIERS[0],)},
                                                     {"year": (2024,)})]
-        rows["browse (7 facets)"] = _timed({"b": lambda i: browse_page(km, PUBLIC, cases[int(i) % 4],
+        rows["browse (7 facets)"] = interleaved({"b": lambda i: browse_page(km, PUBLIC, cases[int(i) % 4],
                                                                        sort=("date", "title")[int(i) % 2])},
                                            [str(i) for i in range(100)])["b"]
         for q in asked[len(sample):]:  # the rest of the 1,000 questions: the memory a day's use leaves
@@ -358,7 +345,7 @@ def client_local(size: int, n_questions: int) -> dict[str, Any]:
     written = time.perf_counter() - started
     broker = km.broker(PUBLIC)
     asked = questions(min(n_questions, 10))  # brute force in Python: seconds a query at this size
-    rows = _timed({"search": lambda q: broker.search(q, limit=10), "ask": lambda q: broker.ask(q, record=False)},
+    rows = interleaved({"search": lambda q: broker.search(q, limit=10), "ask": lambda q: broker.ask(q, record=False)},
                   asked)
     out = {"size": size, "setting": "qdrant-client (lokaal)", "passages": store.count(CHUNKS),
            "write_s": round(written, 1), "memory_mb": {"after_questions": _memory()},

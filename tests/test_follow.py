@@ -416,29 +416,30 @@ def test_two_workers_on_one_server_store_tell_a_follower_once(tmp_path, e5):
         assert len(box.messages) == 1 and following.follows(b).get(follow.id).sent == ("nieuw",)
 
 
+def _verslag(km: Any, folder: Path, n: int) -> None:
+    """Ingest verslag ``n`` (its own folder): a new finding for the followers of statushouders."""
+    (folder / f"docs{n}").mkdir()
+    (folder / f"docs{n}" / f"v{n}.md").write_text(VERSLAG.format(doc_id=f"verslag-{n}", title=f"Verslag {n}",
+                                                                 extra=f"Bijeenkomst {n}."))
+    km.ingestor().run([folder / f"docs{n}"])
+
+
 def test_a_digest_that_may_not_have_arrived_does_not_silence_the_follower(km_factory, tmp_path):
     """A lost connection leaves a digest ``uncertain`` (never sent again); the news after it still goes out."""
     km = km_factory(KM_SMTP_HOST="127.0.0.1", KM_SMTP_PORT="1", KM_PUBLIC_URL="https://kennis.example.org")
-
-    def verslag(n: int) -> None:
-        folder = tmp_path / f"docs{n}"
-        folder.mkdir()
-        (folder / f"v{n}.md").write_text(VERSLAG.format(doc_id=f"verslag-{n}", title=f"Verslag {n}",
-                                                        extra=f"Bijeenkomst {n}."))
-        km.ingestor().run([folder])
 
     books = following.follows(km)
     follow = books.confirm(books.token(books.start(ADDRESS, what="topic", text="statushouders").id, "confirm"),
                            now=time.time() - 60)
     assert follow is not None
-    verslag(1)
+    _verslag(km, tmp_path, 1)
 
     def drop(m: EmailMessage) -> None:
         raise MailUncertain("de verbinding viel weg")
 
     now = time.time()
     assert following.run(km, now=now, send=drop)["uncertain"] == 1
-    verslag(2)
+    _verslag(km, tmp_path, 2)
     sent: list[EmailMessage] = []
     second = following.run(km, now=now + 8 * 86400, send=sent.append)
     assert second["sent"] == 1, (second, Outbox(km.catalog().ledger).counts())
@@ -450,18 +451,11 @@ def test_a_digest_whose_worker_died_mid_send_is_not_told_again(km_factory, tmp_p
     may be out): the next digest does not repeat them — and does carry what came after."""
     km = km_factory(KM_SMTP_HOST="127.0.0.1", KM_SMTP_PORT="1", KM_PUBLIC_URL="https://kennis.example.org")
 
-    def verslag(n: int) -> None:
-        folder = tmp_path / f"docs{n}"
-        folder.mkdir()
-        (folder / f"v{n}.md").write_text(VERSLAG.format(doc_id=f"verslag-{n}", title=f"Verslag {n}",
-                                                        extra=f"Bijeenkomst {n}."))
-        km.ingestor().run([folder])
-
     books, outbox = following.follows(km), Outbox(km.catalog().ledger)
     follow = books.confirm(books.token(books.start(ADDRESS, what="topic", text="statushouders").id, "confirm"),
                            now=time.time() - 60)
     assert follow is not None
-    verslag(1)
+    _verslag(km, tmp_path, 1)
     now = time.time()
     following.scan(km, books, now=now)
     assert following.compose(km, books, outbox, now=now) == 1
@@ -470,6 +464,6 @@ def test_a_digest_whose_worker_died_mid_send_is_not_told_again(km_factory, tmp_p
     sent: list[EmailMessage] = []
     assert following.run(km, now=now + 8 * 86400, send=sent.append)["sent"] == 0 and sent == []
     assert outbox.counts() == {"uncertain": 1}
-    verslag(2)
+    _verslag(km, tmp_path, 2)
     following.run(km, now=now + 16 * 86400, send=sent.append)
     assert len(sent) == 1 and "Verslag 2" in sent[0].get_content() and "Verslag 1" not in sent[0].get_content()
