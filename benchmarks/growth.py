@@ -1,13 +1,17 @@
 """What grows with the years (issue 26, outcome 3): the knowledge agenda at 10,000 open questions, the coordinator's
-overview over five years of questions, and the Logboek at 100,000 entries — each timed as a request makes it.
+overview over five years of questions (with the contact requests of a year, the meetings and the messages that
+reached followers over five), and the Logboek at 100,000 entries — each timed as a request makes it.
 
-    python -m benchmarks.growth [--open 10000] [--answered 20000] [--entries 100000]
+    python -m benchmarks.growth [--open 10000] [--answered 20000] [--entries 100000] [--requests 3000]
+                                [--meetings 1500] [--reached 20000]
 
 The questions are written through the real code (``Questions.record``), asked over five years, in three
 ateliers; their texts are real questions (the policyqa-sections' and the demo's) and their vectors are the real
 model's for those texts, drawn around (noise, cosine ≈ 0.92: as many different questions as needed without a
 model run each). A tenth of them carry a feedback mark (half "helped", half not). The Logboek's entries are
-written through ``AuditLog.record_all``, a thousand at a time. Every figure is the median of the requests after a
+written through ``AuditLog.record_all``, a thousand at a time. Contact requests are kept a year
+(``KM_CONTACT_RETENTION_DAYS``), so their number is a year's; meetings and "a follower was reached" records stay,
+so theirs are five years'. Every figure is the median of the requests after a
 first one.
 """
 
@@ -28,9 +32,12 @@ import numpy as np
 
 from benchmarks.latency import QUESTIONS
 from benchmarks.sets import section_questions
+from core.store.ledger import LEDGER
+from core.store.types import Point
 from service import audit
 from service.container import Kennismakelaar
 from service.coordinators import Actor
+from service.follows import REACHED
 from service.overview import overview
 from service.settings import Settings
 
@@ -51,7 +58,8 @@ def timed(call: Callable[[], Any], runs: int = 5) -> dict[str, float]:
     return {"first_ms": round(first, 1), "median_ms": round(statistics.median(times), 1)}
 
 
-def fill(km: Kennismakelaar, n_open: int, n_answered: int, n_entries: int) -> dict[str, float]:
+def fill(km: Kennismakelaar, n_open: int, n_answered: int, n_entries: int, n_requests: int = 0,
+         n_meetings: int = 0, n_reached: int = 0) -> dict[str, float]:
     rng, nrng = random.Random(26), np.random.default_rng(26)
     texts = [q["question"] for q in section_questions()][:400] + QUESTIONS
     base = np.asarray([km.embedder.embed_query(t) for t in texts], np.float32)
@@ -80,7 +88,28 @@ def fill(km: Kennismakelaar, n_open: int, n_answered: int, n_entries: int) -> di
         log.record_all(actors[(start // 1000) % len(actors)],
                        [(actions[(start + j) % len(actions)], "document", f"doc-{start + j}")
                         for j in range(min(1000, n_entries - start))])
-    return {"questions_write_s": round(written_q, 1), "entries_write_s": round(time.perf_counter() - started, 1)}
+    written_e = time.perf_counter() - started
+    started = time.perf_counter()
+    catalog = km.catalog()
+
+    def day(years: float) -> dt.datetime:
+        return now - dt.timedelta(days=rng.uniform(0, years * 365))
+
+    for i in range(n_requests):
+        made = day(1)
+        catalog.add_contact_request(f"r{i}", {
+            "created_at": made.isoformat(), "atelier": ATELIERS[i % 3], "answered": i % 3 == 0,
+            "status": ("nieuw", "verbonden", "afgerond")[i % 3],
+            "verbonden_at": (made + dt.timedelta(days=rng.uniform(0, 9))).isoformat() if i % 3 else None})
+    for i in range(n_meetings):
+        catalog.add_meeting(f"m{i}", {"date": day(5).date().isoformat(), "status": ("gehouden", "gepland")[i % 5 == 0],
+                                      "ateliers": [ATELIERS[i % 3]]})
+    for start in range(0, n_reached, 1000):
+        catalog.ledger.store.upsert(LEDGER, [Point(f"{REACHED}:bench-{start + j}", {
+            "kind": REACHED, "key": f"bench-{start + j}", "follow_id": f"f{j}", "what": "question",
+            "at": day(5).timestamp()}) for j in range(min(1000, n_reached - start))])
+    return {"questions_write_s": round(written_q, 1), "entries_write_s": round(written_e, 1),
+            "records_write_s": round(time.perf_counter() - started, 1)}
 
 
 def main() -> None:
@@ -88,13 +117,17 @@ def main() -> None:
     parser.add_argument("--open", type=int, default=10_000)
     parser.add_argument("--answered", type=int, default=20_000)
     parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=3_000)
+    parser.add_argument("--meetings", type=int, default=1_500)
+    parser.add_argument("--reached", type=int, default=20_000)
     args = parser.parse_args()
-    data = WORK / f"store-{args.open}-{args.answered}-{args.entries}"
+    data = WORK / (f"store-{args.open}-{args.answered}-{args.entries}-{args.requests}-{args.meetings}-"
+                   f"{args.reached}")
     built = data / "built.json"
     if not built.exists():
         shutil.rmtree(data, ignore_errors=True)
         km = Kennismakelaar(Settings.from_env({"KM_DATA_DIR": str(data)}))
-        figures = fill(km, args.open, args.answered, args.entries)
+        figures = fill(km, args.open, args.answered, args.entries, args.requests, args.meetings, args.reached)
         km.close()
         built.write_text(json.dumps(figures))
     km = Kennismakelaar(Settings.from_env({"KM_DATA_DIR": str(data)}))

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import ValidationError
+from core.store.ledger import Ledger
 from core.store.types import Filter, MatchAny, Range
 from matching.agenda import cluster_vectors, is_open
 from matching.filters import parse_date
@@ -131,13 +132,14 @@ def answered_well(question: Mapping[str, Any], threshold: float) -> bool:
 def aggregate(questions: Sequence[Mapping[str, Any]], requests: Sequence[Mapping[str, Any]],
               meetings: Sequence[Mapping[str, Any]], *, period: str = "maand", threshold: float,
               similarity: float, atelier: str | None = None, since: str | None = None,
-              until: str | None = None, reached: Sequence[str] = (),
+              until: str | None = None, reached: Mapping[str, int] | None = None,
               asked: Mapping[str, tuple[int, int]] | None = None) -> Overview:
     """The overview of plain records (question log, contact requests, meetings), already validated arguments.
 
     ``since`` and ``until`` are inclusive ISO dates; questions count by ``asked_at``, requests by
-    ``created_at`` (with everything that happened to them since), meetings by ``date``; ``reached``: when a
-    message reached a follower (ISO; belonging to no atelier, counted only without one). ``asked``, when given,
+    ``created_at`` (with everything that happened to them since), meetings by ``date``; ``reached``: per month
+    (``YYYY-MM``) of the selection, how many messages reached a follower (``reached_per_month``; they belong to
+    no atelier, so they count only without one). ``asked``, when given,
     is what the engine counted of the questions per month (``asked_per_month``: asked, answered well); then
     ``questions`` are only where the recurring themes are found.
 
@@ -201,10 +203,9 @@ def aggregate(questions: Sequence[Mapping[str, Any]], requests: Sequence[Mapping
     for m in held:
         for b in count(bucket_of(m["date"], period)):
             b.meetings_held += 1
-    for at in reached if atelier is None else ():
-        if chosen(at, [None]):
-            for b in count(bucket_of(at, period)):
-                b.followers_reached += 1
+    for month, n in (reached or {}).items() if atelier is None else ():
+        for b in count(bucket_of(month, period)):
+            b.followers_reached += n
     for b in [*buckets.values(), total]:
         if waits.get(b.period):
             b.median_days_to_connection = round(statistics.median(waits[b.period]), 1)
@@ -253,14 +254,14 @@ def overview(km: Kennismakelaar, *, period: str = "maand", atelier: str | None =
         raise ValidationError("De einddatum ligt vóór de begindatum.", field="until")
     m = km.settings.matching
     catalog = km.catalog()
-    reached = [dt.datetime.fromtimestamp(float(r["at"]), dt.UTC).isoformat() for r in catalog.ledger.all(REACHED)]
     log = km.broker().questions
     selection = _selection(atelier, since, until)
     # the questions are counted in the engine and their themes found among the newest: five years of questions
     # cost what a month's do (benchmarks.growth)
     return aggregate(log.recent(limit=THEMES_CLUSTERED, filter=selection), catalog.contact_requests(),
                      catalog.meetings(), period=period, threshold=m.answer_threshold, similarity=m.agenda_similarity,
-                     atelier=atelier, since=since, until=until, reached=reached,
+                     atelier=atelier, since=since, until=until,
+                     reached=reached_per_month(catalog.ledger, since, until) if atelier is None else None,
                      asked=asked_per_month(log, selection, m.answer_threshold))
 
 
@@ -280,6 +281,44 @@ def asked_per_month(log: QuestionLog, selection: Filter | None, threshold: float
     asked = Counter({str(k): n for k, n in log.catalog.question_facet("month", filter=selection, limit=100_000)})
     open_ = log.open_per("month", threshold, selection)
     return {month: (n, n - open_[month]) for month, n in asked.items() if n and month}
+
+
+def reached_per_month(ledger: Ledger, since: str | None, until: str | None) -> dict[str, int]:
+    """Per month (UTC) from ``since`` to ``until`` (days, inclusive), how many messages reached a follower —
+    counted in the engine a month at a time: five years cost sixty counts, however many messages there were.
+
+    >>> months(dt.datetime(2026, 11, 20, tzinfo=dt.UTC), dt.datetime(2027, 1, 3, tzinfo=dt.UTC))
+    ['2026-11', '2026-12', '2027-01']
+    """
+    span = ledger.span(REACHED)
+    if span is None:
+        return {}
+    # the span only says which months to count: an ``at`` read back from the engine may land a microsecond off,
+    # so the counts' bounds are the months' and the chosen days' own
+    first, last = (dt.datetime.fromtimestamp(at, dt.UTC) for at in span)
+    low = _utc_day(since) if since else None
+    after = _utc_day(until) + dt.timedelta(days=1) if until else None  # the window is [since, after)
+    counts = {}
+    for month in months(max(first, low or first), min(last, after or last)):
+        start, stop = _utc_day(f"{month}-01"), _utc_day(f"{following(month, 'maand')}-01")
+        n = ledger.tally(REACHED, since=max(start, low or start).timestamp(),
+                         before=min(stop, after or stop).timestamp())
+        if n:
+            counts[month] = n
+    return counts
+
+
+def months(start: dt.datetime, end: dt.datetime) -> list[str]:
+    """The months (``YYYY-MM``) from the one of ``start`` to the one of ``end``."""
+    out, month = [], bucket_of(start.isoformat(), "maand")
+    while month <= bucket_of(end.isoformat(), "maand"):
+        out.append(month)
+        month = following(month, "maand")
+    return out
+
+
+def _utc_day(day: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(f"{day}T00:00:00+00:00")
 
 
 def check_period(value: str | None) -> str:

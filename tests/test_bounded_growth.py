@@ -155,3 +155,39 @@ def test_feedback_turns_a_question_in_the_counts_and_a_deleted_mark_turns_it_bac
     catalog.delete_feedback_on("expert", "sanne-vossen")  # she was removed, her marks with her
     assert log.open_count(threshold) == 1 and [q["question_id"] for q in log.open_recent(threshold, limit=10)] == [
         asked]
+
+
+def test_the_followers_reached_counted_a_month_at_a_time_are_every_message_in_the_window(grown):
+    """The messages that reached a follower are counted per month in the engine; at the edges of a month and of
+    the chosen days, every message lands in the bucket that reading all of them would put it in."""
+    from core.store.ledger import LEDGER
+    from service.follows import REACHED
+    from service.overview import reached_per_month
+
+    ledger = grown.catalog().ledger
+    assert reached_per_month(ledger, None, None) == {}
+    moments = [dt.datetime(2024, 1, 31, 23, 59, 59, 999000, tzinfo=dt.UTC), dt.datetime(2024, 2, 1, tzinfo=dt.UTC),
+               dt.datetime(2024, 2, 29, 12, tzinfo=dt.UTC), dt.datetime(2024, 3, 15, 0, 0, 1, tzinfo=dt.UTC),
+               dt.datetime(2025, 7, 4, 8, tzinfo=dt.UTC), dt.datetime(2026, 11, 30, 23, 59, tzinfo=dt.UTC)]
+    rng = np.random.default_rng(3)
+    moments += [dt.datetime(2022, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=float(s))
+                for s in rng.uniform(0, 5 * 365 * 86400, 200)]
+    ledger.store.upsert(LEDGER, [Point(f"{REACHED}:t{i}", {"kind": REACHED, "key": f"t{i}", "follow_id": "f",
+                                                           "at": m.timestamp()}) for i, m in enumerate(moments)])
+    ledger.put("follow", "not-a-message", {"state": "active"})  # another kind is not counted
+
+    def by_reading(since, until):
+        out: dict[str, int] = {}
+        for m in moments:
+            day = m.date().isoformat()
+            if (since is None or day >= since) and (until is None or day <= until):
+                out[m.strftime("%Y-%m")] = out.get(m.strftime("%Y-%m"), 0) + 1
+        return out
+
+    for since, until in ((None, None), ("2024-02-01", None), (None, "2024-01-31"), ("2024-01-31", "2024-02-29"),
+                         ("2024-03-15", "2024-03-15"), ("2025-01-01", "2026-11-30"), ("2030-01-01", None)):
+        assert reached_per_month(ledger, since, until) == by_reading(since, until), (since, until)
+    whole = overview(grown, period="kwartaal")
+    assert whole.total.followers_reached == len(moments)
+    assert sum(b.followers_reached for b in whole.buckets) == len(moments)
+    assert overview(grown, atelier="kansrijk-met-jeugd").total.followers_reached == 0

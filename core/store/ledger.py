@@ -122,6 +122,12 @@ class Ledger:
         return [h.payload for h in self.store.ordered(LEDGER, "at", limit=limit,
                                                      filter=_between(kind, since, until, where, before))]
 
+    def span(self, kind: str, **where: str) -> tuple[float, float] | None:
+        """When the first and the last record of ``kind`` (matching ``where``) were written; None without any."""
+        ends = [self.store.ordered(LEDGER, "at", limit=1, filter=_between(kind, None, None, where), fields=["at"],
+                                   descending=descending) for descending in (False, True)]
+        return (float(ends[0][0].payload["at"]), float(ends[1][0].payload["at"])) if ends[0] and ends[1] else None
+
     def tally(self, kind: str, *, since: float | None = None, until: float | None = None,
               before: float | None = None, **where: str) -> int:
         """How many records ``latest`` could give."""
