@@ -213,8 +213,8 @@ class Broker:
             for e in ranked:
                 e.bridge = bridge(e.ateliers, e.themes, placement, self.taxonomy)
             found = fitting(ranked, people)
-            bridges = self._bridges(question, placement, page, found, passages)
-            views = self._perspectives(question, placement, passages, page, ranked)
+            bridges = self._bridges(question, placement, page, found, passages, reach=both.reach)
+            views = self._perspectives(question, placement, passages, page, ranked, reach=both.reach)
         question_id = None
         if record:
             question_id = self._record(text, question.dense, atelier=placement.atelier,
@@ -233,7 +233,7 @@ class Broker:
                        [self.bm25.terms(f"{f.title}\n{f.snippet}") for f in best], agree=agree)
 
     def _perspectives(self, question: Encoded, placement: Placement, passages: list[Passage], page: SearchPage,
-                      people: list[ExpertMatch]) -> list[Perspective]:
+                      people: list[ExpertMatch], *, reach: float = float("inf")) -> list[Perspective]:
         """Per kind of knowledge, the best findings and people (``matching.perspectives``)."""
         def more(knowledge: str) -> list[Passage]:
             # dense only, as for bridges: a finding must clear a cosine floor anyway
@@ -246,7 +246,7 @@ class Broker:
 
         shown = {f.document_id for f in page.results}
         return perspectives(passages, people, best=page.best_score, more=more, describe=describe,
-                            shown=[p for p in passages if p.document_id in shown])
+                            shown=[p for p in passages if p.document_id in shown], reach=reach)
 
     def _record(self, text: str, vector: np.ndarray, **fields: Any) -> str:
         """Keep a question for the agenda without the names of people removed on request — also of a removal
@@ -272,9 +272,10 @@ class Broker:
         return (kept, self.retriever.embedder.embed_query(kept)) if n else (text, vector)
 
     def _bridges(self, question: Encoded, placement: Placement, page: SearchPage, people: list[ExpertMatch],
-                 passages: list[Passage]) -> list[dict[str, Any]]:
+                 passages: list[Passage], *, reach: float = float("inf")) -> list[dict[str, Any]]:
         """The best of the *other* ateliers: from the passages already found, or — when the own atelier
-        filled them — searched for on their own, so the own atelier cannot hide them."""
+        filled them — searched for on their own, so the own atelier cannot hide them (unless the floor lies
+        above ``reach``: then the passages found hold every one above it, ``retrieve.Found.reach``)."""
         if not placement.atelier:
             return []
         # as relevant as the main findings, give or take: near the best, or as near as the weakest one shown
@@ -293,7 +294,7 @@ class Broker:
             return out[:3]
 
         chosen = pick(passages)
-        if not chosen:  # the own atelier filled the whole list: look elsewhere on purpose
+        if not chosen and floor <= reach:  # the own atelier filled the whole list: look elsewhere on purpose
             elsewhere = Filter(must_not=(MatchAny("ateliers", (placement.atelier,)),))
             # dense only: a bridge must clear a cosine floor anyway, and the engine's scores are those cosines
             chosen = pick(self.retriever.passages(question, limit=20, filter=elsewhere, mode="dense"))

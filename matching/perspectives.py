@@ -94,17 +94,23 @@ def pick(passages: Sequence[Passage], knowledge: str, floor: float, n: int = PER
 
 def perspectives(passages: Sequence[Passage], people: Sequence[ExpertMatch], *, best: float,
                  more: Callable[[str], Sequence[Passage]], describe: Callable[[list[Passage]], list[Finding]],
-                 shown: Sequence[Passage] = (), n: int = PER_KIND) -> list[Perspective]:
+                 shown: Sequence[Passage] = (), n: int = PER_KIND, reach: float = float("inf")
+                 ) -> list[Perspective]:
     """One ``Perspective`` per kind of knowledge, for a question the store can answer: findings from
     ``passages`` (or, when they hold none of that kind, from ``more(kind)``: a search among that kind only, so
     the other kinds cannot crowd it out), and the people among ``people`` (those who match the question, best
-    first, above ``PEOPLE_SHARE`` of the best) who bring it by their role. A kind is never said to be missing
+    first, above ``PEOPLE_SHARE`` of the best) who bring it by their role. ``more`` is not asked when the floor
+    lies above ``reach`` (``retrieve.Found.reach``): then ``passages`` hold every passage above it already, and it
+    would find nothing they lack (at a million passages: a search of several saved). A kind is never said to be missing
     while the answer shows a finding of it: of the findings ``shown`` in the answer's list, those of a kind
     nothing cleared the floor for are its ``nearby``. ``describe`` turns the chosen passages into findings at
     once."""
     floor = relevance_floor(best)
     matched = [e for e in people if e.score >= PEOPLE_SHARE * max((p.score for p in people), default=0.0)]
-    chosen = {s.slug: pick(passages, s.slug, floor, n) or pick(more(s.slug), s.slug, floor, n) for s in SOURCES}
+    def search(kind: str) -> list[Passage]:
+        return pick(more(kind), kind, floor, n) if floor <= reach else []
+
+    chosen = {s.slug: pick(passages, s.slug, floor, n) or search(s.slug) for s in SOURCES}
     near = {s.slug: [] if chosen[s.slug] else pick(shown, s.slug, 0.0, n) for s in SOURCES}
     texts = iter(describe([p for kind in (*chosen.values(), *near.values()) for p in kind]))  # one fetch for all
     found = {s.slug: [next(texts) for _ in chosen[s.slug]] for s in SOURCES}

@@ -70,6 +70,21 @@ class Found:
     by_dense: list[Hit]
     by_words: list[Hit]
     cosines: dict[str, float] = field(default_factory=dict)
+    limit: int = 0  # how many each retriever was asked for
+
+    @property
+    def reach(self) -> float:
+        """The cosine no passage outside ``by_dense`` exceeds (as far as the index finds them): its last one's
+        when the list is full, else minus infinity (it holds every passage the filter lets through). A search
+        for passages above a floor higher than this, in a part of the same selection, finds none that ``by_dense``
+        lacks — and need not be made.
+
+        >>> from core.store.types import Hit
+        >>> hits = [Hit("a", 0.91, {}), Hit("b", 0.84, {})]
+        >>> Found(None, hits, [], limit=2).reach, Found(None, hits, [], limit=3).reach
+        (0.84, -inf)
+        """
+        return self.by_dense[-1].score if self.by_dense and len(self.by_dense) >= self.limit else float("-inf")
 
 
 @dataclass
@@ -147,7 +162,7 @@ class Retriever:
                                                       fields=LIGHT))
         by_words = self.catalog.search_passages(Query(sparse=question.sparse, limit=limit, filter=filter,
                                                       fields=LIGHT)) if question.sparse.indices else []
-        return Found(question, by_dense, by_words, {h.id: h.score for h in by_dense})
+        return Found(question, by_dense, by_words, {h.id: h.score for h in by_dense}, limit)
 
     def fuse(self, found: Found, weights: tuple[float, float], limit: int, *, title: float = 0.0
              ) -> list[Passage]:

@@ -287,3 +287,35 @@ def test_a_removal_takes_the_name_out_of_target_groups_and_working_elements(km_f
     assert "Janssen" not in json.dumps([doc[k] for k in ("evidence_assessor", "evidence_reason", "summary",
                                                          "target_group_keys")])
     assert doc["summary"].startswith("Een aanpak van") and "kennisteam" in doc["evidence_assessor"]
+
+
+def test_the_searches_an_answer_skips_below_its_reach_change_nothing(samples_km, monkeypatch):
+    """A kind (or another atelier) the answer's passages hold nothing of is searched for on its own, unless the
+    floor lies above what the dense list reaches: then the search is not made (``retrieve.Found.reach``). On the
+    demo corpus with the real model: searches are saved, and every answer is the one the searches gave."""
+    from benchmarks.latency import QUESTIONS
+    from matching import retrieve
+
+    broker = samples_km.broker()
+    searched = []
+    real_search = broker.catalog.search_passages
+    monkeypatch.setattr(broker.catalog, "search_passages", lambda q: searched.append(q) or real_search(q))
+
+    def answers() -> list:
+        out = []
+        for text in QUESTIONS:
+            a = broker.ask(text, record=False)
+            out.append(([f.document_id for f in a.findings], [e.id for e in a.experts],
+                        [(b["type"], b.get("finding", b.get("expert", {})).get("id") or
+                          b.get("finding", {}).get("document_id")) for b in a.bridges],
+                        [(v.knowledge, [f.document_id for f in v.findings], [f.document_id for f in v.nearby])
+                         for v in a.perspectives]))
+        return out
+
+    skipping = answers()
+    saved = len(searched)
+    searched.clear()
+    monkeypatch.setattr(retrieve.Found, "reach", property(lambda self: float("inf")))
+    searching = answers()
+    assert skipping == searching
+    assert len(searched) > saved, "no search was skipped: the test no longer tests the shortcut"

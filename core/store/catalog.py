@@ -321,13 +321,14 @@ class Catalog:
         return held[1]
 
     def document_records(self, document_ids: Sequence[str]) -> dict[str, Hit]:
-        """Document records (payload and vector) by document id, remembered while ``freshness`` holds: the
+        """Document records (their payload) by document id, remembered while ``freshness`` holds: the
         same documents come back question after question, and fetching them was a tenth of a question's time.
-        Callers must not change what they get."""
+        Callers must not change what they get. Without the document's vector: nobody reads it here, and at a
+        million passages, with the vectors on disk, it doubled the fetch (3.3 → 1.5 ms for 40)."""
         cache = self.memo("document records")
         missing = [d for d in dict.fromkeys(document_ids) if d not in cache]
         fetched = {h.payload["document_id"]: h for h in self.store.retrieve(
-            DOCUMENTS, [self.document_key(d) for d in missing], with_vectors=True)} if missing else {}
+            DOCUMENTS, [self.document_key(d) for d in missing])} if missing else {}
         if len(cache) + len(fetched) <= _RECORD_CACHE:
             cache.update(fetched)
         return {d: h for d in document_ids if (h := cache.get(d) or fetched.get(d)) is not None}

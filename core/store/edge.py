@@ -400,6 +400,11 @@ class EdgeStore:
     # --- reads ---------------------------------------------------------------------------------------
 
     def query(self, name: str, query: Query) -> list[Hit]:
+        request = self._request(query)
+        with self._reading(name) as shard:
+            return [self._hit(p) for p in shard.query(request)]
+
+    def _request(self, query: Query) -> Any:
         q = self._q
         flt = self._filter(query.filter) if query.filter else None
         payload = q.PayloadSelector.Include(list(query.fields)) if query.fields is not None else True
@@ -423,8 +428,7 @@ class EdgeStore:
                                      query=q.Query.Nearest(self._sparse(query.sparse), using=SPARSE))
         else:
             raise ValueError("a query needs a dense or a sparse vector")
-        with self._reading(name) as shard:
-            return [self._hit(p) for p in shard.query(request)]
+        return request
 
     def retrieve(self, name: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Hit]:
         if not ids:
