@@ -38,7 +38,7 @@ from service import audit
 from service.container import Kennismakelaar
 from service.coordinators import Actor
 from service.follows import REACHED
-from service.overview import overview
+from service.overview import overview, reached_per_month
 from service.settings import Settings
 
 HERE = Path(__file__).resolve().parent
@@ -140,6 +140,12 @@ def main() -> None:
             timed(lambda: broker.agenda(threshold=m.answer_threshold, similarity=m.agenda_similarity), runs=3),
         f"overview, 5 years ({args.open + args.answered:,} questions), per month":
             timed(lambda: overview(km, period="maand"), runs=3),
+        f"  of which: the contact requests read ({args.requests:,})": timed(lambda: km.catalog().contact_requests()),
+        f"  of which: the meetings read ({args.meetings:,})": timed(lambda: km.catalog().meetings()),
+        f"  of which: the messages that reached followers, counted per month ({args.reached:,})":
+            timed(lambda: reached_per_month(km.catalog().ledger, None, None)),
+        "  (those messages read one by one instead, as before)":
+            timed(lambda: list(km.catalog().ledger.all(REACHED))),
         "overview, the last year": timed(lambda: overview(km, period="maand",
                                                           since=(dt.date.today() - dt.timedelta(days=365)).isoformat()),
                                          runs=3),

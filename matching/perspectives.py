@@ -100,8 +100,8 @@ def perspectives(passages: Sequence[Passage], people: Sequence[ExpertMatch], *, 
     ``passages`` (or, when they hold none of that kind, from ``more(kind)``: a search among that kind only, so
     the other kinds cannot crowd it out), and the people among ``people`` (those who match the question, best
     first, above ``PEOPLE_SHARE`` of the best) who bring it by their role. ``more`` is not asked when the floor
-    lies above ``reach`` (``retrieve.Found.reach``): then ``passages`` hold every passage above it already, and it
-    would find nothing they lack (at a million passages: a search of several saved). A kind is never said to be missing
+    lies above ``reach`` (``retrieve.Found.reach``): then ``passages`` hold every passage above it already (as
+    far as the index finds them), and it would find nothing they lack. A kind is never said to be missing
     while the answer shows a finding of it: of the findings ``shown`` in the answer's list, those of a kind
     nothing cleared the floor for are its ``nearby``. ``describe`` turns the chosen passages into findings at
     once."""

@@ -296,13 +296,13 @@ def reached_per_month(ledger: Ledger, since: str | None, until: str | None) -> d
     # the span only says which months to count: an ``at`` read back from the engine may land a microsecond off,
     # so the counts' bounds are the months' and the chosen days' own
     first, last = (dt.datetime.fromtimestamp(at, dt.UTC) for at in span)
+    first, last = first - dt.timedelta(seconds=1), last + dt.timedelta(seconds=1)
     low = _utc_day(since) if since else None
     after = _utc_day(until) + dt.timedelta(days=1) if until else None  # the window is [since, after)
     counts = {}
     for month in months(max(first, low or first), min(last, after or last)):
         start, stop = _utc_day(f"{month}-01"), _utc_day(f"{following(month, 'maand')}-01")
-        n = ledger.tally(REACHED, since=max(start, low or start).timestamp(),
-                         before=min(stop, after or stop).timestamp())
+        n = ledger.tally_window(REACHED, max(start, low or start).timestamp(), min(stop, after or stop).timestamp())
         if n:
             counts[month] = n
     return counts

@@ -168,6 +168,8 @@ def test_the_followers_reached_counted_a_month_at_a_time_are_every_message_in_th
     assert reached_per_month(ledger, None, None) == {}
     moments = [dt.datetime(2024, 1, 31, 23, 59, 59, 999000, tzinfo=dt.UTC), dt.datetime(2024, 2, 1, tzinfo=dt.UTC),
                dt.datetime(2024, 2, 29, 12, tzinfo=dt.UTC), dt.datetime(2024, 3, 15, 0, 0, 1, tzinfo=dt.UTC),
+               dt.datetime(2024, 2, 29, 23, 59, 59, 999997, tzinfo=dt.UTC),  # 3 µs before a month and a day end
+               dt.datetime(2024, 3, 15, 23, 59, 59, 999998, tzinfo=dt.UTC),
                dt.datetime(2025, 7, 4, 8, tzinfo=dt.UTC), dt.datetime(2026, 11, 30, 23, 59, tzinfo=dt.UTC)]
     rng = np.random.default_rng(3)
     moments += [dt.datetime(2022, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=float(s))
@@ -185,7 +187,8 @@ def test_the_followers_reached_counted_a_month_at_a_time_are_every_message_in_th
         return out
 
     for since, until in ((None, None), ("2024-02-01", None), (None, "2024-01-31"), ("2024-01-31", "2024-02-29"),
-                         ("2024-03-15", "2024-03-15"), ("2025-01-01", "2026-11-30"), ("2030-01-01", None)):
+                         ("2024-03-15", "2024-03-15"), ("2025-01-01", "2026-11-30"), ("2030-01-01", None),
+                         (None, "2021-06-30"), ("2024-02-29", "2024-02-29")):
         assert reached_per_month(ledger, since, until) == by_reading(since, until), (since, until)
     whole = overview(grown, period="kwartaal")
     assert whole.total.followers_reached == len(moments)

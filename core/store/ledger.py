@@ -133,6 +133,12 @@ class Ledger:
         """How many records ``latest`` could give."""
         return self.store.count(LEDGER, filter=_between(kind, since, until, where, before))
 
+    def tally_window(self, kind: str, start: float, stop: float) -> int:
+        """How many records of ``kind`` were written from ``start`` up to ``stop`` (exactly: ``before`` is for
+        an ``at`` read back from the engine) — windows that meet count every record once."""
+        return self.store.count(LEDGER, filter=Filter.where(kind=kind).and_(
+            Filter(must=(Range("at", gte=start, lt=stop),))))
+
     def rewrite(self, records: Sequence[tuple[str, dict[str, Any]]]) -> None:
         """Write records back under their own point ids (whole: ``kind``, ``key`` and ``at`` as they were)."""
         if records:
