@@ -285,11 +285,7 @@ def asked_per_month(log: QuestionLog, selection: Filter | None, threshold: float
 
 def reached_per_month(ledger: Ledger, since: str | None, until: str | None) -> dict[str, int]:
     """Per month (UTC) from ``since`` to ``until`` (days, inclusive), how many messages reached a follower —
-    counted in the engine a month at a time: five years cost sixty counts, however many messages there were.
-
-    >>> months(dt.datetime(2026, 11, 20, tzinfo=dt.UTC), dt.datetime(2027, 1, 3, tzinfo=dt.UTC))
-    ['2026-11', '2026-12', '2027-01']
-    """
+    counted in the engine a month at a time: five years cost sixty counts, however many messages there were."""
     span = ledger.span(REACHED)
     if span is None:
         return {}
@@ -309,7 +305,11 @@ def reached_per_month(ledger: Ledger, since: str | None, until: str | None) -> d
 
 
 def months(start: dt.datetime, end: dt.datetime) -> list[str]:
-    """The months (``YYYY-MM``) from the one of ``start`` to the one of ``end``."""
+    """The months (``YYYY-MM``) from the one of ``start`` to the one of ``end``.
+
+    >>> months(dt.datetime(2026, 11, 20, tzinfo=dt.UTC), dt.datetime(2027, 1, 3, tzinfo=dt.UTC))
+    ['2026-11', '2026-12', '2027-01']
+    """
     out, month = [], bucket_of(start.isoformat(), "maand")
     while month <= bucket_of(end.isoformat(), "maand"):
         out.append(month)

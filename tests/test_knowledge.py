@@ -306,8 +306,8 @@ def test_the_searches_an_answer_skips_below_its_reach_change_nothing(samples_km,
         for text in QUESTIONS:
             a = broker.ask(text, record=False)
             out.append(([f.document_id for f in a.findings], [e.id for e in a.experts],
-                        [(b["type"], b.get("finding", b.get("expert", {})).get("id") or
-                          b.get("finding", {}).get("document_id")) for b in a.bridges],
+                        [(b["type"], (b.get("finding") or {}).get("document_id") or (b.get("expert") or {}).get("id"))
+                         for b in a.bridges],
                         [(v.knowledge, [f.document_id for f in v.findings], [f.document_id for f in v.nearby])
                          for v in a.perspectives]))
         return out
