@@ -98,8 +98,11 @@ def run(km: Kennismakelaar, *, now: float | None = None, send: mail.Sender | Non
         found = scan(km, books, now=now) if books.active() else 0
         composed = compose(km, books, outbox, now=now)
         delivered = deliver(km, books, outbox, now=now, send=send)
-        return {"expired": gone, "news": found, "composed": composed, "sent": delivered.sent,
-                "retried": delivered.retried, "failed": delivered.failed, "uncertain": delivered.uncertain}
+        figures = {"expired": gone, "news": found, "composed": composed, "sent": delivered.sent,
+                   "retried": delivered.retried, "failed": delivered.failed, "uncertain": delivered.uncertain}
+        if any(figures.values()):  # what a round did, for whoever wonders why a follower heard nothing
+            log.info("Volgronde: %s", " ".join(f"{k}={v}" for k, v in figures.items() if v))
+        return figures
 
 
 _soon = threading.Event()  # a round is on its way: more requests for one wait for it, not in a thread each

@@ -34,6 +34,9 @@ OUTBOX = "mail-out"
 MAX_ATTEMPTS = 6
 BACKOFF = (60.0, 300.0, 900.0, 3600.0, 4 * 3600.0)  # seconds before the 2nd, 3rd, ... attempt
 LEASE = 600.0  # a claim older than this belongs to a worker that did not come back
+# the engine may read a float back one unit in the last place off (~2e-7 s for a time): a message queued "now"
+# must be due "now", in the same round
+_SLACK = 1e-3
 
 
 @dataclass
@@ -74,7 +77,7 @@ class Outbox:
     def _claim(self, message_id: str, now: float) -> dict[str, Any] | None:
         """The message, now ours to send — if it is still queued and due, read afresh: of two workers, one."""
         record = self.ledger.get(OUTBOX, message_id)
-        if record is None or record.get("state") != "queued" or float(record.get("next_at", 0)) > now:
+        if record is None or record.get("state") != "queued" or float(record.get("next_at", 0)) > now + _SLACK:
             return None
         claimed = {**record, "state": "sending", "claimed_at": now}
         return claimed if self.ledger.put_if_unchanged(OUTBOX, message_id, claimed, revision(record)) else None
