@@ -209,3 +209,29 @@ def test_a_store_from_before_browsing_is_browsable_after_one_opening(tmp_path, e
     page = again.browser().browse(BrowseFilters(chosen={"target_group": ("ouders",)}), sort="title")
     assert [i["document_id"] for i in page.items] == ["oud.md"] and page.items[0]["order_date"] // 37 ** 5 == 20200202
     assert again.browser().browse(BrowseFilters(), sort="date").total == 1
+
+
+# --- sort by date in search (issue 25, outcome 2) ------------------------------------------------------------
+
+def test_search_newest_first_orders_the_most_relevant_documents_by_date(client):
+    """"Nieuwste eerst" puts the ``DATE_POOL`` most relevant documents in date order (undated last), page after
+    page: the same documents as the relevance order's first ``DATE_POOL``, none from further down."""
+    from matching.broker import DATE_POOL
+
+    def listing(sort: str) -> list[dict]:
+        found: list[dict] = []
+        for offset in range(0, DATE_POOL, 10):
+            body = client.get("/api/search", params={"q": "armoede en schulden bij gezinnen", "sort": sort,
+                                                      "limit": 10, "offset": offset}).json()
+            found += body["results"]
+        return found
+
+    by_relevance, by_date = listing("relevance"), listing("date")
+    assert len(by_date) == DATE_POOL
+    assert {r["document_id"] for r in by_date} == {r["document_id"] for r in by_relevance}
+    keys = [date_order(r.get("date")) for r in by_date]
+    assert keys == sorted(keys, reverse=True) and keys != [date_order(r.get("date")) for r in by_relevance]
+    page = client.get("/zoeken", params={"q": "armoede en schulden bij gezinnen", "sorteer": "datum"}).text
+    assert "nieuwste eerst" in page
+    shown = re.findall(r'<article class="card finding" id="document-([^"]+)"', page)
+    assert shown == [r["document_id"] for r in by_date[:len(shown)]] and shown

@@ -131,6 +131,16 @@ def test_for_the_public_a_hidden_document_does_not_exist_on_any_surface(app, lev
         assert {r.get("document_id") for e in found for r in e["reasons"]} <= {None, "canary-openbaar", "filler"}
 
 
+@pytest.mark.parametrize("level", HIDDEN)
+def test_a_coordinator_finds_each_hidden_canary_on_every_surface(app, level):
+    """The other side of the test above: each surface does show the canary to whoever may see it, so the
+    public's empty answer is the filter's work, not a surface that would show nothing anyway."""
+    word, doc_id, person, _, kind = CANARIES[level]
+    missed = [where for where, text in _surfaces(app, word, doc_id, person, COORD).items()
+              if not _seen(where, text, word, doc_id, kind)]
+    assert missed == []
+
+
 def test_the_public_sees_the_open_canary_and_a_coordinator_sees_every_one(app):
     word, doc_id, person, _, _ = CANARIES["openbaar"]
     found = app.get("/api/search", params={"q": word}).json()["results"]
