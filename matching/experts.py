@@ -185,7 +185,7 @@ class ExpertFinder:
             record = records[doc_id]
             role = "auteur" if _linked(record.get("authors", []), expert) else "deelnemer"
             reasons.append(Reason("document", doc_id, record.get("title", doc_id), best[doc_id].payload["text"],
-                                  role=role))
+                                  role=role, visibility=record.get("visibility")))
         phrase = best_phrase(expert.get("expertise", ""), question.text)
         if phrase:
             reasons.append(Reason("profile", None, "Profiel", phrase))

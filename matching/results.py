@@ -45,6 +45,7 @@ class Reason:
     title: str
     snippet: str
     role: str | None = None  # for documents: "auteur" or "deelnemer"
+    visibility: str | None = None  # for documents: who may see it (a reason shown to members is marked, not passed on)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -65,6 +65,7 @@ class ReasonOut(Struct):
     title: str
     snippet: str
     role: str | None = None
+    visibility: str | None = None
 
 
 class ExpertOut(Struct):

@@ -9,6 +9,7 @@ shows, the default is a setting, and a store from before visibility keeps showin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,9 +137,15 @@ def test_a_coordinator_finds_each_hidden_canary_on_every_surface(app, level):
     """The other side of the test above: each surface does show the canary to whoever may see it, so the
     public's empty answer is the filter's work, not a surface that would show nothing anyway."""
     word, doc_id, person, _, kind = CANARIES[level]
-    missed = [where for where, text in _surfaces(app, word, doc_id, person, COORD).items()
-              if not _seen(where, text, word, doc_id, kind)]
+    surfaces = _surfaces(app, word, doc_id, person, COORD)
+    missed = [where for where, text in surfaces.items() if not _seen(where, text, word, doc_id, kind)]
     assert missed == []
+    # and marked where a person is suggested because of it, so that it is not passed on
+    experts = app.get("/api/experts", params={"q": f"{word} buurtschuur"}, headers=COORD).json()["experts"]
+    reasons = [r for e in experts for r in e["reasons"] if r.get("document_id") == doc_id]
+    assert reasons and {r["visibility"] for r in reasons} == {level}
+    assert re.search(rf'<li>(Schreef|Werkte mee aan): <a href="/documenten/{doc_id}">[^<]*</a> '
+                     r'<span class="badge restricted">Niet openbaar', surfaces["page answer"])
 
 
 def test_the_public_sees_the_open_canary_and_a_coordinator_sees_every_one(app):
