@@ -27,7 +27,7 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from email.utils import getaddresses
 from typing import Any
@@ -189,9 +189,11 @@ class Members:
         self._sweep(now)
         return token
 
-    def use_link(self, token: str) -> str | None:
+    def use_link(self, token: str, *, joined: Callable[[Member], object] | None = None) -> str | None:
         """Sign in with a link's token: a new session (the cookie's value), or None when the link is unknown,
-        used or past its time. Of two uses at the same moment one wins (a conditional write)."""
+        used or past its time. Of two uses at the same moment one wins (a conditional write). Someone of a
+        listed domain becomes a member here: ``joined`` hears of it at once, before the session — the audit
+        (``service.membership.sign_in``, the way to call this: without it, nothing is logged)."""
         key = self._hash(token or "")
         record = self.ledger.get(LINK, key)
         if record is None or record.get("used") or float(record.get("expires", 0)) < time.time():
@@ -204,6 +206,8 @@ class Members:
                 return None
             domain = record["email"].rpartition("@")[2]
             found = self.add(record["email"], ateliers=self.rules[domain], via="domain")
+            if joined is not None:
+                joined(found)
         self.ledger.remove(LINK, [key])
         return self._open(found)
 

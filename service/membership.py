@@ -1,5 +1,5 @@
 """What coordinators and members do with memberships (``service.members``), logged and with mail: add, move and
-remove members, hand out or mail a sign-in link.
+remove members, hand out or mail a sign-in link, sign in with one (someone of a listed domain joining by it).
 
 A sign-in asked for by address answers the same whether or not the address may sign in, so the form tells nobody
 who is a member; only a member (or someone at a listed domain) gets the mail.
@@ -22,6 +22,8 @@ from service.members import LINK_PATH, SESSION, Member, normalised
 
 log = logging.getLogger(__name__)
 SUBJECT = "Je inloglink voor de Werkplaats Sociaal Domein"
+# who adds a member of a listed domain (KM_MEMBER_DOMAINS): they themselves, at their first sign-in — no coordinator
+JOINED = Actor("lid-zelf", "het lid zelf (domeinregel)")
 
 
 def add(km: Kennismakelaar, email: str, *, name: str = "", ateliers: Sequence[str] = (), actor: Actor) -> Member:
@@ -43,6 +45,14 @@ def remove(km: Kennismakelaar, member_id: str, actor: Actor) -> Member:
         gone = km.members().remove(member_id)
     km.audit().record(actor, "lid-verwijderd", "lid", member_id)
     return gone
+
+
+def sign_in(km: Kennismakelaar, token: str) -> str | None:
+    """Sign in with a link's token (``Members.use_link``): the new session's value, or None. Someone of a listed
+    domain here for the first time becomes a member: logged like a coordinator's adding, by the member's id (never
+    the address), with the member as the actor."""
+    return km.members().use_link(token, joined=lambda found: km.audit().record(JOINED, "lid-toegevoegd", "lid",
+                                                                               found.id))
 
 
 def consequences(km: Kennismakelaar, member_id: str) -> Consequences:

@@ -55,7 +55,7 @@ class LinkUse(Controller):
     def use(self, request: Request, km: Kennismakelaar, token: str) -> Template | Redirect:
         request.app.state.limiter.check("login", client_of(request), count=False)  # only failures count
         members = km.members()
-        value = members.use_link(token)
+        value = membership.sign_in(km, token)  # a domain's newcomer is logged there
         if value is None:
             request.app.state.limiter.failed("login", client_of(request))
             return _public("lid_link", km, 400, token=token, error="Deze link werkt niet (meer): hij is al "
