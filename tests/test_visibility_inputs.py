@@ -111,9 +111,9 @@ def test_the_start_page_names_the_default_and_a_document_that_says_nothing_gets_
     with _service(km_factory, tmp_path, KM_DEFAULT_VISIBILITY=default) as client:
         csrf = log_in(client, TOKEN)
         start = " ".join(client.get("/coordinatie").text.split())
-        said = re.search(r"is zichtbaar voor (.*?) \(<code>KM_DEFAULT_VISIBILITY</code>\)", start)
+        said = re.search(r"krijgt de zichtbaarheid ‘(.*?)’ \(<code>KM_DEFAULT_VISIBILITY</code>\)", start)
         assert said, "the start page does not name the default"
-        assert said.group(1) == "leden van over leven in tweedeling en armoede"
+        assert said.group(1) == "Leden van Over leven in tweedeling en armoede"
         form = client.get("/coordinatie/upload").text
         assert '<option value="">Zoals het bestand zegt, anders: leden van over leven in tweedeling en armoede' in form
         sent = client.post("/coordinatie/upload", files=[("files", ("zonder.txt", _note("grauwegors")))],
