@@ -5,6 +5,7 @@ also one that fails.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -47,15 +48,22 @@ het netwerk van de wijk hun eerste klanten bracht. {extra}
 """
 
 
-@pytest.fixture
-def site(fresh_samples: Path) -> Iterator[tuple[TestClient, MailBox, Any]]:
+@contextlib.contextmanager
+def follow_site(data: Path, retention_days: int = 30) -> Iterator[tuple[TestClient, MailBox, Any]]:
+    """The app on ``data`` with a real SMTP server: the client, the server's mailbox and the service."""
     with smtp_server() as (box, port):
-        settings = make_settings(fresh_samples, KM_COORDINATOR_TOKENS=TOKEN, KM_SMTP_HOST="127.0.0.1",
+        settings = make_settings(data, KM_COORDINATOR_TOKENS=TOKEN, KM_SMTP_HOST="127.0.0.1",
                                  KM_SMTP_PORT=str(port), KM_SMTP_STARTTLS="nee", KM_ASK_PER_MINUTE="1000",
                                  KM_PUBLIC_URL="https://kennis.example.org", KM_CONTACT_EMAIL="werkplaats@example.org",
-                                 KM_FOLLOW_RETENTION_DAYS="30")
+                                 KM_FOLLOW_RETENTION_DAYS=str(retention_days))
         with TestClient(create_app(settings)) as client:
             yield client, box, client.app.state.km
+
+
+@pytest.fixture
+def site(fresh_samples: Path) -> Iterator[tuple[TestClient, MailBox, Any]]:
+    with follow_site(fresh_samples) as made:
+        yield made
 
 
 def _form(client: TestClient, path: str, data: dict[str, Any]) -> Any:
@@ -83,17 +91,28 @@ def _link(message: Message, path: str) -> str:
 
 
 def _upload(client: TestClient, doc_id: str, title: str, extra: str = "") -> None:
-    text = VERSLAG.format(doc_id=doc_id, title=title, extra=extra).encode()
-    job = client.post("/api/documents", files=[("files", (f"{doc_id}.md", text, "text/markdown"))], headers=COORD)
+    upload_files(client, {doc_id: VERSLAG.format(doc_id=doc_id, title=title, extra=extra)})
+
+
+def upload_files(client: TestClient, texts: dict[str, str]) -> None:
+    """Upload ``texts`` (document id → markdown) in one job as the coordinator, and wait until it is done."""
+    files = [("files", (f"{doc_id}.md", text.encode(), "text/markdown")) for doc_id, text in texts.items()]
+    job = client.post("/api/documents", files=files, headers=COORD)
     assert job.status_code == 202, job.text
     job_id = job.json()["id"]
-    for _ in range(600):
+    for _ in range(900):
         state = client.get(f"/api/jobs/{job_id}").json()
         if state["status"] in ("done", "failed"):
             assert state["status"] == "done" and not state["errors"], state
             return
         time.sleep(0.1)
     raise AssertionError("the upload did not finish")
+
+
+def text_of(message: Message) -> str:
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode()
 
 
 def _follow(client: TestClient, box: MailBox, question_id: str, address: str = ADDRESS) -> str:

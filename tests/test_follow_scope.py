@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +23,21 @@ from matching.filters import SearchFilters
 from service import following
 from service.follows import NEWS
 from tests.bytescan import files_holding
-from tests.conftest import MailBox, make_settings, smtp_server
-from tests.test_follow import ADDRESS, COORD, QUESTION, TOKEN, VERSLAG, _ask, _follow, _form, _link, _wait_for
-from web.app import create_app
+from tests.conftest import MailBox
+from tests.test_follow import (
+    ADDRESS,
+    COORD,
+    QUESTION,
+    VERSLAG,
+    _ask,
+    _follow,
+    _form,
+    _link,
+    _wait_for,
+    follow_site,
+    text_of,
+    upload_files,
+)
 
 pytestmark = pytest.mark.slow
 RETENTION_DAYS = 30
@@ -52,13 +63,8 @@ herfst plantten ze bloembollen langs het hek, en de zomerschool kookte soep van 
 
 @pytest.fixture
 def site(fresh_samples: Path) -> Iterator[tuple[TestClient, MailBox, Any]]:
-    with smtp_server() as (box, port):
-        settings = make_settings(fresh_samples, KM_COORDINATOR_TOKENS=TOKEN, KM_SMTP_HOST="127.0.0.1",
-                                 KM_SMTP_PORT=str(port), KM_SMTP_STARTTLS="nee", KM_ASK_PER_MINUTE="1000",
-                                 KM_PUBLIC_URL="https://kennis.example.org", KM_CONTACT_EMAIL="werkplaats@example.org",
-                                 KM_FOLLOW_RETENTION_DAYS=str(RETENTION_DAYS))
-        with TestClient(create_app(settings)) as client:
-            yield client, box, client.app.state.km
+    with follow_site(fresh_samples, RETENTION_DAYS) as made:
+        yield made
 
 
 def _verslag(doc_id: str, title: str, visibility: str, extra: str = "") -> str:
@@ -66,21 +72,6 @@ def _verslag(doc_id: str, title: str, visibility: str, extra: str = "") -> str:
     said = VERSLAG.replace("\n---\n# ", f"\nvisibility: {visibility}\n---\n# ", 1)
     assert said != VERSLAG
     return said.format(doc_id=doc_id, title=title, extra=extra)
-
-
-def _upload_all(client: TestClient, texts: dict[str, str]) -> None:
-    """Upload ``texts`` (document id → file text) in one job, and wait for it: one round of the followers after."""
-    files = [("files", (f"{doc_id}.md", text.encode(), "text/markdown")) for doc_id, text in texts.items()]
-    job = client.post("/api/documents", files=files, headers=COORD)
-    assert job.status_code == 202, job.text
-    job_id = job.json()["id"]
-    for _ in range(900):
-        state = client.get(f"/api/jobs/{job_id}").json()
-        if state["status"] in ("done", "failed"):
-            assert state["status"] == "done" and not state["errors"], state
-            return
-        time.sleep(0.1)
-    raise AssertionError("the upload did not finish")
 
 
 def _follow_topic(client: TestClient, box: MailBox, address: str = STUDENT) -> None:
@@ -91,12 +82,6 @@ def _follow_topic(client: TestClient, box: MailBox, address: str = STUDENT) -> N
     confirmation = _wait_for(box, before + 1)[-1]
     assert confirmation["To"] == address
     assert "Bevestigd" in _form(client, _link(confirmation, "/volgen/bevestigen/"), {}).text
-
-
-def _body(message: Message) -> str:
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode()
 
 
 def _news(km: Any) -> list[dict[str, Any]]:
@@ -114,7 +99,7 @@ def test_a_follower_is_never_told_of_a_document_they_may_not_see(site):
     _follow_topic(client, box)
     confirmations = len(box.messages)
     hidden = {f"verslag-besloten-{n}": level for n, level in enumerate(RESTRICTED)}
-    _upload_all(client, {doc_id: _verslag(doc_id, f"Besloten verslag {n}", level, f"Besloten bijeenkomst {n}.")
+    upload_files(client, {doc_id: _verslag(doc_id, f"Besloten verslag {n}", level, f"Besloten bijeenkomst {n}.")
                          for n, (doc_id, level) in enumerate(hidden.items())})
     # each is in the store at its level, and is what a follower would hear of if they might see it: among the
     # findings of an answer to the question, and among the first results of the topic's search
@@ -130,13 +115,13 @@ def test_a_follower_is_never_told_of_a_document_they_may_not_see(site):
     assert len(box.messages) == confirmations and _news(km) == []
     assert _sent(km, ADDRESS) == () and _sent(km, STUDENT) == ()
     # the same verslag open to anyone is told, alone, to both
-    _upload_all(client, {"verslag-openbaar": _verslag("verslag-openbaar", "Openbaar verslag over de horeca",
+    upload_files(client, {"verslag-openbaar": _verslag("verslag-openbaar", "Openbaar verslag over de horeca",
                                                       "openbaar", "Openbare bijeenkomst.")})
     following.run(km)
     digests = _wait_for(box, confirmations + 2)[confirmations:]
     assert sorted(m["To"] for m in digests) == sorted([ADDRESS, STUDENT])
     for digest in digests:
-        body = _body(digest)
+        body = text_of(digest)
         assert digest["Subject"].endswith(": 1 bevinding"), digest["Subject"]
         assert "Openbaar verslag over de horeca" in body
         assert "https://kennis.example.org/documenten/verslag-openbaar" in body
@@ -149,19 +134,19 @@ def test_a_document_about_something_else_is_no_news(site):
     client, box, km = site
     _follow(client, box, _ask(client))
     confirmations = len(box.messages)
-    _upload_all(client, {"verslag-moestuin": ELSEWHERE.format(doc_id="verslag-moestuin",
+    upload_files(client, {"verslag-moestuin": ELSEWHERE.format(doc_id="verslag-moestuin",
                                                               title="Een moestuin op het schoolplein")})
     assert any(d["document_id"] == "verslag-moestuin" for d in km.catalog().documents(fields=["document_id"]))
     assert following.run(km)["news"] == 0
     following.run(km, now=time.time() + 2 * 86400)
     assert len(box.messages) == confirmations and _news(km) == [] and _sent(km, ADDRESS) == ()
     # what does answer the question is told afterwards, and the moestuin was not kept for it
-    _upload_all(client, {"verslag-horeca": _verslag("verslag-horeca", "Statushouders als ondernemer in de horeca",
+    upload_files(client, {"verslag-horeca": _verslag("verslag-horeca", "Statushouders als ondernemer in de horeca",
                                                     "openbaar")})
     following.run(km)
     digest = _wait_for(box, confirmations + 1)[-1]
     assert len(box.messages) == confirmations + 1 and digest["Subject"].endswith(": 1 bevinding")
-    body = _body(digest)
+    body = text_of(digest)
     assert "Statushouders als ondernemer in de horeca" in body and "moestuin" not in body.lower()
     assert _sent(km, ADDRESS) == ("verslag-horeca",)
 
@@ -171,7 +156,7 @@ def test_several_findings_before_the_first_message_are_one_digest(site):
     _follow(client, box, _ask(client))
     confirmations = len(box.messages)
     # one job: both are in the store before the round that follows it
-    _upload_all(client, {
+    upload_files(client, {
         "verslag-horeca-1": _verslag("verslag-horeca-1", "Statushouders als ondernemer in de horeca", "openbaar"),
         "verslag-horeca-2": _verslag("verslag-horeca-2", "Tweede gesprek over ondernemen in de horeca", "openbaar",
                                      "Een tweede bijeenkomst ging over de financiering.")})
@@ -181,7 +166,7 @@ def test_several_findings_before_the_first_message_are_one_digest(site):
     time.sleep(0.5)
     assert len(box.messages) == confirmations + 1  # one message, not one per finding
     assert digest["To"] == ADDRESS and digest["Subject"] == "Nieuw bij de vraag die je volgt: 2 bevindingen"
-    body = _body(digest)
+    body = text_of(digest)
     assert "Statushouders als ondernemer in de horeca" in body and "Tweede gesprek over ondernemen" in body
     assert sorted(_sent(km, ADDRESS)) == ["verslag-horeca-1", "verslag-horeca-2"] and _news(km) == []
     following.run(km, now=time.time() + 2 * 86400)

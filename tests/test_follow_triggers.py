@@ -20,9 +20,8 @@ from litestar.testing import TestClient
 from core.visibility import PUBLIC
 from service import contacts, following
 from service.follows import NEWS
-from tests.conftest import MailBox, log_in, make_settings, smtp_server
-from tests.test_follow import ADDRESS, COORD, TOKEN, _follow, _form
-from web.app import create_app
+from tests.conftest import MailBox, log_in
+from tests.test_follow import ADDRESS, COORD, TOKEN, _follow, _form, follow_site, text_of
 
 pytestmark = pytest.mark.slow
 # nothing in the demo corpus on this (tests/test_meetings.py): the broker judges it unanswered
@@ -41,13 +40,8 @@ VERSLAG = ("# Verslag expertmeeting statushouders en de horeca\n\nStatushouders 
 
 @pytest.fixture
 def site(fresh_samples: Path) -> Iterator[tuple[TestClient, MailBox, Any]]:
-    with smtp_server() as (box, port):
-        settings = make_settings(fresh_samples, KM_COORDINATOR_TOKENS=TOKEN, KM_SMTP_HOST="127.0.0.1",
-                                 KM_SMTP_PORT=str(port), KM_SMTP_STARTTLS="nee", KM_ASK_PER_MINUTE="1000",
-                                 KM_PUBLIC_URL="https://kennis.example.org", KM_CONTACT_EMAIL="werkplaats@example.org",
-                                 KM_FOLLOW_RETENTION_DAYS="30")
-        with TestClient(create_app(settings)) as client:
-            yield client, box, client.app.state.km
+    with follow_site(fresh_samples) as made:
+        yield made
 
 
 def _to(box: MailBox, address: str = ADDRESS) -> list[Message]:
@@ -59,12 +53,6 @@ def _wait_to(box: MailBox, n: int, address: str = ADDRESS, timeout: float = 20.0
     while len(_to(box, address)) < n and time.time() < deadline:
         time.sleep(0.05)
     return _to(box, address)
-
-
-def _body(message: Message) -> str:
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode()
 
 
 def _unanswered_and_followed(client: TestClient, box: MailBox, km: Any) -> str:
@@ -93,7 +81,7 @@ def _told_once(box: MailBox, km: Any, document_id: str, title: str, confirmation
     messages = _wait_to(box, confirmations + 1)
     assert len(messages) == confirmations + 1, (figures, _diagnosis(km, document_id))
     digest = messages[-1]
-    body = _body(digest)
+    body = text_of(digest)
     assert digest["Subject"] == "Nieuw bij de vraag die je volgt: 1 bevinding", digest["Subject"]
     assert title in body and QUESTION in body
     assert f"https://kennis.example.org/documenten/{document_id}" in body
