@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from core.errors import ValidationError
 from core.names import name_key, redact
 from core.store.ledger import Ledger
-from service.coordinators import COMMAND_LINE, SHARED, Actor, Coordinators
+from service.coordinators import SYSTEM, Actor, Coordinators
 
 if TYPE_CHECKING:
     from ingestion.pipeline import FileOutcome
@@ -263,9 +263,9 @@ def of_files(outcomes: Sequence[FileOutcome]) -> list[tuple[str, str, str]]:
 
 
 def names(coordinators: Coordinators) -> dict[str, str]:
-    """Everyone who may appear in the log, id → name: the coordinators (removed ones too), the shared key and
-    the command line."""
-    return {SHARED.id: SHARED.name, COMMAND_LINE.id: COMMAND_LINE.name,
+    """Everyone who may appear in the log, id → name: the coordinators (removed ones too), the shared key, the
+    command line, and who acts on their own behalf (a follower, a member who joins, the retention)."""
+    return {**{a.id: a.name for a in SYSTEM},
             **{c["coordinator_id"]: c["name"] for c in coordinators.all(removed=True)}}
 
 

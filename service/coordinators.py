@@ -48,6 +48,10 @@ SHARED = Actor("gedeelde-sleutel", "gedeelde sleutel")
 COMMAND_LINE = Actor("opdrachtregel", "opdrachtregel (beheer)")
 FOLLOWER = Actor("volger", "de volger zelf")  # someone following a question: starts, confirms, unsubscribes
 SERVICE = Actor("dienst", "de dienst (bewaartermijn)")  # what expires by itself
+JOINED = Actor("lid-zelf", "het lid zelf (domeinregel)")  # someone of a listed domain who joins at sign-in
+# who acts in the log without being a coordinator: no coordinator may be given one of their ids, or the Logboek
+# would show a coordinator's changes under "de volger zelf" (and the filter by person would mix the two)
+SYSTEM = (SHARED, COMMAND_LINE, FOLLOWER, SERVICE, JOINED)
 
 
 class Coordinators:
@@ -66,8 +70,7 @@ class Coordinators:
         coordinator_id = slugify(name)
         if not coordinator_id or len(name) > 120:
             raise ValidationError("Geef de coördinator een naam (hoogstens 120 tekens).")
-        if coordinator_id in (SHARED.id, COMMAND_LINE.id) or coordinator_id.startswith(
-                (SHARED.id, COMMAND_LINE.id)):
+        if any(coordinator_id == a.id or coordinator_id.startswith(a.id + "-") for a in SYSTEM):
             raise ValidationError(f"De naam {name!r} is gereserveerd.")
         base, n = coordinator_id, 1
         while (known := self.ledger.get(COORDINATOR, coordinator_id)) is not None:

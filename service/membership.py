@@ -17,13 +17,12 @@ from core.glossary import counted
 from service import mail
 from service.consequences import Consequences
 from service.container import Kennismakelaar
-from service.coordinators import Actor
+from service.coordinators import JOINED, Actor
 from service.members import LINK_PATH, SESSION, Member, normalised
 
 log = logging.getLogger(__name__)
 SUBJECT = "Je inloglink voor de Werkplaats Sociaal Domein"
 # who adds a member of a listed domain (KM_MEMBER_DOMAINS): they themselves, at their first sign-in — no coordinator
-JOINED = Actor("lid-zelf", "het lid zelf (domeinregel)")
 
 
 def add(km: Kennismakelaar, email: str, *, name: str = "", ateliers: Sequence[str] = (), actor: Actor) -> Member:

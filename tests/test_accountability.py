@@ -14,13 +14,14 @@ import pytest
 from litestar.testing import TestClient
 from qdrant_client import QdrantClient
 
-from core.errors import ConflictError
+from core.errors import ConflictError, ValidationError
 from core.store.ledger import LEDGER
 from core.store.server import ServerStore
 from ingestion.pipeline import Ingestor
+from service.audit import names
 from service.cli import main
 from service.container import Kennismakelaar
-from service.coordinators import COMMAND_LINE, SHARED
+from service.coordinators import COMMAND_LINE, SHARED, SYSTEM
 from tests import docmaker
 from tests.conftest import log_in, make_settings
 from tests.test_workers import Serialised
@@ -349,6 +350,30 @@ def test_someone_added_again_under_the_same_name_is_someone_new(client):
     assert coordinators.get(eva.id)["removed_at"]  # the first Eva stays removed: the log keeps them apart
     with pytest.raises(ConflictError):
         coordinators.add("Eva  Jansen")  # one active Eva Jansen at a time
+
+
+@pytest.mark.parametrize("name", ["Volger", "Dienst", "Lid Zelf", "Opdrachtregel", "Gedeelde Sleutel", "volger 2"])
+def test_no_coordinator_takes_the_id_of_who_acts_on_their_own_behalf(client, name):
+    """A coordinator called "Volger" would otherwise log under "volger": the Logboek would show their changes
+    as a follower's, and filtering by either would give both."""
+    coordinators = client.app.state.km.coordinators()
+    with pytest.raises(ValidationError, match="gereserveerd"):
+        coordinators.add(name)
+    assert coordinators.all(removed=True) == []
+    volgeraar, _ = coordinators.add("Volgeraar")  # a name that only starts like one is fine
+    assert volgeraar.id == "volgeraar"
+
+
+def test_the_logboek_names_everyone_who_can_act(client):
+    """The log's list of names (the filter, the rows) holds the follower, the member who joins, the retention,
+    the shared key and the command line beside the coordinators."""
+    km = client.app.state.km
+    anna, _ = km.coordinators().add("Anna Coördinator")
+    listed = names(km.coordinators())
+    assert listed == {**{a.id: a.name for a in SYSTEM}, anna.id: anna.name}
+    assert {"volger", "lid-zelf", "dienst"} <= set(listed)
+    page = client.get("/api/audit", headers=_bearer(SHARED_TOKEN))
+    assert page.status_code == 200 and page.json()["coordinators"] == listed
 
 
 def test_an_import_after_a_removal_brings_no_name_back_into_the_log(client, tmp_path):

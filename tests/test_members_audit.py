@@ -16,6 +16,7 @@ from litestar.testing import TestClient
 from service import membership
 from service.audit import AUDIT
 from service.container import Kennismakelaar
+from service.coordinators import JOINED
 from tests.conftest import HashEmbedder, log_in, make_settings
 from web.app import create_app
 
@@ -47,7 +48,7 @@ def test_a_domain_join_is_logged_once_as_the_members_own_without_their_address(k
     assert session and km.members().session(session) is not None
     (sam,) = km.members().all()
     assert (sam.email, sam.via, sam.ateliers) == (ADDRESS, "domain", (JEUGD,))
-    assert _logged(km) == [("lid-toegevoegd", membership.JOINED.id, "lid", sam.id)]
+    assert _logged(km) == [("lid-toegevoegd", JOINED.id, "lid", sam.id)]
     for part in (ADDRESS, "sam.de.vries", "hogeschool"):
         assert part not in _raw_log(km)
     # signing in again (a member now) changes nothing, so it logs nothing; nor does a link that no longer works
@@ -64,7 +65,7 @@ def test_a_domain_join_on_the_sign_in_page_is_logged(km):
                            follow_redirects=False)
         assert used.status_code == 303 and client.cookies.get("km_lid")
     (sam,) = km.members().all()
-    assert _logged(km) == [("lid-toegevoegd", membership.JOINED.id, "lid", sam.id)]
+    assert _logged(km) == [("lid-toegevoegd", JOINED.id, "lid", sam.id)]
 
 
 def test_a_coordinators_adding_moving_link_and_removal_on_the_pages_are_each_logged_as_theirs(km):
