@@ -134,7 +134,7 @@ def main() -> None:
     km.warm_up()
     m = km.settings.matching
     broker = km.broker()
-    oldest_shown = audit.search(km.audit(), km.coordinators(), limit=100).entries[-1].at
+    oldest_shown = audit.search(km.audit(), km.coordinators(), limit=100).entries[-1].cursor
     rows = {
         f"agenda ({args.open:,} open of {args.open + args.answered:,})":
             timed(lambda: broker.agenda(threshold=m.answer_threshold, similarity=m.agenda_similarity), runs=3),

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import ValidationError
 from core.names import name_key, redact
-from core.store.ledger import Ledger
+from core.store.ledger import Cursor, Ledger
 from service.coordinators import SYSTEM, Actor, Coordinators
 
 if TYPE_CHECKING:
@@ -80,6 +80,12 @@ class Entry:
     target_type: str
     target: str
     count: int | None = None
+    id: str = ""  # the entry's point id: with ``at``, where a page ends (``cursor``)
+
+    @property
+    def cursor(self) -> str:
+        """Where a page that ends with this entry ends: ``before=`` of the next page."""
+        return f"{self.at!r}:{self.id}"
 
     @property
     def time(self) -> str:
@@ -90,7 +96,7 @@ class Entry:
         return {"at": self.at, "time": self.time, "coordinator": self.coordinator,
                 "coordinator_name": (names or {}).get(self.coordinator, self.coordinator),
                 "action": self.action, "label": ACTIONS.get(self.action, self.action), "target_type": self.target_type,
-                "target": self.target, "count": self.count}
+                "target": self.target, "count": self.count, "cursor": self.cursor}
 
 
 class AuditLog:
@@ -128,20 +134,21 @@ class AuditLog:
             self.sweep()
 
     def entries(self, *, action: str | None = None, coordinator: str | None = None, since: float | None = None,
-                until: float | None = None, target: str | None = None, before: float | None = None,
+                until: float | None = None, target: str | None = None, before: Cursor | None = None,
                 limit: int | None = None) -> list[Entry]:
-        """The entries that match every filter given (written before ``before``, when given), newest first; the
+        """The entries that match every filter given (after the cursor ``before``, when given), newest first; the
         ``limit`` newest when given (the store orders them: a page of a long log costs the page)."""
         where = self._where(action, coordinator, target)
         since = max(since or 0.0, self._cutoff())  # what the retention has not swept yet is not shown either
         if limit is not None:
-            return [_entry(p) for p in self.ledger.latest(AUDIT, limit, since=since, until=until, before=before,
-                                                          **where)]
-        found = [_entry(p) for _, p in self.ledger.scan(AUDIT, since=since, until=until, **where)]
-        return sorted((e for e in found if before is None or e.at < before), key=lambda e: -e.at)
+            return [_entry(p, i) for i, p in self.ledger.page(AUDIT, limit, since=since, until=until, before=before,
+                                                               **where)]
+        found = [_entry(p, i) for i, p in self.ledger.scan(AUDIT, since=since, until=until, **where)]
+        return sorted((e for e in found if before is None or (e.at, e.id) < before), key=lambda e: (e.at, e.id),
+                      reverse=True)
 
     def count(self, *, action: str | None = None, coordinator: str | None = None, since: float | None = None,
-              until: float | None = None, target: str | None = None, before: float | None = None) -> int:
+              until: float | None = None, target: str | None = None, before: Cursor | None = None) -> int:
         """How many entries ``entries`` would give without a limit."""
         return self.ledger.tally(AUDIT, since=max(since or 0.0, self._cutoff()), until=until, before=before,
                                  **self._where(action, coordinator, target))
@@ -208,13 +215,14 @@ class Found:
 
 
 def search(log: AuditLog, coordinators: Coordinators, *, action: str | None = None, coordinator: str | None = None,
-           since: str | None = None, until: str | None = None, before: float | None = None,
+           since: str | None = None, until: str | None = None, before: str | None = None,
            limit: int | None = 100, offset: int = 0) -> Found:
     """The entries for the filters of the Logboek and ``GET /api/audit``: an action, a coordinator, a first and a
     last day (JJJJ-MM-DD, both inclusive, local time). A wrong filter is a ``ValidationError`` naming it.
 
     A page is the ``limit`` entries after ``offset``, or — steady while new entries arrive — the ``limit``
-    entries written before ``before`` (the ``at`` of the last entry of the page before)."""
+    entries after ``before`` (the ``cursor`` of the last entry of the page before; a time alone: the entries
+    written before it)."""
     if action and action not in ACTIONS:
         raise ValidationError(f"Onbekende handeling {action!r}.", hint="Kies uit: " + ", ".join(ACTIONS) + ".",
                               field="action")
@@ -225,9 +233,10 @@ def search(log: AuditLog, coordinators: Coordinators, *, action: str | None = No
     end = dt.datetime.combine(last, dt.time.max).astimezone().timestamp() if last else None
     chosen: dict[str, Any] = {"action": action or None, "coordinator": coordinator or None, "since": start,
                               "until": end}
+    after = cursor(before)
     total = log.count(**chosen)
-    newer = offset + (total - log.count(**chosen, before=before) if before is not None else 0)
-    page = log.entries(**chosen, before=before, limit=None if limit is None else offset + limit)[offset:]
+    newer = offset + (total - log.count(**chosen, before=after) if after is not None else 0)
+    page = log.entries(**chosen, before=after, limit=None if limit is None else offset + limit)[offset:]
     return Found(page, total, names(coordinators), first=newer + 1)
 
 
@@ -286,7 +295,7 @@ def download_headers() -> dict[str, str]:
 def to_csv(found: Found) -> str:
     """The entries as CSV (UTF-8, a header row, the columns of ``FIELDS``)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\r\n")
+    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\r\n", extrasaction="ignore")
     writer.writeheader()
     for e in found.entries:
         writer.writerow({k: _plain(v) if isinstance(v, str) else v for k, v in e.row(found.coordinators).items()})
@@ -302,8 +311,27 @@ def _plain(text: str) -> str:
     return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _entry(payload: dict[str, Any]) -> Entry:
+def _entry(payload: dict[str, Any], point_id: str = "") -> Entry:
     count = payload.get("count")
     return Entry(at=float(payload["at"]), coordinator=str(payload.get("coordinator", "")), action=payload["key"],
                  target_type=str(payload.get("target_type", "")), target=str(payload.get("target", "")),
-                 count=int(count) if count is not None else None)
+                 count=int(count) if count is not None else None, id=point_id)
+
+
+def cursor(text: str | None) -> Cursor | None:
+    """A page's ``before=``: an entry's ``cursor`` (its time and id), or a time alone (everything older).
+
+    >>> cursor("1733500000.25:4f1c"), cursor("1733500000.25"), cursor(None)
+    ((1733500000.25, '4f1c'), (1733500000.25, ''), None)
+    """
+    if not text:
+        return None
+    at, _, point_id = text.partition(":")
+    try:
+        value = float(at)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        raise ValidationError("Onbekende plek in het logboek.", hint="Gebruik de 'cursor' van een regel.",
+                              field="before")
+    return value, point_id

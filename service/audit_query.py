@@ -11,7 +11,8 @@ Action = Annotated[str | None, Parameter(max_length=60, description="Alleen deze
 Coordinator = Annotated[str | None, Parameter(max_length=120, description="Alleen deze coördinator (id)")]
 Since = Annotated[str | None, Parameter(max_length=20, description="Vanaf deze dag (JJJJ-MM-DD, inclusief)")]
 Until = Annotated[str | None, Parameter(max_length=20, description="Tot en met deze dag (JJJJ-MM-DD)")]
-Before = Annotated[float | None, Parameter(ge=0, description="Alleen regels van vóór dit tijdstip ('at' van de "
-                                                             "laatste regel van de vorige pagina)")]
+Before = Annotated[str | None, Parameter(max_length=80, description="Alleen regels ná deze plek: de 'cursor' van de "
+                                                                   "laatste regel van de vorige pagina (of een "
+                                                                   "tijdstip: alles van daarvóór)")]
 Limit = Annotated[int, Parameter(ge=1, le=1000)]
 Offset = Annotated[int, Parameter(ge=0, le=100_000)]

@@ -699,6 +699,7 @@ class AuditEntryOut(Struct):
     target_type: str
     target: str
     count: int | None = None
+    cursor: str = ""  # ``before=`` of the page after the one this entry ends
 
 
 class AuditOut(Struct):

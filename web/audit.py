@@ -41,7 +41,7 @@ def page(km: Kennismakelaar, action: Action = None, coordinator: Coordinator = N
     return Template("coordinatie/logboek.html", context={
         **context, "found": found, "csv_url": "/coordinatie/logboek.csv?" + urlencode(query),
         "newest_url": "/coordinatie/logboek?" + urlencode(query) if before is not None else None,
-        "older_url": "/coordinatie/logboek?" + urlencode({**query, "before": repr(found.entries[-1].at)})
+        "older_url": "/coordinatie/logboek?" + urlencode({**query, "before": found.entries[-1].cursor})
         if found.entries and shown_up_to < found.total else None})
 
 

@@ -44,6 +44,11 @@ IDS_ONLY = ("forgotten", "hit", "deleted", "gone-contact", "gone-meeting", "feed
 # the kind that records the lift of a marker or tombstone of each kind that can be lifted on purpose
 LIFTED = {"forgotten": "lifted-forgotten", "deleted": "lifted-deleted"}
 _STEP = 1e-5  # seconds between records appended together: ten times what the engine gives back of a time
+# around a page's cursor: far wider than the engine's error on a time read back (~2.4e-7 s), and the near-ties a
+# page fetches beyond its length (records of other workers within _NEAR of its end: a handful at the most)
+_NEAR = 1e-4
+_NEAR_TIES = 64
+Cursor = tuple[float, str]  # a record's time as read back and its point id: where a page of ``Ledger.page`` ends
 _SWEEP_EVERY = 500  # hits between two sweeps of expired hits (per process)
 _KEEP_HITS = 24 * 3600.0  # the longest window any limit uses
 _RETRIES = 5  # a versioned record that changed under the scrub is scrubbed again on what it became, this often
@@ -116,11 +121,27 @@ class Ledger:
         return ((h.id, h.payload) for h in self.store.scroll(LEDGER, filter=_between(kind, since, until, where)))
 
     def latest(self, kind: str, limit: int, *, since: float | None = None, until: float | None = None,
-               before: float | None = None, **where: str) -> list[dict[str, Any]]:
-        """The ``limit`` newest records that ``scan`` would give (written before ``before``, when given), newest
-        first: the engine orders them, so a page costs a page."""
+               **where: str) -> list[dict[str, Any]]:
+        """The ``limit`` newest records that ``scan`` would give, newest first: the engine orders them, so a page
+        costs a page."""
         return [h.payload for h in self.store.ordered(LEDGER, "at", limit=limit,
-                                                     filter=_between(kind, since, until, where, before))]
+                                                     filter=_between(kind, since, until, where))]
+
+    def page(self, kind: str, limit: int, *, since: float | None = None, until: float | None = None,
+             before: Cursor | None = None, **where: str) -> list[tuple[str, dict[str, Any]]]:
+        """``(point id, record)`` of the ``limit`` newest records that ``scan`` would give, strictly before the
+        cursor ``before`` when given, in one total order: time, then point id, newest first.
+
+        Two workers may append within a microsecond of each other (a time alone would put a page's end between
+        them on either side), and the engine gives a time back to about a microsecond: the engine is asked for
+        the page and the near-ties around its ends, and the exact order is made here, on the times as read back
+        — the same values every read gives, so a cursor taken from a page splits the next one exactly."""
+        bound = None if before is None else before[0] + _NEAR
+        hits = self.store.ordered(LEDGER, "at", limit=limit + _NEAR_TIES,
+                                  filter=_between(kind, since, until, where, below=bound))
+        rows = sorted(((float(h.payload["at"]), h.id, h.payload) for h in hits), key=lambda r: (r[0], r[1]),
+                      reverse=True)
+        return [(i, p) for at, i, p in rows if before is None or (at, i) < before][:limit]
 
     def span(self, kind: str, **where: str) -> tuple[float, float] | None:
         """When the first and the last record of ``kind`` (matching ``where``) were written; None without any."""
@@ -129,9 +150,15 @@ class Ledger:
         return (float(ends[0][0].payload["at"]), float(ends[1][0].payload["at"])) if ends[0] and ends[1] else None
 
     def tally(self, kind: str, *, since: float | None = None, until: float | None = None,
-              before: float | None = None, **where: str) -> int:
-        """How many records ``latest`` could give."""
-        return self.store.count(LEDGER, filter=_between(kind, since, until, where, before))
+              before: Cursor | None = None, **where: str) -> int:
+        """How many records ``page`` could give: the engine counts those well before the cursor, and the few
+        near it are compared here as ``page`` compares them."""
+        if before is None:
+            return self.store.count(LEDGER, filter=_between(kind, since, until, where))
+        far = self.store.count(LEDGER, filter=_between(kind, since, until, where, below=before[0] - _NEAR))
+        near = self.store.scroll(LEDGER, filter=_between(kind, since, until, where, below=before[0] + _NEAR).and_(
+            Filter(must=(Range("at", gte=before[0] - _NEAR),))), fields=["at"])
+        return far + sum((float(h.payload["at"]), h.id) < before for h in near)
 
     def tally_window(self, kind: str, start: float, stop: float) -> int:
         """How many records of ``kind`` were written from ``start`` up to ``stop`` (exactly: ``before`` is for
@@ -249,15 +276,10 @@ _STRUCTURE = frozenset({"kind", "key", "at"})  # what files a record in the ledg
 
 
 def _between(kind: str, since: float | None, until: float | None, where: dict[str, str],
-             before: float | None = None) -> Filter:
+             below: float | None = None) -> Filter:
     flt = Filter.where(kind=kind, **where)
-    if before is not None:
-        # ``before`` is an ``at`` read back from the engine, which gives a time to about a microsecond (16
-        # digits): sent back as a bound it may land on either side of the record it came from. Records
-        # appended together are a step apart, so half a step keeps that record out and the one before it in.
-        before -= _STEP / 2
-    if since is not None or until is not None or before is not None:
-        flt = flt.and_(Filter(must=(Range("at", gte=since, lte=until, lt=before),)))
+    if since is not None or until is not None or below is not None:
+        flt = flt.and_(Filter(must=(Range("at", gte=since, lte=until, lt=below),)))
     return flt
 
 
