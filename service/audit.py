@@ -75,7 +75,7 @@ _SWEEP_EVERY = 3600.0  # seconds between two sweeps of expired entries (per proc
 @dataclass(frozen=True)
 class Entry:
     at: float
-    coordinator: str  # the actor's id: a coordinator, "gedeelde-sleutel" or "opdrachtregel"
+    coordinator: str  # the actor's id: a coordinator, or one of ``coordinators.SYSTEM`` ("volger", "dienst", …)
     action: str
     target_type: str
     target: str
@@ -274,8 +274,10 @@ def of_files(outcomes: Sequence[FileOutcome]) -> list[tuple[str, str, str]]:
 def names(coordinators: Coordinators) -> dict[str, str]:
     """Everyone who may appear in the log, id → name: the coordinators (removed ones too), the shared key, the
     command line, and who acts on their own behalf (a follower, a member who joins, the retention)."""
-    return {**{a.id: a.name for a in SYSTEM},
-            **{c["coordinator_id"]: c["name"] for c in coordinators.all(removed=True)}}
+    # the system's names last: a coordinator given one of their ids before they were reserved must not take
+    # the follower's or the retention's entries for theirs
+    return {**{c["coordinator_id"]: c["name"] for c in coordinators.all(removed=True)},
+            **{a.id: a.name for a in SYSTEM}}
 
 
 def _day(value: str | None, field: str) -> dt.date | None:
@@ -295,10 +297,11 @@ def download_headers() -> dict[str, str]:
 def to_csv(found: Found) -> str:
     """The entries as CSV (UTF-8, a header row, the columns of ``FIELDS``)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\r\n", extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\r\n")
     writer.writeheader()
     for e in found.entries:
-        writer.writerow({k: _plain(v) if isinstance(v, str) else v for k, v in e.row(found.coordinators).items()})
+        writer.writerow({k: _plain(v) if isinstance(v, str) else v for k, v in e.row(found.coordinators).items()
+                         if k != "cursor"})  # where a page ends: of no use in a file that holds them all
     return out.getvalue()
 
 

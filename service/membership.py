@@ -22,7 +22,6 @@ from service.members import LINK_PATH, SESSION, Member, normalised
 
 log = logging.getLogger(__name__)
 SUBJECT = "Je inloglink voor de Werkplaats Sociaal Domein"
-# who adds a member of a listed domain (KM_MEMBER_DOMAINS): they themselves, at their first sign-in — no coordinator
 
 
 def add(km: Kennismakelaar, email: str, *, name: str = "", ateliers: Sequence[str] = (), actor: Actor) -> Member:

