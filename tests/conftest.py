@@ -3,6 +3,7 @@ demo corpus ingested once for every test that needs a populated store."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import email
 import fcntl
@@ -168,7 +169,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """The files with a test on the demo corpus run after the others, and under xdist its ingest starts now, in
     a process of its own: the workers run the other files meanwhile instead of one waiting minutes for it."""
     needing = {item.path for item in items if "samples_dir" in getattr(item, "fixturenames", ())}
-    items.sort(key=lambda item: item.path in needing)  # stable: each file's tests stay in their order
+    size = collections.Counter(item.path for item in items)
+    # then the files with the most tests first, so that no long file is left for one worker at the end; stable:
+    # each file's tests stay together and in their order
+    items.sort(key=lambda item: (item.path in needing, -size[item.path], str(item.path)))
     basetemp = config.getoption("basetemp")
     if needing and basetemp and os.environ.get("PYTEST_XDIST_WORKER"):
         _start_building(_common(Path(basetemp)))
