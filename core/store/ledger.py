@@ -167,8 +167,9 @@ class Ledger:
         return far + sum((float(h.payload["at"]), h.id) < before for h in near)
 
     def tally_window(self, kind: str, start: float, stop: float) -> int:
-        """How many records of ``kind`` were written from ``start`` up to ``stop`` (exactly: ``before`` is for
-        an ``at`` read back from the engine) — windows that meet count every record once."""
+        """How many records of ``kind`` were written from ``start`` up to ``stop`` (exactly, unlike a page's
+        cursor: these bounds are chosen, not read back from the engine) — windows that meet count every record
+        once."""
         return self.store.count(LEDGER, filter=Filter.where(kind=kind).and_(
             Filter(must=(Range("at", gte=start, lt=stop),))))
 
